@@ -1,0 +1,2 @@
+//! `distributary`: the reference host of the Distributary engine.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Rules: the sandboxed Rhai runtime and the typed inputs scripts read.

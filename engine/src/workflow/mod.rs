@@ -1,0 +1,1 @@
+//! Workflows: YAML state machines loaded into validated graphs.

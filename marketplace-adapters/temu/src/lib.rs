@@ -1,0 +1,1 @@
+//! The temu adapter.
