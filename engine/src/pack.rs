@@ -116,7 +116,11 @@ impl RulePack {
             .iter()
             .map(|&(kind, stem, text)| SourceFile {
                 kind,
-                path: format!("<default pack>/{}/{stem}.{}", kind.folder(), kind.extension()),
+                path: format!(
+                    "<default pack>/{}/{stem}.{}",
+                    kind.folder(),
+                    kind.extension()
+                ),
                 stem: stem.to_owned(),
                 text: text.to_owned(),
             })

@@ -1,6 +1,13 @@
 //! The plugin ABI between the Distributary engine and marketplace adapters.
 //!
-//! This crate also holds the canonical order shape that every adapter produces, so the engine and
-//! the adapters agree on it through one type.
+//! [`adapter::Adapter`] is the interface in plain Rust; [`canonical`] is the order shape every
+//! adapter produces, so the engine and the adapters agree on it through one type.
 
+pub mod adapter;
 pub mod canonical;
+
+pub use adapter::{
+    Adapter, AdapterError, ErrorKind, HttpRequest, ListPage, ListQuery, Manifest, RequestContext,
+    StockItem,
+};
+pub use canonical::{Address, CanonicalOrder, OrderLine, OrderStatus};
