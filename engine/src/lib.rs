@@ -9,6 +9,7 @@
 )]
 
 pub mod pack;
+pub mod plugin_host;
 pub mod rules;
 pub mod workflow;
 

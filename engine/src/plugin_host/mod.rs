@@ -1,0 +1,1 @@
+//! The plugin host: loads marketplace adapters from a directory and calls them through the ABI.
