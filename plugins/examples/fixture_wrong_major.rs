@@ -1,0 +1,19 @@
+//! A test plugin built for another ABI major version; the host must refuse it.
+
+use distributary_plugin::abi::{CallTable, PluginDeclaration};
+use distributary_plugin::export::{call_table, declaration};
+
+#[path = "common/fixture.rs"]
+mod fixture;
+
+static CALLS: CallTable = call_table::<fixture::Fixture>();
+static DECLARATION: PluginDeclaration = PluginDeclaration {
+    abi_major: distributary_plugin::abi::ABI_MAJOR + 1,
+    ..declaration(&CALLS)
+};
+
+/// The entry symbol, pointing at the bad declaration.
+#[unsafe(no_mangle)]
+pub extern "C" fn distributary_plugin_entry() -> *const PluginDeclaration {
+    &DECLARATION
+}
