@@ -73,6 +73,36 @@ const EMBEDDED: &[(FileKind, &str, &str)] = &[
         "distribution_order",
         include_str!("../../rules/workflows/distribution_order.yaml"),
     ),
+    (
+        FileKind::Script,
+        "push_checks",
+        include_str!("../../rules/scripts/push_checks.rhai"),
+    ),
+    (
+        FileKind::Script,
+        "fees",
+        include_str!("../../rules/scripts/fees.rhai"),
+    ),
+    (
+        FileKind::Script,
+        "allocate_warehouse",
+        include_str!("../../rules/scripts/allocate_warehouse.rhai"),
+    ),
+    (
+        FileKind::Test,
+        "push_checks",
+        include_str!("../../rules/tests/push_checks.yaml"),
+    ),
+    (
+        FileKind::Test,
+        "fees",
+        include_str!("../../rules/tests/fees.yaml"),
+    ),
+    (
+        FileKind::Test,
+        "allocate_warehouse",
+        include_str!("../../rules/tests/allocate_warehouse.yaml"),
+    ),
 ];
 
 impl RulePack {

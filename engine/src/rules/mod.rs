@@ -1,1 +1,252 @@
 //! Rules: the sandboxed Rhai runtime and the typed inputs scripts read.
+//!
+//! A [`RuleSet`] compiles every `scripts/*.rhai` file of a [`RulePack`] once, with one sandboxed
+//! engine (see [`limits`]), and runs them on the hot path with a fresh, small scope per call.
+//!
+//! What each script sees and must return depends on its name ([`ScriptKind::of`]):
+//!
+//! | script | variables in scope | returns |
+//! |---|---|---|
+//! | `fees` | `order` (`Order`), `settings` (`FeeSettings`) | `#{goods, handling, shipping}`, each a non-negative decimal |
+//! | `allocate_warehouse` | `order` (`Order`), `candidates` (array of `Warehouse`) | the chosen warehouse id, or `throw` a reason |
+//! | `push_checks` and any other script (a `rule:<script>` guard) | `order` (`Order`), `partnership` (`Partnership`), `account` (`Account`), `fees` (`Fees`) | an array of failures `#{code, message}`, empty to pass |
+//!
+//! The Rhai types have getters only, named like the Rust fields: `Order` has `order`,
+//! `marketplace`, `currency`, `shipping`, `address` (`Address`: `country`, `state`, `city`,
+//! `postcode`) and `lines` (array of `Line`: `sku`, `store_sku`, `qty`, `price`, `mapped`,
+//! `expired`, `supplier`); `Partnership` has `supplier`, `distributor`, `status`; `Account` has
+//! `balance`, `credit_enabled`, `credit_limit`, `credit_used`, `currency`; `FeeSettings` has
+//! `handling`, `shipping`; `Fees` has `goods`, `handling`, `shipping` and `total()`; `Warehouse`
+//! has `warehouse`, `supplier`, `region`, `stock` (a map) and `available(sku)` (0 when absent).
+//! Money is a Rhai decimal. Reading a field that does not exist is a [`RuleError`].
+
+mod error;
+mod inputs;
+pub mod limits;
+mod outputs;
+mod testing;
+
+use std::{collections::BTreeMap, fmt};
+
+use rhai::{Dynamic, Engine, Scope, AST};
+
+use crate::pack::{FileKind, RulePack};
+
+pub use error::{RuleError, RuleErrors, SyntaxError};
+pub use inputs::{
+    AccountInput, AddressInput, AllocationInput, Failure, FeeSettings, Fees, FeesInput, LineInput,
+    OrderInput, PartnershipInput, PushCheckInput, WarehouseCandidate, SHIPPING_PLATFORM,
+    SHIPPING_SELLER,
+};
+pub use testing::{TestCaseResult, TestReport};
+
+/// The push-check script run before an order goes to its supplier.
+pub const PUSH_CHECKS: &str = "push_checks";
+/// The fee script that prices a push.
+pub const FEES: &str = "fees";
+/// The script that picks a warehouse when packing without one named.
+pub const ALLOCATE_WAREHOUSE: &str = "allocate_warehouse";
+
+/// What a script is for, which decides the variables it sees and what it must return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptKind {
+    /// Push checks and `rule:<script>` guards: return an array of failures.
+    Checks,
+    /// The fee rule: return `#{goods, handling, shipping}`.
+    Fees,
+    /// Warehouse allocation: return a warehouse id or throw.
+    Allocation,
+}
+
+impl ScriptKind {
+    /// The kind of the script with this name: `fees` and `allocate_warehouse` are special, every
+    /// other script is a check (push checks or a user guard).
+    pub fn of(name: &str) -> ScriptKind {
+        match name {
+            FEES => ScriptKind::Fees,
+            ALLOCATE_WAREHOUSE => ScriptKind::Allocation,
+            _ => ScriptKind::Checks,
+        }
+    }
+
+    /// How a message names this kind of script.
+    fn describe(self) -> &'static str {
+        match self {
+            ScriptKind::Checks => "a check (a guard returning failures)",
+            ScriptKind::Fees => "the fee rule",
+            ScriptKind::Allocation => "the warehouse allocation rule",
+        }
+    }
+
+    /// The variables a script of this kind finds in scope.
+    pub fn variables(self) -> &'static [&'static str] {
+        match self {
+            ScriptKind::Checks => &["order", "partnership", "account", "fees"],
+            ScriptKind::Fees => &["order", "settings"],
+            ScriptKind::Allocation => &["order", "candidates"],
+        }
+    }
+}
+
+/// One compiled script.
+struct Script {
+    kind: ScriptKind,
+    ast: AST,
+}
+
+/// The compiled scripts of one rule pack, with the sandboxed engine that runs them. Cheap to
+/// call, safe to share between threads.
+pub struct RuleSet {
+    engine: Engine,
+    scripts: BTreeMap<String, Script>,
+    version: String,
+}
+
+// The engine shares one rule set between command handlers.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<RuleSet>();
+};
+
+impl fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("version", &self.version)
+            .field("scripts", &self.scripts.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl RuleSet {
+    /// Compiles every script of `pack` once. Every script that does not compile is reported, each
+    /// as a diagnostic pointing at its file, line and column.
+    pub fn compile(pack: &RulePack) -> Result<RuleSet, RuleErrors> {
+        let mut engine = limits::sandboxed_engine();
+        inputs::register(&mut engine);
+        let mut scripts = BTreeMap::new();
+        let mut errors = Vec::new();
+        for file in pack.files(FileKind::Script) {
+            let kind = ScriptKind::of(&file.stem);
+            let mut names = Scope::new();
+            for &name in kind.variables() {
+                names.push_dynamic(name, Dynamic::UNIT);
+            }
+            match engine.compile_with_scope(&names, &file.text) {
+                Ok(mut ast) => {
+                    ast.set_source(file.stem.as_str());
+                    scripts.insert(file.stem.clone(), Script { kind, ast });
+                }
+                Err(err) => {
+                    let message = err.err_type().to_string();
+                    errors.push(SyntaxError::new(
+                        &file.path,
+                        &file.text,
+                        message,
+                        err.position(),
+                    ));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(RuleErrors { errors });
+        }
+        Ok(RuleSet {
+            engine,
+            scripts,
+            version: pack.version(),
+        })
+    }
+
+    /// The version of the pack this set was compiled from (a hash of its files).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The names of the compiled scripts, in name order.
+    pub fn script_names(&self) -> impl Iterator<Item = &str> {
+        self.scripts.keys().map(String::as_str)
+    }
+
+    /// Whether a script of this name exists (what `rule:<name>` guards refer to).
+    pub fn has_script(&self, name: &str) -> bool {
+        self.scripts.contains_key(name)
+    }
+
+    /// Runs `push_checks`: the failures that stop the push, in the script's order; empty to pass.
+    pub fn push_checks(&self, input: &PushCheckInput) -> Result<Vec<Failure>, RuleError> {
+        self.guard(PUSH_CHECKS, input)
+    }
+
+    /// Runs a `rule:<script>` guard with the push-check inputs; it returns failures like
+    /// `push_checks` does.
+    pub fn guard(&self, script: &str, input: &PushCheckInput) -> Result<Vec<Failure>, RuleError> {
+        let result = self.eval(script, ScriptKind::Checks, |scope| {
+            scope
+                .push("order", input.order.clone())
+                .push("partnership", input.partnership.clone())
+                .push("account", input.account.clone())
+                .push("fees", input.fees.clone());
+        })?;
+        outputs::failures(script, result)
+    }
+
+    /// Runs `fees`: what pushing the order charges. Nothing is rounded here; a negative or
+    /// non-decimal part is a rule error.
+    pub fn fees(&self, input: &FeesInput) -> Result<Fees, RuleError> {
+        let result = self.eval(FEES, ScriptKind::Fees, |scope| {
+            scope
+                .push("order", input.order.clone())
+                .push("settings", input.settings.clone());
+        })?;
+        outputs::fees(FEES, result)
+    }
+
+    /// Runs `allocate_warehouse`: the id of one of the candidates. When the script throws (no
+    /// warehouse fits) the error's message is the thrown text.
+    pub fn allocate_warehouse(&self, input: &AllocationInput) -> Result<String, RuleError> {
+        let result = self.eval(ALLOCATE_WAREHOUSE, ScriptKind::Allocation, |scope| {
+            let candidates: rhai::Array = input
+                .candidates
+                .iter()
+                .cloned()
+                .map(Dynamic::from)
+                .collect();
+            scope
+                .push("order", input.order.clone())
+                .push("candidates", candidates);
+        })?;
+        outputs::warehouse(ALLOCATE_WAREHOUSE, result, &input.candidates)
+    }
+
+    /// Runs the rule tests of `pack` (its `tests/*.yaml` files) against this rule set.
+    pub fn run_tests(&self, pack: &RulePack) -> TestReport {
+        testing::run(self, pack)
+    }
+
+    /// Evaluates `name`, which must be a script of kind `kind`, with the scope `fill` builds.
+    fn eval(
+        &self,
+        name: &str,
+        kind: ScriptKind,
+        fill: impl FnOnce(&mut Scope<'_>),
+    ) -> Result<Dynamic, RuleError> {
+        let script = self.scripts.get(name).ok_or_else(|| {
+            RuleError::new(name, format!("no script named `{name}` in the rule set"))
+        })?;
+        if script.kind != kind {
+            return Err(RuleError::new(
+                name,
+                format!(
+                    "`{name}` is {}, not {}",
+                    script.kind.describe(),
+                    kind.describe()
+                ),
+            ));
+        }
+        let mut scope = Scope::new();
+        fill(&mut scope);
+        self.engine
+            .eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast)
+            .map_err(|err| RuleError::from_eval(name, *err))
+    }
+}
