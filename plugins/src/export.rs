@@ -24,7 +24,7 @@ use crate::adapter::Adapter;
 /// Distributary plugin: generates the call table, the declaration and the C-ABI entry symbol
 /// `distributary_plugin_entry`. Invoke it once, at the root of a `cdylib` crate:
 ///
-/// ```ignore
+/// ```text
 /// #[derive(Default)]
 /// pub struct Shopee;
 /// impl distributary_plugin::Adapter for Shopee { /* ... */ }

@@ -10,7 +10,7 @@
 //! A `cdylib` crate (`crate-type = ["cdylib", "rlib"]`) implements [`Adapter`] for a `Default`
 //! type and exports it with one line at its root:
 //!
-//! ```ignore
+//! ```text
 //! #[derive(Default)]
 //! pub struct Shopee;
 //!
