@@ -1,16 +1,29 @@
 //! Distributary: an embeddable workflow rules engine for e-commerce distribution.
 //!
-//! A host opens an [`Engine`] on a SQLite file and sends it commands; workflows declared in YAML
-//! drive partnerships, distribution products and orders, and Rhai rules decide push checks, fees
-//! and warehouse allocation. See `ARCHITECTURE.md` for the codemap.
+//! A host opens an [`Engine`] on a SQLite file and sends it [`Envelope`]s; workflows declared in
+//! YAML drive partnerships, distribution products and orders, and Rhai rules decide push checks,
+//! fees and warehouse allocation. See `ARCHITECTURE.md` for the codemap.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod accounts;
+pub mod command;
+pub mod engine;
+pub mod error;
+pub mod flow;
+pub mod ledger;
+pub mod model;
+pub mod notify;
 pub mod pack;
+pub mod partnership;
 pub mod plugin_host;
 pub mod rules;
+pub mod store;
 pub mod workflow;
 
+pub use command::{Command, Envelope};
+pub use engine::{Engine, EngineOptions, OpenError};
+pub use error::{Code, Error};
 pub use pack::{FileKind, RulePack, SourceFile};

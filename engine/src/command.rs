@@ -1,0 +1,325 @@
+//! The host protocol's vocabulary (DESIGN.md 7): the request envelope, the typed [`Command`] enum
+//! whose serde form *is* the protocol's `{"cmd", "args"}`, and the answer line.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::error::{Code, Error};
+
+/// The longest request line `exec` accepts, in bytes: a bound on what one command may carry.
+pub const REQUEST_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// The longest id, account, user, SKU or other name accepted.
+pub const NAME_CHARS_MAX: usize = 200;
+/// The longest free text (notes, reasons) accepted.
+pub const TEXT_CHARS_MAX: usize = 4_000;
+
+/// One request: who acts, when, under which idempotency key, and the command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// The host's request id, echoed in the answer.
+    pub id: Value,
+    /// The acting account, or `system` for setup commands.
+    pub actor: String,
+    /// The acting user of that account; `None` is the main account.
+    pub user: Option<String>,
+    /// Logical time (RFC 3339); `None` is now.
+    pub at: Option<String>,
+    /// Idempotency key: a repeat returns the first answer and changes nothing.
+    pub key: Option<String>,
+    /// What to do.
+    pub command: Command,
+    /// The canonical JSON of `cmd`, `args` and `user`, compared when a key is repeated.
+    pub fingerprint: String,
+}
+
+/// The raw envelope as it arrives on the wire.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireEnvelope {
+    #[serde(default)]
+    id: Value,
+    #[serde(rename = "as")]
+    actor: String,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    at: Option<String>,
+    #[serde(default)]
+    key: Option<String>,
+    cmd: String,
+    #[serde(default)]
+    args: Option<Value>,
+}
+
+impl Envelope {
+    /// Parses one request line. The error carries the request id when one could be read, so the
+    /// answer to a malformed line still names it.
+    pub fn parse(line: &str) -> Result<Envelope, (Value, Error)> {
+        let value: Value = serde_json::from_str(line).map_err(|e| {
+            (
+                Value::Null,
+                Error::bad_request(format!("not a JSON object: {e}")),
+            )
+        })?;
+        let id = value.get("id").cloned().unwrap_or(Value::Null);
+        Envelope::from_value(value).map_err(|e| (id, e))
+    }
+
+    /// Builds an envelope from a parsed JSON request.
+    pub fn from_value(value: Value) -> Result<Envelope, Error> {
+        let wire: WireEnvelope = serde_json::from_value(value)
+            .map_err(|e| Error::bad_request(format!("malformed request: {e}")))?;
+        let args = match wire.args {
+            None | Some(Value::Null) => Value::Object(Default::default()),
+            Some(args) => args,
+        };
+        let fingerprint = json!({"cmd": wire.cmd, "args": args, "user": wire.user}).to_string();
+        let command = Command::parse(&wire.cmd, args)?;
+        for (field, text) in [
+            ("as", Some(&wire.actor)),
+            ("user", wire.user.as_ref()),
+            ("key", wire.key.as_ref()),
+        ] {
+            if let Some(text) = text {
+                check_name(field, text)?;
+            }
+        }
+        Ok(Envelope {
+            id: wire.id,
+            actor: wire.actor,
+            user: wire.user,
+            at: wire.at,
+            key: wire.key,
+            command,
+            fingerprint,
+        })
+    }
+}
+
+/// Refuses an empty or overlong name.
+pub fn check_name(field: &str, text: &str) -> Result<(), Error> {
+    if text.is_empty()
+        || text.chars().count() > NAME_CHARS_MAX
+        || text.chars().any(char::is_control)
+    {
+        return Err(Error::bad_request(format!(
+            "`{field}` must be 1..={NAME_CHARS_MAX} printable characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses overlong free text.
+pub fn check_text(field: &str, text: &str) -> Result<(), Error> {
+    if text.chars().count() > TEXT_CHARS_MAX {
+        return Err(Error::bad_request(format!(
+            "`{field}` is longer than {TEXT_CHARS_MAX} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Every command of the host protocol this engine implements, with its arguments. The serde form
+/// is the protocol's: `{"cmd": "add_balance", "args": {"distributor": "d1", "amount": "10"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cmd", content = "args", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Command {
+    // --- system
+    CreateAccount(CreateAccount),
+    CreateUser(CreateUser),
+    SetLiveRate(SetRate),
+    // --- supplier
+    CreateWarehouse(CreateWarehouse),
+    CreateInvitation(CreateInvitation),
+    RevokeInvitation(LinkArgs),
+    ReviewPartnership(ReviewPartnership),
+    EndPartnership(DistributorArgs),
+    AddBalance(BalanceChange),
+    DeductBalance(BalanceChange),
+    SetCredit(SetCredit),
+    // --- distributor
+    BindSupplier(BindSupplier),
+    SetSupplierNote(SupplierNote),
+    SetFixedRate(SetRate),
+    Subscribe(Subscribe),
+    // --- queries
+    Suppliers(NoArgs),
+    Balances(NoArgs),
+    Transactions(TransactionsQuery),
+    Notifications(NoArgs),
+}
+
+/// Which side of the business a command belongs to; authorisation starts from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Setup commands, only for the `system` actor.
+    System,
+    /// Supplier commands: plan V2+, inventory, the `supplier` permission set.
+    Supplier,
+    /// Distributor commands: inventory, the `distributor` permission set.
+    Distributor,
+    /// Queries: any permission set; they answer what the actor's roles may see.
+    Query,
+}
+
+impl Command {
+    /// Parses `cmd` and `args`; an unknown `cmd` is `unknown_command`, bad `args` `bad_request`.
+    pub fn parse(cmd: &str, args: Value) -> Result<Command, Error> {
+        serde_json::from_value(json!({"cmd": cmd, "args": args})).map_err(|e| {
+            let text = e.to_string();
+            if text.starts_with(&format!("unknown variant `{cmd}`")) {
+                Error::new(Code::UnknownCommand, format!("unknown command {cmd:?}"))
+                    .with("cmd", cmd)
+            } else {
+                Error::bad_request(format!("bad arguments for `{cmd}`: {text}"))
+            }
+        })
+    }
+
+    /// The side the command belongs to.
+    pub fn side(&self) -> Side {
+        use Command::*;
+        match self {
+            CreateAccount(_) | CreateUser(_) | SetLiveRate(_) => Side::System,
+            CreateWarehouse(_) | CreateInvitation(_) | RevokeInvitation(_)
+            | ReviewPartnership(_) | EndPartnership(_) | AddBalance(_) | DeductBalance(_)
+            | SetCredit(_) => Side::Supplier,
+            BindSupplier(_) | SetSupplierNote(_) | SetFixedRate(_) | Subscribe(_) => {
+                Side::Distributor
+            }
+            Suppliers(_) | Balances(_) | Transactions(_) | Notifications(_) => Side::Query,
+        }
+    }
+
+    /// The protocol name, as in `cmd`.
+    pub fn name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("cmd").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_default()
+    }
+}
+
+/// No arguments (an empty object, or none).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccount {
+    pub account: String,
+    pub plan: String,
+    pub inventory: bool,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub account: String,
+    pub user: String,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRate {
+    pub from: String,
+    pub to: String,
+    pub rate: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWarehouse {
+    pub warehouse: String,
+    pub name: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvitation {
+    pub warehouses: Vec<String>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkArgs {
+    pub link: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewPartnership {
+    pub distributor: String,
+    pub approve: bool,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistributorArgs {
+    pub distributor: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceChange {
+    pub distributor: String,
+    pub amount: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetCredit {
+    pub distributor: String,
+    pub enabled: bool,
+    pub limit: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindSupplier {
+    pub link: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplierNote {
+    pub supplier: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscribe {
+    pub web: bool,
+    pub app: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionsQuery {
+    #[serde(default)]
+    pub supplier: Option<String>,
+    #[serde(default)]
+    pub distributor: Option<String>,
+}
+
+/// The answer line to one request.
+pub fn answer(id: &Value, result: &Result<Value, Error>) -> Value {
+    match result {
+        Ok(result) => json!({"id": id, "ok": true, "result": result}),
+        Err(error) => json!({"id": id, "ok": false, "error": error.to_json()}),
+    }
+}

@@ -1,0 +1,223 @@
+//! The facade a host links: [`Engine::open`] and [`Engine::execute`]. Every command is authorised,
+//! run in one `BEGIN IMMEDIATE` transaction and answered only after it commits.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Mutex,
+};
+
+use serde_json::{json, Value};
+
+use crate::{
+    accounts,
+    command::{answer, Command, Envelope, Side},
+    error::{Code, Error},
+    flow::{Actor, Ctx},
+    ledger,
+    model::time::Instant,
+    notify,
+    pack::RulePack,
+    partnership,
+    rules::RuleSet,
+    store::{Store, StoreOptions},
+    workflow::{self, Vocabulary, WorkflowSet},
+};
+
+/// What an engine is opened with.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// The rule pack: workflows, scripts and rule tests.
+    pub rules: RulePack,
+    /// Where marketplace adapters are loaded from; `None` loads none.
+    pub plugins_dir: Option<PathBuf>,
+    /// Store settings (durability).
+    pub store: StoreOptions,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            rules: RulePack::embedded(),
+            plugins_dir: None,
+            store: StoreOptions::default(),
+        }
+    }
+}
+
+/// Why an engine could not open.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// A workflow file does not validate.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Workflows(#[from] workflow::WorkflowErrors),
+    /// A script does not compile.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Rules(#[from] crate::rules::RuleErrors),
+    /// The store could not be opened or migrated.
+    #[error("cannot open the store: {0}")]
+    Store(Error),
+}
+
+/// The engine: a store, a compiled rule set, validated workflows and the loaded adapters.
+pub struct Engine {
+    store: Mutex<Store>,
+    rules: RuleSet,
+    workflows: WorkflowSet,
+}
+
+impl Engine {
+    /// Opens the store at `path` (`:memory:` for a throwaway one) with the given rules.
+    pub fn open(path: &Path, options: EngineOptions) -> Result<Engine, OpenError> {
+        let rules = RuleSet::compile(&options.rules)?;
+        let vocabulary = Vocabulary::builtin(rules.script_names().map(str::to_owned).collect());
+        let workflows = workflow::load(&options.rules, &vocabulary)?;
+        let store = Store::open(path, &options.store).map_err(OpenError::Store)?;
+        Ok(Engine {
+            store: Mutex::new(store),
+            rules,
+            workflows,
+        })
+    }
+
+    /// The version of the rule set in force: a hash of its files.
+    pub fn rules_version(&self) -> &str {
+        self.rules.version()
+    }
+
+    /// Answers one request line of the host protocol with one answer object.
+    pub fn execute_line(&self, line: &str) -> Value {
+        match Envelope::parse(line) {
+            Ok(envelope) => {
+                let result = self.execute(&envelope);
+                answer(&envelope.id, &result)
+            }
+            Err((id, error)) => answer(&id, &Err(error)),
+        }
+    }
+
+    /// Runs one command. With an idempotency key, a repeat returns the first answer (success or
+    /// failure) and changes nothing; the same key with another payload is `idempotency_conflict`.
+    pub fn execute(&self, envelope: &Envelope) -> Result<Value, Error> {
+        let at = match &envelope.at {
+            Some(text) => Instant::parse("at", text)?,
+            None => Instant::now(),
+        };
+        let mut store = self
+            .store
+            .lock()
+            .map_err(|_| Error::new(Code::Internal, "the store lock is poisoned"))?;
+        if envelope.command.side() == Side::Query && envelope.key.is_none() {
+            return store.read(|tx| self.run(tx, envelope, at));
+        }
+        let outcome = store.write(|tx| {
+            if let Some(key) = &envelope.key {
+                if let Some(stored) = tx.idempotent_answer(&envelope.actor, key)? {
+                    return Ok(Replay::Stored(replayed(&stored, &envelope.fingerprint)?));
+                }
+            }
+            let result = self.run(tx, envelope, at)?;
+            if let Some(key) = &envelope.key {
+                let stored = json!({"ok": true, "result": result}).to_string();
+                tx.record_idempotent_answer(&envelope.actor, key, &envelope.fingerprint, &stored)?;
+            }
+            Ok(Replay::Fresh(result))
+        });
+        match outcome {
+            Ok(Replay::Fresh(result)) => Ok(result),
+            Ok(Replay::Stored(result)) => result,
+            Err(error) => {
+                // The command changed nothing; remember its failure under the key so a retry
+                // answers the same, unless the failure is the key itself or the machine's.
+                if let Some(key) = &envelope.key {
+                    if !matches!(error.code(), Code::IdempotencyConflict | Code::Internal) {
+                        let stored = json!({"ok": false, "error": error.to_json()}).to_string();
+                        store.write(|tx| {
+                            if tx.idempotent_answer(&envelope.actor, key)?.is_none() {
+                                tx.record_idempotent_answer(
+                                    &envelope.actor,
+                                    key,
+                                    &envelope.fingerprint,
+                                    &stored,
+                                )?;
+                            }
+                            Ok(())
+                        })?;
+                    }
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn run(
+        &self,
+        tx: &crate::store::Tx<'_>,
+        envelope: &Envelope,
+        at: Instant,
+    ) -> Result<Value, Error> {
+        let actor = Actor::authorise(tx, envelope)?;
+        let ctx = Ctx {
+            tx,
+            actor: &actor,
+            at,
+            workflows: &self.workflows,
+            rules: &self.rules,
+        };
+        dispatch(&ctx, &envelope.command)
+    }
+}
+
+enum Replay {
+    Fresh(Value),
+    Stored(Result<Value, Error>),
+}
+
+/// The stored answer of a repeated key, or `idempotency_conflict` when the payload differs.
+fn replayed(
+    (fingerprint, stored): &(String, String),
+    now: &str,
+) -> Result<Result<Value, Error>, Error> {
+    if fingerprint != now {
+        return Err(Error::new(
+            Code::IdempotencyConflict,
+            "this idempotency key was used with a different command or arguments",
+        ));
+    }
+    let value: Value = serde_json::from_str(stored)
+        .map_err(|e| Error::new(Code::Internal, format!("stored answer does not parse: {e}")))?;
+    if value.get("ok") == Some(&Value::Bool(true)) {
+        Ok(Ok(value.get("result").cloned().unwrap_or(Value::Null)))
+    } else {
+        Ok(Err(Error::from_json(
+            value.get("error").unwrap_or(&Value::Null),
+        )))
+    }
+}
+
+fn dispatch(ctx: &Ctx<'_>, command: &Command) -> Result<Value, Error> {
+    use Command::*;
+    match command {
+        CreateAccount(args) => accounts::create_account(ctx, args),
+        CreateUser(args) => accounts::create_user(ctx, args),
+        SetLiveRate(args) => ledger::set_rate(ctx, "", args),
+        SetFixedRate(args) => ledger::set_rate(ctx, ctx.actor.account(), args),
+        CreateWarehouse(args) => partnership::create_warehouse(ctx, args),
+        CreateInvitation(args) => partnership::create_invitation(ctx, args),
+        RevokeInvitation(args) => partnership::revoke_invitation(ctx, args),
+        BindSupplier(args) => partnership::bind_supplier(ctx, args),
+        ReviewPartnership(args) => partnership::review(ctx, args),
+        EndPartnership(args) => partnership::end(ctx, args),
+        SetSupplierNote(args) => partnership::set_note(ctx, args),
+        Suppliers(_) => partnership::suppliers(ctx),
+        AddBalance(args) => ledger::add_balance(ctx, args),
+        DeductBalance(args) => ledger::deduct_balance(ctx, args),
+        SetCredit(args) => ledger::set_credit(ctx, args),
+        Balances(_) => ledger::balances(ctx),
+        Transactions(args) => ledger::transactions(ctx, args),
+        Subscribe(args) => notify::subscribe(ctx, args),
+        Notifications(_) => notify::notifications(ctx),
+    }
+}

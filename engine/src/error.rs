@@ -1,0 +1,201 @@
+//! The engine's errors: one enum whose every variant has a stable protocol code (DESIGN.md 7).
+
+use serde_json::{json, Map, Value};
+
+/// An error a command can end with. Every variant maps to one stable code of the host protocol;
+/// `details` carries the ids and amounts involved so a host can act on them without parsing text.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+#[error("{message}")]
+pub struct Error {
+    code: Code,
+    message: String,
+    details: Map<String, Value>,
+}
+
+/// The stable error codes of the host protocol, plus `internal` for failures of the machine (a
+/// full disk, a corrupt store) that no input causes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Code {
+    BadRequest,
+    UnknownCommand,
+    NotFound,
+    PermissionDenied,
+    PlanRequired,
+    InventoryNotEnabled,
+    InvalidInvitation,
+    InvitationExpired,
+    AlreadyPartnered,
+    NotPartnered,
+    CombinationSkuUnsupported,
+    SubDistributionForbidden,
+    ProductExpired,
+    SkuNotMapped,
+    InsufficientBalance,
+    CreditLimitExceeded,
+    InsufficientStock,
+    MultiWarehouseOrder,
+    SellerDeliveryUnsupported,
+    InvalidTransition,
+    VirtualWarehouse,
+    DistributorCannotTopUp,
+    WarehouseNotAssigned,
+    NoExchangeRate,
+    IdempotencyConflict,
+    RuleError,
+    PluginError,
+    MarketplaceError,
+    Internal,
+}
+
+impl Code {
+    /// Every code, for tests and documentation.
+    pub const ALL: &'static [Code] = &[
+        Code::BadRequest,
+        Code::UnknownCommand,
+        Code::NotFound,
+        Code::PermissionDenied,
+        Code::PlanRequired,
+        Code::InventoryNotEnabled,
+        Code::InvalidInvitation,
+        Code::InvitationExpired,
+        Code::AlreadyPartnered,
+        Code::NotPartnered,
+        Code::CombinationSkuUnsupported,
+        Code::SubDistributionForbidden,
+        Code::ProductExpired,
+        Code::SkuNotMapped,
+        Code::InsufficientBalance,
+        Code::CreditLimitExceeded,
+        Code::InsufficientStock,
+        Code::MultiWarehouseOrder,
+        Code::SellerDeliveryUnsupported,
+        Code::InvalidTransition,
+        Code::VirtualWarehouse,
+        Code::DistributorCannotTopUp,
+        Code::WarehouseNotAssigned,
+        Code::NoExchangeRate,
+        Code::IdempotencyConflict,
+        Code::RuleError,
+        Code::PluginError,
+        Code::MarketplaceError,
+        Code::Internal,
+    ];
+
+    /// The code as the host protocol spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::BadRequest => "bad_request",
+            Code::UnknownCommand => "unknown_command",
+            Code::NotFound => "not_found",
+            Code::PermissionDenied => "permission_denied",
+            Code::PlanRequired => "plan_required",
+            Code::InventoryNotEnabled => "inventory_not_enabled",
+            Code::InvalidInvitation => "invalid_invitation",
+            Code::InvitationExpired => "invitation_expired",
+            Code::AlreadyPartnered => "already_partnered",
+            Code::NotPartnered => "not_partnered",
+            Code::CombinationSkuUnsupported => "combination_sku_unsupported",
+            Code::SubDistributionForbidden => "sub_distribution_forbidden",
+            Code::ProductExpired => "product_expired",
+            Code::SkuNotMapped => "sku_not_mapped",
+            Code::InsufficientBalance => "insufficient_balance",
+            Code::CreditLimitExceeded => "credit_limit_exceeded",
+            Code::InsufficientStock => "insufficient_stock",
+            Code::MultiWarehouseOrder => "multi_warehouse_order",
+            Code::SellerDeliveryUnsupported => "seller_delivery_unsupported",
+            Code::InvalidTransition => "invalid_transition",
+            Code::VirtualWarehouse => "virtual_warehouse",
+            Code::DistributorCannotTopUp => "distributor_cannot_top_up",
+            Code::WarehouseNotAssigned => "warehouse_not_assigned",
+            Code::NoExchangeRate => "no_exchange_rate",
+            Code::IdempotencyConflict => "idempotency_conflict",
+            Code::RuleError => "rule_error",
+            Code::PluginError => "plugin_error",
+            Code::MarketplaceError => "marketplace_error",
+            Code::Internal => "internal",
+        }
+    }
+
+    /// The code of a protocol spelling, for failures that rules report by name.
+    pub fn parse(text: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_str() == text)
+    }
+}
+
+impl Error {
+    /// An error with a code and a message for a person.
+    pub fn new(code: Code, message: impl Into<String>) -> Error {
+        Error {
+            code,
+            message: message.into(),
+            details: Map::new(),
+        }
+    }
+
+    /// Adds a detail a host can act on (`sku`, `needed`, `available`, …).
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Error {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// A malformed request.
+    pub fn bad_request(message: impl Into<String>) -> Error {
+        Error::new(Code::BadRequest, message)
+    }
+
+    /// A record that does not exist, or that the actor may not see: both answer the same, so
+    /// probing reveals nothing.
+    pub fn not_found(what: &str, id: &str) -> Error {
+        Error::new(Code::NotFound, format!("{what} {id:?} not found")).with(what, id)
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> Code {
+        self.code
+    }
+
+    /// The message for a person.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The protocol form: `{code, message, ...details}`.
+    pub fn to_json(&self) -> Value {
+        let mut object = self.details.clone();
+        object.insert("code".to_owned(), json!(self.code.as_str()));
+        object.insert("message".to_owned(), json!(self.message));
+        Value::Object(object)
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(err: rusqlite::Error) -> Error {
+        Error::new(Code::Internal, format!("store: {err}"))
+    }
+}
+
+impl Error {
+    /// Rebuilds an error from its protocol form (a stored idempotent answer).
+    pub fn from_json(value: &Value) -> Error {
+        let code = value
+            .get("code")
+            .and_then(Value::as_str)
+            .and_then(Code::parse)
+            .unwrap_or(Code::Internal);
+        let message = value
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mut error = Error::new(code, message);
+        if let Value::Object(map) = value {
+            for (key, detail) in map {
+                if key != "code" && key != "message" {
+                    error.details.insert(key.clone(), detail.clone());
+                }
+            }
+        }
+        error
+    }
+}

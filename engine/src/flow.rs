@@ -1,0 +1,313 @@
+//! What every command handler works with: the authorised [`Actor`], the command's [`Ctx`], and
+//! [`Ctx::transition`], the one way an entity changes state (workflow, guards, audit row).
+
+use serde_json::{json, Value};
+
+use crate::{
+    command::{Command, Envelope, Side},
+    error::{Code, Error},
+    model::{time::Instant, Account, AuditEntry, Plan},
+    rules::RuleSet,
+    store::Tx,
+    workflow::{FireError, Guard, GuardFailure, Role, WorkflowSet},
+};
+
+/// The name of the setup actor.
+pub const SYSTEM_ACTOR: &str = "system";
+
+/// Who acts, after authorisation: the account (none for `system`), the user, and which
+/// permission sets the user holds.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    account: Option<Account>,
+    user: Option<String>,
+    supplier: bool,
+    distributor: bool,
+}
+
+impl Actor {
+    /// Authorises the envelope's actor for its command (DESIGN.md 6.1): the account exists, the
+    /// user holds the command's permission set, and the account meets the role's preconditions.
+    pub fn authorise(tx: &Tx<'_>, envelope: &Envelope) -> Result<Actor, Error> {
+        let side = envelope.command.side();
+        if envelope.actor == SYSTEM_ACTOR {
+            if side != Side::System {
+                return Err(Error::new(
+                    Code::PermissionDenied,
+                    format!(
+                        "`system` runs setup commands only, not `{}`",
+                        envelope.command.name()
+                    ),
+                ));
+            }
+            return Ok(Actor {
+                account: None,
+                user: None,
+                supplier: false,
+                distributor: false,
+            });
+        }
+        if side == Side::System {
+            return Err(Error::new(
+                Code::PermissionDenied,
+                format!(
+                    "`{}` is a setup command: only `system` may run it",
+                    envelope.command.name()
+                ),
+            ));
+        }
+        let account = tx.account(&envelope.actor)?.ok_or_else(|| {
+            Error::new(
+                Code::PermissionDenied,
+                format!("unknown account {:?}", envelope.actor),
+            )
+        })?;
+        let (supplier, distributor) = match &envelope.user {
+            None => (true, true),
+            Some(user) => {
+                let sets = tx
+                    .user_permissions(&account.account, user)?
+                    .ok_or_else(|| {
+                        Error::new(Code::PermissionDenied, format!("unknown user {user:?}"))
+                    })?;
+                (
+                    sets.iter().any(|s| s == "supplier"),
+                    sets.iter().any(|s| s == "distributor"),
+                )
+            }
+        };
+        let actor = Actor {
+            account: Some(account),
+            user: envelope.user.clone(),
+            supplier,
+            distributor,
+        };
+        if let Command::AddBalance(args) = &envelope.command {
+            if !actor.may_supply() || args.distributor == envelope.actor {
+                return Err(Error::new(
+                    Code::DistributorCannotTopUp,
+                    "distributors cannot top up; ask the supplier to add balance",
+                ));
+            }
+        }
+        match side {
+            Side::Supplier => actor.require_supplier()?,
+            Side::Distributor => actor.require_distributor()?,
+            Side::Query if !(supplier || distributor) => {
+                return Err(Error::new(
+                    Code::PermissionDenied,
+                    "the user holds no permission set",
+                ))
+            }
+            _ => {}
+        }
+        Ok(actor)
+    }
+
+    fn may_supply(&self) -> bool {
+        self.account.as_ref().is_some_and(|a| a.plan >= Plan::V2)
+    }
+
+    fn require_supplier(&self) -> Result<(), Error> {
+        if !self.supplier {
+            return Err(Error::new(
+                Code::PermissionDenied,
+                "the user lacks the `supplier` permission set",
+            ));
+        }
+        if !self.may_supply() {
+            return Err(Error::new(
+                Code::PlanRequired,
+                "acting as a supplier needs plan V2 or above",
+            ));
+        }
+        self.require_inventory()
+    }
+
+    fn require_distributor(&self) -> Result<(), Error> {
+        if !self.distributor {
+            return Err(Error::new(
+                Code::PermissionDenied,
+                "the user lacks the `distributor` permission set",
+            ));
+        }
+        self.require_inventory()
+    }
+
+    fn require_inventory(&self) -> Result<(), Error> {
+        if self.account.as_ref().is_some_and(|a| a.inventory) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                Code::InventoryNotEnabled,
+                "distribution needs the inventory feature enabled",
+            ))
+        }
+    }
+
+    /// The acting account's name (`system` for the setup actor).
+    pub fn account(&self) -> &str {
+        self.account
+            .as_ref()
+            .map_or(SYSTEM_ACTOR, |a| a.account.as_str())
+    }
+
+    /// The acting account's settlement currency.
+    pub fn currency(&self) -> &str {
+        self.account.as_ref().map_or("", |a| a.currency.as_str())
+    }
+
+    /// Whether the user may see supplier-side data.
+    pub fn sees_supplier_side(&self) -> bool {
+        self.supplier
+    }
+
+    /// Whether the user may see distributor-side data.
+    pub fn sees_distributor_side(&self) -> bool {
+        self.distributor
+    }
+
+    /// The acting user, `None` for the main account.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+}
+
+/// Everything a command handler needs: the open transaction, the actor, logical time, and the
+/// rule set in force.
+pub struct Ctx<'a> {
+    pub tx: &'a Tx<'a>,
+    pub actor: &'a Actor,
+    pub at: Instant,
+    pub workflows: &'a WorkflowSet,
+    pub rules: &'a RuleSet,
+}
+
+/// An entity a workflow drives.
+pub struct Entity<'e> {
+    /// The workflow's name, e.g. `partnership`.
+    pub workflow: &'e str,
+    /// The entity's id.
+    pub id: &'e str,
+    /// Its current state.
+    pub state: &'e str,
+}
+
+/// The outcome of a transition: where the entity goes and which effects the caller applies.
+#[derive(Debug)]
+pub struct Moved {
+    pub to: String,
+    pub effects: Vec<String>,
+}
+
+impl Ctx<'_> {
+    /// Logical time as stored.
+    pub fn now(&self) -> String {
+        self.at.to_string()
+    }
+
+    /// Fires `event` on `entity` as `role`: the workflow picks the first transition whose guards
+    /// pass (`guard` evaluates one guard), an audit row records it with the rules version, and the
+    /// caller applies the returned effects and stores the new state in the same transaction.
+    pub fn transition(
+        &self,
+        entity: &Entity<'_>,
+        event: &str,
+        role: Role,
+        mut guard: impl FnMut(&Guard) -> Result<Vec<GuardFailure>, Error>,
+    ) -> Result<Moved, Error> {
+        let workflow = self.workflows.get(entity.workflow).ok_or_else(|| {
+            Error::new(
+                Code::Internal,
+                format!("the rule pack has no `{}` workflow", entity.workflow),
+            )
+        })?;
+        let fired = workflow
+            .fire(entity.state, event, role, |g| guard(g))
+            .map_err(|e| fire_error(entity, event, e))?;
+        let guards = serde_json::to_value(&fired.guards).unwrap_or(Value::Null);
+        let moved = Moved {
+            to: fired.to.to_owned(),
+            effects: fired.effects.to_vec(),
+        };
+        self.tx.append_audit(&AuditEntry {
+            entity_kind: entity.workflow.to_owned(),
+            entity_id: entity.id.to_owned(),
+            from_state: Some(entity.state.to_owned()),
+            to_state: moved.to.clone(),
+            event: event.to_owned(),
+            actor: self.actor.account().to_owned(),
+            user: self.actor.user().map(str::to_owned),
+            rules_version: self.rules.version().to_owned(),
+            guards,
+            at: self.now(),
+        })?;
+        Ok(moved)
+    }
+
+    /// Records an entity's creation in its initial state.
+    pub fn created(&self, workflow: &str, id: &str, event: &str) -> Result<String, Error> {
+        let initial = self
+            .workflows
+            .get(workflow)
+            .ok_or_else(|| {
+                Error::new(
+                    Code::Internal,
+                    format!("the rule pack has no `{workflow}` workflow"),
+                )
+            })?
+            .initial()
+            .to_owned();
+        self.tx.append_audit(&AuditEntry {
+            entity_kind: workflow.to_owned(),
+            entity_id: id.to_owned(),
+            from_state: None,
+            to_state: initial.clone(),
+            event: event.to_owned(),
+            actor: self.actor.account().to_owned(),
+            user: self.actor.user().map(str::to_owned),
+            rules_version: self.rules.version().to_owned(),
+            guards: json!([]),
+            at: self.now(),
+        })?;
+        Ok(initial)
+    }
+}
+
+/// A guard evaluator for workflows whose transitions have no guards of their own: any guard the
+/// rule author adds is refused with a clear error rather than silently passed.
+pub fn no_guards(guard: &Guard) -> Result<Vec<GuardFailure>, Error> {
+    Err(Error::new(
+        Code::RuleError,
+        format!("guard `{}` is not available on this workflow", guard.name()),
+    ))
+}
+
+fn fire_error(entity: &Entity<'_>, event: &str, error: FireError<Error>) -> Error {
+    match error {
+        FireError::InvalidTransition { .. } => Error::new(
+            Code::InvalidTransition,
+            format!(
+                "`{event}` is not allowed for {} {:?} in state `{}`",
+                entity.workflow, entity.id, entity.state
+            ),
+        )
+        .with("state", entity.state),
+        FireError::RoleNotAllowed { .. } => Error::new(
+            Code::PermissionDenied,
+            format!("your role may not `{event}` a {}", entity.workflow),
+        ),
+        FireError::GuardsFailed(failures) => {
+            let first = failures.first();
+            let code = first
+                .and_then(|f| Code::parse(&f.code))
+                .unwrap_or(Code::InvalidTransition);
+            let message = first.map_or_else(|| "a guard refused".to_owned(), |f| f.message.clone());
+            Error::new(code, message).with(
+                "failures",
+                serde_json::to_value(&failures).unwrap_or(Value::Null),
+            )
+        }
+        FireError::Eval(error) => error,
+    }
+}

@@ -1,0 +1,141 @@
+//! Plain domain types shared by the engine's layers: no I/O, no SQL, no serde shapes of the wire.
+
+pub mod money;
+pub mod time;
+
+use rust_decimal::Decimal;
+
+/// A subscription plan. Acting as a supplier needs `V2` or above (DESIGN.md 6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Plan {
+    V1,
+    V2,
+    V3,
+    V4,
+    V5,
+}
+
+impl Plan {
+    /// Parses `V1`…`V5`.
+    pub fn parse(text: &str) -> Option<Plan> {
+        Some(match text {
+            "V1" => Plan::V1,
+            "V2" => Plan::V2,
+            "V3" => Plan::V3,
+            "V4" => Plan::V4,
+            "V5" => Plan::V5,
+            _ => return None,
+        })
+    }
+
+    /// The plan's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::V1 => "V1",
+            Plan::V2 => "V2",
+            Plan::V3 => "V3",
+            Plan::V4 => "V4",
+            Plan::V5 => "V5",
+        }
+    }
+}
+
+/// The permission sets a sub-user may hold; the main account holds both.
+pub const PERMISSION_SETS: &[&str] = &["supplier", "distributor"];
+
+/// An account: a business using the engine as a supplier, a distributor, or both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub account: String,
+    pub plan: Plan,
+    pub inventory: bool,
+    pub currency: String,
+}
+
+/// An invitation link's stored form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub token: String,
+    pub supplier: String,
+    pub warehouses: Vec<String>,
+    pub expires_at: String,
+    pub revoked: bool,
+}
+
+/// One partnership between a supplier and a distributor; a bind after rejection or termination
+/// starts a new one, so the history stays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partnership {
+    pub partnership: String,
+    pub supplier: String,
+    pub distributor: String,
+    pub state: String,
+    pub token: String,
+    pub reason: Option<String>,
+}
+
+/// A distributor's prepaid account with one supplier, in the supplier's settlement currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerAccount {
+    pub supplier: String,
+    pub distributor: String,
+    pub currency: String,
+    pub balance: Decimal,
+    pub credit_enabled: bool,
+    pub credit_limit: Decimal,
+}
+
+impl LedgerAccount {
+    /// Credit in use: what the balance is below zero.
+    pub fn credit_used(&self) -> Decimal {
+        (-self.balance).max(Decimal::ZERO)
+    }
+
+    /// What may still be spent: the balance plus the credit limit when credit terms are on.
+    pub fn available(&self) -> Decimal {
+        if self.credit_enabled {
+            self.balance + self.credit_limit
+        } else {
+            self.balance
+        }
+    }
+}
+
+/// One ledger transaction; both sides read the same rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    pub txn_id: String,
+    pub supplier: String,
+    pub distributor: String,
+    pub kind: String,
+    pub order: Option<String>,
+    pub amount: Decimal,
+    pub currency: String,
+    pub balance_after: Decimal,
+    pub note: Option<String>,
+    pub at: String,
+}
+
+/// A notification in an account's inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub kind: String,
+    pub channels: Vec<String>,
+    pub data: serde_json::Value,
+    pub at: String,
+}
+
+/// One row of the audit log: a workflow transition and what decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub entity_kind: String,
+    pub entity_id: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub event: String,
+    pub actor: String,
+    pub user: Option<String>,
+    pub rules_version: String,
+    pub guards: serde_json::Value,
+    pub at: String,
+}

@@ -1,0 +1,321 @@
+//! Partnerships (DESIGN.md 6.2, 6.3): supplier warehouses, invitation links, binding, review,
+//! termination, and the distributor's notes. State changes go through the `partnership` workflow.
+
+use rand::Rng;
+use serde_json::{json, Value};
+
+use crate::{
+    command::{
+        check_name, check_text, BindSupplier, CreateInvitation, CreateWarehouse, DistributorArgs,
+        LinkArgs, ReviewPartnership, SupplierNote,
+    },
+    error::{Code, Error},
+    flow::{no_guards, Ctx, Entity},
+    model::{time::Instant, Invitation, Partnership},
+    notify::notify,
+    workflow::Role,
+};
+
+/// The partnership workflow's name in the rule pack.
+pub const WORKFLOW: &str = "partnership";
+/// How long an invitation lives unless the supplier says otherwise.
+pub const INVITATION_TTL_DAYS: i64 = 7;
+/// Random bytes in an invitation token: 128 bits from `rand::rng()`, a CSPRNG seeded by the operating system.
+pub const INVITATION_TOKEN_BYTES: usize = 16;
+/// The most warehouses one invitation may assign.
+pub const INVITATION_WAREHOUSES_MAX: usize = 100;
+/// What every invitation link starts with; the token follows.
+pub const LINK_PREFIX: &str = "distributary://invite/";
+
+/// States in which a pair is already linked, so a new bind is refused.
+const LIVE_STATES: &[&str] = &["pending_authorization", "partnered"];
+
+/// `create_warehouse {warehouse, name, region}`: a supplier's fulfilment warehouse.
+pub fn create_warehouse(ctx: &Ctx<'_>, args: &CreateWarehouse) -> Result<Value, Error> {
+    check_name("warehouse", &args.warehouse)?;
+    check_text("name", &args.name)?;
+    check_text("region", &args.region)?;
+    if !ctx.tx.insert_warehouse(
+        ctx.actor.account(),
+        &args.warehouse,
+        &args.name,
+        &args.region,
+    )? {
+        return Err(Error::bad_request(format!(
+            "warehouse {:?} already exists",
+            args.warehouse
+        )));
+    }
+    Ok(json!({"warehouse": args.warehouse, "name": args.name, "region": args.region}))
+}
+
+/// `create_invitation {warehouses, expires_at?} -> {link, expires_at}`.
+pub fn create_invitation(ctx: &Ctx<'_>, args: &CreateInvitation) -> Result<Value, Error> {
+    let supplier = ctx.actor.account();
+    if args.warehouses.len() > INVITATION_WAREHOUSES_MAX {
+        return Err(Error::bad_request(format!(
+            "an invitation assigns at most {INVITATION_WAREHOUSES_MAX} warehouses"
+        )));
+    }
+    for warehouse in &args.warehouses {
+        if !ctx.tx.warehouse_exists(supplier, warehouse)? {
+            return Err(Error::not_found("warehouse", warehouse));
+        }
+    }
+    let expires_at = match &args.expires_at {
+        Some(text) => {
+            let at = Instant::parse("expires_at", text)?;
+            if at <= ctx.at {
+                return Err(Error::bad_request("`expires_at` must be in the future"));
+            }
+            at
+        }
+        None => ctx
+            .at
+            .plus_days(INVITATION_TTL_DAYS)
+            .ok_or_else(|| Error::bad_request("`at` is too far in the future"))?,
+    };
+    let mut bytes = [0u8; INVITATION_TOKEN_BYTES];
+    rand::rng().fill(&mut bytes);
+    let mut warehouses = args.warehouses.clone();
+    warehouses.sort();
+    warehouses.dedup();
+    let invitation = Invitation {
+        token: hex::encode(bytes),
+        supplier: supplier.to_owned(),
+        warehouses,
+        expires_at: expires_at.to_string(),
+        revoked: false,
+    };
+    ctx.tx.insert_invitation(&invitation, &ctx.now())?;
+    Ok(
+        json!({"link": format!("{LINK_PREFIX}{}", invitation.token), "expires_at": invitation.expires_at,
+              "warehouses": invitation.warehouses}),
+    )
+}
+
+/// The token of a link (the whole link or the bare token are both accepted).
+fn token_of(link: &str) -> Result<&str, Error> {
+    let token = link.strip_prefix(LINK_PREFIX).unwrap_or(link);
+    if token.len() == INVITATION_TOKEN_BYTES * 2 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(token)
+    } else {
+        Err(Error::new(
+            Code::InvalidInvitation,
+            "this is not an invitation link",
+        ))
+    }
+}
+
+/// `revoke_invitation {link}`: the supplier withdraws a link it made.
+pub fn revoke_invitation(ctx: &Ctx<'_>, args: &LinkArgs) -> Result<Value, Error> {
+    let token = token_of(&args.link)?;
+    match ctx.tx.invitation(token)? {
+        Some(invitation) if invitation.supplier == ctx.actor.account() => {
+            ctx.tx.revoke_invitation(token)?;
+            Ok(json!({"link": args.link, "revoked": true}))
+        }
+        _ => Err(Error::not_found("invitation", &args.link)),
+    }
+}
+
+/// `bind_supplier {link, note?}`: the distributor asks to partner; the supplier reviews.
+pub fn bind_supplier(ctx: &Ctx<'_>, args: &BindSupplier) -> Result<Value, Error> {
+    let distributor = ctx.actor.account();
+    let token = token_of(&args.link)?;
+    let invitation = match ctx.tx.invitation(token)? {
+        Some(invitation) if !invitation.revoked => invitation,
+        Some(_) => {
+            return Err(Error::new(
+                Code::InvalidInvitation,
+                "this invitation was revoked",
+            ))
+        }
+        None => return Err(Error::new(Code::InvalidInvitation, "no such invitation")),
+    };
+    if Instant::parse("expires_at", &invitation.expires_at)? <= ctx.at {
+        return Err(
+            Error::new(Code::InvitationExpired, "this invitation has expired")
+                .with("expires_at", invitation.expires_at.as_str()),
+        );
+    }
+    let supplier = invitation.supplier.as_str();
+    if supplier == distributor {
+        return Err(Error::new(
+            Code::InvalidInvitation,
+            "an account cannot partner with itself",
+        ));
+    }
+    let latest = ctx.tx.latest_partnership(supplier, distributor)?;
+    if let Some(p) = latest
+        .as_ref()
+        .filter(|p| LIVE_STATES.contains(&p.state.as_str()))
+    {
+        return Err(Error::new(
+            Code::AlreadyPartnered,
+            format!("already {} with {supplier:?}", p.state),
+        )
+        .with("supplier", supplier));
+    }
+    if let Some(note) = &args.note {
+        check_text("note", note)?;
+        ctx.tx.set_supplier_note(distributor, supplier, note)?;
+    }
+    let number = latest.map_or(1, |p| sequence_of(&p.partnership) + 1);
+    let id = format!("{supplier}:{distributor}:{number}");
+    let state = ctx.created(WORKFLOW, &id, "bind")?;
+    ctx.tx.insert_partnership(
+        &Partnership {
+            partnership: id,
+            supplier: supplier.to_owned(),
+            distributor: distributor.to_owned(),
+            state: state.clone(),
+            token: token.to_owned(),
+            reason: None,
+        },
+        &ctx.now(),
+    )?;
+    ctx.tx
+        .set_assigned_warehouses(supplier, distributor, &invitation.warehouses)?;
+    Ok(json!({"supplier": supplier, "status": state}))
+}
+
+fn sequence_of(id: &str) -> u64 {
+    id.rsplit(':')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The newest partnership of the acting supplier with `distributor`, or `not_found`.
+fn partnership_with(ctx: &Ctx<'_>, distributor: &str) -> Result<Partnership, Error> {
+    ctx.tx
+        .latest_partnership(ctx.actor.account(), distributor)?
+        .ok_or_else(|| Error::not_found("distributor", distributor))
+}
+
+/// `review_partnership {distributor, approve, reason?}`.
+pub fn review(ctx: &Ctx<'_>, args: &ReviewPartnership) -> Result<Value, Error> {
+    if let Some(reason) = &args.reason {
+        check_text("reason", reason)?;
+    }
+    let p = partnership_with(ctx, &args.distributor)?;
+    let event = if args.approve { "approve" } else { "reject" };
+    let reason = if args.approve {
+        None
+    } else {
+        args.reason.as_deref()
+    };
+    let state = move_partnership(ctx, &p, event, reason)?;
+    Ok(json!({"distributor": p.distributor, "status": state, "reason": reason}))
+}
+
+/// `end_partnership {distributor}`: the supplier terminates a partnership.
+pub fn end(ctx: &Ctx<'_>, args: &DistributorArgs) -> Result<Value, Error> {
+    let p = partnership_with(ctx, &args.distributor)?;
+    let state = move_partnership(ctx, &p, "end", None)?;
+    Ok(json!({"distributor": p.distributor, "status": state}))
+}
+
+fn move_partnership(
+    ctx: &Ctx<'_>,
+    p: &Partnership,
+    event: &str,
+    reason: Option<&str>,
+) -> Result<String, Error> {
+    let entity = Entity {
+        workflow: WORKFLOW,
+        id: &p.partnership,
+        state: &p.state,
+    };
+    let moved = ctx.transition(&entity, event, Role::Supplier, no_guards)?;
+    ctx.tx
+        .update_partnership(&p.partnership, &moved.to, reason, &ctx.now())?;
+    if moved.to == "partnered" {
+        let currency = ctx.actor.currency();
+        ctx.tx
+            .ensure_ledger_account(&p.supplier, &p.distributor, currency)?;
+    }
+    for effect in &moved.effects {
+        apply_effect(ctx, p, effect, reason)?;
+    }
+    Ok(moved.to)
+}
+
+/// Applies one built-in effect of a partnership transition.
+fn apply_effect(
+    ctx: &Ctx<'_>,
+    p: &Partnership,
+    effect: &str,
+    reason: Option<&str>,
+) -> Result<(), Error> {
+    let data = json!({"supplier": p.supplier, "reason": reason});
+    match effect {
+        "create_supplier_warehouses" => {
+            ctx.tx
+                .delete_supplier_warehouses(&p.distributor, &p.supplier)?;
+            for warehouse in ctx.tx.assigned_warehouses(&p.supplier, &p.distributor)? {
+                ctx.tx.insert_supplier_warehouse(
+                    &p.distributor,
+                    &p.supplier,
+                    &warehouse,
+                    &ctx.now(),
+                )?;
+            }
+            Ok(())
+        }
+        "notify_partnership_approved" => notify(ctx, &p.distributor, "partnership_approved", data),
+        "notify_partnership_rejected" => notify(ctx, &p.distributor, "partnership_rejected", data),
+        "notify_partnership_terminated" => {
+            notify(ctx, &p.distributor, "partnership_terminated", data)
+        }
+        other => Err(Error::new(
+            Code::RuleError,
+            format!("effect `{other}` does not apply to a partnership"),
+        )),
+    }
+}
+
+/// `set_supplier_note {supplier, note}`.
+pub fn set_note(ctx: &Ctx<'_>, args: &SupplierNote) -> Result<Value, Error> {
+    check_name("supplier", &args.supplier)?;
+    check_text("note", &args.note)?;
+    let distributor = ctx.actor.account();
+    if ctx
+        .tx
+        .latest_partnership(&args.supplier, distributor)?
+        .is_none()
+    {
+        return Err(Error::not_found("supplier", &args.supplier));
+    }
+    ctx.tx
+        .set_supplier_note(distributor, &args.supplier, &args.note)?;
+    Ok(json!({"supplier": args.supplier, "note": args.note}))
+}
+
+/// `suppliers`: the distributor's suppliers with the newest partnership's status.
+pub fn suppliers(ctx: &Ctx<'_>) -> Result<Value, Error> {
+    if !ctx.actor.sees_distributor_side() {
+        return Err(Error::new(
+            Code::PermissionDenied,
+            "the user lacks the `distributor` permission set",
+        ));
+    }
+    let distributor = ctx.actor.account();
+    let mut suppliers = Vec::new();
+    for p in ctx.tx.partnerships_of_distributor(distributor)? {
+        let note = ctx.tx.supplier_note(distributor, &p.supplier)?;
+        let warehouses: Vec<String> = ctx
+            .tx
+            .supplier_warehouses(distributor)?
+            .into_iter()
+            .filter(|(s, _)| *s == p.supplier)
+            .map(|(_, w)| w)
+            .collect();
+        suppliers.push(
+            json!({"supplier": p.supplier, "status": p.state, "note": note,
+                              "reason": p.reason, "warehouses": warehouses}),
+        );
+    }
+    Ok(json!({"suppliers": suppliers}))
+}

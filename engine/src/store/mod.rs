@@ -1,0 +1,124 @@
+//! The durable store: SQLite through rusqlite, the only module that writes SQL. The rest of the
+//! engine talks to it through [`Tx`] methods that take and return the engine's own types, so a
+//! second backend (PostgreSQL, DESIGN.md 8) replaces this module and nothing else.
+
+mod queries;
+pub mod schema;
+
+use std::{path::Path, time::Duration};
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::error::{Code, Error};
+
+/// How long a command waits for another process's write transaction before giving up; a host
+/// never sees `SQLITE_BUSY` short of this.
+pub const BUSY_TIMEOUT_MS: u64 = 30_000;
+
+/// How durable a commit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: a committed command survives a power cut. The default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL` in WAL mode: a committed command survives a crash of the process, but
+    /// the last commits before a power cut or OS crash may roll back. Never corrupts the store.
+    Normal,
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// How durable each commit is.
+    pub durability: Durability,
+}
+
+/// An open store.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` (`:memory:` for a throwaway one) and
+    /// migrates it to the current schema.
+    pub fn open(path: &Path, options: &StoreOptions) -> Result<Store, Error> {
+        let conn = if path.as_os_str() == ":memory:" {
+            Connection::open_in_memory()?
+        } else {
+            Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?
+        };
+        conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let synchronous = match options.durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The schema version of the open store.
+    pub fn schema_version(&self) -> Result<usize, Error> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        Ok(usize::try_from(version).unwrap_or(usize::MAX))
+    }
+
+    fn migrate(&mut self) -> Result<(), Error> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let applied = usize::try_from(version).unwrap_or(usize::MAX);
+        if applied > schema::MIGRATIONS.len() {
+            return Err(Error::new(
+                Code::Internal,
+                format!(
+                    "the store has schema version {applied}, newer than this engine's {}",
+                    schema::MIGRATIONS.len()
+                ),
+            ));
+        }
+        for (index, migration) in schema::MIGRATIONS.iter().enumerate().skip(applied) {
+            tx.execute_batch(migration)?;
+            tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction: committed when it returns `Ok`, rolled
+    /// back — nothing changed — when it returns `Err`.
+    pub fn write<T>(&mut self, work: impl FnOnce(&Tx<'_>) -> Result<T, Error>) -> Result<T, Error> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = work(&Tx { tx: &tx })?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `work` in a read transaction (a consistent snapshot); nothing it does is kept.
+    pub fn read<T>(&mut self, work: impl FnOnce(&Tx<'_>) -> Result<T, Error>) -> Result<T, Error> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let value = work(&Tx { tx: &tx });
+        tx.rollback()?;
+        value
+    }
+}
+
+/// An open transaction; every query of the engine is a method of it (see `queries.rs`).
+pub struct Tx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+}

@@ -1,0 +1,666 @@
+//! Every SQL statement of the engine, as methods of [`Tx`] taking and returning domain types.
+
+use rusqlite::{params, OptionalExtension, Row};
+use rust_decimal::Decimal;
+
+use super::Tx;
+use crate::error::{Code, Error};
+use crate::model::{
+    Account, AuditEntry, Invitation, LedgerAccount, Notification, Partnership, Plan, Transaction,
+};
+
+fn decimal(row: &Row<'_>, index: usize) -> rusqlite::Result<Decimal> {
+    let text: String = row.get(index)?;
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn json(row: &Row<'_>, index: usize) -> rusqlite::Result<serde_json::Value> {
+    let text: String = row.get(index)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn strings(row: &Row<'_>, index: usize) -> rusqlite::Result<Vec<String>> {
+    let value = json(row, index)?;
+    serde_json::from_value(value).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::new(Code::Internal, e.to_string()))
+}
+
+impl Tx<'_> {
+    // --- accounts and users
+
+    /// Creates an account; `false` when it already exists.
+    pub fn insert_account(&self, account: &Account, at: &str) -> Result<bool, Error> {
+        let n = self.tx.execute(
+            "INSERT INTO accounts (account, plan, inventory, currency, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            params![
+                account.account,
+                account.plan.as_str(),
+                account.inventory,
+                account.currency,
+                at
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The account of that name.
+    pub fn account(&self, account: &str) -> Result<Option<Account>, Error> {
+        let row = self
+            .tx
+            .query_row(
+                "SELECT account, plan, inventory, currency FROM accounts WHERE account = ?1",
+                [account],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        Ok(row.and_then(|(account, plan, inventory, currency)| {
+            Some(Account {
+                account,
+                plan: Plan::parse(&plan)?,
+                inventory,
+                currency,
+            })
+        }))
+    }
+
+    /// Creates or replaces a sub-user's permission sets.
+    pub fn upsert_user(
+        &self,
+        account: &str,
+        user: &str,
+        permissions: &[String],
+    ) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT INTO users (account, user, permissions) VALUES (?1, ?2, ?3)
+             ON CONFLICT (account, user) DO UPDATE SET permissions = excluded.permissions",
+            params![account, user, to_json(&permissions)?],
+        )?;
+        Ok(())
+    }
+
+    /// A sub-user's permission sets, `None` when there is no such user.
+    pub fn user_permissions(
+        &self,
+        account: &str,
+        user: &str,
+    ) -> Result<Option<Vec<String>>, Error> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT permissions FROM users WHERE account = ?1 AND user = ?2",
+                [account, user],
+                |r| strings(r, 0),
+            )
+            .optional()?)
+    }
+
+    // --- exchange rates
+
+    /// Sets a rate; `owner` is the distributor for a fixed rate, empty for the live rate.
+    pub fn upsert_rate(
+        &self,
+        owner: &str,
+        from: &str,
+        to: &str,
+        rate: Decimal,
+        at: &str,
+    ) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT INTO rates (owner, from_cur, to_cur, rate, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (owner, from_cur, to_cur) DO UPDATE SET rate = excluded.rate,
+             updated_at = excluded.updated_at",
+            params![owner, from, to, rate.to_string(), at],
+        )?;
+        Ok(())
+    }
+
+    /// A rate set by `owner` (empty: the live rate).
+    pub fn rate(&self, owner: &str, from: &str, to: &str) -> Result<Option<Decimal>, Error> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT rate FROM rates WHERE owner = ?1 AND from_cur = ?2 AND to_cur = ?3",
+                [owner, from, to],
+                |r| decimal(r, 0),
+            )
+            .optional()?)
+    }
+
+    // --- warehouses
+
+    /// Creates a supplier's fulfilment warehouse; `false` when the id is taken.
+    pub fn insert_warehouse(
+        &self,
+        account: &str,
+        warehouse: &str,
+        name: &str,
+        region: &str,
+    ) -> Result<bool, Error> {
+        let n = self.tx.execute(
+            "INSERT INTO warehouses (account, warehouse, name, region) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO NOTHING",
+            params![account, warehouse, name, region],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Whether the account owns that warehouse.
+    pub fn warehouse_exists(&self, account: &str, warehouse: &str) -> Result<bool, Error> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT 1 FROM warehouses WHERE account = ?1 AND warehouse = ?2",
+                [account, warehouse],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Replaces the warehouses a supplier assigns to a distributor.
+    pub fn set_assigned_warehouses(
+        &self,
+        supplier: &str,
+        distributor: &str,
+        warehouses: &[String],
+    ) -> Result<(), Error> {
+        self.tx.execute(
+            "DELETE FROM assigned_warehouses WHERE supplier = ?1 AND distributor = ?2",
+            [supplier, distributor],
+        )?;
+        let mut insert = self.tx.prepare_cached(
+            "INSERT INTO assigned_warehouses (supplier, distributor, warehouse) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+        )?;
+        for warehouse in warehouses {
+            insert.execute([supplier, distributor, warehouse])?;
+        }
+        Ok(())
+    }
+
+    /// The warehouses a supplier currently assigns to a distributor, by id.
+    pub fn assigned_warehouses(
+        &self,
+        supplier: &str,
+        distributor: &str,
+    ) -> Result<Vec<String>, Error> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT warehouse FROM assigned_warehouses WHERE supplier = ?1 AND distributor = ?2
+             ORDER BY warehouse",
+        )?;
+        let rows = stmt.query_map([supplier, distributor], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Creates the distributor's supplier warehouse mirroring one fulfilment warehouse.
+    pub fn insert_supplier_warehouse(
+        &self,
+        distributor: &str,
+        supplier: &str,
+        warehouse: &str,
+        at: &str,
+    ) -> Result<bool, Error> {
+        let n = self.tx.execute(
+            "INSERT INTO supplier_warehouses (distributor, supplier, warehouse, created_at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            params![distributor, supplier, warehouse, at],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Drops every supplier warehouse a distributor has for one supplier.
+    pub fn delete_supplier_warehouses(
+        &self,
+        distributor: &str,
+        supplier: &str,
+    ) -> Result<(), Error> {
+        self.tx.execute(
+            "DELETE FROM supplier_warehouses WHERE distributor = ?1 AND supplier = ?2",
+            [distributor, supplier],
+        )?;
+        Ok(())
+    }
+
+    /// The supplier warehouses on a distributor's side, as `(supplier, warehouse)`.
+    pub fn supplier_warehouses(&self, distributor: &str) -> Result<Vec<(String, String)>, Error> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT supplier, warehouse FROM supplier_warehouses WHERE distributor = ?1
+             ORDER BY supplier, warehouse",
+        )?;
+        let rows = stmt.query_map([distributor], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    // --- invitations and partnerships
+
+    /// Stores a new invitation.
+    pub fn insert_invitation(&self, invitation: &Invitation, at: &str) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT INTO invitations (token, supplier, warehouses, expires_at, revoked, created_at)
+             VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+            params![
+                invitation.token,
+                invitation.supplier,
+                to_json(&invitation.warehouses)?,
+                invitation.expires_at,
+                at
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The invitation with that token.
+    pub fn invitation(&self, token: &str) -> Result<Option<Invitation>, Error> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT token, supplier, warehouses, expires_at, revoked FROM invitations
+                 WHERE token = ?1",
+                [token],
+                |r| {
+                    Ok(Invitation {
+                        token: r.get(0)?,
+                        supplier: r.get(1)?,
+                        warehouses: strings(r, 2)?,
+                        expires_at: r.get(3)?,
+                        revoked: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Revokes an invitation.
+    pub fn revoke_invitation(&self, token: &str) -> Result<(), Error> {
+        self.tx.execute(
+            "UPDATE invitations SET revoked = 1 WHERE token = ?1",
+            [token],
+        )?;
+        Ok(())
+    }
+
+    /// Stores a new partnership.
+    pub fn insert_partnership(&self, p: &Partnership, at: &str) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT INTO partnerships (partnership, supplier, distributor, state, token, reason,
+             created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            params![
+                p.partnership,
+                p.supplier,
+                p.distributor,
+                p.state,
+                p.token,
+                p.reason,
+                at
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Moves a partnership to a new state (and records the reason, if any).
+    pub fn update_partnership(
+        &self,
+        partnership: &str,
+        state: &str,
+        reason: Option<&str>,
+        at: &str,
+    ) -> Result<(), Error> {
+        self.tx.execute(
+            "UPDATE partnerships SET state = ?2, reason = COALESCE(?3, reason), updated_at = ?4
+             WHERE partnership = ?1",
+            params![partnership, state, reason, at],
+        )?;
+        Ok(())
+    }
+
+    /// The newest partnership between a supplier and a distributor.
+    pub fn latest_partnership(
+        &self,
+        supplier: &str,
+        distributor: &str,
+    ) -> Result<Option<Partnership>, Error> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT partnership, supplier, distributor, state, token, reason FROM partnerships
+                 WHERE supplier = ?1 AND distributor = ?2 ORDER BY rowid DESC LIMIT 1",
+                [supplier, distributor],
+                partnership_row,
+            )
+            .optional()?)
+    }
+
+    /// The newest partnership of a distributor with each of its suppliers, by supplier.
+    pub fn partnerships_of_distributor(
+        &self,
+        distributor: &str,
+    ) -> Result<Vec<Partnership>, Error> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT partnership, supplier, distributor, state, token, reason FROM partnerships p
+             WHERE distributor = ?1 AND rowid = (SELECT MAX(rowid) FROM partnerships q
+               WHERE q.supplier = p.supplier AND q.distributor = p.distributor)
+             ORDER BY supplier",
+        )?;
+        let rows = stmt.query_map([distributor], partnership_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Sets a distributor's note on a supplier.
+    pub fn set_supplier_note(
+        &self,
+        distributor: &str,
+        supplier: &str,
+        note: &str,
+    ) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT INTO supplier_notes (distributor, supplier, note) VALUES (?1, ?2, ?3)
+             ON CONFLICT (distributor, supplier) DO UPDATE SET note = excluded.note",
+            [distributor, supplier, note],
+        )?;
+        Ok(())
+    }
+
+    /// A distributor's note on a supplier.
+    pub fn supplier_note(
+        &self,
+        distributor: &str,
+        supplier: &str,
+    ) -> Result<Option<String>, Error> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT note FROM supplier_notes WHERE distributor = ?1 AND supplier = ?2",
+                [distributor, supplier],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    // --- ledger
+
+    /// Opens the ledger account of a pair if it does not exist yet.
+    pub fn ensure_ledger_account(
+        &self,
+        supplier: &str,
+        distributor: &str,
+        currency: &str,
+    ) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT INTO ledger_accounts (supplier, distributor, currency, balance)
+             VALUES (?1, ?2, ?3, '0') ON CONFLICT DO NOTHING",
+            [supplier, distributor, currency],
+        )?;
+        Ok(())
+    }
+
+    /// The ledger account of a pair.
+    pub fn ledger_account(
+        &self,
+        supplier: &str,
+        distributor: &str,
+    ) -> Result<Option<LedgerAccount>, Error> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT supplier, distributor, currency, balance, credit_enabled, credit_limit
+                 FROM ledger_accounts WHERE supplier = ?1 AND distributor = ?2",
+                [supplier, distributor],
+                ledger_row,
+            )
+            .optional()?)
+    }
+
+    /// Every ledger account where the account is the supplier or the distributor.
+    pub fn ledger_accounts_of(&self, account: &str) -> Result<Vec<LedgerAccount>, Error> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT supplier, distributor, currency, balance, credit_enabled, credit_limit
+             FROM ledger_accounts WHERE supplier = ?1 OR distributor = ?1
+             ORDER BY supplier, distributor",
+        )?;
+        let rows = stmt.query_map([account], ledger_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Sets credit terms on a pair's ledger account.
+    pub fn set_credit(
+        &self,
+        supplier: &str,
+        distributor: &str,
+        enabled: bool,
+        limit: Decimal,
+    ) -> Result<(), Error> {
+        self.tx.execute(
+            "UPDATE ledger_accounts SET credit_enabled = ?3, credit_limit = ?4
+             WHERE supplier = ?1 AND distributor = ?2",
+            params![supplier, distributor, enabled, limit.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Appends a transaction and sets the account's balance to its `balance_after`, together.
+    pub fn append_transaction(&self, txn: &Transaction) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT INTO transactions (txn_id, supplier, distributor, kind, order_name, amount,
+             currency, balance_after, note, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                txn.txn_id,
+                txn.supplier,
+                txn.distributor,
+                txn.kind,
+                txn.order,
+                txn.amount.to_string(),
+                txn.currency,
+                txn.balance_after.to_string(),
+                txn.note,
+                txn.at
+            ],
+        )?;
+        self.tx.execute(
+            "UPDATE ledger_accounts SET balance = ?3 WHERE supplier = ?1 AND distributor = ?2",
+            params![txn.supplier, txn.distributor, txn.balance_after.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// The transactions of a pair, oldest first.
+    pub fn transactions(
+        &self,
+        supplier: &str,
+        distributor: &str,
+    ) -> Result<Vec<Transaction>, Error> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT txn_id, supplier, distributor, kind, order_name, amount, currency,
+             balance_after, note, at FROM transactions WHERE supplier = ?1 AND distributor = ?2
+             ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([supplier, distributor], |r| {
+            Ok(Transaction {
+                txn_id: r.get(0)?,
+                supplier: r.get(1)?,
+                distributor: r.get(2)?,
+                kind: r.get(3)?,
+                order: r.get(4)?,
+                amount: decimal(r, 5)?,
+                currency: r.get(6)?,
+                balance_after: decimal(r, 7)?,
+                note: r.get(8)?,
+                at: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many transactions the store holds, for unique ids.
+    pub fn next_transaction_seq(&self) -> Result<i64, Error> {
+        Ok(self.tx.query_row(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM transactions",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    // --- notifications
+
+    /// Sets an account's notification channels.
+    pub fn set_subscription(&self, account: &str, web: bool, app: bool) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT INTO subscriptions (account, web, app) VALUES (?1, ?2, ?3)
+             ON CONFLICT (account) DO UPDATE SET web = excluded.web, app = excluded.app",
+            params![account, web, app],
+        )?;
+        Ok(())
+    }
+
+    /// An account's channels as `(web, app)`; `None` when it never chose.
+    pub fn subscription(&self, account: &str) -> Result<Option<(bool, bool)>, Error> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT web, app FROM subscriptions WHERE account = ?1",
+                [account],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Puts a notification in an account's inbox.
+    pub fn insert_notification(&self, account: &str, n: &Notification) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT INTO notifications (account, kind, channels, data, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![account, n.kind, to_json(&n.channels)?, n.data.to_string(), n.at],
+        )?;
+        Ok(())
+    }
+
+    /// An account's inbox, newest first.
+    pub fn notifications(&self, account: &str) -> Result<Vec<Notification>, Error> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT kind, channels, data, at FROM notifications WHERE account = ?1 ORDER BY seq DESC",
+        )?;
+        let rows = stmt.query_map([account], |r| {
+            Ok(Notification {
+                kind: r.get(0)?,
+                channels: strings(r, 1)?,
+                data: json(r, 2)?,
+                at: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    // --- audit and idempotency
+
+    /// Appends an audit row.
+    pub fn append_audit(&self, e: &AuditEntry) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT INTO audit (entity_kind, entity_id, from_state, to_state, event, actor, user,
+             rules_version, guards, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                e.entity_kind,
+                e.entity_id,
+                e.from_state,
+                e.to_state,
+                e.event,
+                e.actor,
+                e.user,
+                e.rules_version,
+                e.guards.to_string(),
+                e.at
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The audit rows of one entity, oldest first.
+    pub fn audit(&self, entity_kind: &str, entity_id: &str) -> Result<Vec<AuditEntry>, Error> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT entity_kind, entity_id, from_state, to_state, event, actor, user, rules_version,
+             guards, at FROM audit WHERE entity_kind = ?1 AND entity_id = ?2 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([entity_kind, entity_id], |r| {
+            Ok(AuditEntry {
+                entity_kind: r.get(0)?,
+                entity_id: r.get(1)?,
+                from_state: r.get(2)?,
+                to_state: r.get(3)?,
+                event: r.get(4)?,
+                actor: r.get(5)?,
+                user: r.get(6)?,
+                rules_version: r.get(7)?,
+                guards: json(r, 8)?,
+                at: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The stored `(fingerprint, answer)` of an idempotency key.
+    pub fn idempotent_answer(
+        &self,
+        account: &str,
+        key: &str,
+    ) -> Result<Option<(String, String)>, Error> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT fingerprint, answer FROM idempotency WHERE account = ?1 AND key = ?2",
+                [account, key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Records the answer given to an idempotency key.
+    pub fn record_idempotent_answer(
+        &self,
+        account: &str,
+        key: &str,
+        fingerprint: &str,
+        answer: &str,
+    ) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT INTO idempotency (account, key, fingerprint, answer) VALUES (?1, ?2, ?3, ?4)",
+            [account, key, fingerprint, answer],
+        )?;
+        Ok(())
+    }
+}
+
+fn partnership_row(r: &Row<'_>) -> rusqlite::Result<Partnership> {
+    Ok(Partnership {
+        partnership: r.get(0)?,
+        supplier: r.get(1)?,
+        distributor: r.get(2)?,
+        state: r.get(3)?,
+        token: r.get(4)?,
+        reason: r.get(5)?,
+    })
+}
+
+fn ledger_row(r: &Row<'_>) -> rusqlite::Result<LedgerAccount> {
+    Ok(LedgerAccount {
+        supplier: r.get(0)?,
+        distributor: r.get(1)?,
+        currency: r.get(2)?,
+        balance: decimal(r, 3)?,
+        credit_enabled: r.get(4)?,
+        credit_limit: decimal(r, 5)?,
+    })
+}

@@ -1,0 +1,150 @@
+//! The schema, as a list of migrations applied in order; `PRAGMA user_version` records how many
+//! have run. A migration is never edited once released: a change is a new migration.
+
+/// Every migration, oldest first. The store's schema version is the number applied.
+pub const MIGRATIONS: &[&str] = &[V1];
+
+const V1: &str = r#"
+CREATE TABLE accounts (
+    account     TEXT PRIMARY KEY,
+    plan        TEXT NOT NULL,
+    inventory   INTEGER NOT NULL,
+    currency    TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE users (
+    account     TEXT NOT NULL REFERENCES accounts(account),
+    user        TEXT NOT NULL,
+    permissions TEXT NOT NULL,
+    PRIMARY KEY (account, user)
+) STRICT;
+
+CREATE TABLE rates (
+    owner       TEXT NOT NULL,
+    from_cur    TEXT NOT NULL,
+    to_cur      TEXT NOT NULL,
+    rate        TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (owner, from_cur, to_cur)
+) STRICT;
+
+CREATE TABLE warehouses (
+    account     TEXT NOT NULL REFERENCES accounts(account),
+    warehouse   TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    region      TEXT NOT NULL,
+    PRIMARY KEY (account, warehouse)
+) STRICT;
+
+CREATE TABLE invitations (
+    token       TEXT PRIMARY KEY,
+    supplier    TEXT NOT NULL REFERENCES accounts(account),
+    warehouses  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    revoked     INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE partnerships (
+    partnership TEXT PRIMARY KEY,
+    supplier    TEXT NOT NULL REFERENCES accounts(account),
+    distributor TEXT NOT NULL REFERENCES accounts(account),
+    state       TEXT NOT NULL,
+    token       TEXT NOT NULL REFERENCES invitations(token),
+    reason      TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+) STRICT;
+CREATE INDEX partnerships_by_pair ON partnerships (supplier, distributor, created_at);
+CREATE INDEX partnerships_by_distributor ON partnerships (distributor);
+
+CREATE TABLE assigned_warehouses (
+    supplier    TEXT NOT NULL,
+    distributor TEXT NOT NULL,
+    warehouse   TEXT NOT NULL,
+    PRIMARY KEY (supplier, distributor, warehouse),
+    FOREIGN KEY (supplier, warehouse) REFERENCES warehouses(account, warehouse)
+) STRICT;
+
+CREATE TABLE supplier_warehouses (
+    distributor TEXT NOT NULL REFERENCES accounts(account),
+    supplier    TEXT NOT NULL,
+    warehouse   TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (distributor, supplier, warehouse),
+    FOREIGN KEY (supplier, warehouse) REFERENCES warehouses(account, warehouse)
+) STRICT;
+
+CREATE TABLE supplier_notes (
+    distributor TEXT NOT NULL REFERENCES accounts(account),
+    supplier    TEXT NOT NULL REFERENCES accounts(account),
+    note        TEXT NOT NULL,
+    PRIMARY KEY (distributor, supplier)
+) STRICT;
+
+CREATE TABLE ledger_accounts (
+    supplier       TEXT NOT NULL REFERENCES accounts(account),
+    distributor    TEXT NOT NULL REFERENCES accounts(account),
+    currency       TEXT NOT NULL,
+    balance        TEXT NOT NULL,
+    credit_enabled INTEGER NOT NULL DEFAULT 0,
+    credit_limit   TEXT NOT NULL DEFAULT '0',
+    PRIMARY KEY (supplier, distributor)
+) STRICT;
+
+CREATE TABLE transactions (
+    seq           INTEGER PRIMARY KEY,
+    txn_id        TEXT NOT NULL UNIQUE,
+    supplier      TEXT NOT NULL,
+    distributor   TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    order_name    TEXT,
+    amount        TEXT NOT NULL,
+    currency      TEXT NOT NULL,
+    balance_after TEXT NOT NULL,
+    note          TEXT,
+    at            TEXT NOT NULL,
+    FOREIGN KEY (supplier, distributor) REFERENCES ledger_accounts(supplier, distributor)
+) STRICT;
+CREATE INDEX transactions_by_pair ON transactions (supplier, distributor, seq);
+
+CREATE TABLE subscriptions (
+    account     TEXT PRIMARY KEY REFERENCES accounts(account),
+    web         INTEGER NOT NULL,
+    app         INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE notifications (
+    seq         INTEGER PRIMARY KEY,
+    account     TEXT NOT NULL REFERENCES accounts(account),
+    kind        TEXT NOT NULL,
+    channels    TEXT NOT NULL,
+    data        TEXT NOT NULL,
+    at          TEXT NOT NULL
+) STRICT;
+CREATE INDEX notifications_by_account ON notifications (account, seq);
+
+CREATE TABLE audit (
+    seq           INTEGER PRIMARY KEY,
+    entity_kind   TEXT NOT NULL,
+    entity_id     TEXT NOT NULL,
+    from_state    TEXT,
+    to_state      TEXT NOT NULL,
+    event         TEXT NOT NULL,
+    actor         TEXT NOT NULL,
+    user          TEXT,
+    rules_version TEXT NOT NULL,
+    guards        TEXT NOT NULL,
+    at            TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_by_entity ON audit (entity_kind, entity_id, seq);
+
+CREATE TABLE idempotency (
+    account     TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    answer      TEXT NOT NULL,
+    PRIMARY KEY (account, key)
+) STRICT;
+"#;
