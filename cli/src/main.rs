@@ -1,2 +1,189 @@
-//! `distributary`: the reference host of the Distributary engine.
-fn main() {}
+//! `distributary`: the reference host of the Distributary engine. It parses arguments, calls the
+//! engine, and renders what comes back; no domain logic lives here.
+
+use std::{
+    io::{self, BufRead, IsTerminal, Write},
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use distributary::{
+    engine::{Engine, EngineOptions},
+    pack::{FileKind, RulePack},
+    rules::RuleSet,
+    store::{Durability, StoreOptions},
+    workflow::{self, Vocabulary},
+};
+
+/// An embeddable workflow rules engine for e-commerce distribution.
+#[derive(Parser)]
+#[command(name = "distributary", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Validate a rule pack: every workflow and script, every problem at once.
+    Check(RulesArg),
+    /// Run the rule tests of a rule pack (rules/tests/*.yaml).
+    Test(RulesArg),
+    /// Print a workflow as a graph.
+    Graph {
+        /// The workflow's name, e.g. `distribution_order`.
+        workflow: String,
+        /// The graph language.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+        #[command(flatten)]
+        rules: RulesArg,
+    },
+    /// Print the JSON Schema of a workflow file, for editors with a YAML language server.
+    Schema,
+    /// Speak the host protocol: one JSON request a line on stdin, one answer a line on stdout.
+    Exec {
+        /// The SQLite store (created if missing); `:memory:` for a throwaway one.
+        #[arg(long)]
+        db: PathBuf,
+        #[command(flatten)]
+        rules: RulesArg,
+        /// Where marketplace adapters are loaded from.
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+        /// Commit with synchronous=NORMAL: survives a process crash, but the last commits may be
+        /// lost on a power cut.
+        #[arg(long)]
+        no_fsync: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct RulesArg {
+    /// The rule pack directory [default: ./rules when it exists, else the built-in pack].
+    #[arg(long)]
+    rules: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+/// Exit codes: 0 success, 1 a problem in the rules or the run, 2 a usage error.
+const EXIT_PROBLEM: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let colour = io::stderr().is_terminal();
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(miette::MietteHandlerOpts::new().color(colour).build())
+    }));
+    match run(cli) {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(EXIT_PROBLEM)
+        }
+    }
+}
+
+fn run(cli: Cli) -> miette::Result<ExitCode> {
+    match cli.command {
+        Cmd::Check(rules) => check(&load_pack(&rules)?),
+        Cmd::Test(rules) => test(&load_pack(&rules)?),
+        Cmd::Graph { workflow, format, rules } => graph(&load_pack(&rules)?, &workflow, format),
+        Cmd::Schema => {
+            let schema = workflow::json_schema();
+            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Exec { db, rules, plugins, no_fsync } => exec(&db, load_pack(&rules)?, plugins, no_fsync),
+    }
+}
+
+fn load_pack(arg: &RulesArg) -> miette::Result<RulePack> {
+    let dir = match &arg.rules {
+        Some(dir) => dir.clone(),
+        None if Path::new("rules").is_dir() => PathBuf::from("rules"),
+        None => return Ok(RulePack::embedded()),
+    };
+    RulePack::from_dir(&dir).map_err(|e| miette::miette!("cannot read rules from {}: {e}", dir.display()))
+}
+
+fn check(pack: &RulePack) -> miette::Result<ExitCode> {
+    let mut problems = 0;
+    if let Err(errors) = RuleSet::compile(pack) {
+        problems += 1;
+        eprintln!("{:?}", miette::Report::new(errors));
+    }
+    let scripts = pack.files(FileKind::Script).map(|f| f.stem.clone()).collect();
+    match workflow::load(pack, &Vocabulary::builtin(scripts)) {
+        Ok(set) if problems == 0 => {
+            println!(
+                "ok: {} workflows, {} scripts in {} (rules version {})",
+                set.len(),
+                pack.files(FileKind::Script).count(),
+                pack.origin(),
+                pack.version()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        Ok(_) => {}
+        Err(errors) => eprintln!("{:?}", miette::Report::new(errors)),
+    }
+    Ok(ExitCode::from(EXIT_PROBLEM))
+}
+
+fn test(pack: &RulePack) -> miette::Result<ExitCode> {
+    let rules = RuleSet::compile(pack)?;
+    let report = rules.run_tests(pack);
+    for case in report.failures() {
+        println!("FAIL {} :: {}", case.file, case.name);
+        if let Some(detail) = &case.detail {
+            for line in detail.lines() {
+                println!("     {line}");
+            }
+        }
+    }
+    println!("{} passed, {} failed", report.passed(), report.failed());
+    Ok(if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::from(EXIT_PROBLEM) })
+}
+
+fn graph(pack: &RulePack, name: &str, format: GraphFormat) -> miette::Result<ExitCode> {
+    let scripts = pack.files(FileKind::Script).map(|f| f.stem.clone()).collect();
+    let set = workflow::load(pack, &Vocabulary::builtin(scripts))?;
+    let Some(workflow) = set.get(name) else {
+        let known: Vec<&str> = set.iter().map(|w| w.name()).collect();
+        eprintln!("no workflow named {name:?}; the pack has: {}", known.join(", "));
+        return Ok(ExitCode::from(EXIT_USAGE));
+    };
+    let text = match format {
+        GraphFormat::Dot => workflow.to_dot(),
+        GraphFormat::Mermaid => workflow.to_mermaid(),
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn exec(db: &Path, rules: RulePack, plugins_dir: Option<PathBuf>, no_fsync: bool) -> miette::Result<ExitCode> {
+    let durability = if no_fsync { Durability::Normal } else { Durability::Full };
+    let options = EngineOptions { rules, plugins_dir, store: StoreOptions { durability } };
+    let engine = Engine::open(db, options)?;
+    let stdin = io::stdin().lock();
+    let mut stdout = io::stdout().lock();
+    for line in stdin.lines() {
+        let line = line.map_err(|e| miette::miette!("cannot read stdin: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = engine.execute_line(&line);
+        writeln!(stdout, "{answer}")
+            .and_then(|()| stdout.flush())
+            .map_err(|e| miette::miette!("cannot write stdout: {e}"))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
