@@ -1,0 +1,713 @@
+//! Loading: each workflow file is parsed with positions, checked against the schema, converted to
+//! domain types and validated as a graph. Every problem in every file is collected before the
+//! loader answers, so a user sees them all at once.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use marked_yaml::{from_node, parse_yaml_with_options, LoadError, LoaderOptions, Marker, Node};
+use miette::SourceSpan;
+use petgraph::{
+    graph::{DiGraph, NodeIndex},
+    visit::{Dfs, Reversed},
+};
+use serde_json::Value;
+
+use super::{
+    builtins,
+    diagnostic::{ProblemKind, WorkflowError, WorkflowErrors},
+    file::{json_schema, Name, TransitionFile, WorkflowFile},
+    model::{Guard, Role, Transition, Workflow, WorkflowSet},
+    source::SourceText,
+};
+use crate::pack::{FileKind, RulePack, SourceFile};
+
+/// The most states one workflow may declare.
+pub const WORKFLOW_STATES_MAX: usize = 256;
+/// The most transitions one workflow may declare.
+pub const WORKFLOW_TRANSITIONS_MAX: usize = 1024;
+/// How alike (Jaro-Winkler, 0 to 1) a known name must be to a wrong one to be suggested.
+const SUGGESTION_SIMILARITY_MIN: f64 = 0.8;
+/// How many known names a help text lists when none is close to the wrong one.
+const KNOWN_NAMES_SHOWN_MAX: usize = 16;
+
+/// The names a workflow may use besides its own states: guards, effects and Rhai scripts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vocabulary {
+    /// Built-in guard names.
+    pub guards: Vec<String>,
+    /// Built-in effect names.
+    pub effects: Vec<String>,
+    /// Script names (file stems) that `rule:<script>` may name.
+    pub scripts: Vec<String>,
+}
+
+impl Vocabulary {
+    /// The engine's built-in guards and effects, with the given rule scripts.
+    pub fn builtin(scripts: Vec<String>) -> Vocabulary {
+        Vocabulary {
+            guards: builtins::GUARDS.iter().map(|&g| g.to_owned()).collect(),
+            effects: builtins::EFFECTS.iter().map(|&e| e.to_owned()).collect(),
+            scripts,
+        }
+    }
+}
+
+/// Loads and validates every workflow of `pack`. Either all of them validate, or the error holds
+/// every problem found in every file.
+pub fn load(pack: &RulePack, vocab: &Vocabulary) -> Result<WorkflowSet, WorkflowErrors> {
+    let schema = json_schema();
+    let mut problems = Vec::new();
+    let mut set = WorkflowSet::default();
+    let mut declared: HashMap<String, (String, usize)> = HashMap::new();
+    for (index, file) in pack.files(FileKind::Workflow).enumerate() {
+        let source = SourceText::new(&file.path, &file.text);
+        let loaded = load_file(index, file, &source, vocab, &schema, &mut problems);
+        let Some((name, span)) = loaded.name else {
+            continue;
+        };
+        let (line, _) = source.line_column(span.offset());
+        if let Some((path, first_line)) = declared.get(&name) {
+            problems.push(
+                WorkflowError::new(
+                    ProblemKind::DuplicateWorkflow,
+                    &source,
+                    span,
+                    "declared again here",
+                    format!("workflow `{name}` is declared twice"),
+                )
+                .with_help(Some(format!(
+                    "it is first declared in {path}:{first_line}; give each workflow its own name"
+                ))),
+            );
+            continue;
+        }
+        declared.insert(name.clone(), (file.path.clone(), line));
+        if let Some(workflow) = loaded.workflow {
+            set.workflows.insert(name, workflow);
+        }
+    }
+    if problems.is_empty() {
+        Ok(set)
+    } else {
+        Err(WorkflowErrors::new(problems))
+    }
+}
+
+/// What one file yielded: its declared name (for the duplicate check) and, when it validated,
+/// its workflow.
+struct Loaded {
+    name: Option<(String, SourceSpan)>,
+    workflow: Option<Workflow>,
+}
+
+fn load_file(
+    index: usize,
+    file: &SourceFile,
+    source: &SourceText,
+    vocab: &Vocabulary,
+    schema: &Value,
+    problems: &mut Vec<WorkflowError>,
+) -> Loaded {
+    let nothing = Loaded {
+        name: None,
+        workflow: None,
+    };
+    let options = LoaderOptions::default().error_on_duplicate_keys(true);
+    let mut node = match parse_yaml_with_options(index, source.text(), options) {
+        Ok(node) => node,
+        Err(error) => {
+            problems.push(syntax_problem(source, &error));
+            return nothing;
+        }
+    };
+    let mut shape = ShapeCheck {
+        source,
+        root: schema,
+        problems: Vec::new(),
+        unknown_keys: 0,
+        missing_keys: 0,
+    };
+    shape.check(&mut node, schema, "the workflow");
+    let (unknown_keys, missing_keys) = (shape.unknown_keys, shape.missing_keys);
+    problems.append(&mut shape.problems);
+    if missing_keys > 0 {
+        return nothing;
+    }
+    let parsed: WorkflowFile = match from_node(&node) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let span = point(source, error.start_mark().as_ref());
+            problems.push(WorkflowError::new(
+                ProblemKind::InvalidValue,
+                source,
+                span,
+                "invalid value",
+                format!("invalid workflow file: {}", *error),
+            ));
+            return nothing;
+        }
+    };
+    let before = problems.len();
+    let name_span = source.scalar(parsed.workflow.span(), parsed.workflow.as_str());
+    let workflow = Checker {
+        source,
+        vocab,
+        problems,
+    }
+    .check(&parsed, &file.stem, unknown_keys == 0);
+    Loaded {
+        name: Some((parsed.workflow.as_str().to_owned(), name_span)),
+        workflow: workflow.filter(|_| problems.len() == before && unknown_keys == 0),
+    }
+}
+
+/// A span from `marker` to the end of its line (a point at the file's start without a marker).
+fn point(source: &SourceText, marker: Option<&Marker>) -> SourceSpan {
+    let start = marker.map_or(0, |m| source.offset(m));
+    let rest = source.text().get(start..).unwrap_or("");
+    let line = rest.split('\n').next().unwrap_or("").trim_end();
+    SourceSpan::new(start.into(), line.len())
+}
+
+fn syntax_problem(source: &SourceText, error: &LoadError) -> WorkflowError {
+    let (marker, message) = match error {
+        LoadError::ScanError(marker, scan) => (marker, format!("invalid YAML: {}", scan.info())),
+        LoadError::TopLevelMustBeMapping(marker) | LoadError::TopLevelMustBeSequence(marker) => {
+            (marker, "a workflow file must be a YAML mapping".to_owned())
+        }
+        LoadError::UnexpectedAnchor(marker) => (
+            marker,
+            "YAML anchors and aliases are not supported in workflow files".to_owned(),
+        ),
+        LoadError::MappingKeyMustBeScalar(marker) => {
+            (marker, "a mapping key must be a plain name".to_owned())
+        }
+        LoadError::UnexpectedTag(marker) => (
+            marker,
+            "YAML tags are not supported in workflow files".to_owned(),
+        ),
+        LoadError::DuplicateKey(inner) => {
+            let span = source.scalar(inner.key.span(), inner.key.as_str());
+            let first = source.scalar(inner.prev_key.span(), inner.prev_key.as_str());
+            return WorkflowError::new(
+                ProblemKind::DuplicateKey,
+                source,
+                span,
+                "repeated here",
+                format!(
+                    "key `{}` appears twice in the same mapping",
+                    inner.key.as_str()
+                ),
+            )
+            .with_note(first, "first here");
+        }
+    };
+    let span = point(source, Some(marker));
+    let span = SourceSpan::new(span.offset().into(), span.len().min(1));
+    let help = "an unclosed `[`, `{` or quote on an earlier line often shows up here";
+    WorkflowError::new(ProblemKind::Syntax, source, span, "here", message)
+        .with_help(Some(help.to_owned()))
+}
+
+/// Walks the YAML against the JSON Schema of the boundary types: reports every unknown key (and
+/// removes it, so the rest of the file can still be checked) and every missing required key.
+struct ShapeCheck<'s> {
+    source: &'s SourceText,
+    root: &'s Value,
+    problems: Vec<WorkflowError>,
+    unknown_keys: usize,
+    missing_keys: usize,
+}
+
+impl ShapeCheck<'_> {
+    fn check(&mut self, node: &mut Node, schema: &Value, what: &str) {
+        let (schema, what) = match schema.get("$ref").and_then(Value::as_str) {
+            Some(reference) => {
+                let name = reference.rsplit('/').next().unwrap_or(reference);
+                let target = reference
+                    .strip_prefix('#')
+                    .and_then(|pointer| self.root.pointer(pointer))
+                    .unwrap_or(&Value::Null);
+                (target, format!("a {}", name.to_lowercase()))
+            }
+            None => (schema, what.to_owned()),
+        };
+        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+            let Some(mapping) = node.as_mapping_mut() else {
+                return;
+            };
+            let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
+            let unknown: Vec<_> = mapping
+                .keys()
+                .filter(|key| closed && !properties.contains_key(key.as_str()))
+                .cloned()
+                .collect();
+            for key in unknown {
+                let span = self.source.scalar(key.span(), key.as_str());
+                let known = properties.keys().map(String::as_str);
+                self.problems.push(
+                    WorkflowError::new(
+                        ProblemKind::UnknownKey,
+                        self.source,
+                        span,
+                        "unknown key",
+                        format!("unknown key `{}` in {what}", key.as_str()),
+                    )
+                    .with_help(suggest(key.as_str(), known, "keys")),
+                );
+                self.unknown_keys += 1;
+                mapping.remove(&key);
+            }
+            let first_key = mapping
+                .keys()
+                .next()
+                .map(|key| self.source.scalar(key.span(), key.as_str()));
+            let required = schema.get("required").and_then(Value::as_array);
+            for key in required.into_iter().flatten().filter_map(Value::as_str) {
+                if mapping.get_node(key).is_some() {
+                    continue;
+                }
+                let span = first_key.unwrap_or_else(|| SourceSpan::new(0.into(), 0));
+                self.problems.push(WorkflowError::new(
+                    ProblemKind::MissingKey,
+                    self.source,
+                    span,
+                    format!("`{key}` is missing here"),
+                    format!("{what} needs the key `{key}`"),
+                ));
+                self.missing_keys += 1;
+            }
+            for (key, value) in mapping.iter_mut() {
+                if let Some(property) = properties.get(key.as_str()) {
+                    self.check(value, property, &what);
+                }
+            }
+        } else if let Some(items) = schema.get("items") {
+            if let Some(sequence) = node.as_sequence_mut() {
+                for item in sequence.iter_mut() {
+                    self.check(item, items, &what);
+                }
+            }
+        }
+    }
+}
+
+/// The semantic checks of one parsed file: names, roles, graph shape, shadowed transitions.
+struct Checker<'a> {
+    source: &'a SourceText,
+    vocab: &'a Vocabulary,
+    problems: &'a mut Vec<WorkflowError>,
+}
+
+impl Checker<'_> {
+    fn span(&self, name: &Name) -> SourceSpan {
+        self.source.scalar(name.span(), name.as_str())
+    }
+
+    fn problem(
+        &mut self,
+        kind: ProblemKind,
+        span: SourceSpan,
+        label: &str,
+        message: String,
+        help: Option<String>,
+    ) {
+        self.problems
+            .push(WorkflowError::new(kind, self.source, span, label, message).with_help(help));
+    }
+
+    fn check(
+        mut self,
+        file: &WorkflowFile,
+        stem: &str,
+        check_duplicates: bool,
+    ) -> Option<Workflow> {
+        let name = file.workflow.as_str();
+        if name != stem {
+            self.problem(
+                ProblemKind::NameMismatch,
+                self.span(&file.workflow),
+                "differs from the file name",
+                format!("workflow `{name}` is declared in a file named `{stem}`"),
+                Some(format!(
+                    "rename the file to `{name}.yaml`, or the workflow to `{stem}`"
+                )),
+            );
+        }
+        if file.states.len() > WORKFLOW_STATES_MAX
+            || file.transitions.len() > WORKFLOW_TRANSITIONS_MAX
+        {
+            self.problem(
+                ProblemKind::TooLarge,
+                self.span(&file.workflow),
+                "too large",
+                format!(
+                    "workflow `{name}` has {} states and {} transitions; at most \
+                     {WORKFLOW_STATES_MAX} and {WORKFLOW_TRANSITIONS_MAX} are allowed",
+                    file.states.len(),
+                    file.transitions.len()
+                ),
+                None,
+            );
+            return None;
+        }
+        let states = self.states(file);
+        let initial = self.state(&states, &file.initial, "initial state");
+        let mut terminal = BTreeSet::new();
+        for state in &file.terminal {
+            if let Some(index) = self.state(&states, state, "terminal state") {
+                terminal.insert(index);
+            }
+        }
+        if file.terminal.is_empty() {
+            self.problem(
+                ProblemKind::NoTerminalState,
+                self.span(&file.workflow),
+                "no terminal state",
+                format!("workflow `{name}` declares no terminal state"),
+                Some("list the states no transition leaves under `terminal:`".to_owned()),
+            );
+        }
+        let mut transitions = Vec::with_capacity(file.transitions.len());
+        let mut edges = Vec::new();
+        for transition in &file.transitions {
+            let (checked, from, to) = self.transition(&states, &terminal, transition);
+            if let Some(to) = to {
+                edges.extend(from.into_iter().map(|from| (from, to)));
+            }
+            transitions.push(checked);
+        }
+        self.graph(file, &states, initial, &terminal, &edges);
+        if check_duplicates {
+            self.duplicates(file, &transitions);
+        }
+        Some(Workflow {
+            name: name.to_owned(),
+            path: self.source.path().to_owned(),
+            initial: file.initial.as_str().to_owned(),
+            terminal: file
+                .terminal
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+            states: states.names.iter().map(|s| (*s).to_owned()).collect(),
+            transitions,
+        })
+    }
+
+    fn states<'f>(&mut self, file: &'f WorkflowFile) -> States<'f> {
+        let mut states = States {
+            names: Vec::new(),
+            spans: Vec::new(),
+            index: HashMap::new(),
+        };
+        for state in &file.states {
+            let span = self.span(state);
+            if let Some(&first) = states.index.get(state.as_str()) {
+                self.problems.push(
+                    WorkflowError::new(
+                        ProblemKind::DuplicateState,
+                        self.source,
+                        span,
+                        "declared again",
+                        format!("state `{}` is declared twice", state.as_str()),
+                    )
+                    .with_note(states.spans[first], "first declared here"),
+                );
+                continue;
+            }
+            states.index.insert(state.as_str(), states.names.len());
+            states.names.push(state.as_str());
+            states.spans.push(span);
+        }
+        states
+    }
+
+    /// The index of a state named in `initial`, `terminal`, `from` or `to`, or a problem.
+    fn state(&mut self, states: &States<'_>, name: &Name, role: &str) -> Option<usize> {
+        if let Some(&index) = states.index.get(name.as_str()) {
+            return Some(index);
+        }
+        let help = suggest(name.as_str(), states.names.iter().copied(), "states");
+        self.problem(
+            ProblemKind::UnknownState,
+            self.span(name),
+            "not declared in `states`",
+            format!("unknown {role} `{}`", name.as_str()),
+            help,
+        );
+        None
+    }
+
+    /// Checks one transition's names; returns it with the indexes of its known states.
+    fn transition(
+        &mut self,
+        states: &States<'_>,
+        terminal: &BTreeSet<usize>,
+        transition: &TransitionFile,
+    ) -> (Transition, Vec<usize>, Option<usize>) {
+        let event = transition.event.as_str();
+        let mut from = Vec::new();
+        for state in transition.from.names() {
+            let Some(index) = self.state(states, &state, "state") else {
+                continue;
+            };
+            if terminal.contains(&index) {
+                self.problem(
+                    ProblemKind::TransitionFromTerminal,
+                    self.span(&state),
+                    "a terminal state",
+                    format!(
+                        "transition `{event}` leaves the terminal state `{}`",
+                        state.as_str()
+                    ),
+                    Some(format!(
+                        "remove `{}` from `terminal`, or from this transition's `from`",
+                        state.as_str()
+                    )),
+                );
+            }
+            from.push(index);
+        }
+        let to = self.state(states, &transition.to, "state");
+        let by = transition.by.as_ref().and_then(|by| self.role(by));
+        let guards = transition.guards.iter().map(|g| self.guard(g)).collect();
+        for effect in &transition.effects {
+            self.effect(effect);
+        }
+        let (line, _) = self
+            .source
+            .line_column(self.span(&transition.event).offset());
+        let checked = Transition {
+            event: event.to_owned(),
+            from: transition
+                .from
+                .names()
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+            to: transition.to.as_str().to_owned(),
+            by,
+            guards,
+            effects: transition
+                .effects
+                .iter()
+                .map(|e| e.as_str().to_owned())
+                .collect(),
+            line,
+        };
+        (checked, from, to)
+    }
+
+    fn role(&mut self, by: &Name) -> Option<Role> {
+        let role = by.as_str().parse::<Role>().ok();
+        if role.is_none() {
+            let help = suggest(by.as_str(), Role::ALL.map(Role::as_str), "roles");
+            self.problem(
+                ProblemKind::UnknownRole,
+                self.span(by),
+                "not a role",
+                format!("unknown role `{}`", by.as_str()),
+                help,
+            );
+        }
+        role
+    }
+
+    fn guard(&mut self, written: &Name) -> Guard {
+        let guard = Guard::parse(written.as_str());
+        match &guard {
+            Guard::Builtin(name) if !self.vocab.guards.contains(name) => {
+                let mut help =
+                    suggest(name, self.vocab.guards.iter().map(String::as_str), "guards");
+                if self.vocab.scripts.contains(name) {
+                    help = Some(format!("did you mean `{}{name}`?", Guard::RULE_PREFIX));
+                }
+                self.problem(
+                    ProblemKind::UnknownGuard,
+                    self.span(written),
+                    "not a built-in guard",
+                    format!("unknown guard `{name}`"),
+                    help,
+                );
+            }
+            Guard::Rule(script) if !self.vocab.scripts.contains(script) => {
+                let span = self.source.scalar_part(
+                    written.span(),
+                    written.as_str(),
+                    Guard::RULE_PREFIX.len(),
+                    script,
+                );
+                let scripts = self.vocab.scripts.iter().map(String::as_str);
+                self.problem(
+                    ProblemKind::UnknownScript,
+                    span,
+                    "no such script",
+                    format!("unknown rule script `{script}`"),
+                    suggest(script, scripts, "scripts"),
+                );
+            }
+            Guard::Builtin(_) | Guard::Rule(_) => {}
+        }
+        guard
+    }
+
+    fn effect(&mut self, effect: &Name) {
+        if self.vocab.effects.iter().any(|e| e == effect.as_str()) {
+            return;
+        }
+        let help = suggest(
+            effect.as_str(),
+            self.vocab.effects.iter().map(String::as_str),
+            "effects",
+        );
+        self.problem(
+            ProblemKind::UnknownEffect,
+            self.span(effect),
+            "not a built-in effect",
+            format!("unknown effect `{}`", effect.as_str()),
+            help,
+        );
+    }
+
+    /// Reachability from the initial state, and a path to a terminal state from every other one.
+    fn graph(
+        &mut self,
+        file: &WorkflowFile,
+        states: &States<'_>,
+        initial: Option<usize>,
+        terminal: &BTreeSet<usize>,
+        edges: &[(usize, usize)],
+    ) {
+        let mut graph = DiGraph::<(), ()>::with_capacity(states.names.len(), edges.len());
+        let nodes: Vec<NodeIndex> = states.names.iter().map(|_| graph.add_node(())).collect();
+        for &(from, to) in edges {
+            graph.add_edge(nodes[from], nodes[to], ());
+        }
+        if let Some(initial) = initial {
+            let mut reached = vec![false; nodes.len()];
+            let mut dfs = Dfs::new(&graph, nodes[initial]);
+            while let Some(node) = dfs.next(&graph) {
+                reached[node.index()] = true;
+            }
+            for (index, _) in reached.iter().enumerate().filter(|(_, r)| !**r) {
+                self.problem(
+                    ProblemKind::UnreachableState,
+                    states.spans[index],
+                    "unreachable",
+                    format!(
+                        "state `{}` cannot be reached from the initial state `{}`",
+                        states.names[index],
+                        file.initial.as_str()
+                    ),
+                    Some(format!(
+                        "add a transition into `{}`, or remove it from `states`",
+                        states.names[index]
+                    )),
+                );
+            }
+        }
+        if terminal.is_empty() {
+            return;
+        }
+        let reversed = Reversed(&graph);
+        let mut finishes = vec![false; nodes.len()];
+        let mut dfs = Dfs::empty(reversed);
+        for &end in terminal {
+            dfs.move_to(nodes[end]);
+            while let Some(node) = dfs.next(reversed) {
+                finishes[node.index()] = true;
+            }
+        }
+        for (index, _) in finishes.iter().enumerate().filter(|(_, f)| !**f) {
+            self.problem(
+                ProblemKind::DeadEnd,
+                states.spans[index],
+                "dead end",
+                format!(
+                    "no path leads from state `{}` to a terminal state",
+                    states.names[index]
+                ),
+                Some(format!(
+                    "add a transition out of `{}`, or list it under `terminal`",
+                    states.names[index]
+                )),
+            );
+        }
+    }
+
+    /// A transition is a duplicate when an earlier one takes the same event from one of its
+    /// states, for the same role (or any), with a subset of its guards: whenever the later one
+    /// could fire, the earlier one fires instead.
+    fn duplicates(&mut self, file: &WorkflowFile, transitions: &[Transition]) {
+        for (later_index, later) in transitions.iter().enumerate() {
+            let later_guards: BTreeSet<&Guard> = later.guards.iter().collect();
+            let shadowing = transitions[..later_index]
+                .iter()
+                .enumerate()
+                .find_map(|(i, t)| {
+                    let same_role = t.by.is_none() || t.by == later.by;
+                    let state = t.from.iter().find(|s| later.from.contains(s))?;
+                    let subset = t.guards.iter().all(|g| later_guards.contains(g));
+                    (t.event == later.event && same_role && subset).then_some((i, state))
+                });
+            let Some((earlier_index, state)) = shadowing else {
+                continue;
+            };
+            let span = self.span(&file.transitions[later_index].event);
+            let earlier = self.span(&file.transitions[earlier_index].event);
+            let message = format!(
+                "transition `{}` from `{state}` can never fire: an earlier transition takes \
+                 the same event from the same state",
+                later.event
+            );
+            self.problems.push(
+                WorkflowError::new(
+                    ProblemKind::DuplicateTransition,
+                    self.source,
+                    span,
+                    "never fires",
+                    message,
+                )
+                .with_note(earlier, "this earlier transition wins")
+                .with_help(Some(
+                    "remove one, or give them different `from` states, roles or guards".to_owned(),
+                )),
+            );
+        }
+    }
+}
+
+/// The declared states: names in order, their spans, and an index by name.
+struct States<'f> {
+    names: Vec<&'f str>,
+    spans: Vec<SourceSpan>,
+    index: HashMap<&'f str, usize>,
+}
+
+/// "did you mean `x`?" when a known name is close to `wrong`, else the list of known names.
+fn suggest<'k>(
+    wrong: &str,
+    known: impl IntoIterator<Item = &'k str>,
+    what: &str,
+) -> Option<String> {
+    let known: BTreeMap<&str, f64> = known
+        .into_iter()
+        .map(|k| (k, strsim::jaro_winkler(wrong, k)))
+        .collect();
+    let best = known
+        .iter()
+        .filter(|(_, &score)| score >= SUGGESTION_SIMILARITY_MIN)
+        .max_by(|a, b| a.1.total_cmp(b.1));
+    if let Some((name, _)) = best {
+        return Some(format!("did you mean `{name}`?"));
+    }
+    if known.is_empty() {
+        return None;
+    }
+    let mut list: Vec<&str> = known.keys().copied().take(KNOWN_NAMES_SHOWN_MAX).collect();
+    if known.len() > KNOWN_NAMES_SHOWN_MAX {
+        list.push("...");
+    }
+    Some(format!("known {what}: {}", list.join(", ")))
+}

@@ -1,0 +1,164 @@
+//! Workflow diagnostics, driven by the cases in `tests/fixtures/workflows/<case>/*.yaml`.
+//!
+//! Each case folder is a rule pack's `workflows/` folder. A file's `# expect: <code> <line>:<col>
+//! <culprit>` comments list exactly the problems it must produce; a case with no expectation must
+//! load clean. The rendered report of every broken case is snapshotted.
+
+use std::{fs, path::Path};
+
+use distributary::{
+    workflow::{self, Vocabulary, WorkflowErrors},
+    FileKind, RulePack, SourceFile,
+};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/workflows");
+
+fn vocabulary() -> Vocabulary {
+    Vocabulary::builtin(vec![
+        "push_checks".into(),
+        "fees".into(),
+        "allocate_warehouse".into(),
+    ])
+}
+
+/// One expected problem: (path, code, line, column, culprit).
+type Expected = (String, String, usize, usize, String);
+
+/// The pack of one case, with paths relative to the crate so snapshots do not depend on where the
+/// checkout lives, and the problems its files expect.
+fn case(name: &str) -> (RulePack, Vec<Expected>) {
+    let dir = Path::new(FIXTURES).join(name);
+    let mut files = Vec::new();
+    let mut expected = Vec::new();
+    for entry in fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let shown = format!("tests/fixtures/workflows/{name}/{stem}.yaml");
+        let text = fs::read_to_string(&path).unwrap();
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("# expect: ") else {
+                continue;
+            };
+            let parts: Vec<&str> = rest.split_whitespace().collect();
+            let [code, position, culprit] = parts[..] else {
+                panic!("{shown}: malformed expectation `{line}`");
+            };
+            let (l, c) = position.split_once(':').unwrap();
+            expected.push((
+                shown.clone(),
+                code.to_owned(),
+                l.parse().unwrap(),
+                c.parse().unwrap(),
+                culprit.to_owned(),
+            ));
+        }
+        files.push(SourceFile {
+            kind: FileKind::Workflow,
+            path: shown,
+            stem,
+            text,
+        });
+    }
+    expected.sort();
+    (RulePack::new(format!("fixture {name}"), files), expected)
+}
+
+fn render(errors: &WorkflowErrors) -> String {
+    let handler =
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+    let mut out = String::new();
+    handler.render_report(&mut out, errors).unwrap();
+    out
+}
+
+fn case_names() -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(FIXTURES)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_default_pack_loads_clean() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../rules");
+    let pack = RulePack::from_dir(Path::new(dir)).unwrap();
+    let set = match workflow::load(&pack, &vocabulary()) {
+        Ok(set) => set,
+        Err(errors) => panic!("{}", render(&errors)),
+    };
+    let names: Vec<&str> = set.iter().map(|w| w.name()).collect();
+    assert_eq!(
+        names,
+        ["distribution_order", "distribution_product", "partnership"]
+    );
+    let embedded = workflow::load(&RulePack::embedded(), &vocabulary()).unwrap();
+    assert_eq!(embedded.len(), 3);
+}
+
+#[test]
+fn every_fixture_reports_exactly_its_expected_problems() {
+    let names = case_names();
+    assert!(names.len() >= 10, "fixtures missing: {names:?}");
+    for name in names {
+        let (pack, expected) = case(&name);
+        let result = workflow::load(&pack, &vocabulary());
+        if expected.is_empty() {
+            if let Err(errors) = result {
+                panic!("case {name} should load clean:\n{}", render(&errors));
+            }
+            continue;
+        }
+        let errors = match result {
+            Ok(_) => panic!("case {name} loaded, but expects {expected:?}"),
+            Err(errors) => errors,
+        };
+        let mut found: Vec<Expected> = errors
+            .problems()
+            .iter()
+            .map(|p| {
+                let at = (p.line(), p.column(), p.culprit().to_owned());
+                (p.path().to_owned(), p.code().to_owned(), at.0, at.1, at.2)
+            })
+            .collect();
+        found.sort();
+        assert_eq!(found, expected, "case {name}:\n{}", render(&errors));
+        let rendered = render(&errors);
+        for (path, code, line, column, _) in &expected {
+            let location = format!("{path}:{line}:{column}");
+            assert!(
+                rendered.contains(&location),
+                "{name}: no {location} in\n{rendered}"
+            );
+            assert!(
+                rendered.contains(code.as_str()),
+                "{name}: no {code} in\n{rendered}"
+            );
+        }
+        insta::assert_snapshot!(name.clone(), rendered);
+    }
+}
+
+#[test]
+fn a_misspelt_script_suggests_the_right_one() {
+    let (pack, _) = case("unknown_script");
+    let errors = workflow::load(&pack, &vocabulary()).unwrap_err();
+    let [problem] = errors.problems() else {
+        panic!("expected one problem, got {errors:?}");
+    };
+    assert_eq!(problem.help_text(), Some("did you mean `push_checks`?"));
+}
+
+#[test]
+fn the_summary_counts_the_problems() {
+    let (pack, expected) = case("many_problems");
+    let errors = workflow::load(&pack, &vocabulary()).unwrap_err();
+    assert_eq!(
+        errors.to_string(),
+        format!("{} problems in workflows", expected.len())
+    );
+    let (pack, _) = case("dead_end");
+    let errors = workflow::load(&pack, &vocabulary()).unwrap_err();
+    assert_eq!(errors.to_string(), "1 problem in workflows");
+}
