@@ -1,1 +1,181 @@
-//! End-to-end tests live in `tests/`.
+//! The scenario runner: YAML files of host-protocol steps, each sent as one request line to an
+//! engine exactly as `distributary exec` receives it, with the answer checked against what the
+//! step expects.
+//!
+//! A step is `{as, cmd, args?, user?, at?, key?}` plus at most one expectation:
+//! `result: {...}` (the answer is ok and contains this subset; arrays must match in length),
+//! `error: code` (the answer fails with this code), or nothing (the answer must be ok).
+//! `save: {name: path.in.result}` keeps a value for later steps, written `${name}` in any string.
+
+use std::{collections::BTreeMap, path::Path};
+
+use distributary::{Engine, EngineOptions, RulePack};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// One scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What the scenario shows.
+    pub name: String,
+    /// The rule pack to run with, relative to the repository root (default: `rules`).
+    #[serde(default)]
+    pub rules: Option<String>,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// One request and what its answer must be.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    #[serde(rename = "as")]
+    pub actor: String,
+    pub cmd: String,
+    #[serde(default)]
+    pub args: Option<Value>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub at: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub result: Option<Value>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub save: BTreeMap<String, String>,
+}
+
+/// The repository root (the parent of this crate).
+pub fn repo_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// Runs a scenario file against a fresh in-memory store; the error names the step that failed.
+pub fn run_file(path: &Path) -> Result<usize, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let scenario: Scenario =
+        serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let rules_dir = repo_root().join(scenario.rules.as_deref().unwrap_or("rules"));
+    let rules = RulePack::from_dir(&rules_dir).map_err(|e| e.to_string())?;
+    let options = EngineOptions {
+        rules,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open(Path::new(":memory:"), options).map_err(|e| format!("{e:?}"))?;
+    let mut vars = BTreeMap::new();
+    for (index, step) in scenario.steps.iter().enumerate() {
+        run_step(&engine, step, &mut vars).map_err(|e| {
+            format!(
+                "{} step {} (`{}` as {}): {e}",
+                path.display(),
+                index + 1,
+                step.cmd,
+                step.actor
+            )
+        })?;
+    }
+    Ok(scenario.steps.len())
+}
+
+fn run_step(
+    engine: &Engine,
+    step: &Step,
+    vars: &mut BTreeMap<String, Value>,
+) -> Result<(), String> {
+    let mut request = json!({"id": "s", "as": step.actor, "cmd": step.cmd});
+    for (field, value) in [("user", &step.user), ("at", &step.at), ("key", &step.key)] {
+        if let Some(value) = value {
+            request[field] = json!(value);
+        }
+    }
+    if let Some(args) = &step.args {
+        request["args"] = substitute(args, vars)?;
+    }
+    let answer = engine.execute_line(&request.to_string());
+    let ok = answer["ok"] == json!(true);
+    match (&step.error, &step.result) {
+        (Some(code), _) => {
+            if ok || answer["error"]["code"] != json!(code) {
+                return Err(format!("expected error `{code}`, got {answer}"));
+            }
+        }
+        (None, expected) => {
+            if !ok {
+                return Err(format!("expected ok, got {answer}"));
+            }
+            if let Some(expected) = expected {
+                let expected = substitute(expected, vars)?;
+                contains(&answer["result"], &expected, "result")
+                    .map_err(|e| format!("{e}\n  answer: {}", answer["result"]))?;
+            }
+        }
+    }
+    for (name, path) in &step.save {
+        let value = path
+            .split('.')
+            .try_fold(&answer["result"], |v, key| v.get(key))
+            .ok_or_else(|| format!("no `{path}` in the answer to save as `{name}`"))?;
+        vars.insert(name.clone(), value.clone());
+    }
+    Ok(())
+}
+
+/// Replaces `${name}` in every string with a saved value.
+fn substitute(value: &Value, vars: &BTreeMap<String, Value>) -> Result<Value, String> {
+    Ok(match value {
+        Value::String(text) => {
+            let mut out = text.clone();
+            for (name, saved) in vars {
+                let rendered = saved
+                    .as_str()
+                    .map_or_else(|| saved.to_string(), str::to_owned);
+                out = out.replace(&format!("${{{name}}}"), &rendered);
+            }
+            if out.contains("${") {
+                return Err(format!("unknown variable in {text:?}"));
+            }
+            Value::String(out)
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| substitute(v, vars))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), substitute(v, vars)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// Whether `actual` contains `expected`: objects by subset, arrays element by element with the
+/// same length, scalars equal.
+pub fn contains(actual: &Value, expected: &Value, at: &str) -> Result<(), String> {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => {
+            for (key, value) in e {
+                let inner = a.get(key).ok_or_else(|| format!("{at}.{key} is missing"))?;
+                contains(inner, value, &format!("{at}.{key}"))?;
+            }
+            Ok(())
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            if a.len() != e.len() {
+                return Err(format!("{at} has {} items, expected {}", a.len(), e.len()));
+            }
+            for (i, (x, y)) in a.iter().zip(e).enumerate() {
+                contains(x, y, &format!("{at}[{i}]"))?;
+            }
+            Ok(())
+        }
+        (a, e) if a == e => Ok(()),
+        (a, e) => Err(format!("{at} is {a}, expected {e}")),
+    }
+}
