@@ -91,6 +91,9 @@ struct HostLog {
 /// same image, and the later host's callback must win.
 static HOST_LOG: RwLock<Option<HostLog>> = RwLock::new(None);
 
+/// The log target when the adapter's manifest cannot say which marketplace it serves.
+const UNKNOWN_TARGET: &str = "plugin";
+
 /// Sends a log line to the host through the callback it passed at `init`. Before `init`, or when
 /// the host passed none, the line is dropped: a plugin's own `log`/`tracing` globals are not the
 /// host's, so printing or using them would lose the line anyway.
@@ -116,7 +119,12 @@ unsafe extern "C" fn free_buffer(buffer: Buffer) {
 
 unsafe extern "C" fn init<A: Adapter + Default>(log: Option<LogFn>) -> Buffer {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let target = A::default().manifest().marketplace;
+        // A manifest that panics is reported by the `manifest` call; logging still works.
+        let target =
+            catch_unwind(|| A::default().manifest().marketplace).unwrap_or_else(|payload| {
+                let _ = panic_error("init", payload);
+                UNKNOWN_TARGET.to_owned()
+            });
         let mut guard = HOST_LOG.write().unwrap_or_else(PoisonError::into_inner);
         *guard = log.map(|log| HostLog { log, target });
     }));
