@@ -22,8 +22,9 @@
 //! ```
 //!
 //! `cargo build` then produces `libdistributary_adapter_shopee.so` (`.dylib`, `.dll`); the host
-//! loads every library of its plugins directory. `plugins/examples/fixture_adapter.rs` is a
-//! complete small adapter.
+//! loads every library of its plugins directory. `plugins/examples/fixture_adapter.rs` (with the
+//! adapter in `plugins/examples/common/fixture.rs`) is a complete small adapter; the host's tests
+//! build and load it.
 //!
 //! # The rules of the boundary
 //!
@@ -52,7 +53,8 @@
 //!   every `cdylib` has its own std, so the host could not catch it anyway). Every call runs its
 //!   adapter inside `catch_unwind` in the plugin and answers a panic as an error of kind
 //!   `plugin`, which the host reports as `plugin_error`; a null or undecodable input is answered
-//!   the same way, never dereferenced.
+//!   the same way, never dereferenced. A plugin must therefore be built with `panic = "unwind"`
+//!   (the default): with `panic = "abort"` a panic would take the host down.
 //! - **Threading.** The host may make any call from any thread, concurrently. Every call builds
 //!   a fresh adapter with `Default`, so adapters are stateless and need not be `Sync`.
 //! - **Logging.** A plugin's `log`/`tracing` globals are its own copy, invisible to the host, so
