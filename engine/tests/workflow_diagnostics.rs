@@ -101,43 +101,57 @@ fn the_default_pack_loads_clean() {
 fn every_fixture_reports_exactly_its_expected_problems() {
     let names = case_names();
     assert!(names.len() >= 10, "fixtures missing: {names:?}");
+    let mut mismatches = Vec::new();
     for name in names {
-        let (pack, expected) = case(&name);
-        let result = workflow::load(&pack, &vocabulary());
-        if expected.is_empty() {
-            if let Err(errors) = result {
-                panic!("case {name} should load clean:\n{}", render(&errors));
-            }
-            continue;
+        if let Err(mismatch) = check_case(&name) {
+            mismatches.push(mismatch);
         }
-        let errors = match result {
-            Ok(_) => panic!("case {name} loaded, but expects {expected:?}"),
-            Err(errors) => errors,
-        };
-        let mut found: Vec<Expected> = errors
-            .problems()
-            .iter()
-            .map(|p| {
-                let at = (p.line(), p.column(), p.culprit().to_owned());
-                (p.path().to_owned(), p.code().to_owned(), at.0, at.1, at.2)
-            })
-            .collect();
-        found.sort();
-        assert_eq!(found, expected, "case {name}:\n{}", render(&errors));
-        let rendered = render(&errors);
-        for (path, code, line, column, _) in &expected {
-            let location = format!("{path}:{line}:{column}");
-            assert!(
-                rendered.contains(&location),
-                "{name}: no {location} in\n{rendered}"
-            );
-            assert!(
-                rendered.contains(code.as_str()),
-                "{name}: no {code} in\n{rendered}"
-            );
-        }
-        insta::assert_snapshot!(name.clone(), rendered);
     }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
+}
+
+/// Loads one case and compares its problems with its expectations; snapshots the report.
+fn check_case(name: &str) -> Result<(), String> {
+    let (pack, expected) = case(name);
+    let result = workflow::load(&pack, &vocabulary());
+    if expected.is_empty() {
+        return match result {
+            Ok(_) => Ok(()),
+            Err(errors) => Err(format!(
+                "case {name} should load clean:\n{}",
+                render(&errors)
+            )),
+        };
+    }
+    let errors = match result {
+        Ok(_) => return Err(format!("case {name} loaded, but expects {expected:?}")),
+        Err(errors) => errors,
+    };
+    let rendered = render(&errors);
+    let mut found: Vec<Expected> = errors
+        .problems()
+        .iter()
+        .map(|p| {
+            let at = (p.line(), p.column(), p.culprit().to_owned());
+            (p.path().to_owned(), p.code().to_owned(), at.0, at.1, at.2)
+        })
+        .collect();
+    found.sort();
+    if found != expected {
+        return Err(format!(
+            "case {name}:\n found {found:?}\nexpected {expected:?}\n{rendered}"
+        ));
+    }
+    for (path, code, line, column, _) in &expected {
+        let location = format!("{path}:{line}:{column}");
+        if !rendered.contains(&location) || !rendered.contains(code.as_str()) {
+            return Err(format!(
+                "case {name}: no {location} or {code} in\n{rendered}"
+            ));
+        }
+    }
+    insta::assert_snapshot!(name.to_owned(), rendered);
+    Ok(())
 }
 
 #[test]

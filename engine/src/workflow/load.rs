@@ -126,11 +126,13 @@ fn load_file(
         problems: Vec::new(),
         unknown_keys: 0,
         missing_keys: 0,
+        invalid_values: 0,
     };
     shape.check(&mut node, schema, "the workflow");
-    let (unknown_keys, missing_keys) = (shape.unknown_keys, shape.missing_keys);
+    let unknown_keys = shape.unknown_keys;
+    let blocking = shape.missing_keys + shape.invalid_values;
     problems.append(&mut shape.problems);
-    if missing_keys > 0 {
+    if blocking > 0 {
         return nothing;
     }
     let parsed: WorkflowFile = match from_node(&node) {
@@ -217,6 +219,7 @@ struct ShapeCheck<'s> {
     problems: Vec<WorkflowError>,
     unknown_keys: usize,
     missing_keys: usize,
+    invalid_values: usize,
 }
 
 impl ShapeCheck<'_> {
@@ -232,6 +235,22 @@ impl ShapeCheck<'_> {
             }
             None => (schema, what.to_owned()),
         };
+        if let Some(expected) = mismatch(node, schema) {
+            let found = match node {
+                Node::Scalar(_) => "a single value",
+                Node::Sequence(_) => "a list",
+                Node::Mapping(_) => "a mapping",
+            };
+            self.problems.push(WorkflowError::new(
+                ProblemKind::InvalidValue,
+                self.source,
+                point(self.source, node.span().start()),
+                format!("expected {expected}"),
+                format!("expected {expected} in {what}, found {found}"),
+            ));
+            self.invalid_values += 1;
+            return;
+        }
         if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
             let Some(mapping) = node.as_mapping_mut() else {
                 return;
@@ -292,6 +311,41 @@ impl ShapeCheck<'_> {
     }
 }
 
+/// What `schema` expects when `node` has another YAML type (`type` and `anyOf` are the only type
+/// keywords the generated schema uses).
+fn mismatch(node: &Node, schema: &Value) -> Option<String> {
+    if let Some(alternatives) = schema.get("anyOf").and_then(Value::as_array) {
+        let expected: Vec<String> = alternatives
+            .iter()
+            .map(|alternative| mismatch(node, alternative))
+            .collect::<Option<_>>()?;
+        return Some(expected.join(" or "));
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(one)) => vec![one.as_str()],
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+        _ => return None,
+    };
+    let matches = |ty: &str| match node {
+        Node::Scalar(_) => !matches!(ty, "array" | "object"),
+        Node::Sequence(_) => ty == "array",
+        Node::Mapping(_) => ty == "object",
+    };
+    if types.iter().any(|ty| matches(ty)) {
+        return None;
+    }
+    let names: Vec<&str> = types
+        .iter()
+        .filter(|&&ty| ty != "null")
+        .map(|&ty| match ty {
+            "array" => "a list",
+            "object" => "a mapping",
+            _ => "a single value",
+        })
+        .collect();
+    Some(names.join(" or "))
+}
+
 /// The semantic checks of one parsed file: names, roles, graph shape, shadowed transitions.
 struct Checker<'a> {
     source: &'a SourceText,
@@ -322,6 +376,7 @@ impl Checker<'_> {
         stem: &str,
         check_duplicates: bool,
     ) -> Option<Workflow> {
+        let first_problem = self.problems.len();
         let name = file.workflow.as_str();
         if name != stem {
             self.problem(
@@ -377,7 +432,14 @@ impl Checker<'_> {
             }
             transitions.push(checked);
         }
-        self.graph(file, &states, initial, &terminal, &edges);
+        // With a state unknown the graph is incomplete, and what it says about reachability
+        // would mislead.
+        let unknown_states = self.problems[first_problem..]
+            .iter()
+            .any(|p| p.kind() == ProblemKind::UnknownState);
+        if !unknown_states {
+            self.graph(file, &states, initial, &terminal, &edges);
+        }
         if check_duplicates {
             self.duplicates(file, &transitions);
         }
