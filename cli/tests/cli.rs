@@ -1,0 +1,246 @@
+//! The `distributary` binary as a newcomer uses it: `check` on good and broken rule packs (exit
+//! codes and where the diagnostics point), `test`, `graph`, and `exec` over stdin/stdout.
+
+use std::{
+    fs,
+    io::Write,
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_distributary");
+
+fn rules_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")
+}
+
+fn run(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A copy of the default pack with one file edited.
+fn broken_copy(file: &str, edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["workflows", "scripts", "tests"] {
+        fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for entry in fs::read_dir(rules_dir().join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let path = dir.path().join(file);
+    let text = fs::read_to_string(&path).unwrap();
+    let edited = edit(text.clone());
+    assert_ne!(text, edited, "the edit of {file} changed nothing");
+    fs::write(&path, edited).unwrap();
+    dir
+}
+
+fn check(dir: &Path) -> (i32, String) {
+    let out = run(&["check", "--rules", dir.to_str().unwrap()], "");
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_passes_on_the_default_pack() {
+    let out = run(&["check", "--rules", rules_dir().to_str().unwrap()], "");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: 3 workflows, 3 scripts"));
+}
+
+#[test]
+fn check_fails_on_each_broken_copy_and_points_at_the_culprit() {
+    let order = "workflows/distribution_order.yaml";
+    let cases: Vec<(&str, tempfile::TempDir, &str, &str)> = vec![
+        (
+            "unknown state",
+            broken_copy(order, |t| t.replacen("to: shipped", "to: shiped", 1)),
+            "distribution_order.yaml:",
+            "shiped",
+        ),
+        (
+            "misspelt script",
+            broken_copy(order, |t| t.replace("rule:push_checks", "rule:push_chekcs")),
+            "distribution_order.yaml:",
+            "push_checks",
+        ),
+        (
+            "rhai syntax",
+            broken_copy("scripts/fees.rhai", |t| format!("{t}\nlet x = ;\n")),
+            "fees.rhai:",
+            "fees.rhai",
+        ),
+        (
+            "unreachable state",
+            broken_copy(order, |t| {
+                t.replace("states: [pending,", "states: [limbo, pending,")
+            }),
+            "distribution_order.yaml:",
+            "limbo",
+        ),
+        (
+            "dead end",
+            broken_copy(order, |t| {
+                t.replace("to: shipped", "to: packed")
+                    .replace("terminal: [shipped,", "terminal: [")
+                    .replace("states: [pending,", "states: [shipped, pending,")
+            }),
+            "distribution_order.yaml:",
+            "shipped",
+        ),
+        (
+            "broken yaml",
+            broken_copy("workflows/partnership.yaml", |t| {
+                t.replace("transitions:", "transitions: [")
+            }),
+            "partnership.yaml:",
+            "partnership.yaml",
+        ),
+    ];
+    for (what, dir, file, culprit) in cases {
+        let (code, stderr) = check(dir.path());
+        assert_eq!(code, 1, "{what}: exit code, stderr:\n{stderr}");
+        let located = stderr.lines().any(|l| {
+            l.contains(file)
+                && l.split(file).nth(1).is_some_and(|rest| {
+                    let mut parts = rest.split(':');
+                    parts.next().is_some_and(|n| {
+                        n.trim_matches(|c: char| !c.is_ascii_digit())
+                            .parse::<u32>()
+                            .is_ok()
+                    }) && parts.next().is_some_and(|n| {
+                        n.trim_matches(|c: char| !c.is_ascii_digit())
+                            .parse::<u32>()
+                            .is_ok()
+                    })
+                })
+        });
+        assert!(located, "{what}: no `{file}line:column` in:\n{stderr}");
+        assert!(
+            stderr.contains(culprit),
+            "{what}: `{culprit}` not named in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_with_two() {
+    assert_eq!(run(&["check", "--no-such-flag"], "").status.code(), Some(2));
+    assert_eq!(
+        run(
+            &[
+                "graph",
+                "no_such_workflow",
+                "--rules",
+                rules_dir().to_str().unwrap()
+            ],
+            ""
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn test_command_counts_cases_and_fails_when_a_fee_changes() {
+    let out = run(&["test", "--rules", rules_dir().to_str().unwrap()], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.trim_end().ends_with(" passed, 0 failed"), "{stdout}");
+
+    let dir = broken_copy("scripts/fees.rhai", |t| {
+        t.replace("settings.handling", "settings.handling * 2")
+    });
+    let out = run(&["test", "--rules", dir.path().to_str().unwrap()], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL ") && stdout.contains("fees.yaml"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn graph_prints_dot_and_mermaid() {
+    let rules = rules_dir();
+    let dot = run(
+        &[
+            "graph",
+            "distribution_order",
+            "--format",
+            "dot",
+            "--rules",
+            rules.to_str().unwrap(),
+        ],
+        "",
+    );
+    let dot = String::from_utf8_lossy(&dot.stdout);
+    assert!(
+        dot.starts_with("digraph") && dot.contains("push_failed") && dot.trim_end().ends_with('}')
+    );
+    let mermaid = run(
+        &["graph", "partnership", "--rules", rules.to_str().unwrap()],
+        "",
+    );
+    let mermaid = String::from_utf8_lossy(&mermaid.stdout);
+    assert!(
+        mermaid.starts_with("stateDiagram-v2") && mermaid.contains("[*] -->"),
+        "{mermaid}"
+    );
+}
+
+#[test]
+fn exec_answers_every_line_and_keeps_what_it_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let db = db.to_str().unwrap();
+    let first = concat!(
+        r#"{"id": 1, "as": "system", "cmd": "create_account", "args": {"account": "sup", "plan": "V3", "inventory": true, "currency": "MYR"}}"#,
+        "\n",
+        "this is not json\n",
+        "\n",
+        r#"{"id": 3, "as": "sup", "cmd": "create_warehouse", "args": {"warehouse": "KL", "name": "KL", "region": "Selangor"}}"#,
+        "\n",
+    );
+    let out = run(&["exec", "--db", db], first);
+    assert!(out.status.success());
+    let answers: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 3, "one answer a non-empty line");
+    assert_eq!(answers[0]["ok"], true);
+    assert_eq!(answers[1]["error"]["code"], "bad_request");
+    assert_eq!(answers[2]["id"], 3);
+    // A second process sees what the first answered.
+    let second = r#"{"id": "again", "as": "sup", "cmd": "create_warehouse", "args": {"warehouse": "KL", "name": "KL", "region": "Selangor"}}"#;
+    let out = run(&["exec", "--db", db], second);
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["error"]["code"], "bad_request", "{answer}");
+    assert!(answer["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("already exists"));
+}
