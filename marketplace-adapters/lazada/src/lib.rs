@@ -116,6 +116,8 @@ const MILLIS_PER_SECOND: i64 = 1000;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LazadaAdapter;
 
+distributary_plugin::export_adapter!(LazadaAdapter);
+
 /// The `connect_shop` credentials of a Lazada shop.
 struct Credentials {
     app_key: String,

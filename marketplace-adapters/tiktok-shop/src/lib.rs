@@ -100,6 +100,8 @@ pub const JSON_CONTENT_TYPE: &str = "application/json";
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TikTokShopAdapter;
 
+distributary_plugin::export_adapter!(TikTokShopAdapter);
+
 /// The `connect_shop` credentials of a TikTok shop.
 struct Credentials {
     app_key: String,
