@@ -271,7 +271,7 @@ impl Adapter for LazadaAdapter {
                 next_page: None,
             });
         }
-        Err(AdapterError::invalid_input(format!(
+        Err(AdapterError::marketplace(format!(
             "Lazada lists {} orders in this window, more than one page, and its answer does not \
              say at which offset this page starts: page with LazadaAdapter::parse_order_list_page \
              (Adapter::parse_order_list needs the query)",

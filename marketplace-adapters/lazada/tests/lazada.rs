@@ -255,6 +255,7 @@ fn order_list_pages_by_offset() {
     assert_eq!(last.next_page, None);
     // Without the query the trait method cannot know the offset: it refuses rather than guess.
     let error = adapter.parse_order_list(&many).unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Marketplace);
     assert!(
         error.message.contains("parse_order_list_page"),
         "{}",
