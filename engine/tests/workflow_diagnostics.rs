@@ -176,3 +176,31 @@ fn the_summary_counts_the_problems() {
     let errors = workflow::load(&pack, &vocabulary()).unwrap_err();
     assert_eq!(errors.to_string(), "1 problem in workflows");
 }
+
+#[test]
+fn odd_inputs_are_diagnostics_not_panics() {
+    #[rustfmt::skip]
+    let cases: &[(&str, &[&str])] = &[
+        ("", &["workflow::missing_key"; 5]),
+        ("# only a comment\n", &["workflow::missing_key"; 5]),
+        ("- a list\n", &["workflow::syntax"]),
+        ("workflow: &a partnership\ninitial: *a\n", &["workflow::syntax"]),
+        ("workflow: !!str partnership\n", &["workflow::syntax"]),
+        ("? [a]\n: b\n", &["workflow::syntax"]),
+        ("workflow: [\n", &["workflow::syntax"]),
+        ("workflow: {a: b}\ninitial: x\nterminal: x\nstates: []\ntransitions: {}\n",
+         &["workflow::invalid_value"; 3]),
+    ];
+    for (text, codes) in cases {
+        let file = SourceFile {
+            kind: FileKind::Workflow,
+            path: "partnership.yaml".into(),
+            stem: "partnership".into(),
+            text: (*text).into(),
+        };
+        let pack = RulePack::new("odd".into(), vec![file]);
+        let errors = workflow::load(&pack, &vocabulary()).unwrap_err();
+        let found: Vec<&str> = errors.problems().iter().map(|p| p.code()).collect();
+        assert_eq!(&found, codes, "{text:?}:\n{}", render(&errors));
+    }
+}
