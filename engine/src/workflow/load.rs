@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use marked_yaml::{from_node, parse_yaml_with_options, LoadError, LoaderOptions, Marker, Node};
+use marked_yaml::{from_node, parse_yaml_with_options, LoadError, LoaderOptions};
 use miette::SourceSpan;
 use petgraph::{
     graph::{DiGraph, NodeIndex},
@@ -17,6 +17,7 @@ use super::{
     diagnostic::{ProblemKind, WorkflowError, WorkflowErrors},
     file::{json_schema, Name, TransitionFile, WorkflowFile},
     model::{Guard, Role, Transition, Workflow, WorkflowSet},
+    shape::ShapeCheck,
     source::SourceText,
 };
 use crate::pack::{FileKind, RulePack, SourceFile};
@@ -138,7 +139,7 @@ fn load_file(
     let parsed: WorkflowFile = match from_node(&node) {
         Ok(parsed) => parsed,
         Err(error) => {
-            let span = point(source, error.start_mark().as_ref());
+            let span = source.rest_of_line(error.start_mark().as_ref());
             problems.push(WorkflowError::new(
                 ProblemKind::InvalidValue,
                 source,
@@ -161,14 +162,6 @@ fn load_file(
         name: Some((parsed.workflow.as_str().to_owned(), name_span)),
         workflow: workflow.filter(|_| problems.len() == before && unknown_keys == 0),
     }
-}
-
-/// A span from `marker` to the end of its line (a point at the file's start without a marker).
-fn point(source: &SourceText, marker: Option<&Marker>) -> SourceSpan {
-    let start = marker.map_or(0, |m| source.offset(m));
-    let rest = source.text().get(start..).unwrap_or("");
-    let line = rest.split('\n').next().unwrap_or("").trim_end();
-    SourceSpan::new(start.into(), line.len())
 }
 
 fn syntax_problem(source: &SourceText, error: &LoadError) -> WorkflowError {
@@ -204,146 +197,11 @@ fn syntax_problem(source: &SourceText, error: &LoadError) -> WorkflowError {
             .with_note(first, "first here");
         }
     };
-    let span = point(source, Some(marker));
+    let span = source.rest_of_line(Some(marker));
     let span = SourceSpan::new(span.offset().into(), span.len().min(1));
     let help = "an unclosed `[`, `{` or quote on an earlier line often shows up here";
     WorkflowError::new(ProblemKind::Syntax, source, span, "here", message)
         .with_help(Some(help.to_owned()))
-}
-
-/// Walks the YAML against the JSON Schema of the boundary types: reports every unknown key (and
-/// removes it, so the rest of the file can still be checked) and every missing required key.
-struct ShapeCheck<'s> {
-    source: &'s SourceText,
-    root: &'s Value,
-    problems: Vec<WorkflowError>,
-    unknown_keys: usize,
-    missing_keys: usize,
-    invalid_values: usize,
-}
-
-impl ShapeCheck<'_> {
-    fn check(&mut self, node: &mut Node, schema: &Value, what: &str) {
-        let (schema, what) = match schema.get("$ref").and_then(Value::as_str) {
-            Some(reference) => {
-                let name = reference.rsplit('/').next().unwrap_or(reference);
-                let target = reference
-                    .strip_prefix('#')
-                    .and_then(|pointer| self.root.pointer(pointer))
-                    .unwrap_or(&Value::Null);
-                (target, format!("a {}", name.to_lowercase()))
-            }
-            None => (schema, what.to_owned()),
-        };
-        if let Some(expected) = mismatch(node, schema) {
-            let found = match node {
-                Node::Scalar(_) => "a single value",
-                Node::Sequence(_) => "a list",
-                Node::Mapping(_) => "a mapping",
-            };
-            self.problems.push(WorkflowError::new(
-                ProblemKind::InvalidValue,
-                self.source,
-                point(self.source, node.span().start()),
-                format!("expected {expected}"),
-                format!("expected {expected} in {what}, found {found}"),
-            ));
-            self.invalid_values += 1;
-            return;
-        }
-        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
-            let Some(mapping) = node.as_mapping_mut() else {
-                return;
-            };
-            let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
-            let unknown: Vec<_> = mapping
-                .keys()
-                .filter(|key| closed && !properties.contains_key(key.as_str()))
-                .cloned()
-                .collect();
-            for key in unknown {
-                let span = self.source.scalar(key.span(), key.as_str());
-                let known = properties.keys().map(String::as_str);
-                self.problems.push(
-                    WorkflowError::new(
-                        ProblemKind::UnknownKey,
-                        self.source,
-                        span,
-                        "unknown key",
-                        format!("unknown key `{}` in {what}", key.as_str()),
-                    )
-                    .with_help(suggest(key.as_str(), known, "keys")),
-                );
-                self.unknown_keys += 1;
-                mapping.remove(&key);
-            }
-            let first_key = mapping
-                .keys()
-                .next()
-                .map(|key| self.source.scalar(key.span(), key.as_str()));
-            let required = schema.get("required").and_then(Value::as_array);
-            for key in required.into_iter().flatten().filter_map(Value::as_str) {
-                if mapping.get_node(key).is_some() {
-                    continue;
-                }
-                let span = first_key.unwrap_or_else(|| SourceSpan::new(0.into(), 0));
-                self.problems.push(WorkflowError::new(
-                    ProblemKind::MissingKey,
-                    self.source,
-                    span,
-                    format!("`{key}` is missing here"),
-                    format!("{what} needs the key `{key}`"),
-                ));
-                self.missing_keys += 1;
-            }
-            for (key, value) in mapping.iter_mut() {
-                if let Some(property) = properties.get(key.as_str()) {
-                    self.check(value, property, &what);
-                }
-            }
-        } else if let Some(items) = schema.get("items") {
-            if let Some(sequence) = node.as_sequence_mut() {
-                for item in sequence.iter_mut() {
-                    self.check(item, items, &what);
-                }
-            }
-        }
-    }
-}
-
-/// What `schema` expects when `node` has another YAML type (`type` and `anyOf` are the only type
-/// keywords the generated schema uses).
-fn mismatch(node: &Node, schema: &Value) -> Option<String> {
-    if let Some(alternatives) = schema.get("anyOf").and_then(Value::as_array) {
-        let expected: Vec<String> = alternatives
-            .iter()
-            .map(|alternative| mismatch(node, alternative))
-            .collect::<Option<_>>()?;
-        return Some(expected.join(" or "));
-    }
-    let types: Vec<&str> = match schema.get("type") {
-        Some(Value::String(one)) => vec![one.as_str()],
-        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
-        _ => return None,
-    };
-    let matches = |ty: &str| match node {
-        Node::Scalar(_) => !matches!(ty, "array" | "object"),
-        Node::Sequence(_) => ty == "array",
-        Node::Mapping(_) => ty == "object",
-    };
-    if types.iter().any(|ty| matches(ty)) {
-        return None;
-    }
-    let names: Vec<&str> = types
-        .iter()
-        .filter(|&&ty| ty != "null")
-        .map(|&ty| match ty {
-            "array" => "a list",
-            "object" => "a mapping",
-            _ => "a single value",
-        })
-        .collect();
-    Some(names.join(" or "))
 }
 
 /// The semantic checks of one parsed file: names, roles, graph shape, shadowed transitions.
@@ -748,7 +606,7 @@ struct States<'f> {
 }
 
 /// "did you mean `x`?" when a known name is close to `wrong`, else the list of known names.
-fn suggest<'k>(
+pub(crate) fn suggest<'k>(
     wrong: &str,
     known: impl IntoIterator<Item = &'k str>,
     what: &str,

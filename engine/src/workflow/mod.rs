@@ -12,6 +12,7 @@ mod file;
 mod fire;
 mod load;
 mod model;
+mod shape;
 mod source;
 
 pub use diagnostic::{ProblemKind, WorkflowError, WorkflowErrors};

@@ -83,6 +83,14 @@ impl SourceText {
         }
     }
 
+    /// A span from `marker` to the end of its line (a point at the file's start without one).
+    pub(crate) fn rest_of_line(&self, marker: Option<&Marker>) -> SourceSpan {
+        let start = marker.map_or(0, |m| self.offset(m));
+        let rest = self.text.get(start..).unwrap_or("");
+        let line = rest.split('\n').next().unwrap_or("").trim_end();
+        SourceSpan::new(start.into(), line.len())
+    }
+
     /// The 1-based line and column (in characters) of a byte offset.
     pub(crate) fn line_column(&self, offset: usize) -> (usize, usize) {
         let before = self.text.get(..offset).unwrap_or(&self.text);
