@@ -138,16 +138,34 @@ pub enum Command {
     AddBalance(BalanceChange),
     DeductBalance(BalanceChange),
     SetCredit(SetCredit),
+    PublishProduct(PublishProduct),
+    SetPrice(SetPrice),
+    SetDistribution(SetDistribution),
+    AssignWarehouses(AssignWarehouses),
+    PushStock(PushStock),
     // --- distributor
     BindSupplier(BindSupplier),
     SetSupplierNote(SupplierNote),
     SetFixedRate(SetRate),
     Subscribe(Subscribe),
+    CreateSku(CreateSku),
+    Claim(ClaimArgs),
+    RemoveExpired(SkuArgs),
+    StopDistribution(SkuArgs),
+    MapStoreSku(MapStoreSku),
+    AddSupplierWarehouse(AddSupplierWarehouse),
+    WarehouseAction(WarehouseAction),
+    ExportClaimed(NoArgs),
+    ImportClaimed(ImportClaimed),
     // --- queries
     Suppliers(NoArgs),
     Balances(NoArgs),
     Transactions(TransactionsQuery),
     Notifications(NoArgs),
+    Products(ProductsQuery),
+    PriceHistory(SkuArgs),
+    Stock(SkuArgs),
+    Movements(SkuArgs),
 }
 
 /// Which side of the business a command belongs to; authorisation starts from it.
@@ -184,11 +202,23 @@ impl Command {
             CreateAccount(_) | CreateUser(_) | SetLiveRate(_) => Side::System,
             CreateWarehouse(_) | CreateInvitation(_) | RevokeInvitation(_)
             | ReviewPartnership(_) | EndPartnership(_) | AddBalance(_) | DeductBalance(_)
-            | SetCredit(_) => Side::Supplier,
-            BindSupplier(_) | SetSupplierNote(_) | SetFixedRate(_) | Subscribe(_) => {
-                Side::Distributor
-            }
-            Suppliers(_) | Balances(_) | Transactions(_) | Notifications(_) => Side::Query,
+            | SetCredit(_) | PublishProduct(_) | SetPrice(_) | SetDistribution(_)
+            | AssignWarehouses(_) | PushStock(_) => Side::Supplier,
+            BindSupplier(_)
+            | SetSupplierNote(_)
+            | SetFixedRate(_)
+            | Subscribe(_)
+            | CreateSku(_)
+            | Claim(_)
+            | RemoveExpired(_)
+            | StopDistribution(_)
+            | MapStoreSku(_)
+            | AddSupplierWarehouse(_)
+            | WarehouseAction(_)
+            | ExportClaimed(_)
+            | ImportClaimed(_) => Side::Distributor,
+            Suppliers(_) | Balances(_) | Transactions(_) | Notifications(_) | Products(_)
+            | PriceHistory(_) | Stock(_) | Movements(_) => Side::Query,
         }
     }
 
@@ -314,6 +344,113 @@ pub struct TransactionsQuery {
     pub supplier: Option<String>,
     #[serde(default)]
     pub distributor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishProduct {
+    pub sku: String,
+    pub name: String,
+    pub price: String,
+    #[serde(default)]
+    pub combination: bool,
+    /// `None`: every partner sees it; otherwise only the listed distributors.
+    #[serde(default)]
+    pub visible_to: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPrice {
+    pub sku: String,
+    pub price: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetDistribution {
+    pub sku: String,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignWarehouses {
+    pub distributor: String,
+    pub warehouses: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushStock {
+    pub warehouse: String,
+    pub items: Vec<StockItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockItem {
+    pub sku: String,
+    pub available: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSku {
+    pub sku: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimArgs {
+    pub supplier: String,
+    pub skus: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkuArgs {
+    pub sku: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapStoreSku {
+    pub sku: String,
+    pub marketplace: String,
+    pub shop: String,
+    pub store_sku: String,
+    /// Marketplace listing ids the stock-update API needs (`item_id`, `model_id`, …).
+    #[serde(default)]
+    pub listing: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddSupplierWarehouse {
+    pub supplier: String,
+    pub warehouse: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarehouseAction {
+    pub warehouse: String,
+    pub action: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportClaimed {
+    pub csv: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductsQuery {
+    /// `unclaimed`, `claimed` or `expired` for a distributor; `published` for a supplier.
+    pub tab: String,
 }
 
 /// The answer line to one request.

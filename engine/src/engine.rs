@@ -9,11 +9,11 @@ use std::{
 use serde_json::{json, Value};
 
 use crate::{
-    accounts,
+    accounts, catalog,
     command::{answer, Command, Envelope, Side},
     error::{Code, Error},
     flow::{Actor, Ctx},
-    ledger,
+    inventory, ledger,
     model::time::Instant,
     notify,
     pack::RulePack,
@@ -219,5 +219,23 @@ fn dispatch(ctx: &Ctx<'_>, command: &Command) -> Result<Value, Error> {
         Transactions(args) => ledger::transactions(ctx, args),
         Subscribe(args) => notify::subscribe(ctx, args),
         Notifications(_) => notify::notifications(ctx),
+        PublishProduct(args) => catalog::publish_product(ctx, args),
+        SetPrice(args) => catalog::set_price(ctx, args),
+        SetDistribution(args) => catalog::set_distribution(ctx, args),
+        CreateSku(args) => catalog::create_sku(ctx, args),
+        Claim(args) => catalog::claim(ctx, args),
+        RemoveExpired(args) => catalog::remove_expired(ctx, args),
+        StopDistribution(args) => catalog::stop_distribution(ctx, args),
+        MapStoreSku(args) => catalog::map_store_sku(ctx, args),
+        ExportClaimed(_) => catalog::export_claimed(ctx),
+        ImportClaimed(args) => catalog::import_claimed(ctx, args),
+        Products(args) => catalog::products(ctx, args),
+        PriceHistory(args) => catalog::price_history(ctx, args),
+        AssignWarehouses(args) => inventory::assign_warehouses(ctx, args),
+        PushStock(args) => inventory::push_stock(ctx, args),
+        AddSupplierWarehouse(args) => inventory::add_supplier_warehouse(ctx, args),
+        WarehouseAction(args) => inventory::warehouse_action(ctx, args),
+        Stock(args) => inventory::stock(ctx, args),
+        Movements(args) => inventory::movements(ctx, args),
     }
 }

@@ -9,10 +9,12 @@
 )]
 
 pub mod accounts;
+pub mod catalog;
 pub mod command;
 pub mod engine;
 pub mod error;
 pub mod flow;
+pub mod inventory;
 pub mod ledger;
 pub mod model;
 pub mod notify;

@@ -139,3 +139,54 @@ pub struct AuditEntry {
     pub guards: serde_json::Value,
     pub at: String,
 }
+
+/// A SKU a supplier publishes for distribution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub supplier: String,
+    pub sku: String,
+    pub name: String,
+    pub price: Decimal,
+    pub combination: bool,
+    /// Visible to every partner; otherwise only to the listed distributors.
+    pub visible_all: bool,
+    /// Distribution turned on by the supplier.
+    pub enabled: bool,
+}
+
+/// A distributor's claim of one supplier SKU, driven by the `distribution_product` workflow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub claim: String,
+    pub distributor: String,
+    pub supplier: String,
+    pub sku: String,
+    pub local_sku: String,
+    pub state: String,
+    /// The initial cost in the distributor's currency; `None` when no exchange rate was known.
+    pub cost: Option<Decimal>,
+    pub cost_currency: String,
+}
+
+/// One stock cell: an account's view of one SKU in one supplier warehouse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockCell {
+    pub account: String,
+    pub supplier: String,
+    pub warehouse: String,
+    pub sku: String,
+    pub available: i64,
+    pub locked: i64,
+}
+
+/// One stock movement record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Movement {
+    pub supplier: String,
+    pub warehouse: String,
+    pub sku: String,
+    pub kind: String,
+    pub before: i64,
+    pub after: i64,
+    pub at: String,
+}

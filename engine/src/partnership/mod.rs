@@ -5,12 +5,14 @@ use rand::Rng;
 use serde_json::{json, Value};
 
 use crate::{
+    catalog,
     command::{
         check_name, check_text, BindSupplier, CreateInvitation, CreateWarehouse, DistributorArgs,
         LinkArgs, ReviewPartnership, SupplierNote,
     },
     error::{Code, Error},
     flow::{no_guards, Ctx, Entity},
+    inventory,
     model::{time::Instant, Invitation, Partnership},
     notify::notify,
     workflow::Role,
@@ -252,15 +254,17 @@ fn apply_effect(
     let data = json!({"supplier": p.supplier, "reason": reason});
     match effect {
         "create_supplier_warehouses" => {
-            ctx.tx
-                .delete_supplier_warehouses(&p.distributor, &p.supplier)?;
-            for warehouse in ctx.tx.assigned_warehouses(&p.supplier, &p.distributor)? {
-                ctx.tx.insert_supplier_warehouse(
-                    &p.distributor,
-                    &p.supplier,
-                    &warehouse,
-                    &ctx.now(),
-                )?;
+            inventory::rebuild_supplier_warehouses(ctx, &p.supplier, &p.distributor)
+        }
+        "clear_partnership_stock" => {
+            inventory::clear_partnership_stock(ctx, &p.supplier, &p.distributor)
+        }
+        "expire_partnership_products" => {
+            for claim in ctx
+                .tx
+                .claims_from_supplier(&p.distributor, &p.supplier, "claimed")?
+            {
+                catalog::move_claim(ctx, &claim, "expire", Role::System)?;
             }
             Ok(())
         }

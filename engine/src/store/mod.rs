@@ -2,7 +2,12 @@
 //! engine talks to it through [`Tx`] methods that take and return the engine's own types, so a
 //! second backend (PostgreSQL, DESIGN.md 8) replaces this module and nothing else.
 
+mod catalog;
+mod inventory;
 mod queries;
+
+pub use catalog::PRICE_HISTORY_MAX;
+pub use inventory::{movement, ClearScope, MOVEMENTS_PAGE_MAX};
 pub mod schema;
 
 use std::{path::Path, time::Duration};

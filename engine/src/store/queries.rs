@@ -9,7 +9,7 @@ use crate::model::{
     Account, AuditEntry, Invitation, LedgerAccount, Notification, Partnership, Plan, Transaction,
 };
 
-fn decimal(row: &Row<'_>, index: usize) -> rusqlite::Result<Decimal> {
+pub(super) fn decimal(row: &Row<'_>, index: usize) -> rusqlite::Result<Decimal> {
     let text: String = row.get(index)?;
     text.parse().map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))

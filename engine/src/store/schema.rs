@@ -147,4 +147,94 @@ CREATE TABLE idempotency (
     answer      TEXT NOT NULL,
     PRIMARY KEY (account, key)
 ) STRICT;
+CREATE TABLE products (
+    supplier    TEXT NOT NULL REFERENCES accounts(account),
+    sku         TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    price       TEXT NOT NULL,
+    combination INTEGER NOT NULL,
+    visible_all INTEGER NOT NULL,
+    enabled     INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (supplier, sku)
+) STRICT;
+
+CREATE TABLE product_visibility (
+    supplier    TEXT NOT NULL,
+    sku         TEXT NOT NULL,
+    distributor TEXT NOT NULL,
+    PRIMARY KEY (supplier, sku, distributor),
+    FOREIGN KEY (supplier, sku) REFERENCES products(supplier, sku)
+) STRICT;
+
+CREATE TABLE price_history (
+    seq         INTEGER PRIMARY KEY,
+    supplier    TEXT NOT NULL,
+    sku         TEXT NOT NULL,
+    price       TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    FOREIGN KEY (supplier, sku) REFERENCES products(supplier, sku)
+) STRICT;
+CREATE INDEX price_history_by_sku ON price_history (supplier, sku, seq);
+
+CREATE TABLE local_skus (
+    account     TEXT NOT NULL REFERENCES accounts(account),
+    sku         TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (account, sku)
+) STRICT;
+
+CREATE TABLE claims (
+    claim         TEXT PRIMARY KEY,
+    distributor   TEXT NOT NULL REFERENCES accounts(account),
+    supplier      TEXT NOT NULL,
+    sku           TEXT NOT NULL,
+    local_sku     TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    cost          TEXT,
+    cost_currency TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    FOREIGN KEY (supplier, sku) REFERENCES products(supplier, sku),
+    FOREIGN KEY (distributor, local_sku) REFERENCES local_skus(account, sku)
+) STRICT;
+CREATE INDEX claims_by_distributor ON claims (distributor, state);
+CREATE INDEX claims_by_product ON claims (supplier, sku, state);
+CREATE INDEX claims_by_local_sku ON claims (distributor, local_sku);
+
+CREATE TABLE store_skus (
+    account     TEXT NOT NULL REFERENCES accounts(account),
+    marketplace TEXT NOT NULL,
+    shop        TEXT NOT NULL,
+    store_sku   TEXT NOT NULL,
+    local_sku   TEXT NOT NULL,
+    listing     TEXT NOT NULL,
+    PRIMARY KEY (account, marketplace, shop, store_sku),
+    FOREIGN KEY (account, local_sku) REFERENCES local_skus(account, sku)
+) STRICT;
+CREATE INDEX store_skus_by_local ON store_skus (account, local_sku);
+
+CREATE TABLE stock (
+    account     TEXT NOT NULL,
+    supplier    TEXT NOT NULL,
+    warehouse   TEXT NOT NULL,
+    sku         TEXT NOT NULL,
+    available   INTEGER NOT NULL CHECK (available >= 0),
+    locked      INTEGER NOT NULL CHECK (locked >= 0),
+    PRIMARY KEY (account, supplier, warehouse, sku)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX stock_by_cell ON stock (supplier, warehouse, sku);
+
+CREATE TABLE movements (
+    seq         INTEGER PRIMARY KEY,
+    account     TEXT NOT NULL,
+    supplier    TEXT NOT NULL,
+    warehouse   TEXT NOT NULL,
+    sku         TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    before      INTEGER NOT NULL,
+    after       INTEGER NOT NULL,
+    at          TEXT NOT NULL
+) STRICT;
+CREATE INDEX movements_by_sku ON movements (account, sku, seq);
 "#;
