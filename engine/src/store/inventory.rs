@@ -60,7 +60,7 @@ impl Tx<'_> {
                 cell.sku,
                 cell.available
             ])?;
-        if before != Some(cell.available) {
+        if before.unwrap_or(0) != cell.available {
             self.tx
                 .prepare_cached(
                     "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at)
