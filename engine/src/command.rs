@@ -143,6 +143,11 @@ pub enum Command {
     SetDistribution(SetDistribution),
     AssignWarehouses(AssignWarehouses),
     PushStock(PushStock),
+    SetFees(SetFees),
+    ShipOrder(ShipOrder),
+    ConfirmPickup(SupplierOrder),
+    ReviewWithdrawal(ReviewWithdrawal),
+    AfterSaleRefund(AfterSaleRefund),
     // --- distributor
     BindSupplier(BindSupplier),
     SetSupplierNote(SupplierNote),
@@ -157,6 +162,15 @@ pub enum Command {
     WarehouseAction(WarehouseAction),
     ExportClaimed(NoArgs),
     ImportClaimed(ImportClaimed),
+    ImportOrders(ImportOrders),
+    Pack(Pack),
+    SplitOrder(SplitOrder),
+    Push(OrderArgs),
+    Refresh(OrderArgs),
+    Withdraw(OrderArgs),
+    MarkShipped(OrderArgs),
+    SetPrintSettings(PrintSettings),
+    Fire(Fire),
     // --- queries
     Suppliers(NoArgs),
     Balances(NoArgs),
@@ -166,6 +180,8 @@ pub enum Command {
     PriceHistory(SkuArgs),
     Stock(SkuArgs),
     Movements(SkuArgs),
+    Orders(OrdersQuery),
+    Order(OrderQuery),
 }
 
 /// Which side of the business a command belongs to; authorisation starts from it.
@@ -203,7 +219,8 @@ impl Command {
             CreateWarehouse(_) | CreateInvitation(_) | RevokeInvitation(_)
             | ReviewPartnership(_) | EndPartnership(_) | AddBalance(_) | DeductBalance(_)
             | SetCredit(_) | PublishProduct(_) | SetPrice(_) | SetDistribution(_)
-            | AssignWarehouses(_) | PushStock(_) => Side::Supplier,
+            | AssignWarehouses(_) | PushStock(_) | SetFees(_) | ShipOrder(_) | ConfirmPickup(_)
+            | ReviewWithdrawal(_) | AfterSaleRefund(_) => Side::Supplier,
             BindSupplier(_)
             | SetSupplierNote(_)
             | SetFixedRate(_)
@@ -216,9 +233,18 @@ impl Command {
             | AddSupplierWarehouse(_)
             | WarehouseAction(_)
             | ExportClaimed(_)
-            | ImportClaimed(_) => Side::Distributor,
+            | ImportClaimed(_)
+            | ImportOrders(_)
+            | Pack(_)
+            | SplitOrder(_)
+            | Push(_)
+            | Refresh(_)
+            | Withdraw(_)
+            | MarkShipped(_)
+            | SetPrintSettings(_)
+            | Fire(_) => Side::Distributor,
             Suppliers(_) | Balances(_) | Transactions(_) | Notifications(_) | Products(_)
-            | PriceHistory(_) | Stock(_) | Movements(_) => Side::Query,
+            | PriceHistory(_) | Stock(_) | Movements(_) | Orders(_) | Order(_) => Side::Query,
         }
     }
 
@@ -451,6 +477,126 @@ pub struct ImportClaimed {
 pub struct ProductsQuery {
     /// `unclaimed`, `claimed` or `expired` for a distributor; `published` for a supplier.
     pub tab: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetFees {
+    pub handling: String,
+    pub shipping: String,
+}
+
+/// A supplier names an order by its name, and by its distributor when two share the name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplierOrder {
+    pub order: String,
+    #[serde(default)]
+    pub distributor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShipOrder {
+    pub order: String,
+    #[serde(default)]
+    pub distributor: Option<String>,
+    #[serde(default)]
+    pub tracking_no: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewWithdrawal {
+    pub order: String,
+    #[serde(default)]
+    pub distributor: Option<String>,
+    pub approve: bool,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AfterSaleRefund {
+    pub order: String,
+    #[serde(default)]
+    pub distributor: Option<String>,
+    pub amount: String,
+    pub reason: String,
+}
+
+/// `canonical` (a list of canonical orders) or `native` (the marketplace's own order-detail
+/// answer, parsed by its adapter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayloadFormat {
+    Canonical,
+    Native,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportOrders {
+    pub marketplace: String,
+    #[serde(default)]
+    pub shop: Option<String>,
+    pub format: PayloadFormat,
+    pub payload: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pack {
+    pub order: String,
+    #[serde(default)]
+    pub warehouse: Option<String>,
+    /// `platform` (default) or `seller`.
+    #[serde(default)]
+    pub shipping: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitOrder {
+    pub order: String,
+    /// Store SKUs per child order; together they name every line once.
+    pub groups: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderArgs {
+    pub order: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrintSettings {
+    pub documents: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fire {
+    pub entity: String,
+    pub id: String,
+    pub event: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrdersQuery {
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderQuery {
+    pub order: String,
+    #[serde(default)]
+    pub distributor: Option<String>,
 }
 
 /// The answer line to one request.

@@ -15,9 +15,10 @@ use crate::{
     flow::{Actor, Ctx},
     inventory, ledger,
     model::time::Instant,
-    notify,
+    notify, orders,
     pack::RulePack,
     partnership,
+    plugin_host::PluginHost,
     rules::RuleSet,
     store::{Store, StoreOptions},
     workflow::{self, Vocabulary, WorkflowSet},
@@ -66,6 +67,7 @@ pub struct Engine {
     store: Mutex<Store>,
     rules: RuleSet,
     workflows: WorkflowSet,
+    plugins: PluginHost,
 }
 
 impl Engine {
@@ -75,16 +77,69 @@ impl Engine {
         let vocabulary = Vocabulary::builtin(rules.script_names().map(str::to_owned).collect());
         let workflows = workflow::load(&options.rules, &vocabulary)?;
         let store = Store::open(path, &options.store).map_err(OpenError::Store)?;
-        Ok(Engine {
+        let plugins = match &options.plugins_dir {
+            Some(dir) => PluginHost::load_dir(dir),
+            None => PluginHost::empty(),
+        };
+        let engine = Engine {
             store: Mutex::new(store),
             rules,
             workflows,
-        })
+            plugins,
+        };
+        engine.drain_deliveries().map_err(OpenError::Store)?;
+        Ok(engine)
     }
 
     /// The version of the rule set in force: a hash of its files.
     pub fn rules_version(&self) -> &str {
         self.rules.version()
+    }
+
+    /// The loaded marketplace adapters, and the libraries refused with why.
+    pub fn plugins(&self) -> &PluginHost {
+        &self.plugins
+    }
+
+    /// Delivers every queued pushed order to its supplier, each in a transaction of its own;
+    /// runs after every write command and when the store opens, so a crash only delays delivery.
+    pub fn drain_deliveries(&self) -> Result<usize, Error> {
+        let mut store = self.lock()?;
+        let system = Actor::system();
+        let mut delivered = 0;
+        while delivered < orders::DELIVERY_DRAIN_MAX {
+            let next = store.write(|tx| {
+                let Some((seq, distributor, order)) = tx.pending_deliveries(1)?.into_iter().next()
+                else {
+                    return Ok(false);
+                };
+                let ctx = self.ctx(tx, &system, Instant::now());
+                orders::deliver(&ctx, seq, &distributor, &order)?;
+                Ok(true)
+            })?;
+            if !next {
+                break;
+            }
+            delivered += 1;
+        }
+        Ok(delivered)
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Store>, Error> {
+        self.store
+            .lock()
+            .map_err(|_| Error::new(Code::Internal, "the store lock is poisoned"))
+    }
+
+    fn ctx<'a>(&'a self, tx: &'a crate::store::Tx<'a>, actor: &'a Actor, at: Instant) -> Ctx<'a> {
+        Ctx {
+            tx,
+            actor,
+            at,
+            workflows: &self.workflows,
+            rules: &self.rules,
+            plugins: &self.plugins,
+        }
     }
 
     /// Answers one request line of the host protocol with one answer object.
@@ -101,14 +156,21 @@ impl Engine {
     /// Runs one command. With an idempotency key, a repeat returns the first answer (success or
     /// failure) and changes nothing; the same key with another payload is `idempotency_conflict`.
     pub fn execute(&self, envelope: &Envelope) -> Result<Value, Error> {
+        let result = self.execute_command(envelope);
+        if envelope.command.side() != Side::Query {
+            if let Err(error) = self.drain_deliveries() {
+                tracing::warn!(%error, "delivery drain stopped; it resumes after the next command");
+            }
+        }
+        result
+    }
+
+    fn execute_command(&self, envelope: &Envelope) -> Result<Value, Error> {
         let at = match &envelope.at {
             Some(text) => Instant::parse("at", text)?,
             None => Instant::now(),
         };
-        let mut store = self
-            .store
-            .lock()
-            .map_err(|_| Error::new(Code::Internal, "the store lock is poisoned"))?;
+        let mut store = self.lock()?;
         if envelope.command.side() == Side::Query && envelope.key.is_none() {
             return store.read(|tx| self.run(tx, envelope, at));
         }
@@ -159,14 +221,7 @@ impl Engine {
         at: Instant,
     ) -> Result<Value, Error> {
         let actor = Actor::authorise(tx, envelope)?;
-        let ctx = Ctx {
-            tx,
-            actor: &actor,
-            at,
-            workflows: &self.workflows,
-            rules: &self.rules,
-        };
-        dispatch(&ctx, &envelope.command)
+        dispatch(&self.ctx(tx, &actor, at), &envelope.command)
     }
 }
 
@@ -237,5 +292,21 @@ fn dispatch(ctx: &Ctx<'_>, command: &Command) -> Result<Value, Error> {
         WarehouseAction(args) => inventory::warehouse_action(ctx, args),
         Stock(args) => inventory::stock(ctx, args),
         Movements(args) => inventory::movements(ctx, args),
+        SetFees(args) => orders::set_fees(ctx, args),
+        SetPrintSettings(args) => orders::set_print_settings(ctx, args),
+        ImportOrders(args) => orders::import_orders(ctx, args),
+        Pack(args) => orders::pack(ctx, args),
+        SplitOrder(args) => orders::split_order(ctx, args),
+        Push(args) => orders::push(ctx, args),
+        Refresh(args) => orders::refresh(ctx, args),
+        Withdraw(args) => orders::withdraw(ctx, args),
+        MarkShipped(args) => orders::mark_shipped(ctx, args),
+        Fire(args) => orders::fire_event(ctx, args),
+        ShipOrder(args) => orders::ship_order(ctx, args),
+        ConfirmPickup(args) => orders::confirm_pickup(ctx, args),
+        ReviewWithdrawal(args) => orders::review_withdrawal(ctx, args),
+        AfterSaleRefund(args) => orders::after_sale_refund(ctx, args),
+        Orders(args) => orders::orders(ctx, args),
+        Order(args) => orders::order(ctx, args),
     }
 }

@@ -199,3 +199,24 @@ impl Error {
         error
     }
 }
+
+impl From<crate::plugin_host::PluginCallError> for Error {
+    fn from(err: crate::plugin_host::PluginCallError) -> Error {
+        let code = Code::parse(err.code()).unwrap_or(Code::PluginError);
+        Error::new(code, err.to_string())
+    }
+}
+
+impl From<crate::rules::RuleError> for Error {
+    fn from(err: crate::rules::RuleError) -> Error {
+        let mut error =
+            Error::new(Code::RuleError, err.to_string()).with("script", err.script.as_str());
+        if let Some(line) = err.line {
+            error = error.with("line", line);
+        }
+        if let Some(column) = err.column {
+            error = error.with("column", column);
+        }
+        error
+    }
+}

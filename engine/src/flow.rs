@@ -104,6 +104,16 @@ impl Actor {
         Ok(actor)
     }
 
+    /// The engine itself, acting on queued work (deliveries).
+    pub fn system() -> Actor {
+        Actor {
+            account: None,
+            user: None,
+            supplier: false,
+            distributor: false,
+        }
+    }
+
     fn may_supply(&self) -> bool {
         self.account.as_ref().is_some_and(|a| a.plan >= Plan::V2)
     }
@@ -181,6 +191,7 @@ pub struct Ctx<'a> {
     pub at: Instant,
     pub workflows: &'a WorkflowSet,
     pub rules: &'a RuleSet,
+    pub plugins: &'a crate::plugin_host::PluginHost,
 }
 
 /// An entity a workflow drives.

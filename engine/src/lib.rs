@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod ledger;
 pub mod model;
 pub mod notify;
+pub mod orders;
 pub mod pack;
 pub mod partnership;
 pub mod plugin_host;

@@ -190,3 +190,63 @@ pub struct Movement {
     pub after: i64,
     pub at: String,
 }
+
+/// What a pushed order was charged, in the supplier's settlement currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Charges {
+    pub goods: Decimal,
+    pub handling: Decimal,
+    pub shipping: Decimal,
+    pub total: Decimal,
+}
+
+/// A distribution order: a marketplace order on its way to the supplier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub distributor: String,
+    /// `<marketplace>:<order_sn>`, split children `<parent>/<n>`.
+    pub order: String,
+    pub marketplace: String,
+    pub shop: String,
+    pub order_sn: String,
+    pub parent: Option<String>,
+    pub state: String,
+    /// The marketplace's canonical status as last imported.
+    pub marketplace_status: String,
+    /// Cancelled on the marketplace after the supplier shipped: the distributor must withdraw.
+    pub cancel_flagged: bool,
+    pub currency: String,
+    pub address: serde_json::Value,
+    pub supplier: Option<String>,
+    pub warehouse: Option<String>,
+    /// `platform` or `seller`.
+    pub shipping: String,
+    pub tracking_no: Option<String>,
+    pub charges: Option<Charges>,
+    /// The charge is on the ledger and not refunded.
+    pub charged: bool,
+    /// The order's lines hold locked stock in its warehouse.
+    pub stock_locked: bool,
+    pub refunded_after_sale: Decimal,
+    pub documents: Option<serde_json::Value>,
+    /// The state a withdrawal was requested from.
+    pub withdrawn_from: Option<String>,
+    /// Why the last delivery failed.
+    pub failure: Option<String>,
+}
+
+/// One line of a distribution order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLine {
+    pub line: i64,
+    pub store_sku: String,
+    pub qty: i64,
+    /// The buyer's unit price, as the marketplace gave it.
+    pub unit_price: String,
+    /// Set at pack: the local SKU and the supplier SKU behind the store SKU.
+    pub local_sku: Option<String>,
+    pub supplier: Option<String>,
+    pub sku: Option<String>,
+    /// Set at push: the distribution price charged.
+    pub price: Option<Decimal>,
+}

@@ -21,7 +21,7 @@
 //! Money is a Rhai decimal. Reading a field that does not exist is a [`RuleError`].
 
 mod error;
-mod inputs;
+pub mod inputs;
 pub mod limits;
 mod outputs;
 mod testing;

@@ -177,6 +177,19 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The region of a supplier's warehouse.
+    pub fn warehouse_region(
+        &self,
+        supplier: &str,
+        warehouse: &str,
+    ) -> Result<Option<String>, Error> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT region FROM warehouses WHERE account = ?1 AND warehouse = ?2")?
+            .query_row([supplier, warehouse], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Moves quantities within one cell: `available += d_available`, `locked += d_locked`,
     /// logging `kind`; refuses (returns `false`) when either would go below zero.
     pub fn adjust_cell(

@@ -4,6 +4,7 @@
 
 mod catalog;
 mod inventory;
+mod orders;
 mod queries;
 
 pub use catalog::PRICE_HISTORY_MAX;

@@ -237,4 +237,70 @@ CREATE TABLE movements (
     at          TEXT NOT NULL
 ) STRICT;
 CREATE INDEX movements_by_sku ON movements (account, sku, seq);
+CREATE TABLE supplier_fees (
+    supplier    TEXT PRIMARY KEY REFERENCES accounts(account),
+    handling    TEXT NOT NULL,
+    shipping    TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE print_settings (
+    account     TEXT PRIMARY KEY REFERENCES accounts(account),
+    documents   TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE orders (
+    distributor        TEXT NOT NULL REFERENCES accounts(account),
+    order_name         TEXT NOT NULL,
+    marketplace        TEXT NOT NULL,
+    shop               TEXT NOT NULL,
+    order_sn           TEXT NOT NULL,
+    parent             TEXT,
+    state              TEXT NOT NULL,
+    marketplace_status TEXT NOT NULL,
+    cancel_flagged     INTEGER NOT NULL DEFAULT 0,
+    currency           TEXT NOT NULL,
+    address            TEXT NOT NULL,
+    supplier           TEXT,
+    warehouse          TEXT,
+    shipping           TEXT NOT NULL DEFAULT 'platform',
+    tracking_no        TEXT,
+    charges            TEXT,
+    charged            INTEGER NOT NULL DEFAULT 0,
+    stock_locked       INTEGER NOT NULL DEFAULT 0,
+    refunded_after_sale TEXT NOT NULL DEFAULT '0',
+    documents          TEXT,
+    withdrawn_from     TEXT,
+    failure            TEXT,
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL,
+    PRIMARY KEY (distributor, order_name)
+) STRICT;
+CREATE INDEX orders_by_state ON orders (distributor, state);
+CREATE INDEX orders_by_supplier ON orders (supplier, order_name);
+
+CREATE TABLE order_lines (
+    distributor TEXT NOT NULL,
+    order_name  TEXT NOT NULL,
+    line        INTEGER NOT NULL,
+    store_sku   TEXT NOT NULL,
+    qty         INTEGER NOT NULL CHECK (qty > 0),
+    unit_price  TEXT NOT NULL,
+    local_sku   TEXT,
+    supplier    TEXT,
+    sku         TEXT,
+    price       TEXT,
+    PRIMARY KEY (distributor, order_name, line),
+    FOREIGN KEY (distributor, order_name) REFERENCES orders(distributor, order_name)
+) STRICT;
+
+CREATE TABLE deliveries (
+    seq         INTEGER PRIMARY KEY,
+    distributor TEXT NOT NULL,
+    order_name  TEXT NOT NULL,
+    supplier    TEXT NOT NULL,
+    done        INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL,
+    FOREIGN KEY (distributor, order_name) REFERENCES orders(distributor, order_name)
+) STRICT;
+CREATE INDEX deliveries_pending ON deliveries (done, seq);
 "#;

@@ -1,0 +1,299 @@
+//! Statements for distribution orders, their lines, fee and print settings, and the delivery
+//! queue.
+
+use rusqlite::{params, OptionalExtension, Row};
+use rust_decimal::Decimal;
+
+use super::{queries::decimal, Tx};
+use crate::error::{Code, Error};
+use crate::model::{Order, OrderLine};
+
+const ORDER_COLUMNS: &str = "distributor, order_name, marketplace, shop, order_sn, parent, state,
+    marketplace_status, cancel_flagged, currency, address, supplier, warehouse, shipping,
+    tracking_no, charges, charged, refunded_after_sale, documents, withdrawn_from, failure,
+    stock_locked";
+
+fn json_column(r: &Row<'_>, index: usize) -> rusqlite::Result<Option<serde_json::Value>> {
+    let text: Option<String> = r.get(index)?;
+    text.map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                index,
+                rusqlite::types::Type::Text,
+                Box::new(e),
+            )
+        })
+}
+
+fn order_row(r: &Row<'_>) -> rusqlite::Result<Order> {
+    let charges = json_column(r, 15)?
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(15, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+    Ok(Order {
+        distributor: r.get(0)?,
+        order: r.get(1)?,
+        marketplace: r.get(2)?,
+        shop: r.get(3)?,
+        order_sn: r.get(4)?,
+        parent: r.get(5)?,
+        state: r.get(6)?,
+        marketplace_status: r.get(7)?,
+        cancel_flagged: r.get(8)?,
+        currency: r.get(9)?,
+        address: json_column(r, 10)?.unwrap_or_default(),
+        supplier: r.get(11)?,
+        warehouse: r.get(12)?,
+        shipping: r.get(13)?,
+        tracking_no: r.get(14)?,
+        charges,
+        charged: r.get(16)?,
+        refunded_after_sale: decimal(r, 17)?,
+        documents: json_column(r, 18)?,
+        withdrawn_from: r.get(19)?,
+        failure: r.get(20)?,
+        stock_locked: r.get(21)?,
+    })
+}
+
+fn to_text<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::new(Code::Internal, e.to_string()))
+}
+
+impl Tx<'_> {
+    /// Stores a new order with its lines.
+    pub fn insert_order(&self, o: &Order, lines: &[OrderLine], at: &str) -> Result<(), Error> {
+        self.tx.prepare_cached(&format!(
+            "INSERT INTO orders ({ORDER_COLUMNS}, created_at, updated_at) VALUES
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?23, ?22, ?22)"
+        ))?
+        .execute(params![
+            o.distributor, o.order, o.marketplace, o.shop, o.order_sn, o.parent, o.state,
+            o.marketplace_status, o.cancel_flagged, o.currency, to_text(&o.address)?, o.supplier,
+            o.warehouse, o.shipping, o.tracking_no, o.charges.as_ref().map(to_text).transpose()?,
+            o.charged, o.refunded_after_sale.to_string(),
+            o.documents.as_ref().map(to_text).transpose()?, o.withdrawn_from, o.failure, at,
+            o.stock_locked
+        ])?;
+        let mut insert = self.tx.prepare_cached(
+            "INSERT INTO order_lines (distributor, order_name, line, store_sku, qty, unit_price,
+             local_sku, supplier, sku, price) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for l in lines {
+            insert.execute(params![
+                o.distributor,
+                o.order,
+                l.line,
+                l.store_sku,
+                l.qty,
+                l.unit_price,
+                l.local_sku,
+                l.supplier,
+                l.sku,
+                l.price.map(|p| p.to_string())
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Writes every field of an order back (its lines are written by [`Tx::update_order_lines`]).
+    pub fn update_order(&self, o: &Order, at: &str) -> Result<(), Error> {
+        self.tx.prepare_cached(
+            "UPDATE orders SET state = ?3, marketplace_status = ?4, cancel_flagged = ?5,
+             supplier = ?6, warehouse = ?7, shipping = ?8, tracking_no = ?9, charges = ?10,
+             charged = ?11, refunded_after_sale = ?12, documents = ?13, withdrawn_from = ?14,
+             failure = ?15, updated_at = ?16, stock_locked = ?17 WHERE distributor = ?1 AND order_name = ?2",
+        )?
+        .execute(params![
+            o.distributor, o.order, o.state, o.marketplace_status, o.cancel_flagged, o.supplier,
+            o.warehouse, o.shipping, o.tracking_no, o.charges.as_ref().map(to_text).transpose()?,
+            o.charged, o.refunded_after_sale.to_string(),
+            o.documents.as_ref().map(to_text).transpose()?, o.withdrawn_from, o.failure, at,
+            o.stock_locked
+        ])?;
+        Ok(())
+    }
+
+    /// Writes the resolved fields of an order's lines back.
+    pub fn update_order_lines(&self, o: &Order, lines: &[OrderLine]) -> Result<(), Error> {
+        let mut update = self.tx.prepare_cached(
+            "UPDATE order_lines SET local_sku = ?4, supplier = ?5, sku = ?6, price = ?7
+             WHERE distributor = ?1 AND order_name = ?2 AND line = ?3",
+        )?;
+        for l in lines {
+            update.execute(params![
+                o.distributor,
+                o.order,
+                l.line,
+                l.local_sku,
+                l.supplier,
+                l.sku,
+                l.price.map(|p| p.to_string())
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// A distributor's order.
+    pub fn order(&self, distributor: &str, order: &str) -> Result<Option<Order>, Error> {
+        Ok(self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE distributor = ?1 AND order_name = ?2"
+            ))?
+            .query_row([distributor, order], order_row)
+            .optional()?)
+    }
+
+    /// The orders of that name delivered to a supplier (one per distributor).
+    pub fn supplier_orders_named(&self, supplier: &str, order: &str) -> Result<Vec<Order>, Error> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE supplier = ?1 AND order_name = ?2
+             AND documents IS NOT NULL ORDER BY distributor"
+        ))?;
+        let rows = stmt.query_map([supplier, order], order_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A distributor's orders, optionally in one state, by name.
+    pub fn orders_of(&self, distributor: &str, state: Option<&str>) -> Result<Vec<Order>, Error> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE distributor = ?1 AND (?2 IS NULL OR state = ?2)
+             ORDER BY order_name"
+        ))?;
+        let rows = stmt.query_map(params![distributor, state], order_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The orders delivered to a supplier, optionally in one state.
+    pub fn orders_for_supplier(
+        &self,
+        supplier: &str,
+        state: Option<&str>,
+    ) -> Result<Vec<Order>, Error> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE supplier = ?1 AND documents IS NOT NULL
+             AND (?2 IS NULL OR state = ?2) ORDER BY order_name, distributor"
+        ))?;
+        let rows = stmt.query_map(params![supplier, state], order_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The split children of an order.
+    pub fn order_children(&self, distributor: &str, parent: &str) -> Result<Vec<Order>, Error> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE distributor = ?1 AND parent = ?2 ORDER BY order_name"
+        ))?;
+        let rows = stmt.query_map([distributor, parent], order_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// An order's lines, in order.
+    pub fn order_lines(&self, distributor: &str, order: &str) -> Result<Vec<OrderLine>, Error> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT line, store_sku, qty, unit_price, local_sku, supplier, sku, price FROM order_lines
+             WHERE distributor = ?1 AND order_name = ?2 ORDER BY line",
+        )?;
+        let rows = stmt.query_map([distributor, order], |r| {
+            let price: Option<String> = r.get(7)?;
+            Ok(OrderLine {
+                line: r.get(0)?,
+                store_sku: r.get(1)?,
+                qty: r.get(2)?,
+                unit_price: r.get(3)?,
+                local_sku: r.get(4)?,
+                supplier: r.get(5)?,
+                sku: r.get(6)?,
+                price: price.and_then(|p| p.parse().ok()),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Sets a supplier's handling and shipping fees.
+    pub fn set_fees(
+        &self,
+        supplier: &str,
+        handling: Decimal,
+        shipping: Decimal,
+    ) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT INTO supplier_fees (supplier, handling, shipping) VALUES (?1, ?2, ?3)
+             ON CONFLICT (supplier) DO UPDATE SET handling = excluded.handling, shipping = excluded.shipping",
+            params![supplier, handling.to_string(), shipping.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// A supplier's `(handling, shipping)` fees; zero when never set.
+    pub fn fees(&self, supplier: &str) -> Result<(Decimal, Decimal), Error> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT handling, shipping FROM supplier_fees WHERE supplier = ?1")?
+            .query_row([supplier], |r| Ok((decimal(r, 0)?, decimal(r, 1)?)))
+            .optional()?
+            .unwrap_or((Decimal::ZERO, Decimal::ZERO)))
+    }
+
+    /// Sets the documents a distributor's pushed orders carry.
+    pub fn set_print_settings(&self, account: &str, documents: &[String]) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT INTO print_settings (account, documents) VALUES (?1, ?2)
+             ON CONFLICT (account) DO UPDATE SET documents = excluded.documents",
+            [account, &to_text(&documents)?],
+        )?;
+        Ok(())
+    }
+
+    /// The documents a distributor's pushed orders carry (none when never set).
+    pub fn print_settings(&self, account: &str) -> Result<Vec<String>, Error> {
+        let text: Option<String> = self
+            .tx
+            .prepare_cached("SELECT documents FROM print_settings WHERE account = ?1")?
+            .query_row([account], |r| r.get(0))
+            .optional()?;
+        match text {
+            Some(text) => {
+                serde_json::from_str(&text).map_err(|e| Error::new(Code::Internal, e.to_string()))
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Queues the delivery of a pushed order to its supplier.
+    pub fn enqueue_delivery(
+        &self,
+        distributor: &str,
+        order: &str,
+        supplier: &str,
+        at: &str,
+    ) -> Result<(), Error> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO deliveries (distributor, order_name, supplier, created_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute([distributor, order, supplier, at])?;
+        Ok(())
+    }
+
+    /// The oldest pending deliveries, as `(seq, distributor, order)`, at most `limit`.
+    pub fn pending_deliveries(&self, limit: usize) -> Result<Vec<(i64, String, String)>, Error> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT seq, distributor, order_name FROM deliveries WHERE done = 0 ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Marks a delivery done; `false` when it already was (another process drained it).
+    pub fn finish_delivery(&self, seq: i64) -> Result<bool, Error> {
+        let n = self
+            .tx
+            .prepare_cached("UPDATE deliveries SET done = 1 WHERE seq = ?1 AND done = 0")?
+            .execute([seq])?;
+        Ok(n == 1)
+    }
+}
