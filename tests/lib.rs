@@ -22,16 +22,30 @@ pub struct Scenario {
     /// The rule pack to run with, relative to the repository root (default: `rules`).
     #[serde(default)]
     pub rules: Option<String>,
+    /// Deliver pushed orders after each command (default); `false` leaves them queued until a
+    /// `drain: true` step.
+    #[serde(default = "yes")]
+    pub auto_deliver: bool,
+    /// Load the marketplace adapters built in `target/` (the workspace build makes them).
+    #[serde(default)]
+    pub plugins: bool,
     /// The steps, in order.
     pub steps: Vec<Step>,
 }
 
-/// One request and what its answer must be.
+fn yes() -> bool {
+    true
+}
+
+/// One request and what its answer must be, or (`drain: true`) a delivery drain.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
-    #[serde(rename = "as")]
+    #[serde(default)]
+    pub drain: bool,
+    #[serde(rename = "as", default)]
     pub actor: String,
+    #[serde(default)]
     pub cmd: String,
     #[serde(default)]
     pub args: Option<Value>,
@@ -61,8 +75,16 @@ pub fn run_file(path: &Path) -> Result<usize, String> {
         serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let rules_dir = repo_root().join(scenario.rules.as_deref().unwrap_or("rules"));
     let rules = RulePack::from_dir(&rules_dir).map_err(|e| e.to_string())?;
+    let plugins_dir = scenario.plugins.then(plugin_dir);
+    if let Some(dir) = &plugins_dir {
+        if !dir.join(format!("{}distributary_adapter_shopee{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)).exists() {
+            return Err(format!("{}: the adapters are not built in {}: run `cargo build --workspace` first", path.display(), dir.display()));
+        }
+    }
     let options = EngineOptions {
         rules,
+        plugins_dir,
+        auto_deliver: scenario.auto_deliver,
         ..EngineOptions::default()
     };
     let engine = Engine::open(Path::new(":memory:"), options).map_err(|e| format!("{e:?}"))?;
@@ -81,11 +103,23 @@ pub fn run_file(path: &Path) -> Result<usize, String> {
     Ok(scenario.steps.len())
 }
 
+/// Where the workspace build puts the adapters' libraries.
+pub fn plugin_dir() -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir).join("debug"),
+        None => repo_root().join("target/debug"),
+    }
+}
+
 fn run_step(
     engine: &Engine,
     step: &Step,
     vars: &mut BTreeMap<String, Value>,
 ) -> Result<(), String> {
+    if step.drain {
+        engine.drain_deliveries().map_err(|e| format!("drain: {e}"))?;
+        return Ok(());
+    }
     let mut request = json!({"id": "s", "as": step.actor, "cmd": step.cmd});
     for (field, value) in [("user", &step.user), ("at", &step.at), ("key", &step.key)] {
         if let Some(value) = value {

@@ -171,7 +171,12 @@ fn graph(pack: &RulePack, name: &str, format: GraphFormat) -> miette::Result<Exi
 
 fn exec(db: &Path, rules: RulePack, plugins_dir: Option<PathBuf>, no_fsync: bool) -> miette::Result<ExitCode> {
     let durability = if no_fsync { Durability::Normal } else { Durability::Full };
-    let options = EngineOptions { rules, plugins_dir, store: StoreOptions { durability } };
+    let options = EngineOptions {
+        rules,
+        plugins_dir,
+        store: StoreOptions { durability },
+        auto_deliver: true,
+    };
     let engine = Engine::open(db, options)?;
     let stdin = io::stdin().lock();
     let mut stdout = io::stdout().lock();

@@ -33,6 +33,10 @@ pub struct EngineOptions {
     pub plugins_dir: Option<PathBuf>,
     /// Store settings (durability).
     pub store: StoreOptions,
+    /// Deliver pushed orders right after each command (the default). When `false` the host
+    /// calls [`Engine::drain_deliveries`] itself, e.g. from a worker, or a test that needs the
+    /// moment between a push and its delivery.
+    pub auto_deliver: bool,
 }
 
 impl Default for EngineOptions {
@@ -41,6 +45,7 @@ impl Default for EngineOptions {
             rules: RulePack::embedded(),
             plugins_dir: None,
             store: StoreOptions::default(),
+            auto_deliver: true,
         }
     }
 }
@@ -68,6 +73,7 @@ pub struct Engine {
     rules: RuleSet,
     workflows: WorkflowSet,
     plugins: PluginHost,
+    auto_deliver: bool,
 }
 
 impl Engine {
@@ -86,8 +92,11 @@ impl Engine {
             rules,
             workflows,
             plugins,
+            auto_deliver: options.auto_deliver,
         };
-        engine.drain_deliveries().map_err(OpenError::Store)?;
+        if engine.auto_deliver {
+            engine.drain_deliveries().map_err(OpenError::Store)?;
+        }
         Ok(engine)
     }
 
@@ -157,7 +166,7 @@ impl Engine {
     /// failure) and changes nothing; the same key with another payload is `idempotency_conflict`.
     pub fn execute(&self, envelope: &Envelope) -> Result<Value, Error> {
         let result = self.execute_command(envelope);
-        if envelope.command.side() != Side::Query {
+        if self.auto_deliver && envelope.command.side() != Side::Query {
             if let Err(error) = self.drain_deliveries() {
                 tracing::warn!(%error, "delivery drain stopped; it resumes after the next command");
             }

@@ -166,11 +166,11 @@ fn balance_json(a: &LedgerAccount) -> Value {
     json!({
         "supplier": a.supplier,
         "distributor": a.distributor,
-        "balance": a.balance.to_string(),
+        "balance": money::round(a.balance, &a.currency).to_string(),
         "credit_enabled": a.credit_enabled,
-        "credit_limit": a.credit_limit.to_string(),
-        "credit_used": a.credit_used().to_string(),
-        "available": a.available().to_string(),
+        "credit_limit": money::round(a.credit_limit, &a.currency).to_string(),
+        "credit_used": money::round(a.credit_used(), &a.currency).to_string(),
+        "available": money::round(a.available(), &a.currency).to_string(),
         "currency": a.currency,
     })
 }

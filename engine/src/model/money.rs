@@ -21,12 +21,13 @@ pub fn minor_unit_digits(currency: &str) -> u32 {
     }
 }
 
-/// Rounds an amount to the currency's minor unit, half away from zero.
+/// Rounds an amount to the currency's minor unit, half away from zero, and writes it with
+/// exactly that many decimals (`1000` MYR is `1000.00`).
 pub fn round(amount: Decimal, currency: &str) -> Decimal {
-    amount.round_dp_with_strategy(
-        minor_unit_digits(currency),
-        RoundingStrategy::MidpointAwayFromZero,
-    )
+    let digits = minor_unit_digits(currency);
+    let mut rounded = amount.round_dp_with_strategy(digits, RoundingStrategy::MidpointAwayFromZero);
+    rounded.rescale(digits);
+    rounded
 }
 
 /// Parses a decimal string from the host protocol, refusing absurd values.
