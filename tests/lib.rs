@@ -22,6 +22,10 @@ pub struct Scenario {
     /// The rule pack to run with, relative to the repository root (default: `rules`).
     #[serde(default)]
     pub rules: Option<String>,
+    /// A folder (relative to the repository root) whose files replace or join the pack's files
+    /// of the same kind and name: how a rule author's edit is tested.
+    #[serde(default)]
+    pub rules_overlay: Option<String>,
     /// Deliver pushed orders after each command (default); `false` leaves them queued until a
     /// `drain: true` step.
     #[serde(default = "yes")]
@@ -74,11 +78,36 @@ pub fn run_file(path: &Path) -> Result<usize, String> {
     let scenario: Scenario =
         serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let rules_dir = repo_root().join(scenario.rules.as_deref().unwrap_or("rules"));
-    let rules = RulePack::from_dir(&rules_dir).map_err(|e| e.to_string())?;
+    let mut rules = RulePack::from_dir(&rules_dir).map_err(|e| e.to_string())?;
+    if let Some(overlay) = &scenario.rules_overlay {
+        let overlay = RulePack::from_dir(&repo_root().join(overlay)).map_err(|e| e.to_string())?;
+        let mut files: Vec<_> = rules
+            .files_all()
+            .filter(|f| {
+                !overlay
+                    .files_all()
+                    .any(|o| o.kind == f.kind && o.stem == f.stem)
+            })
+            .cloned()
+            .collect();
+        files.extend(overlay.files_all().cloned());
+        rules = RulePack::new(format!("{} + {}", rules.origin(), overlay.origin()), files);
+    }
     let plugins_dir = scenario.plugins.then(plugin_dir);
     if let Some(dir) = &plugins_dir {
-        if !dir.join(format!("{}distributary_adapter_shopee{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)).exists() {
-            return Err(format!("{}: the adapters are not built in {}: run `cargo build --workspace` first", path.display(), dir.display()));
+        if !dir
+            .join(format!(
+                "{}distributary_adapter_shopee{}",
+                std::env::consts::DLL_PREFIX,
+                std::env::consts::DLL_SUFFIX
+            ))
+            .exists()
+        {
+            return Err(format!(
+                "{}: the adapters are not built in {}: run `cargo build --workspace` first",
+                path.display(),
+                dir.display()
+            ));
         }
     }
     let options = EngineOptions {
@@ -117,7 +146,9 @@ fn run_step(
     vars: &mut BTreeMap<String, Value>,
 ) -> Result<(), String> {
     if step.drain {
-        engine.drain_deliveries().map_err(|e| format!("drain: {e}"))?;
+        engine
+            .drain_deliveries()
+            .map_err(|e| format!("drain: {e}"))?;
         return Ok(());
     }
     let mut request = json!({"id": "s", "as": step.actor, "cmd": step.cmd});

@@ -174,6 +174,11 @@ impl RulePack {
         self.files.iter().filter(move |f| f.kind == kind)
     }
 
+    /// Every file, in the pack's order.
+    pub fn files_all(&self) -> impl Iterator<Item = &SourceFile> {
+        self.files.iter()
+    }
+
     /// The rule set's version: a hash of every file's kind, name and text, stored with every
     /// transition so an audit row says which rules decided it.
     pub fn version(&self) -> String {

@@ -131,7 +131,11 @@ fn fire(
         ctx.transition(&entity, event, role, |guard| match guard {
             Guard::Builtin(name) => builtin_guard(ctx, order, lines, name, args, &mut pack_plan),
             Guard::Rule(script) => {
-                let input = push_input(ctx, order, lines, &mut fees)?;
+                let mut view = order.clone();
+                if let Some(Ok((supplier, _))) = pack_plan.as_ref().map(|p| &p.single_warehouse) {
+                    view.supplier.get_or_insert_with(|| supplier.clone());
+                }
+                let input = push_input(ctx, &view, lines, &mut fees)?;
                 let failures = ctx.rules.guard(script, &input)?;
                 Ok(failures
                     .into_iter()
