@@ -7,6 +7,8 @@ use std::{
     process::ExitCode,
 };
 
+mod demo;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use distributary::{
     engine::{Engine, EngineOptions},
@@ -39,6 +41,15 @@ enum Cmd {
         format: GraphFormat,
         #[command(flatten)]
         rules: RulesArg,
+    },
+    /// Tell the product's story end to end on a fresh store, with the four adapters loaded.
+    Demo {
+        /// The SQLite file to create (default: a fresh file in the temp directory).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Where the marketplace adapters are [default: beside this executable].
+        #[arg(long)]
+        plugins: Option<PathBuf>,
     },
     /// Print the JSON Schema of a workflow file, for editors with a YAML language server.
     Schema,
@@ -95,13 +106,26 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
     match cli.command {
         Cmd::Check(rules) => check(&load_pack(&rules)?),
         Cmd::Test(rules) => test(&load_pack(&rules)?),
-        Cmd::Graph { workflow, format, rules } => graph(&load_pack(&rules)?, &workflow, format),
+        Cmd::Graph {
+            workflow,
+            format,
+            rules,
+        } => graph(&load_pack(&rules)?, &workflow, format),
+        Cmd::Demo { db, plugins } => demo::run(db, plugins).map(|()| ExitCode::SUCCESS),
         Cmd::Schema => {
             let schema = workflow::json_schema();
-            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Exec { db, rules, plugins, no_fsync } => exec(&db, load_pack(&rules)?, plugins, no_fsync),
+        Cmd::Exec {
+            db,
+            rules,
+            plugins,
+            no_fsync,
+        } => exec(&db, load_pack(&rules)?, plugins, no_fsync),
     }
 }
 
@@ -111,7 +135,8 @@ fn load_pack(arg: &RulesArg) -> miette::Result<RulePack> {
         None if Path::new("rules").is_dir() => PathBuf::from("rules"),
         None => return Ok(RulePack::embedded()),
     };
-    RulePack::from_dir(&dir).map_err(|e| miette::miette!("cannot read rules from {}: {e}", dir.display()))
+    RulePack::from_dir(&dir)
+        .map_err(|e| miette::miette!("cannot read rules from {}: {e}", dir.display()))
 }
 
 fn check(pack: &RulePack) -> miette::Result<ExitCode> {
@@ -120,7 +145,10 @@ fn check(pack: &RulePack) -> miette::Result<ExitCode> {
         problems += 1;
         eprintln!("{:?}", miette::Report::new(errors));
     }
-    let scripts = pack.files(FileKind::Script).map(|f| f.stem.clone()).collect();
+    let scripts = pack
+        .files(FileKind::Script)
+        .map(|f| f.stem.clone())
+        .collect();
     match workflow::load(pack, &Vocabulary::builtin(scripts)) {
         Ok(set) if problems == 0 => {
             println!(
@@ -150,15 +178,25 @@ fn test(pack: &RulePack) -> miette::Result<ExitCode> {
         }
     }
     println!("{} passed, {} failed", report.passed(), report.failed());
-    Ok(if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::from(EXIT_PROBLEM) })
+    Ok(if report.failed() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_PROBLEM)
+    })
 }
 
 fn graph(pack: &RulePack, name: &str, format: GraphFormat) -> miette::Result<ExitCode> {
-    let scripts = pack.files(FileKind::Script).map(|f| f.stem.clone()).collect();
+    let scripts = pack
+        .files(FileKind::Script)
+        .map(|f| f.stem.clone())
+        .collect();
     let set = workflow::load(pack, &Vocabulary::builtin(scripts))?;
     let Some(workflow) = set.get(name) else {
         let known: Vec<&str> = set.iter().map(|w| w.name()).collect();
-        eprintln!("no workflow named {name:?}; the pack has: {}", known.join(", "));
+        eprintln!(
+            "no workflow named {name:?}; the pack has: {}",
+            known.join(", ")
+        );
         return Ok(ExitCode::from(EXIT_USAGE));
     };
     let text = match format {
@@ -169,8 +207,17 @@ fn graph(pack: &RulePack, name: &str, format: GraphFormat) -> miette::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-fn exec(db: &Path, rules: RulePack, plugins_dir: Option<PathBuf>, no_fsync: bool) -> miette::Result<ExitCode> {
-    let durability = if no_fsync { Durability::Normal } else { Durability::Full };
+fn exec(
+    db: &Path,
+    rules: RulePack,
+    plugins_dir: Option<PathBuf>,
+    no_fsync: bool,
+) -> miette::Result<ExitCode> {
+    let durability = if no_fsync {
+        Durability::Normal
+    } else {
+        Durability::Full
+    };
     let options = EngineOptions {
         rules,
         plugins_dir,

@@ -244,3 +244,27 @@ fn exec_answers_every_line_and_keeps_what_it_answered() {
         .unwrap()
         .contains("already exists"));
 }
+
+#[test]
+fn the_demo_runs_to_the_end_and_reconciles() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    // The adapters are loaded from beside the binary: the workspace build puts them there.
+    let out = run(&["demo", "--db", db.to_str().unwrap()], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("adapters loaded: lazada, shopee, temu, tiktok_shop"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("refused before any charge"), "{stdout}");
+    assert!(stdout.contains(": reconciled"), "{stdout}");
+    for workflow in ["partnership", "distribution_product", "distribution_order"] {
+        let graph = fs::read_to_string(dir.path().join(format!("{workflow}.mmd"))).unwrap();
+        assert!(graph.starts_with("stateDiagram-v2"));
+    }
+    // A second run refuses to reuse the store.
+    let again = run(&["demo", "--db", db.to_str().unwrap()], "");
+    assert_eq!(again.status.code(), Some(1));
+}
