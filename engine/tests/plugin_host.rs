@@ -84,6 +84,15 @@ fn ctx() -> RequestContext {
     }
 }
 
+/// The query of a first page.
+fn first_page() -> ListQuery {
+    ListQuery {
+        time_from: 0,
+        time_to: 1,
+        page: None,
+    }
+}
+
 fn get(path: &str, query: &[(&str, &str)]) -> HttpRequest {
     HttpRequest {
         method: "GET".to_owned(),
@@ -149,7 +158,7 @@ fn a_good_plugin_loads_and_answers_every_call() {
         ))
     );
     assert_eq!(
-        adapter.parse_order_list(r#"{"order_ids": ["o1"], "next": "p2", "extra": 1}"#),
+        adapter.parse_order_list(&query, r#"{"order_ids": ["o1"], "next": "p2", "extra": 1}"#),
         Ok(ListPage {
             order_ids: vec!["o1".to_owned()],
             orders: vec![],
@@ -209,7 +218,9 @@ fn adapter_errors_keep_their_kind_and_code() {
     };
     let error = adapter.order_detail_request(&no_key, &[]).unwrap_err();
     assert_eq!(error.code(), "bad_request", "{error}");
-    let error = adapter.parse_order_list("<html>").unwrap_err();
+    let error = adapter
+        .parse_order_list(&first_page(), "<html>")
+        .unwrap_err();
     assert_eq!(error.code(), "marketplace_error", "{error}");
     assert!(
         matches!(&error, PluginCallError::Adapter { source, call: "parse_order_list", .. }
@@ -223,7 +234,9 @@ fn a_panic_in_a_call_is_a_plugin_error_and_the_host_keeps_working() {
     let dir = plugin_dir(&[("fixture_adapter", "good")]);
     let host = PluginHost::load_dir(dir.path());
     let adapter = host.adapter("fixture").unwrap();
-    let error = adapter.parse_order_list("panic").unwrap_err();
+    let error = adapter
+        .parse_order_list(&first_page(), "panic")
+        .unwrap_err();
     assert_eq!(error.code(), "plugin_error");
     let PluginCallError::Plugin {
         marketplace,
@@ -392,7 +405,7 @@ impl Adapter for Native {
     ) -> Result<HttpRequest, AdapterError> {
         Err(AdapterError::invalid_input("no listing"))
     }
-    fn parse_order_list(&self, _: &str) -> Result<ListPage, AdapterError> {
+    fn parse_order_list(&self, _: &ListQuery, _: &str) -> Result<ListPage, AdapterError> {
         Ok(ListPage::default())
     }
     fn detail_batch_max(&self) -> usize {

@@ -21,7 +21,7 @@ impl Adapter for Panicking {
     ) -> Result<HttpRequest, AdapterError> {
         panic!("order_list_request")
     }
-    fn parse_order_list(&self, _: &str) -> Result<ListPage, AdapterError> {
+    fn parse_order_list(&self, _: &ListQuery, _: &str) -> Result<ListPage, AdapterError> {
         panic!("parse_order_list")
     }
     fn detail_batch_max(&self) -> usize {

@@ -168,7 +168,7 @@ pub struct CallTable {
     pub list_windows: Option<CallFn>,
     /// Input [`OrderListRequestInput`]; answer a [`crate::HttpRequest`].
     pub order_list_request: Option<CallFn>,
-    /// Input [`BodyInput`]; answer a [`crate::ListPage`].
+    /// Input [`ParseOrderListInput`]; answer a [`crate::ListPage`].
     pub parse_order_list: Option<CallFn>,
     /// Input `null`; answer a number.
     pub detail_batch_max: Option<CallFn>,
@@ -213,7 +213,12 @@ pub struct OrderListRequestInput {
 
 /// Input of `parse_order_list`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BodyInput {
+pub struct ParseOrderListInput {
+    /// The query the listed request was built for. Optional in the JSON only because the field
+    /// was added after ABI 1.0 shipped `{"body"}` (inputs may gain optional fields only); a plugin
+    /// answers `invalid_input` when it is absent, since it cannot page without it.
+    #[serde(default)]
+    pub query: Option<ListQuery>,
     /// The marketplace's raw answer.
     pub body: String,
 }

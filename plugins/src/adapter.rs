@@ -155,8 +155,10 @@ pub trait Adapter {
         query: &ListQuery,
     ) -> Result<HttpRequest, AdapterError>;
 
-    /// Parses the answer to [`Adapter::order_list_request`].
-    fn parse_order_list(&self, body: &str) -> Result<ListPage, AdapterError>;
+    /// Parses the answer to the [`Adapter::order_list_request`] built for `query`: the query
+    /// tells which page this is, for marketplaces whose answer does not repeat it (an offset, a
+    /// page number) yet decides whether another page follows.
+    fn parse_order_list(&self, query: &ListQuery, body: &str) -> Result<ListPage, AdapterError>;
 
     /// How many order ids one [`Adapter::order_detail_request`] takes at most.
     fn detail_batch_max(&self) -> usize;

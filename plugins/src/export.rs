@@ -13,10 +13,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::abi::{
-    Answer, AnswerError, AnswerErrorKind, BodyInput, Buffer, Bytes, CallFn, CallTable,
-    ListWindowsInput, LogFn, LogLevel, MapStatusInput, OrderDetailRequestInput,
-    OrderListRequestInput, ParseOrdersInput, PluginDeclaration, StockUpdateRequestsInput,
-    ABI_MAJOR, ABI_MINOR, MAGIC,
+    Answer, AnswerError, AnswerErrorKind, Buffer, Bytes, CallFn, CallTable, ListWindowsInput,
+    LogFn, LogLevel, MapStatusInput, OrderDetailRequestInput, OrderListRequestInput,
+    ParseOrderListInput, ParseOrdersInput, PluginDeclaration, StockUpdateRequestsInput, ABI_MAJOR,
+    ABI_MINOR, MAGIC,
 };
 use crate::adapter::Adapter;
 
@@ -150,8 +150,12 @@ unsafe extern "C" fn order_list_request<A: Adapter + Default>(input: Bytes) -> B
 }
 
 unsafe extern "C" fn parse_order_list<A: Adapter + Default>(input: Bytes) -> Buffer {
-    respond("parse_order_list", input, |i: BodyInput| {
-        Ok(A::default().parse_order_list(&i.body)?)
+    respond("parse_order_list", input, |i: ParseOrderListInput| {
+        let query = i.query.ok_or_else(|| AnswerError {
+            kind: AnswerErrorKind::InvalidInput,
+            message: "parse_order_list: the input has no `query` (the host predates it)".to_owned(),
+        })?;
+        Ok(A::default().parse_order_list(&query, &i.body)?)
     })
 }
 

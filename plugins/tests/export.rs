@@ -87,7 +87,7 @@ fn every_call_answers_ok_json() {
         (
             "parse_order_list",
             t.parse_order_list,
-            json!({"body": r#"{"order_ids": ["a", "b"], "next": null}"#}),
+            json!({"query": {"time_from": 1, "time_to": 2, "page": null}, "body": r#"{"order_ids": ["a", "b"], "next": null}"#}),
             json!({"ok": {"order_ids": ["a", "b"], "orders": [], "next_page": null}}),
         ),
         (
@@ -148,14 +148,30 @@ fn adapter_errors_keep_their_kind() {
         "query": {"time_from": 1, "time_to": 2, "page": null}}),
     );
     assert_eq!(answer["error"]["kind"], "invalid_input", "{answer}");
-    let answer = call(t.parse_order_list, json!({"body": "not json"}));
+    let answer = call(
+        t.parse_order_list,
+        json!({"query": {"time_from": 1, "time_to": 2, "page": null}, "body": "not json"}),
+    );
     assert_eq!(answer["error"]["kind"], "marketplace", "{answer}");
+    // A host that sends no query (it predates the field) is told so, not answered a guess.
+    let answer = call(t.parse_order_list, json!({"body": "{}"}));
+    assert_eq!(answer["error"]["kind"], "invalid_input", "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("query"),
+        "{answer}"
+    );
 }
 
 #[test]
 fn a_panic_becomes_a_plugin_error_and_the_plugin_keeps_working() {
     let t = table();
-    let answer = call(t.parse_order_list, json!({"body": fixture::PANIC_BODY}));
+    let answer = call(
+        t.parse_order_list,
+        json!({"query": {"time_from": 1, "time_to": 2, "page": null}, "body": fixture::PANIC_BODY}),
+    );
     assert_eq!(answer["error"]["kind"], "plugin", "{answer}");
     let message = answer["error"]["message"].as_str().unwrap();
     assert!(message.contains("parse_order_list"), "{message}");

@@ -5,9 +5,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use distributary_plugin::abi::{
-    Answer, AnswerErrorKind, BodyInput, Buffer, Bytes, CallFn, CallTable, FreeFn, ListWindowsInput,
-    LogLevel, MapStatusInput, OrderDetailRequestInput, OrderListRequestInput, ParseOrdersInput,
-    StockUpdateRequestsInput,
+    Answer, AnswerErrorKind, Buffer, Bytes, CallFn, CallTable, FreeFn, ListWindowsInput, LogLevel,
+    MapStatusInput, OrderDetailRequestInput, OrderListRequestInput, ParseOrderListInput,
+    ParseOrdersInput, StockUpdateRequestsInput,
 };
 use distributary_plugin::{
     AdapterError, CanonicalOrder, ErrorKind, HttpRequest, ListPage, ListQuery, Manifest,
@@ -119,8 +119,13 @@ impl PluginAdapter {
     }
 
     /// See [`distributary_plugin::Adapter::parse_order_list`].
-    pub fn parse_order_list(&self, body: &str) -> Result<ListPage, PluginCallError> {
-        let input = BodyInput {
+    pub fn parse_order_list(
+        &self,
+        query: &ListQuery,
+        body: &str,
+    ) -> Result<ListPage, PluginCallError> {
+        let input = ParseOrderListInput {
+            query: Some(query.clone()),
             body: body.to_owned(),
         };
         self.call("parse_order_list", self.calls.parse_order_list, &input)

@@ -57,12 +57,10 @@
 //! | none live, some `returned` | `returned` |
 //! | all `cancelled` | `cancelled` |
 //!
-//! # Paging and the trait
-//! Lazada's list answer has `countTotal` but does not echo the `offset`, and
-//! [`Adapter::parse_order_list`] does not receive the query, so it cannot tell the next offset by
-//! itself: it answers exactly when the page shows it is the last one (it holds `countTotal`
-//! orders, or none), and otherwise fails, pointing to [`LazadaAdapter::parse_order_list_page`],
-//! which takes the query and pages by `offset + len < countTotal`.
+//! # Paging
+//! Lazada's list answer has `countTotal` but does not echo the `offset`, so
+//! [`Adapter::parse_order_list`] ([`LazadaAdapter::parse_order_list_page`]) reads the offset
+//! from the query the page was fetched with and pages by `offset + len < countTotal`.
 #![cfg_attr(
     not(test),
     deny(
@@ -200,8 +198,8 @@ fn offset(query: &ListQuery) -> Result<u64, AdapterError> {
 
 impl LazadaAdapter {
     /// Parses an `/orders/get` answer to the request built for `query`: the page's order ids, and
-    /// the next offset while `offset + len < countTotal`. This is what
-    /// [`Adapter::parse_order_list`] would be if the trait passed it the query.
+    /// the next offset while `offset + len < countTotal`; [`Adapter::parse_order_list`] is this
+    /// method.
     pub fn parse_order_list_page(
         &self,
         query: &ListQuery,
@@ -262,21 +260,8 @@ impl Adapter for LazadaAdapter {
         signed(ctx, "GET", ORDER_LIST_PATH, params)
     }
 
-    fn parse_order_list(&self, body: &str) -> Result<ListPage, AdapterError> {
-        let answer = orders::parse_list(body)?;
-        if answer.order_ids.is_empty() || answer.order_ids.len() as u64 >= answer.count_total {
-            return Ok(ListPage {
-                order_ids: answer.order_ids,
-                orders: Vec::new(),
-                next_page: None,
-            });
-        }
-        Err(AdapterError::marketplace(format!(
-            "Lazada lists {} orders in this window, more than one page, and its answer does not \
-             say at which offset this page starts: page with LazadaAdapter::parse_order_list_page \
-             (Adapter::parse_order_list needs the query)",
-            answer.count_total
-        )))
+    fn parse_order_list(&self, query: &ListQuery, body: &str) -> Result<ListPage, AdapterError> {
+        self.parse_order_list_page(query, body)
     }
 
     fn detail_batch_max(&self) -> usize {

@@ -148,7 +148,7 @@ fn parsers_never_panic_on_mangled_fixtures() {
     };
     for input in &inputs {
         let _ = adapter.parse_orders(SHOP, input);
-        let _ = adapter.parse_order_list(input);
+        let _ = adapter.parse_order_list(&query, input);
         let _ = adapter.parse_order_list_page(&query, input);
     }
     assert!(inputs.len() > 1000);
@@ -236,31 +236,26 @@ fn order_list_request_refuses_bad_input() {
 #[test]
 fn order_list_pages_by_offset() {
     let adapter = LazadaAdapter;
-    let two = read(&fixtures("list").join("two_orders.json"));
-    let page = adapter.parse_order_list(&two).unwrap();
-    assert_eq!(page.order_ids, vec!["16090", "16091"]);
-    assert_eq!(page.next_page, None);
-    assert!(page.orders.is_empty());
-
-    let many = read(&fixtures("list").join("page_of_many.json"));
     let at = |page: &str| ListQuery {
         time_from: 0,
         time_to: NOW,
         page: Some(page.into()),
     };
+    let two = read(&fixtures("list").join("two_orders.json"));
+    let page = adapter.parse_order_list(&at("0"), &two).unwrap();
+    assert_eq!(page.order_ids, vec!["16090", "16091"]);
+    assert_eq!(page.next_page, None);
+    assert!(page.orders.is_empty());
+
+    let many = read(&fixtures("list").join("page_of_many.json"));
     let page = adapter.parse_order_list_page(&at("100"), &many).unwrap();
     assert_eq!(page.order_ids, vec!["40001", "40002"]);
     assert_eq!(page.next_page.as_deref(), Some("102"));
     let last = adapter.parse_order_list_page(&at("248"), &many).unwrap();
     assert_eq!(last.next_page, None);
-    // Without the query the trait method cannot know the offset: it refuses rather than guess.
-    let error = adapter.parse_order_list(&many).unwrap_err();
-    assert_eq!(error.kind, ErrorKind::Marketplace);
-    assert!(
-        error.message.contains("parse_order_list_page"),
-        "{}",
-        error.message
-    );
+    // The trait method is the same parser: it reads the offset from the query.
+    let page = adapter.parse_order_list(&at("100"), &many).unwrap();
+    assert_eq!(page.next_page.as_deref(), Some("102"));
 
     let empty_early = r#"{"code": "0", "data": {"count": 0, "countTotal": 250, "orders": []}}"#;
     assert_eq!(
@@ -272,12 +267,12 @@ fn order_list_pages_by_offset() {
     );
 
     let garbled = read(&fixtures("list").join("garbled.json"));
-    let error = adapter.parse_order_list(&garbled).unwrap_err();
+    let error = adapter.parse_order_list(&at("0"), &garbled).unwrap_err();
     assert_eq!(error.kind, ErrorKind::Marketplace);
     assert_eq!(error.message, "data.orders[0].order_id: missing");
 
     let refused = read(&fixtures("native").join("refused_signature.json"));
-    let error = adapter.parse_order_list(&refused).unwrap_err();
+    let error = adapter.parse_order_list(&at("0"), &refused).unwrap_err();
     assert_eq!(error.kind, ErrorKind::Marketplace);
     assert!(error.message.contains("IncompleteSignature"));
 }

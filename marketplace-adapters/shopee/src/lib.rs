@@ -73,7 +73,7 @@ impl Adapter for ShopeeAdapter {
         requests::order_list_request(ctx, query)
     }
 
-    fn parse_order_list(&self, body: &str) -> Result<ListPage, AdapterError> {
+    fn parse_order_list(&self, _query: &ListQuery, body: &str) -> Result<ListPage, AdapterError> {
         orders::parse_order_list(body)
     }
 

@@ -1,7 +1,14 @@
 //! Parsing Shopee's documented answers, from the fixtures beside this file.
 
 use distributary_adapter_shopee::ShopeeAdapter;
-use distributary_plugin::{Adapter, AdapterError, CanonicalOrder, ErrorKind, ListPage};
+use distributary_plugin::{Adapter, AdapterError, CanonicalOrder, ErrorKind, ListPage, ListQuery};
+
+/// The query of a first page; Shopee pages by the cursor its answer carries, so any query does.
+const FIRST_PAGE: ListQuery = ListQuery {
+    time_from: 0,
+    time_to: 1,
+    page: None,
+};
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -46,7 +53,9 @@ fn order_list_pages_follow_more_and_next_cursor() {
         ("order_list_empty.json", ListPage::default()),
     ];
     for (name, expected) in cases {
-        let page = ShopeeAdapter.parse_order_list(&fixture(name)).unwrap();
+        let page = ShopeeAdapter
+            .parse_order_list(&FIRST_PAGE, &fixture(name))
+            .unwrap();
         assert_eq!(page, expected, "{name}");
     }
 }
@@ -116,7 +125,7 @@ fn refused_and_garbled_answers_are_marketplace_errors_that_say_why() {
         } else {
             body.to_owned()
         };
-        let result = ShopeeAdapter.parse_order_list(&body);
+        let result = ShopeeAdapter.parse_order_list(&FIRST_PAGE, &body);
         assert_eq!(marketplace_error(result), message, "{body}");
     }
 }
@@ -140,7 +149,7 @@ fn parsers_never_panic_on_truncated_answers() {
                 "{name}[..{end}]"
             );
             assert!(
-                ShopeeAdapter.parse_order_list(prefix).is_err(),
+                ShopeeAdapter.parse_order_list(&FIRST_PAGE, prefix).is_err(),
                 "{name}[..{end}]"
             );
         }

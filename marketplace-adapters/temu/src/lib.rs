@@ -58,10 +58,8 @@ pub const STOCK_SKUS_MAX: usize = 100;
 pub struct TemuAdapter;
 
 impl TemuAdapter {
-    /// Parses one page of `bg.order.list.v2.get` fetched with `query`: what
-    /// [`Adapter::parse_order_list`] should be. The trait method is not given the query, so it
-    /// cannot tell which page it parses; until the trait passes it, the host's paging past a full
-    /// first page needs this method.
+    /// Parses one page of `bg.order.list.v2.get` fetched with `query` (its page number decides
+    /// whether another page follows); [`Adapter::parse_order_list`] is this method.
     pub fn parse_order_list_for(
         &self,
         query: &ListQuery,
@@ -92,11 +90,10 @@ impl Adapter for TemuAdapter {
         requests::order_list_request(ctx, query)
     }
 
-    /// The orders of the page, which the list carries whole. Exact on the last page; on a full
-    /// page with more orders in the window it is an error (see
-    /// [`TemuAdapter::parse_order_list_for`]), never a silently truncated listing.
-    fn parse_order_list(&self, body: &str) -> Result<ListPage, AdapterError> {
-        orders::parse_order_list_unnumbered(body)
+    /// The orders of the page, which the list carries whole; see
+    /// [`TemuAdapter::parse_order_list_for`].
+    fn parse_order_list(&self, query: &ListQuery, body: &str) -> Result<ListPage, AdapterError> {
+        self.parse_order_list_for(query, body)
     }
 
     fn detail_batch_max(&self) -> usize {

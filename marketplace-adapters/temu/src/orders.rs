@@ -102,26 +102,6 @@ pub(crate) fn parse_order_list_page(
     })
 }
 
-/// Parses a page of `bg.order.list.v2.get` without knowing its page number (what
-/// [`distributary_plugin::Adapter::parse_order_list`] is given): exact when the page is the last
-/// (fewer than [`PAGE_SIZE`] orders, or all of `totalItemNum`), and an error otherwise, since
-/// whether another page follows depends on the page number the answer does not repeat.
-pub(crate) fn parse_order_list_unnumbered(body: &str) -> Result<ListPage, AdapterError> {
-    let page = parse_order_list_page(1, body)?;
-    let count = page.orders.len() as u64;
-    if page.next_page.is_none() || count < u64::from(PAGE_SIZE) {
-        return Ok(ListPage {
-            next_page: None,
-            ..page
-        });
-    }
-    Err(AdapterError::marketplace(format!(
-        "Temu order list: a full page of {PAGE_SIZE} orders, more in the window, and no page \
-         number to continue from: paging Temu needs the list query passed to parse_order_list \
-         (see TemuAdapter::parse_order_list_for)"
-    )))
-}
-
 /// One parent order: `parentOrderMap.parentOrderSn`, the status of
 /// `parentOrderMap.parentOrderStatus`, and one line per `orderList[].skuId` with the summed
 /// `quantity`. Temu gives no currency, address nor price here: they stay empty.

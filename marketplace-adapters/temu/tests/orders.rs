@@ -44,7 +44,7 @@ fn order_detail_answer_parses_into_its_parent_order() {
 #[test]
 fn the_list_carries_its_orders_and_a_last_page_has_no_next() {
     let page = TemuAdapter
-        .parse_order_list(&fixture("order_list.json"))
+        .parse_order_list(&query(None), &fixture("order_list.json"))
         .unwrap();
     assert!(page.order_ids.is_empty());
     assert_eq!(page.next_page, None);
@@ -98,12 +98,20 @@ fn pages_follow_page_number_times_page_size_against_total_item_num() {
 }
 
 #[test]
-fn the_trait_parser_refuses_to_guess_a_page_number_it_is_not_given() {
-    let last = TemuAdapter.parse_order_list(&list_answer(40, 240)).unwrap();
+fn the_trait_parser_pages_by_the_page_number_of_its_query() {
+    let last = TemuAdapter
+        .parse_order_list(&query(Some("3")), &list_answer(40, 240))
+        .unwrap();
     assert_eq!(last.next_page, None);
     assert_eq!(last.orders.len(), 40);
-    let message = marketplace_error(TemuAdapter.parse_order_list(&list_answer(100, 250)));
-    assert!(message.contains("parse_order_list_for"), "{message}");
+    let second = TemuAdapter
+        .parse_order_list(&query(Some("2")), &list_answer(100, 250))
+        .unwrap();
+    assert_eq!(second.next_page.as_deref(), Some("3"));
+    let first = TemuAdapter
+        .parse_order_list(&query(None), &list_answer(100, 250))
+        .unwrap();
+    assert_eq!(first.next_page.as_deref(), Some("2"));
 }
 
 #[test]
@@ -150,8 +158,9 @@ fn refused_and_garbled_answers_are_marketplace_errors_that_say_why() {
     }
     let garbled = marketplace_error(TemuAdapter.parse_orders("s", &fixture("garbled.html")));
     assert!(garbled.starts_with("Temu answer: not JSON: "), "{garbled}");
-    let signature =
-        marketplace_error(TemuAdapter.parse_order_list(&fixture("error_signature.json")));
+    let signature = marketplace_error(
+        TemuAdapter.parse_order_list(&query(None), &fixture("error_signature.json")),
+    );
     assert!(signature.contains("3000001"), "{signature}");
 }
 
@@ -172,7 +181,7 @@ fn parsers_never_panic_on_truncated_answers() {
                 "{name}[..{end}]"
             );
             assert!(
-                TemuAdapter.parse_order_list(prefix).is_err(),
+                TemuAdapter.parse_order_list(&query(None), prefix).is_err(),
                 "{name}[..{end}]"
             );
         }

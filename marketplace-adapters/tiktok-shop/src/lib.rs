@@ -318,7 +318,7 @@ impl Adapter for TikTokShopAdapter {
         )
     }
 
-    fn parse_order_list(&self, body: &str) -> Result<ListPage, AdapterError> {
+    fn parse_order_list(&self, _query: &ListQuery, body: &str) -> Result<ListPage, AdapterError> {
         let page = orders::parse_search(body)?;
         Ok(ListPage {
             order_ids: page.order_ids,

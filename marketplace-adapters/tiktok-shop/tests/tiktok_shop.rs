@@ -13,6 +13,13 @@ use distributary_plugin::{
 };
 use serde_json::{json, Value};
 
+/// The query of a first page; TikTok Shop pages by the token its answer carries.
+const FIRST_PAGE: ListQuery = ListQuery {
+    time_from: 0,
+    time_to: 1,
+    page: None,
+};
+
 const SECRET: &str = "tts-secret";
 const SHOP: &str = "shop-1";
 const NOW: i64 = 1_795_773_600;
@@ -162,7 +169,7 @@ fn parsers_never_panic_on_mangled_fixtures() {
     }
     for input in &inputs {
         let _ = adapter.parse_orders(SHOP, input);
-        let _ = adapter.parse_order_list(input);
+        let _ = adapter.parse_order_list(&FIRST_PAGE, input);
     }
     assert!(inputs.len() > 1000);
 }
@@ -226,7 +233,7 @@ fn search_request_is_signed_with_its_body() {
 fn search_answer_keeps_whole_orders_and_lists_the_rest() {
     let adapter = TikTokShopAdapter;
     let page = adapter
-        .parse_order_list(&read(&fixtures("list").join("search.json")))
+        .parse_order_list(&FIRST_PAGE, &read(&fixtures("list").join("search.json")))
         .unwrap();
     assert_eq!(page.order_ids, vec!["801"]);
     assert_eq!(
@@ -256,19 +263,25 @@ fn search_answer_keeps_whole_orders_and_lists_the_rest() {
     );
 
     let last = adapter
-        .parse_order_list(&read(&fixtures("list").join("search_last.json")))
+        .parse_order_list(
+            &FIRST_PAGE,
+            &read(&fixtures("list").join("search_last.json")),
+        )
         .unwrap();
     assert!(last.order_ids.is_empty() && last.orders.is_empty());
     assert_eq!(last.next_page, None);
 
     let error = adapter
-        .parse_order_list(&read(&fixtures("list").join("garbled.json")))
+        .parse_order_list(&FIRST_PAGE, &read(&fixtures("list").join("garbled.json")))
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Marketplace);
     assert_eq!(error.message, "data.orders[0].id: missing");
 
     let error = adapter
-        .parse_order_list(&read(&fixtures("native").join("refused_signature.json")))
+        .parse_order_list(
+            &FIRST_PAGE,
+            &read(&fixtures("native").join("refused_signature.json")),
+        )
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Marketplace);
     assert!(error.message.contains("Invalid signature"));

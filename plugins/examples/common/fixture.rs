@@ -88,7 +88,7 @@ impl Adapter for Fixture {
         })
     }
 
-    fn parse_order_list(&self, body: &str) -> Result<ListPage, AdapterError> {
+    fn parse_order_list(&self, _query: &ListQuery, body: &str) -> Result<ListPage, AdapterError> {
         if body == PANIC_BODY {
             panic!("the fixture was asked to panic");
         }
