@@ -12,7 +12,7 @@ use distributary::rules::{
     AccountInput, AddressInput, AllocationInput, Failure, FeeSettings, Fees, FeesInput, LineInput,
     OrderInput, PartnershipInput, PushCheckInput, RuleSet, WarehouseCandidate,
 };
-use distributary::RulePack;
+use distributary::{FileKind, RulePack, SourceFile};
 use rust_decimal::Decimal;
 
 /// Orders run before timing starts.
@@ -296,4 +296,46 @@ fn main() {
     println!("  rhai    {:>10.2} µs", rhai.as_secs_f64() * 1e6);
     println!("  native  {:>10.2} µs", rust.as_secs_f64() * 1e6);
     println!("  ratio   {ratio:>10.1}x (rhai / native)");
+
+    // Where the Rhai time goes: each rule alone, and a script that does nothing.
+    let fees = time(|| {
+        black_box(rules.fees(black_box(&order.fees)).unwrap());
+    });
+    let checks = time(|| {
+        black_box(rules.push_checks(black_box(&order.checks)).unwrap());
+    });
+    let allocation = time(|| {
+        black_box(
+            rules
+                .allocate_warehouse(black_box(&order.allocation))
+                .unwrap(),
+        );
+    });
+    let empty = RuleSet::compile(&RulePack::new(
+        "bench".to_owned(),
+        vec![SourceFile {
+            kind: FileKind::Script,
+            path: "empty.rhai".to_owned(),
+            stem: "empty".to_owned(),
+            text: "[]".to_owned(),
+        }],
+    ))
+    .unwrap();
+    let baseline = time(|| {
+        black_box(empty.guard("empty", black_box(&order.checks)).unwrap());
+    });
+    println!("rhai, per call:");
+    println!("  fees                {:>8.2} µs", fees.as_secs_f64() * 1e6);
+    println!(
+        "  push_checks         {:>8.2} µs",
+        checks.as_secs_f64() * 1e6
+    );
+    println!(
+        "  allocate_warehouse  {:>8.2} µs",
+        allocation.as_secs_f64() * 1e6
+    );
+    println!(
+        "  empty script        {:>8.2} µs",
+        baseline.as_secs_f64() * 1e6
+    );
 }

@@ -1,9 +1,8 @@
-//! The typed values rule scripts read and return, registered with Rhai as custom types that have
-//! getters only: a script reads `order.lines[0].qty`, and a misspelt field is an error, not `()`.
+//! The typed values rule scripts read and return: plain serde types a host (or a rule test)
+//! fills in. Scripts see them through the read-only views of `views.rs`.
 
 use std::collections::BTreeMap;
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -209,73 +208,4 @@ pub struct AllocationInput {
     pub order: OrderInput,
     /// The warehouses it could be packed from, in preference order.
     pub candidates: Vec<WarehouseCandidate>,
-}
-
-/// Registers a custom type under `name` with a read-only getter per listed field, plus
-/// `to_string`/`to_debug` so `print` and `debug` show something useful.
-macro_rules! register_type {
-    ($engine:expr, $ty:ty, $name:literal, { $($field:ident => $conv:expr),* $(,)? }) => {{
-        $engine.register_type_with_name::<$ty>($name);
-        $( $engine.register_get(stringify!($field), |v: &mut $ty| ($conv)(&v.$field)); )*
-        $engine.register_fn("to_string", |v: &mut $ty| format!("{v:?}"));
-        $engine.register_fn("to_debug", |v: &mut $ty| format!("{v:?}"));
-    }};
-}
-
-fn text(s: &str) -> String {
-    s.to_owned()
-}
-
-fn copy<T: Copy>(v: &T) -> T {
-    *v
-}
-
-fn lines(lines: &[LineInput]) -> Array {
-    lines.iter().cloned().map(Dynamic::from).collect()
-}
-
-fn stock(stock: &BTreeMap<String, i64>) -> Map {
-    stock
-        .iter()
-        .map(|(sku, qty)| (sku.as_str().into(), Dynamic::from_int(*qty)))
-        .collect()
-}
-
-/// Registers every input type with the engine.
-pub(crate) fn register(engine: &mut Engine) {
-    register_type!(engine, AddressInput, "Address", {
-        country => text, state => text, city => text, postcode => text,
-    });
-    register_type!(engine, LineInput, "Line", {
-        sku => text, store_sku => text, qty => copy, price => copy,
-        mapped => copy, expired => copy, supplier => text,
-    });
-    register_type!(engine, OrderInput, "Order", {
-        order => text, marketplace => text, currency => text, shipping => text,
-        address => AddressInput::clone, lines => lines,
-    });
-    register_type!(engine, PartnershipInput, "Partnership", {
-        supplier => text, distributor => text, status => text,
-    });
-    register_type!(engine, AccountInput, "Account", {
-        balance => copy, credit_enabled => copy, credit_limit => copy, credit_used => copy,
-        currency => text,
-    });
-    register_type!(engine, FeeSettings, "FeeSettings", { handling => copy, shipping => copy });
-    register_type!(engine, Fees, "Fees", { goods => copy, handling => copy, shipping => copy });
-    register_type!(engine, Failure, "Failure", { code => text, message => text });
-    register_type!(engine, WarehouseCandidate, "Warehouse", {
-        warehouse => text, supplier => text, region => text, stock => stock,
-    });
-    engine.register_fn("total", |fees: &mut Fees| {
-        fees.total().ok_or_else(|| {
-            Box::new(EvalAltResult::ErrorArithmetic(
-                "fees total overflows".to_owned(),
-                Position::NONE,
-            ))
-        })
-    });
-    engine.register_fn("available", |w: &mut WarehouseCandidate, sku: &str| {
-        w.available(sku)
-    });
 }

@@ -17,7 +17,8 @@
 //! `expired`, `supplier`); `Partnership` has `supplier`, `distributor`, `status`; `Account` has
 //! `balance`, `credit_enabled`, `credit_limit`, `credit_used`, `currency`; `FeeSettings` has
 //! `handling`, `shipping`; `Fees` has `goods`, `handling`, `shipping` and `total()`; `Warehouse`
-//! has `warehouse`, `supplier`, `region`, `stock` (a map) and `available(sku)` (0 when absent).
+//! has `warehouse`, `supplier`, `region`, `stock` (a map), `available(sku)` (0 when absent) and
+//! `holds(order)` (every line's quantity is available, lines of one SKU added up).
 //! Money is a Rhai decimal. Reading a field that does not exist is a [`RuleError`].
 
 mod error;
@@ -25,6 +26,7 @@ pub mod inputs;
 pub mod limits;
 mod outputs;
 mod testing;
+mod views;
 
 use std::{collections::BTreeMap, fmt};
 
@@ -122,7 +124,7 @@ impl RuleSet {
     /// as a diagnostic pointing at its file, line and column.
     pub fn compile(pack: &RulePack) -> Result<RuleSet, RuleErrors> {
         let mut engine = limits::sandboxed_engine();
-        inputs::register(&mut engine);
+        views::register(&mut engine);
         let mut scripts = BTreeMap::new();
         let mut errors = Vec::new();
         for file in pack.files(FileKind::Script) {
@@ -182,8 +184,8 @@ impl RuleSet {
     pub fn guard(&self, script: &str, input: &PushCheckInput) -> Result<Vec<Failure>, RuleError> {
         let result = self.eval(script, ScriptKind::Checks, |scope| {
             scope
-                .push("order", input.order.clone())
-                .push("partnership", input.partnership.clone())
+                .push("order", views::Order::from(&input.order))
+                .push("partnership", views::Partnership::from(&input.partnership))
                 .push("account", input.account.clone())
                 .push("fees", input.fees.clone());
         })?;
@@ -195,7 +197,7 @@ impl RuleSet {
     pub fn fees(&self, input: &FeesInput) -> Result<Fees, RuleError> {
         let result = self.eval(FEES, ScriptKind::Fees, |scope| {
             scope
-                .push("order", input.order.clone())
+                .push("order", views::Order::from(&input.order))
                 .push("settings", input.settings.clone());
         })?;
         outputs::fees(FEES, result)
@@ -205,15 +207,9 @@ impl RuleSet {
     /// warehouse fits) the error's message is the thrown text.
     pub fn allocate_warehouse(&self, input: &AllocationInput) -> Result<String, RuleError> {
         let result = self.eval(ALLOCATE_WAREHOUSE, ScriptKind::Allocation, |scope| {
-            let candidates: rhai::Array = input
-                .candidates
-                .iter()
-                .cloned()
-                .map(Dynamic::from)
-                .collect();
             scope
-                .push("order", input.order.clone())
-                .push("candidates", candidates);
+                .push("order", views::Order::from(&input.order))
+                .push("candidates", views::candidates(&input.candidates));
         })?;
         outputs::warehouse(ALLOCATE_WAREHOUSE, result, &input.candidates)
     }
