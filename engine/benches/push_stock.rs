@@ -7,7 +7,8 @@
 //! asserts only that the engine answered as expected, nothing about time.
 //!
 //! Run with `cargo bench -p distributary --bench push_stock`. Sizes are overridable:
-//! `BENCH_SKUS`, `BENCH_DISTRIBUTORS`, `BENCH_MOVEMENT_ROWS`, `BENCH_QUERIES`.
+//! `BENCH_SKUS`, `BENCH_DISTRIBUTORS`, `BENCH_MOVEMENT_ROWS`, `BENCH_QUERIES`; with
+//! `BENCH_KEEP_STORE=1` the temporary directory (engine and raw stores) is kept for inspection.
 
 use std::error::Error;
 use std::path::Path;
@@ -457,5 +458,9 @@ fn main() -> BenchResult<()> {
     println!("movements {{sku}} median: {median:.3} ms (target < 10 ms)");
     println!("movements {{sku}} max: {max:.3} ms");
     println!("queries per kind: {}", sizes.queries);
+    drop(engine);
+    if std::env::var_os("BENCH_KEEP_STORE").is_some() {
+        println!("kept: {}", dir.keep().display());
+    }
     Ok(())
 }
