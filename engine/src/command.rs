@@ -171,6 +171,9 @@ pub enum Command {
     MarkShipped(OrderArgs),
     SetPrintSettings(PrintSettings),
     Fire(Fire),
+    ConnectShop(ConnectShop),
+    SyncOrders(SyncOrders),
+    SyncStock(ShopArgs),
     // --- queries
     Suppliers(NoArgs),
     Balances(NoArgs),
@@ -182,6 +185,8 @@ pub enum Command {
     Movements(SkuArgs),
     Orders(OrdersQuery),
     Order(OrderQuery),
+    Plugins(NoArgs),
+    Shops(NoArgs),
 }
 
 /// Which side of the business a command belongs to; authorisation starts from it.
@@ -242,9 +247,13 @@ impl Command {
             | Withdraw(_)
             | MarkShipped(_)
             | SetPrintSettings(_)
-            | Fire(_) => Side::Distributor,
+            | Fire(_)
+            | ConnectShop(_)
+            | SyncOrders(_)
+            | SyncStock(_) => Side::Distributor,
             Suppliers(_) | Balances(_) | Transactions(_) | Notifications(_) | Products(_)
-            | PriceHistory(_) | Stock(_) | Movements(_) | Orders(_) | Order(_) => Side::Query,
+            | PriceHistory(_) | Stock(_) | Movements(_) | Orders(_) | Order(_)
+            | Plugins(_) | Shops(_) => Side::Query,
         }
     }
 
@@ -597,6 +606,33 @@ pub struct OrderQuery {
     pub order: String,
     #[serde(default)]
     pub distributor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectShop {
+    pub marketplace: String,
+    pub shop: String,
+    pub base_url: String,
+    /// The marketplace's own credential object (MARKETPLACES.md); stored, never answered.
+    pub credentials: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncOrders {
+    pub marketplace: String,
+    pub shop: String,
+    /// RFC 3339; default: the end of the last sync, else 15 days ago.
+    #[serde(default)]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopArgs {
+    pub marketplace: String,
+    pub shop: String,
 }
 
 /// The answer line to one request.

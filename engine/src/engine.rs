@@ -20,6 +20,7 @@ use crate::{
     partnership,
     plugin_host::PluginHost,
     rules::RuleSet,
+    shops,
     store::{Store, StoreOptions},
     workflow::{self, Vocabulary, WorkflowSet},
 };
@@ -179,9 +180,11 @@ impl Engine {
             Some(text) => Instant::parse("at", text)?,
             None => Instant::now(),
         };
+        // Sync commands talk to their marketplace before the store is locked (`network_phase`).
+        let fetched = self.network_phase(envelope, at);
         let mut store = self.lock()?;
         if envelope.command.side() == Side::Query && envelope.key.is_none() {
-            return store.read(|tx| self.run(tx, envelope, at));
+            return store.read(|tx| self.run(tx, envelope, at, None));
         }
         let outcome = store.write(|tx| {
             if let Some(key) = &envelope.key {
@@ -189,7 +192,7 @@ impl Engine {
                     return Ok(Replay::Stored(replayed(&stored, &envelope.fingerprint)?));
                 }
             }
-            let result = self.run(tx, envelope, at)?;
+            let result = self.run(tx, envelope, at, fetched.as_ref())?;
             if let Some(key) = &envelope.key {
                 let stored = json!({"ok": true, "result": result}).to_string();
                 tx.record_idempotent_answer(&envelope.actor, key, &envelope.fingerprint, &stored)?;
@@ -223,14 +226,41 @@ impl Engine {
         }
     }
 
+    /// Phases 1 and 2 of `sync_orders` and `sync_stock` (see the `shops` module doc): plan in
+    /// a read transaction, then talk to the marketplace holding neither the store mutex nor a
+    /// transaction, so a slow marketplace never blocks other commands. `None` for every other
+    /// command, and for a key already answered (its replay must not touch the network).
+    fn network_phase(&self, envelope: &Envelope, at: Instant) -> Option<shops::Fetched> {
+        if !shops::uses_network(&envelope.command) {
+            return None;
+        }
+        let planned = self.lock().and_then(|mut store| {
+            store.read(|tx| {
+                if let Some(key) = &envelope.key {
+                    if tx.idempotent_answer(&envelope.actor, key)?.is_some() {
+                        return Ok(None);
+                    }
+                }
+                let actor = Actor::authorise(tx, envelope)?;
+                shops::plan(&self.ctx(tx, &actor, at), &envelope.command).map(Some)
+            })
+        });
+        match planned {
+            Ok(None) => None,
+            Ok(Some(plan)) => Some(shops::fetch(plan)),
+            Err(error) => Some(shops::Fetched::failed(error)),
+        }
+    }
+
     fn run(
         &self,
         tx: &crate::store::Tx<'_>,
         envelope: &Envelope,
         at: Instant,
+        fetched: Option<&shops::Fetched>,
     ) -> Result<Value, Error> {
         let actor = Actor::authorise(tx, envelope)?;
-        dispatch(&self.ctx(tx, &actor, at), &envelope.command)
+        dispatch(&self.ctx(tx, &actor, at), &envelope.command, fetched)
     }
 }
 
@@ -261,7 +291,12 @@ fn replayed(
     }
 }
 
-fn dispatch(ctx: &Ctx<'_>, command: &Command) -> Result<Value, Error> {
+/// Runs a command's handler; `fetched` is the outcome of the network phase of a sync command.
+fn dispatch(
+    ctx: &Ctx<'_>,
+    command: &Command,
+    fetched: Option<&shops::Fetched>,
+) -> Result<Value, Error> {
     use Command::*;
     match command {
         CreateAccount(args) => accounts::create_account(ctx, args),
@@ -317,5 +352,10 @@ fn dispatch(ctx: &Ctx<'_>, command: &Command) -> Result<Value, Error> {
         AfterSaleRefund(args) => orders::after_sale_refund(ctx, args),
         Orders(args) => orders::orders(ctx, args),
         Order(args) => orders::order(ctx, args),
+        ConnectShop(args) => shops::connect_shop(ctx, args),
+        Shops(_) => shops::shops(ctx),
+        Plugins(_) => shops::plugins(ctx),
+        SyncOrders(args) => shops::sync_orders(ctx, args, fetched),
+        SyncStock(args) => shops::sync_stock(ctx, args, fetched),
     }
 }

@@ -23,6 +23,7 @@ pub mod pack;
 pub mod partnership;
 pub mod plugin_host;
 pub mod rules;
+pub mod shops;
 pub mod store;
 pub mod workflow;
 

@@ -6,9 +6,11 @@ mod catalog;
 mod inventory;
 mod orders;
 mod queries;
+mod shops;
 
 pub use catalog::PRICE_HISTORY_MAX;
 pub use inventory::{movement, ClearScope, MOVEMENTS_PAGE_MAX};
+pub use shops::{Shop, ShopStoreSku, SHOP_STORE_SKUS_MAX};
 pub mod schema;
 
 use std::{path::Path, time::Duration};

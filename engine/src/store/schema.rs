@@ -303,4 +303,25 @@ CREATE TABLE deliveries (
     FOREIGN KEY (distributor, order_name) REFERENCES orders(distributor, order_name)
 ) STRICT;
 CREATE INDEX deliveries_pending ON deliveries (done, seq);
+CREATE TABLE shops (
+    account     TEXT NOT NULL REFERENCES accounts(account),
+    marketplace TEXT NOT NULL,
+    shop        TEXT NOT NULL,
+    base_url    TEXT NOT NULL,
+    credentials TEXT NOT NULL,
+    synced_to   TEXT,
+    PRIMARY KEY (account, marketplace, shop)
+) STRICT;
+
+CREATE TABLE listing_stock (
+    account     TEXT NOT NULL,
+    marketplace TEXT NOT NULL,
+    shop        TEXT NOT NULL,
+    store_sku   TEXT NOT NULL,
+    sent        INTEGER NOT NULL CHECK (sent >= 0),
+    sent_at     TEXT NOT NULL,
+    PRIMARY KEY (account, marketplace, shop, store_sku),
+    FOREIGN KEY (account, marketplace, shop) REFERENCES shops(account, marketplace, shop)
+) STRICT;
 "#;
+

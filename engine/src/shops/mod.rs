@@ -1,0 +1,368 @@
+//! Marketplace shops (DESIGN.md 5, 7): connecting a shop, pulling its orders through its adapter
+//! and the host's HTTP client, and publishing stock levels to its listings. Credentials are
+//! stored but never answered nor logged.
+//!
+//! # Sync commands run in three phases
+//! Every command runs in one SQLite write transaction, and a write transaction holds the store's
+//! write lock (and the engine's store mutex) until it commits. Network calls can take seconds to
+//! minutes (timeouts, retries, many pages), so `sync_orders` and `sync_stock` never talk to a
+//! marketplace inside one. `Engine::execute` runs them as:
+//! 1. **plan** ([`plan`]), in a *read* transaction: authorise the actor, read the shop, its
+//!    credentials and sync window, or compute the stock levels that differ from what was last
+//!    sent; the store mutex is released when it ends;
+//! 2. **network** ([`network::fetch`]), holding nothing: every HTTP exchange through the adapter
+//!    (all of it for orders: nothing is imported until every page and detail has been fetched
+//!    and parsed, so a refused signature or a garbled answer imports nothing);
+//! 3. **write**, the command proper in its normal write transaction ([`sync_orders`],
+//!    [`sync_stock`]): authorise again, check the shop is still connected, import the fetched
+//!    orders idempotently and move `synced_to` forward (never back), or record the levels the
+//!    marketplace accepted. A failure of phase 1 or 2 is answered by phase 3, so idempotency keys
+//!    remember it like any other failure; a key already answered skips phases 1 and 2.
+//!
+//! Between phases another command may run; that is safe because the import is idempotent by
+//! order name, `synced_to` only moves forward, and a stock level recorded is one the marketplace
+//! accepted.
+
+mod http;
+mod network;
+
+use std::collections::BTreeMap;
+
+use distributary_plugin::StockItem;
+use serde_json::{json, Value};
+
+pub use http::{
+    ATTEMPTS_MAX, BACKOFF_FIRST, BACKOFF_MAX, CONNECT_TIMEOUT, REQUEST_TIMEOUT, RESPONSE_BYTES_MAX,
+};
+pub(crate) use network::fetch;
+use network::{Fetch, Plan, Target};
+pub use network::{
+    Fetched, PAGES_PER_WINDOW_MAX, STOCK_FAILURES_LISTED_MAX, STOCK_ITEMS_PER_SYNC_MAX,
+    SYNC_ORDERS_MAX, WINDOWS_MAX,
+};
+
+use crate::{
+    command::{check_name, check_text, Command, ConnectShop, ShopArgs, SyncOrders},
+    error::{Code, Error},
+    flow::Ctx,
+    model::time::Instant,
+    store::SHOP_STORE_SKUS_MAX,
+};
+
+/// How far back the first order sync of a shop reaches, in days.
+pub const FIRST_SYNC_DAYS: i64 = 15;
+
+/// The longest `base_url` accepted.
+pub const BASE_URL_CHARS_MAX: usize = 2_000;
+
+/// `connect_shop {marketplace, shop, base_url, credentials}`: stores (or replaces) a shop.
+pub fn connect_shop(ctx: &Ctx<'_>, args: &ConnectShop) -> Result<Value, Error> {
+    check_name("marketplace", &args.marketplace)?;
+    check_name("shop", &args.shop)?;
+    if !(args.base_url.starts_with("http://") || args.base_url.starts_with("https://"))
+        || args.base_url.len() > BASE_URL_CHARS_MAX
+    {
+        return Err(Error::bad_request("`base_url` must be an http(s) URL"));
+    }
+    if ctx.plugins.adapter(&args.marketplace).is_none() {
+        return Err(Error::bad_request(format!(
+            "no adapter is loaded for marketplace {:?}",
+            args.marketplace
+        )));
+    }
+    if !args.credentials.is_object() {
+        return Err(Error::bad_request("`credentials` must be an object"));
+    }
+    let credentials = args.credentials.to_string();
+    check_text("credentials", &credentials)?;
+    ctx.tx.upsert_shop(
+        ctx.actor.account(),
+        &args.marketplace,
+        &args.shop,
+        args.base_url.trim_end_matches('/'),
+        &credentials,
+    )?;
+    Ok(json!({"marketplace": args.marketplace, "shop": args.shop, "base_url": args.base_url}))
+}
+
+/// `shops`: the connected shops, never their credentials.
+pub fn shops(ctx: &Ctx<'_>) -> Result<Value, Error> {
+    let shops: Vec<Value> = ctx
+        .tx
+        .shops(ctx.actor.account())?
+        .into_iter()
+        .map(|s| json!({"marketplace": s.marketplace, "shop": s.shop, "base_url": s.base_url, "synced_to": s.synced_to}))
+        .collect();
+    Ok(json!({"shops": shops}))
+}
+
+/// `plugins`: the loaded adapters with their capabilities, and the libraries refused with why.
+pub fn plugins(ctx: &Ctx<'_>) -> Result<Value, Error> {
+    let plugins: Vec<Value> = ctx
+        .plugins
+        .plugins()
+        .iter()
+        .map(|p| {
+            let m = p.manifest();
+            json!({"name": m.name, "marketplace": m.marketplace, "version": m.version,
+                   "capabilities": m.capabilities, "path": p.path().map(|p| p.display().to_string())})
+        })
+        .collect();
+    let refused: Vec<Value> = ctx
+        .plugins
+        .refused()
+        .iter()
+        .map(|r| json!({"path": r.path.display().to_string(), "reason": r.reason.to_string()}))
+        .collect();
+    Ok(json!({"plugins": plugins, "refused": refused}))
+}
+
+/// Whether a command has a network phase (see the module doc).
+pub(crate) fn uses_network(command: &Command) -> bool {
+    matches!(command, Command::SyncOrders(_) | Command::SyncStock(_))
+}
+
+/// Phase 1 of a sync command, in a read transaction: what its network phase will do.
+pub(crate) fn plan(ctx: &Ctx<'_>, command: &Command) -> Result<Plan, Error> {
+    match command {
+        Command::SyncOrders(args) => plan_orders(ctx, args),
+        Command::SyncStock(args) => plan_stock(ctx, args),
+        _ => Err(Error::new(
+            Code::Internal,
+            "a command without a network phase was planned as one",
+        )),
+    }
+}
+
+/// The shop, its adapter and its credentials; `not_found` when the actor has no such shop.
+fn target(ctx: &Ctx<'_>, marketplace: &str, shop: &str) -> Result<Target, Error> {
+    check_name("marketplace", marketplace)?;
+    check_name("shop", shop)?;
+    let row = ctx
+        .tx
+        .shop(ctx.actor.account(), marketplace, shop)?
+        .ok_or_else(|| Error::not_found("shop", shop))?;
+    let adapter = ctx.plugins.adapter(marketplace).ok_or_else(|| {
+        Error::bad_request(format!(
+            "no adapter is loaded for marketplace {marketplace:?}"
+        ))
+    })?;
+    // The message must not quote the text: it is the credentials.
+    let credentials = serde_json::from_str(&row.credentials)
+        .map_err(|_| Error::new(Code::Internal, "a shop's stored credentials do not parse"))?;
+    Ok(Target {
+        adapter: adapter.clone(),
+        shop: row.shop,
+        base_url: row.base_url,
+        credentials,
+    })
+}
+
+/// The window: from `since`, else the end of the last sync, else [`FIRST_SYNC_DAYS`] before
+/// the command's time; to the command's time.
+fn plan_orders(ctx: &Ctx<'_>, args: &SyncOrders) -> Result<Plan, Error> {
+    let target = target(ctx, &args.marketplace, &args.shop)?;
+    let synced_to = ctx
+        .tx
+        .shop(ctx.actor.account(), &args.marketplace, &args.shop)?
+        .and_then(|shop| shop.synced_to);
+    let from = match (&args.since, &synced_to) {
+        (Some(since), _) => Instant::parse("since", since)?,
+        (None, Some(synced_to)) => Instant::parse("synced_to", synced_to)?,
+        (None, None) => ctx
+            .at
+            .plus_days(-FIRST_SYNC_DAYS)
+            .ok_or_else(|| Error::bad_request("`at` is too early to sync from"))?,
+    };
+    if from > ctx.at {
+        return Err(Error::bad_request(format!(
+            "`since` ({from}) is after the time of the sync ({})",
+            ctx.at
+        )));
+    }
+    Ok(Plan::Orders {
+        target,
+        from: from.unix_seconds(),
+        to: ctx.at.unix_seconds(),
+    })
+}
+
+/// The sellable quantity of every store SKU of the shop, and the ones that differ from what was
+/// last sent (at most [`STOCK_ITEMS_PER_SYNC_MAX`], by store SKU).
+fn plan_stock(ctx: &Ctx<'_>, args: &ShopArgs) -> Result<Plan, Error> {
+    let target = target(ctx, &args.marketplace, &args.shop)?;
+    let me = ctx.actor.account();
+    let mapped = ctx.tx.shop_store_skus(me, &args.marketplace, &args.shop)?;
+    if mapped.len() > SHOP_STORE_SKUS_MAX {
+        return Err(Error::bad_request(format!(
+            "the shop has more than {SHOP_STORE_SKUS_MAX} mapped store SKUs"
+        )));
+    }
+    let last_sent: BTreeMap<String, i64> = ctx
+        .tx
+        .listing_stock(me, &args.marketplace, &args.shop)?
+        .into_iter()
+        .collect();
+    let (mut items, mut unchanged, mut skipped) = (Vec::new(), 0, 0);
+    for row in mapped {
+        let Some(quantity) = sellable(ctx, &row.local_sku)? else {
+            skipped += 1;
+            continue;
+        };
+        if u64::try_from(*last_sent.get(&row.store_sku).unwrap_or(&-1)).ok() == Some(quantity) {
+            unchanged += 1;
+            continue;
+        }
+        let listing = serde_json::from_str(&row.listing).map_err(|_| {
+            Error::new(
+                Code::Internal,
+                "a store SKU's stored listing ids do not parse",
+            )
+        })?;
+        items.push(StockItem {
+            store_sku: row.store_sku,
+            quantity,
+            listing,
+        });
+    }
+    let pending = items.len().saturating_sub(STOCK_ITEMS_PER_SYNC_MAX);
+    items.truncate(STOCK_ITEMS_PER_SYNC_MAX);
+    Ok(Plan::Stock {
+        target,
+        items,
+        unchanged,
+        skipped,
+        pending,
+    })
+}
+
+/// What a listing of `local_sku` may sell: the available stock of the claimed supplier SKU
+/// behind it, summed over the distributor's cells; 0 when its claim is no longer `claimed`
+/// (expired, stopped); `None` when no distribution claim is behind it (an own merchant SKU,
+/// whose stock the engine does not keep, so it publishes nothing for it).
+fn sellable(ctx: &Ctx<'_>, local_sku: &str) -> Result<Option<u64>, Error> {
+    let me = ctx.actor.account();
+    let mut claims = ctx.tx.claims_by_local_sku(me, local_sku)?;
+    claims.sort_by_key(|c| c.state != "claimed");
+    let Some(claim) = claims.into_iter().next() else {
+        return Ok(None);
+    };
+    if claim.state != "claimed" {
+        return Ok(Some(0));
+    }
+    let available: i64 = ctx
+        .tx
+        .stock_cells(me, &claim.supplier, &claim.sku)?
+        .iter()
+        .map(|cell| cell.available.max(0))
+        .sum();
+    Ok(Some(u64::try_from(available).unwrap_or(0)))
+}
+
+/// The outcome of the command's network phase; `internal` when it did not run (a caller that
+/// dispatched a sync command without [`plan`] and [`fetch`]).
+fn fetched<'f>(fetched: Option<&'f Fetched>, command: &str) -> Result<&'f Fetch, Error> {
+    match fetched {
+        Some(Fetched(Ok(fetch))) => Ok(fetch),
+        Some(Fetched(Err(error))) => Err(error.clone()),
+        None => Err(Error::new(
+            Code::Internal,
+            format!("{command} ran without its network phase"),
+        )),
+    }
+}
+
+/// The shop still connected at write time; `not_found` when it is gone.
+fn still_connected(ctx: &Ctx<'_>, marketplace: &str, shop: &str) -> Result<(), Error> {
+    ctx.tx
+        .shop(ctx.actor.account(), marketplace, shop)?
+        .map(|_| ())
+        .ok_or_else(|| Error::not_found("shop", shop))
+}
+
+/// `sync_orders {marketplace, shop, since?} -> {imported, updated}`, phase 3: imports the
+/// fetched orders (idempotently: an order already imported is updated) and moves the shop's
+/// `synced_to` to the command's time.
+pub fn sync_orders(
+    ctx: &Ctx<'_>,
+    args: &SyncOrders,
+    fetched_orders: Option<&Fetched>,
+) -> Result<Value, Error> {
+    let Fetch::Orders(orders) = fetched(fetched_orders, "sync_orders")? else {
+        return Err(Error::new(
+            Code::Internal,
+            "sync_orders got the outcome of another command's network phase",
+        ));
+    };
+    still_connected(ctx, &args.marketplace, &args.shop)?;
+    let (_, imported, updated) =
+        crate::orders::import_canonical(ctx, &args.marketplace, Some(&args.shop), orders.clone())?;
+    let synced_to = ctx.now();
+    ctx.tx.advance_shop_synced_to(
+        ctx.actor.account(),
+        &args.marketplace,
+        &args.shop,
+        &synced_to,
+    )?;
+    tracing::info!(
+        marketplace = %args.marketplace, shop = %args.shop, imported, updated,
+        "orders synced"
+    );
+    Ok(json!({"imported": imported, "updated": updated, "synced_to": synced_to}))
+}
+
+/// `sync_stock {marketplace, shop} -> {sent, unchanged, failed, skipped, pending, requests,
+/// failures}`, phase 3: records the levels the marketplace accepted, so the next sync sends only
+/// what changed since, and what failed again.
+pub fn sync_stock(
+    ctx: &Ctx<'_>,
+    args: &ShopArgs,
+    fetched_stock: Option<&Fetched>,
+) -> Result<Value, Error> {
+    let Fetch::Stock {
+        sent,
+        failures,
+        unchanged,
+        skipped,
+        pending,
+        requests,
+    } = fetched(fetched_stock, "sync_stock")?
+    else {
+        return Err(Error::new(
+            Code::Internal,
+            "sync_stock got the outcome of another command's network phase",
+        ));
+    };
+    still_connected(ctx, &args.marketplace, &args.shop)?;
+    let now = ctx.now();
+    for (store_sku, quantity) in sent {
+        let quantity = i64::try_from(*quantity)
+            .map_err(|_| Error::new(Code::Internal, "a stock level is out of range"))?;
+        ctx.tx.record_listing_stock(
+            ctx.actor.account(),
+            &args.marketplace,
+            &args.shop,
+            store_sku,
+            quantity,
+            &now,
+        )?;
+    }
+    let listed: Vec<Value> = failures
+        .iter()
+        .take(STOCK_FAILURES_LISTED_MAX)
+        .map(|f| json!({"store_sku": f.store_sku, "code": f.code.as_str(), "message": f.message}))
+        .collect();
+    tracing::info!(
+        marketplace = %args.marketplace, shop = %args.shop, sent = sent.len(),
+        failed = failures.len(), "stock synced"
+    );
+    Ok(json!({
+        "sent": sent.len(),
+        "unchanged": unchanged,
+        "failed": failures.len(),
+        "skipped": skipped,
+        "pending": pending,
+        "requests": requests,
+        "failures": listed,
+    }))
+}
