@@ -4,8 +4,11 @@
 use distributary::rules::RuleSet;
 use distributary::{FileKind, RulePack, SourceFile};
 
+/// Rewrites a script's text.
+type Edit<'a> = &'a dyn Fn(&str) -> String;
+
 /// The embedded pack with some scripts' text replaced.
-fn pack_with(edits: &[(&str, &dyn Fn(&str) -> String)]) -> RulePack {
+fn pack_with(edits: &[(&str, Edit<'_>)]) -> RulePack {
     let pack = RulePack::embedded();
     let files = [FileKind::Workflow, FileKind::Script, FileKind::Test]
         .into_iter()

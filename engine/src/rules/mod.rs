@@ -17,7 +17,8 @@
 //! `expired`, `supplier`); `Partnership` has `supplier`, `distributor`, `status`; `Account` has
 //! `balance`, `credit_enabled`, `credit_limit`, `credit_used`, `currency`; `FeeSettings` has
 //! `handling`, `shipping`; `Fees` has `goods`, `handling`, `shipping` and `total()`; `Warehouse`
-//! has `warehouse`, `supplier`, `region`, `stock` (a map), `available(sku)` (0 when absent) and
+//! has `warehouse`, `supplier`, `region`, `stock` (a map), `available(sku)` (0 when absent),
+//! `in_region(place)` (region equals `place` ignoring case; an empty place matches nothing) and
 //! `holds(order)` (every line's quantity is available, lines of one SKU added up).
 //! Money is a Rhai decimal. Reading a field that does not exist is a [`RuleError`].
 

@@ -10,8 +10,8 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position
 use rust_decimal::Decimal;
 
 use super::inputs::{
-    AccountInput, AddressInput, Failure, FeeSettings, Fees, LineInput, OrderInput,
-    PartnershipInput, WarehouseCandidate,
+    AccountInput, Failure, FeeSettings, Fees, LineInput, OrderInput, PartnershipInput,
+    WarehouseCandidate,
 };
 
 /// Rhai type `Order`.
@@ -137,6 +137,17 @@ impl Warehouse {
         self.0.stock.get(sku).copied().unwrap_or(0)
     }
 
+    /// Whether this warehouse's region is `place`, ignoring case; an empty place matches nothing.
+    fn in_region(&self, place: &str) -> bool {
+        let region = self.0.region.as_str();
+        if place.is_empty() {
+            return false;
+        }
+        region.eq_ignore_ascii_case(place)
+            || (!(region.is_ascii() && place.is_ascii())
+                && region.to_lowercase() == place.to_lowercase())
+    }
+
     /// Whether every line's quantity is available here, adding up the lines of one SKU.
     fn holds(&self, order: &Order) -> bool {
         let lines = &order.0.lines;
@@ -240,6 +251,9 @@ pub(crate) fn register(engine: &mut Engine) {
         })
     });
     engine.register_fn("available", |w: &mut Warehouse, sku: &str| w.available(sku));
+    engine.register_fn("in_region", |w: &mut Warehouse, place: &str| {
+        w.in_region(place)
+    });
     engine.register_fn("holds", |w: &mut Warehouse, order: Order| w.holds(&order));
 }
 
@@ -254,6 +268,7 @@ pub(crate) fn candidates(input: &[WarehouseCandidate]) -> Array {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::AddressInput;
 
     fn line(sku: &str, qty: INT) -> LineInput {
         LineInput {
@@ -289,5 +304,21 @@ mod tests {
         assert!(!warehouse(4, 1).holds(&order));
         assert!(!warehouse(5, 0).holds(&order));
         assert_eq!(warehouse(5, 0).available("C"), 0);
+    }
+
+    #[test]
+    fn in_region_ignores_case_and_never_matches_nothing() {
+        let warehouse = |region: &str| {
+            Warehouse::from(&WarehouseCandidate {
+                warehouse: "w".into(),
+                supplier: String::new(),
+                region: region.into(),
+                stock: BTreeMap::new(),
+            })
+        };
+        assert!(warehouse("Selangor").in_region("SELANGOR"));
+        assert!(warehouse("Île-de-France").in_region("ÎLE-DE-FRANCE"));
+        assert!(!warehouse("Selangor").in_region("Penang"));
+        assert!(!warehouse("").in_region(""));
     }
 }
