@@ -7,6 +7,7 @@ use std::{
     process::ExitCode,
 };
 
+mod bench;
 mod demo;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -51,6 +52,11 @@ enum Cmd {
         #[arg(long)]
         plugins: Option<PathBuf>,
     },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        which: BenchCmd,
+    },
     /// Print the JSON Schema of a workflow file, for editors with a YAML language server.
     Schema,
     /// Speak the host protocol: one JSON request a line on stdin, one answer a line on stdout.
@@ -67,6 +73,40 @@ enum Cmd {
         /// lost on a power cut.
         #[arg(long)]
         no_fsync: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// A mega-sale through the whole engine, against the raw SQLite ceiling of the same disk.
+    Megasale {
+        /// Orders in the sale.
+        #[arg(long, default_value_t = 100_000)]
+        orders: usize,
+        /// Suppliers, each with two warehouses.
+        #[arg(long, default_value_t = 4)]
+        suppliers: usize,
+        /// Distributors, each partnered with every supplier.
+        #[arg(long, default_value_t = 8)]
+        distributors: usize,
+        /// SKUs each supplier distributes.
+        #[arg(long, default_value_t = 50)]
+        skus: usize,
+        /// Commands per transaction (`Engine::execute_batch`).
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+        /// Orders per `import_orders` payload.
+        #[arg(long, default_value_t = 1_000)]
+        import_chunk: usize,
+        /// The store to create (default: a fresh file in the temp directory, removed after).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Where the marketplace adapters are [default: beside this executable].
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -112,6 +152,30 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             rules,
         } => graph(&load_pack(&rules)?, &workflow, format),
         Cmd::Demo { db, plugins } => demo::run(db, plugins).map(|()| ExitCode::SUCCESS),
+        Cmd::Bench {
+            which:
+                BenchCmd::Megasale {
+                    orders,
+                    suppliers,
+                    distributors,
+                    skus,
+                    batch,
+                    import_chunk,
+                    db,
+                    plugins,
+                    json,
+                },
+        } => {
+            let shape = bench::Shape {
+                orders,
+                suppliers,
+                distributors,
+                skus_per_supplier: skus,
+                batch,
+                import_chunk,
+            };
+            bench::run(shape, db, plugins, json).map(|()| ExitCode::SUCCESS)
+        }
         Cmd::Schema => {
             let schema = workflow::json_schema();
             println!(

@@ -252,8 +252,8 @@ impl Command {
             | SyncOrders(_)
             | SyncStock(_) => Side::Distributor,
             Suppliers(_) | Balances(_) | Transactions(_) | Notifications(_) | Products(_)
-            | PriceHistory(_) | Stock(_) | Movements(_) | Orders(_) | Order(_)
-            | Plugins(_) | Shops(_) => Side::Query,
+            | PriceHistory(_) | Stock(_) | Movements(_) | Orders(_) | Order(_) | Plugins(_)
+            | Shops(_) => Side::Query,
         }
     }
 

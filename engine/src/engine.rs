@@ -118,19 +118,34 @@ impl Engine {
         let system = Actor::system();
         let mut delivered = 0;
         while delivered < orders::DELIVERY_DRAIN_MAX {
-            let next = store.write(|tx| {
-                let Some((seq, distributor, order)) = tx.pending_deliveries(1)?.into_iter().next()
-                else {
-                    return Ok(false);
-                };
+            let done = store.write(|tx| {
+                let pending = tx.pending_deliveries(orders::DELIVERY_BATCH_MAX)?;
                 let ctx = self.ctx(tx, &system, Instant::now());
-                orders::deliver(&ctx, seq, &distributor, &order)?;
-                Ok(true)
+                let mut succeeded = 0;
+                for (seq, distributor, order) in &pending {
+                    // One delivery's failure (a rule error, say) must not hold back the others:
+                    // it is rolled back alone and stays queued for the next drain.
+                    tx.savepoint()?;
+                    match orders::deliver(&ctx, *seq, distributor, order) {
+                        Ok(()) => {
+                            tx.release()?;
+                            succeeded += 1;
+                        }
+                        Err(error) if error.code() == Code::Internal => return Err(error),
+                        Err(error) => {
+                            tracing::warn!(%error, order, "delivery failed; it stays queued");
+                            tx.rollback_to()?;
+                            tx.release()?;
+                        }
+                    }
+                }
+                Ok(succeeded)
             })?;
-            if !next {
+            // Nothing left, or only deliveries that keep failing: they wait for the next drain.
+            if done == 0 {
                 break;
             }
-            delivered += 1;
+            delivered += done;
         }
         Ok(delivered)
     }
@@ -166,50 +181,60 @@ impl Engine {
     /// Runs one command. With an idempotency key, a repeat returns the first answer (success or
     /// failure) and changes nothing; the same key with another payload is `idempotency_conflict`.
     pub fn execute(&self, envelope: &Envelope) -> Result<Value, Error> {
-        let result = self.execute_command(envelope);
-        if self.auto_deliver && envelope.command.side() != Side::Query {
+        let mut results = self.execute_batch(std::slice::from_ref(envelope));
+        results
+            .pop()
+            .unwrap_or_else(|| Err(Error::new(Code::Internal, "no answer")))
+    }
+
+    /// Runs several commands in one SQLite transaction, each inside a savepoint of its own: a
+    /// failing command is rolled back alone and answered with its error, the others commit
+    /// together (one fsync for the batch). Each command keeps its atomicity and its idempotency
+    /// rules; answers come back in order, after the commit. Queries read in the same transaction.
+    pub fn execute_batch(&self, envelopes: &[Envelope]) -> Vec<Result<Value, Error>> {
+        let results = self.execute_commands(envelopes);
+        if self.auto_deliver && envelopes.iter().any(|e| e.command.side() != Side::Query) {
             if let Err(error) = self.drain_deliveries() {
                 tracing::warn!(%error, "delivery drain stopped; it resumes after the next command");
             }
         }
-        result
+        results
     }
 
-    fn execute_command(&self, envelope: &Envelope) -> Result<Value, Error> {
-        let at = match &envelope.at {
-            Some(text) => Instant::parse("at", text)?,
-            None => Instant::now(),
-        };
+    fn execute_commands(&self, envelopes: &[Envelope]) -> Vec<Result<Value, Error>> {
         // Sync commands talk to their marketplace before the store is locked (`network_phase`).
-        let fetched = self.network_phase(envelope, at);
-        let mut store = self.lock()?;
-        if envelope.command.side() == Side::Query && envelope.key.is_none() {
-            return store.read(|tx| self.run(tx, envelope, at, None));
+        let fetched: Vec<Option<shops::Fetched>> =
+            envelopes.iter().map(|e| self.network_phase(e)).collect();
+        let mut store = match self.lock() {
+            Ok(store) => store,
+            Err(error) => return envelopes.iter().map(|_| Err(error.clone())).collect(),
+        };
+        if let [only] = envelopes {
+            if only.command.side() == Side::Query && only.key.is_none() {
+                return vec![store.read(|tx| self.run(tx, only, at_of(only)?, None))];
+            }
         }
         let outcome = store.write(|tx| {
-            if let Some(key) = &envelope.key {
-                if let Some(stored) = tx.idempotent_answer(&envelope.actor, key)? {
-                    return Ok(Replay::Stored(replayed(&stored, &envelope.fingerprint)?));
-                }
-            }
-            let result = self.run(tx, envelope, at, fetched.as_ref())?;
-            if let Some(key) = &envelope.key {
-                let stored = json!({"ok": true, "result": result}).to_string();
-                tx.record_idempotent_answer(&envelope.actor, key, &envelope.fingerprint, &stored)?;
-            }
-            Ok(Replay::Fresh(result))
-        });
-        match outcome {
-            Ok(Replay::Fresh(result)) => Ok(result),
-            Ok(Replay::Stored(result)) => result,
-            Err(error) => {
-                // The command changed nothing; remember its failure under the key so a retry
-                // answers the same, unless the failure is the key itself or the machine's.
-                if let Some(key) = &envelope.key {
-                    if !matches!(error.code(), Code::IdempotencyConflict | Code::Internal) {
-                        let stored = json!({"ok": false, "error": error.to_json()}).to_string();
-                        store.write(|tx| {
-                            if tx.idempotent_answer(&envelope.actor, key)?.is_none() {
+            let mut results = Vec::with_capacity(envelopes.len());
+            for (envelope, fetched) in envelopes.iter().zip(&fetched) {
+                tx.savepoint()?;
+                match self.run_keyed(tx, envelope, fetched.as_ref()) {
+                    Ok(result) => {
+                        tx.release()?;
+                        results.push(Ok(result));
+                    }
+                    // A failure of the machine, not of the command: nothing of the batch stays.
+                    Err(error) if error.code() == Code::Internal => return Err(error),
+                    Err(error) => {
+                        tx.rollback_to()?;
+                        // Remember the failure under the key so a retry answers the same,
+                        // unless the failure is the key itself.
+                        if let Some(key) = &envelope.key {
+                            if error.code() != Code::IdempotencyConflict
+                                && tx.idempotent_answer(&envelope.actor, key)?.is_none()
+                            {
+                                let stored =
+                                    json!({"ok": false, "error": error.to_json()}).to_string();
                                 tx.record_idempotent_answer(
                                     &envelope.actor,
                                     key,
@@ -217,20 +242,45 @@ impl Engine {
                                     &stored,
                                 )?;
                             }
-                            Ok(())
-                        })?;
+                        }
+                        tx.release()?;
+                        results.push(Err(error));
                     }
                 }
-                Err(error)
+            }
+            Ok(results)
+        });
+        match outcome {
+            Ok(results) => results,
+            Err(error) => envelopes.iter().map(|_| Err(error.clone())).collect(),
+        }
+    }
+
+    /// One command inside the batch's transaction, honouring its idempotency key.
+    fn run_keyed(
+        &self,
+        tx: &crate::store::Tx<'_>,
+        envelope: &Envelope,
+        fetched: Option<&shops::Fetched>,
+    ) -> Result<Value, Error> {
+        if let Some(key) = &envelope.key {
+            if let Some(stored) = tx.idempotent_answer(&envelope.actor, key)? {
+                return replayed(&stored, &envelope.fingerprint)?;
             }
         }
+        let result = self.run(tx, envelope, at_of(envelope)?, fetched)?;
+        if let Some(key) = &envelope.key {
+            let stored = json!({"ok": true, "result": result}).to_string();
+            tx.record_idempotent_answer(&envelope.actor, key, &envelope.fingerprint, &stored)?;
+        }
+        Ok(result)
     }
 
     /// Phases 1 and 2 of `sync_orders` and `sync_stock` (see the `shops` module doc): plan in
     /// a read transaction, then talk to the marketplace holding neither the store mutex nor a
     /// transaction, so a slow marketplace never blocks other commands. `None` for every other
     /// command, and for a key already answered (its replay must not touch the network).
-    fn network_phase(&self, envelope: &Envelope, at: Instant) -> Option<shops::Fetched> {
+    fn network_phase(&self, envelope: &Envelope) -> Option<shops::Fetched> {
         if !shops::uses_network(&envelope.command) {
             return None;
         }
@@ -242,7 +292,8 @@ impl Engine {
                     }
                 }
                 let actor = Actor::authorise(tx, envelope)?;
-                shops::plan(&self.ctx(tx, &actor, at), &envelope.command).map(Some)
+                let ctx = self.ctx(tx, &actor, at_of(envelope)?);
+                shops::plan(&ctx, &envelope.command).map(Some)
             })
         });
         match planned {
@@ -264,9 +315,12 @@ impl Engine {
     }
 }
 
-enum Replay {
-    Fresh(Value),
-    Stored(Result<Value, Error>),
+/// The command's logical time: `at`, or now.
+fn at_of(envelope: &Envelope) -> Result<Instant, Error> {
+    match &envelope.at {
+        Some(text) => Instant::parse("at", text),
+        None => Ok(Instant::now()),
+    }
 }
 
 /// The stored answer of a repeated key, or `idempotency_conflict` when the payload differs.

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 fn setup() -> Engine {
     let engine = Engine::open(Path::new(":memory:"), EngineOptions::default()).unwrap();
-    let mut run = |line: Value| {
+    let run = |line: Value| {
         let answer = engine.execute_line(&line.to_string());
         assert_eq!(answer["ok"], json!(true), "{answer}");
         answer

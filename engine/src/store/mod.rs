@@ -130,3 +130,29 @@ impl Store {
 pub struct Tx<'a> {
     tx: &'a rusqlite::Transaction<'a>,
 }
+
+/// The savepoint each command of a batch runs in.
+const COMMAND_SAVEPOINT: &str = "command";
+
+impl Tx<'_> {
+    /// Starts a command's savepoint.
+    pub fn savepoint(&self) -> Result<(), Error> {
+        self.tx
+            .execute_batch(&format!("SAVEPOINT {COMMAND_SAVEPOINT}"))?;
+        Ok(())
+    }
+
+    /// Keeps what the command did (until the transaction commits).
+    pub fn release(&self) -> Result<(), Error> {
+        self.tx
+            .execute_batch(&format!("RELEASE {COMMAND_SAVEPOINT}"))?;
+        Ok(())
+    }
+
+    /// Undoes everything since [`Tx::savepoint`]; the savepoint stays open.
+    pub fn rollback_to(&self) -> Result<(), Error> {
+        self.tx
+            .execute_batch(&format!("ROLLBACK TO {COMMAND_SAVEPOINT}"))?;
+        Ok(())
+    }
+}

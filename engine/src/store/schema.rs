@@ -324,4 +324,3 @@ CREATE TABLE listing_stock (
     FOREIGN KEY (account, marketplace, shop) REFERENCES shops(account, marketplace, shop)
 ) STRICT;
 "#;
-

@@ -1,0 +1,492 @@
+//! `distributary bench megasale`: a mega-sale through the whole engine — native marketplace
+//! payloads imported, every order packed, pushed and delivered with all rules on and the store
+//! durable — measured against the raw SQLite ceiling of the same disk in the same run.
+
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use distributary::{
+    engine::{Engine, EngineOptions},
+    pack::RulePack,
+    plugin_host::PluginHost,
+    store::StoreOptions,
+    Envelope,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use miette::{miette, IntoDiagnostic, Result};
+use serde_json::{json, Value};
+
+/// The workload's shape.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    pub orders: usize,
+    pub suppliers: usize,
+    pub distributors: usize,
+    pub skus_per_supplier: usize,
+    /// Commands per transaction when the host batches.
+    pub batch: usize,
+    /// Orders per `import_orders` payload.
+    pub import_chunk: usize,
+}
+
+const MARKETPLACES: [&str; 4] = ["shopee", "lazada", "tiktok_shop", "temu"];
+const WAREHOUSES: [(&str, &str); 2] = [("N", "Selangor"), ("S", "Johor")];
+
+/// Runs the benchmark and prints its figures (one JSON object with `json`).
+pub fn run(
+    shape: Shape,
+    db: Option<PathBuf>,
+    plugins: Option<PathBuf>,
+    as_json: bool,
+) -> Result<()> {
+    let dir = tempdir_for(db.as_deref())?;
+    let db = db.unwrap_or_else(|| dir.join("megasale.db"));
+    if db.exists() {
+        return Err(miette!(
+            "{} exists: the benchmark needs a fresh store",
+            db.display()
+        ));
+    }
+    let options = EngineOptions {
+        rules: RulePack::embedded(),
+        plugins_dir: plugins.or_else(PluginHost::default_dir),
+        store: StoreOptions::default(),
+        auto_deliver: false,
+    };
+    let engine = Engine::open(&db, options)?;
+    if engine.plugins().plugins().len() < MARKETPLACES.len() {
+        return Err(miette!("the benchmark needs the four adapters: build them with `cargo build --release --workspace`"));
+    }
+    let quiet = as_json;
+    let started = Instant::now();
+    setup(&engine, &shape, quiet)?;
+    let setup_s = started.elapsed().as_secs_f64();
+
+    let (names, import_s) = phase_import(&engine, &shape, quiet)?;
+    let (pack_s, _) = phase_batched(&engine, &shape, &names, "pack", quiet)?;
+    let (push_s, push_latencies) = phase_batched(&engine, &shape, &names, "push", quiet)?;
+    let t = Instant::now();
+    let delivered = engine
+        .drain_deliveries()
+        .map_err(|e| miette!("delivery failed: {e}"))?;
+    let deliver_s = t.elapsed().as_secs_f64();
+    if delivered != names.len() {
+        return Err(miette!(
+            "{} orders pushed but {delivered} delivered",
+            names.len()
+        ));
+    }
+    let engine_s = import_s + pack_s + push_s + deliver_s;
+    let rows = count_rows(&db)?;
+    drop(engine);
+
+    let ceiling_rows_per_s = raw_ceiling(&dir.join("ceiling.db"), rows)?;
+    let rows_per_order = rows as f64 / shape.orders as f64;
+    let ceiling_orders_per_s = ceiling_rows_per_s / rows_per_order;
+    let orders_per_s = shape.orders as f64 / engine_s;
+    let mut sorted = push_latencies;
+    sorted.sort_unstable();
+    let pct = |p: f64| {
+        sorted
+            .get(((sorted.len() as f64 - 1.0) * p) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let figures = json!({
+        "orders": shape.orders,
+        "suppliers": shape.suppliers,
+        "distributors": shape.distributors,
+        "batch": shape.batch,
+        "orders_per_s": round(orders_per_s),
+        "import_orders_per_s": round(shape.orders as f64 / import_s),
+        "pack_orders_per_s": round(shape.orders as f64 / pack_s),
+        "push_orders_per_s": round(shape.orders as f64 / push_s),
+        "deliver_orders_per_s": round(shape.orders as f64 / deliver_s),
+        "push_p50_ms": round(pct(0.50)),
+        "push_p99_ms": round(pct(0.99)),
+        "rows_written": rows,
+        "rows_per_order": round(rows_per_order),
+        "ceiling_rows_per_s": round(ceiling_rows_per_s),
+        "ceiling_orders_per_s": round(ceiling_orders_per_s),
+        "ratio": (orders_per_s / ceiling_orders_per_s * 1000.0).round() / 1000.0,
+        "peak_rss_mb": peak_rss_mb(),
+        "setup_s": round(setup_s),
+        "durability": "synchronous=FULL",
+    });
+    if as_json {
+        println!("{figures}");
+    } else {
+        println!(
+            "\nmegasale: {} orders, {} suppliers, {} distributors, {} commands per transaction",
+            shape.orders, shape.suppliers, shape.distributors, shape.batch
+        );
+        for (key, value) in figures.as_object().into_iter().flatten() {
+            println!("  {key:<22} {value}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn round(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn tempdir_for(db: Option<&Path>) -> Result<PathBuf> {
+    let dir = match db.and_then(Path::parent) {
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            parent.join(format!("megasale-{}", std::process::id()))
+        }
+        _ => std::env::temp_dir().join(format!("distributary-megasale-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir).into_diagnostic()?;
+    Ok(dir)
+}
+
+fn supplier(s: usize) -> String {
+    format!("sup{s}")
+}
+
+fn distributor(d: usize) -> String {
+    format!("dist{d}")
+}
+
+fn sku(s: usize, k: usize) -> String {
+    format!("S{s}-SKU{k:04}")
+}
+
+/// The store SKU a marketplace lists a SKU under (Temu's are numbers).
+fn store_sku(marketplace: &str, s: usize, k: usize) -> String {
+    match marketplace {
+        "temu" => format!("{}", 9_000_000_000_u64 + (s * 100_000 + k) as u64),
+        _ => format!("{}-{}", &marketplace[..2].to_uppercase(), sku(s, k)),
+    }
+}
+
+fn send(engine: &Engine, actor: &str, cmd: &str, args: Value) -> Result<Value> {
+    let answer = engine.execute_line(&json!({"as": actor, "cmd": cmd, "args": args}).to_string());
+    if answer["ok"] == json!(true) {
+        Ok(answer["result"].clone())
+    } else {
+        Err(miette!(
+            "setup `{cmd}` as {actor} failed: {}",
+            answer["error"]
+        ))
+    }
+}
+
+fn setup(engine: &Engine, shape: &Shape, quiet: bool) -> Result<()> {
+    if !quiet {
+        eprintln!(
+            "setting up {} suppliers x {} SKUs, {} distributors ...",
+            shape.suppliers, shape.skus_per_supplier, shape.distributors
+        );
+    }
+    for d in 0..shape.distributors {
+        send(
+            engine,
+            "system",
+            "create_account",
+            json!({"account": distributor(d), "plan": "V1", "inventory": true, "currency": "MYR"}),
+        )?;
+    }
+    for s in 0..shape.suppliers {
+        let sup = supplier(s);
+        send(
+            engine,
+            "system",
+            "create_account",
+            json!({"account": sup, "plan": "V3", "inventory": true, "currency": "MYR"}),
+        )?;
+        for (w, region) in WAREHOUSES {
+            send(
+                engine,
+                &sup,
+                "create_warehouse",
+                json!({"warehouse": w, "name": w, "region": region}),
+            )?;
+        }
+        for k in 0..shape.skus_per_supplier {
+            send(
+                engine,
+                &sup,
+                "publish_product",
+                json!({"sku": sku(s, k), "name": sku(s, k), "price": format!("{}.{:02}", 5 + k % 40, k % 100)}),
+            )?;
+        }
+        send(
+            engine,
+            &sup,
+            "set_fees",
+            json!({"handling": "1.20", "shipping": "3.50"}),
+        )?;
+        let items: Vec<Value> = (0..shape.skus_per_supplier)
+            .map(|k| json!({"sku": sku(s, k), "available": 1_000_000_000}))
+            .collect();
+        for (w, _) in WAREHOUSES {
+            send(
+                engine,
+                &sup,
+                "push_stock",
+                json!({"warehouse": w, "items": items}),
+            )?;
+        }
+        for d in 0..shape.distributors {
+            let dist = distributor(d);
+            let link = send(
+                engine,
+                &sup,
+                "create_invitation",
+                json!({"warehouses": ["N", "S"]}),
+            )?["link"]
+                .clone();
+            send(engine, &dist, "bind_supplier", json!({"link": link}))?;
+            send(
+                engine,
+                &sup,
+                "review_partnership",
+                json!({"distributor": dist, "approve": true}),
+            )?;
+            send(
+                engine,
+                &sup,
+                "add_balance",
+                json!({"distributor": dist, "amount": "100000000000"}),
+            )?;
+            let skus: Vec<String> = (0..shape.skus_per_supplier).map(|k| sku(s, k)).collect();
+            send(
+                engine,
+                &dist,
+                "claim",
+                json!({"supplier": sup, "skus": skus}),
+            )?;
+            for marketplace in MARKETPLACES {
+                for k in 0..shape.skus_per_supplier {
+                    send(
+                        engine,
+                        &dist,
+                        "map_store_sku",
+                        json!({"sku": sku(s, k), "marketplace": marketplace, "shop": format!("{marketplace}-1"), "store_sku": store_sku(marketplace, s, k)}),
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Order `n`: its distributor, marketplace, supplier and lines `(sku index, qty)`.
+fn order_shape(shape: &Shape, n: usize) -> (usize, &'static str, usize, Vec<(usize, u32)>) {
+    let d = n % shape.distributors;
+    let marketplace = MARKETPLACES[(n / shape.distributors) % MARKETPLACES.len()];
+    let s = (n / 7) % shape.suppliers;
+    let lines = (0..1 + n % 3)
+        .map(|i| {
+            (
+                (n * 31 + i * 17) % shape.skus_per_supplier,
+                1 + (n % 2) as u32,
+            )
+        })
+        .collect();
+    (d, marketplace, s, lines)
+}
+
+/// One generated order: its number, supplier, and lines `(sku index, qty)`.
+type GenOrder = (usize, usize, Vec<(usize, u32)>);
+
+fn native(marketplace: &str, orders: &[GenOrder]) -> Value {
+    match marketplace {
+        "shopee" => {
+            json!({"error": "", "message": "", "response": {"order_list": orders.iter().map(|(n, s, lines)| json!({
+            "order_sn": format!("MS{n:09}"), "region": "MY", "currency": "MYR", "order_status": "READY_TO_SHIP",
+            "recipient_address": {"state": if n % 2 == 0 { "Selangor" } else { "Johor" }, "city": "KL", "zipcode": "50000", "region": "MY"},
+            "item_list": lines.iter().map(|(k, q)| json!({"item_id": k, "model_id": 0, "item_sku": "", "model_sku": store_sku("shopee", *s, *k), "model_quantity_purchased": q, "model_discounted_price": 9.9})).collect::<Vec<_>>()})).collect::<Vec<_>>()}})
+        }
+        "lazada" => {
+            json!({"code": "0", "data": orders.iter().flat_map(|(n, s, lines)| lines.iter().flat_map(move |(k, q)| (0..*q).map(move |u| json!({
+            "order_item_id": n * 10 + u as usize, "order_id": n, "sku": store_sku("lazada", *s, *k), "paid_price": "9.90", "currency": "MYR", "status": "pending"})))).collect::<Vec<_>>()})
+        }
+        "tiktok_shop" => {
+            json!({"code": 0, "message": "Success", "data": {"orders": orders.iter().map(|(n, s, lines)| json!({
+            "id": format!("{n}"), "status": "AWAITING_SHIPMENT", "payment": {"currency": "MYR"},
+            "recipient_address": {"postal_code": "50000", "region_code": "MY", "district_info": [{"address_level_name": "State", "address_name": "Selangor"}]},
+            "line_items": lines.iter().flat_map(|(k, q)| (0..*q).map(move |u| json!({"id": format!("{k}-{u}"), "seller_sku": store_sku("tiktok_shop", *s, *k), "sale_price": "9.90", "currency": "MYR"}))).collect::<Vec<_>>()})).collect::<Vec<_>>()}})
+        }
+        _ => {
+            json!({"success": true, "errorCode": 1_000_000, "result": {"totalItemNum": orders.len(), "pageItems": orders.iter().map(|(n, s, lines)| json!({
+            "parentOrderMap": {"parentOrderSn": format!("PO-{n:09}"), "parentOrderStatus": 2},
+            "orderList": lines.iter().map(|(k, q)| json!({"orderSn": format!("{n}-{k}"), "skuId": store_sku("temu", *s, *k).parse::<u64>().unwrap_or_default(), "quantity": q})).collect::<Vec<_>>()})).collect::<Vec<_>>()}})
+        }
+    }
+}
+
+fn progress(len: usize, what: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) = ProgressStyle::with_template("{msg:<8} [{bar:40}] {pos}/{len} ({per_sec})") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// Imports every order as native payloads, a chunk per `import_orders`, chunks batched.
+/// Returns `(distributor, order)` of every order and the phase's time.
+fn phase_import(
+    engine: &Engine,
+    shape: &Shape,
+    quiet: bool,
+) -> Result<(Vec<(String, String)>, f64)> {
+    let bar = progress(shape.orders, "import", quiet);
+    let mut names = Vec::with_capacity(shape.orders);
+    let mut elapsed = Duration::ZERO;
+    // Group order numbers by (distributor, marketplace) and cut into chunks.
+    let mut groups: Vec<Vec<usize>> = vec![Vec::new(); shape.distributors * MARKETPLACES.len()];
+    for n in 0..shape.orders {
+        let (d, marketplace, _, _) = order_shape(shape, n);
+        let m = MARKETPLACES
+            .iter()
+            .position(|x| *x == marketplace)
+            .unwrap_or(0);
+        groups[d * MARKETPLACES.len() + m].push(n);
+    }
+    for (g, numbers) in groups.iter().enumerate() {
+        let (d, marketplace) = (g / MARKETPLACES.len(), MARKETPLACES[g % MARKETPLACES.len()]);
+        for chunk in numbers.chunks(shape.import_chunk) {
+            let orders: Vec<GenOrder> = chunk
+                .iter()
+                .map(|&n| {
+                    let (_, _, s, l) = order_shape(shape, n);
+                    (n, s, l)
+                })
+                .collect();
+            let request = json!({"as": distributor(d), "cmd": "import_orders", "args": {"marketplace": marketplace, "shop": format!("{marketplace}-1"), "format": "native", "payload": native(marketplace, &orders)}});
+            let envelope = Envelope::from_value(request).map_err(|e| miette!("{e}"))?;
+            let t = Instant::now();
+            let result = engine
+                .execute(&envelope)
+                .map_err(|e| miette!("import failed: {e}"))?;
+            elapsed += t.elapsed();
+            for o in result["orders"].as_array().into_iter().flatten() {
+                names.push((
+                    distributor(d),
+                    o["order"].as_str().unwrap_or_default().to_owned(),
+                ));
+            }
+            bar.inc(chunk.len() as u64);
+        }
+    }
+    bar.finish_and_clear();
+    Ok((names, elapsed.as_secs_f64()))
+}
+
+/// Runs `cmd {order}` for every order, `shape.batch` commands per transaction; returns the
+/// phase's time and each command's latency as the host sees it (until its batch commits).
+fn phase_batched(
+    engine: &Engine,
+    shape: &Shape,
+    names: &[(String, String)],
+    cmd: &str,
+    quiet: bool,
+) -> Result<(f64, Vec<Duration>)> {
+    let bar = progress(names.len(), cmd, quiet);
+    let mut latencies = Vec::with_capacity(names.len());
+    let mut total = Duration::ZERO;
+    for chunk in names.chunks(shape.batch.max(1)) {
+        let envelopes = chunk
+            .iter()
+            .map(|(d, name)| {
+                Envelope::from_value(json!({"as": d, "cmd": cmd, "args": {"order": name}}))
+                    .map_err(|e| miette!("{e}"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let t = Instant::now();
+        let results = engine.execute_batch(&envelopes);
+        let took = t.elapsed();
+        total += took;
+        if let Some((i, Err(e))) = results.iter().enumerate().find(|(_, r)| r.is_err()) {
+            return Err(miette!("{cmd} {} failed: {e}", chunk[i].1));
+        }
+        latencies.extend(std::iter::repeat_n(took, chunk.len()));
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok((total.as_secs_f64(), latencies))
+}
+
+/// Every row in the store's tables.
+fn count_rows(db: &Path) -> Result<u64> {
+    let conn = rusqlite::Connection::open(db).into_diagnostic()?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .into_diagnostic()?;
+    let mut rows = 0u64;
+    for table in tables {
+        let n: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
+                r.get(0)
+            })
+            .into_diagnostic()?;
+        rows += n as u64;
+    }
+    Ok(rows)
+}
+
+/// Rows per second SQLite takes on this disk with the engine's pragmas, prepared statements and
+/// large transactions, no engine: the ceiling the engine is measured against.
+fn raw_ceiling(path: &Path, rows: u64) -> Result<f64> {
+    const ROWS_PER_TRANSACTION: u64 = 50_000;
+    let mut conn = rusqlite::Connection::open(path).into_diagnostic()?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .into_diagnostic()?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .into_diagnostic()?;
+    conn.execute_batch(
+        "CREATE TABLE rows (seq INTEGER PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL,
+         state TEXT NOT NULL, amount TEXT NOT NULL, at TEXT NOT NULL) STRICT;
+         CREATE INDEX rows_by_owner ON rows (owner, name);",
+    )
+    .into_diagnostic()?;
+    let started = Instant::now();
+    let mut written = 0;
+    while written < rows {
+        let tx = conn.transaction().into_diagnostic()?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO rows (owner, name, state, amount, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .into_diagnostic()?;
+            for i in written..(written + ROWS_PER_TRANSACTION).min(rows) {
+                insert
+                    .execute(rusqlite::params![
+                        format!("dist{}", i % 8),
+                        format!("shopee:MS{i:09}"),
+                        "pushed",
+                        "12.40",
+                        "2026-11-27T10:00:00Z"
+                    ])
+                    .into_diagnostic()?;
+            }
+        }
+        tx.commit().into_diagnostic()?;
+        written = (written + ROWS_PER_TRANSACTION).min(rows);
+    }
+    Ok(rows as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The process's peak resident memory in MB (Linux), 0 elsewhere.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| round(kb / 1024.0))
+}
