@@ -96,20 +96,35 @@ impl Tx<'_> {
              JOIN assigned_warehouses a ON a.distributor = c.account AND a.supplier = c.supplier AND a.warehouse = c.warehouse
              JOIN claims k ON k.distributor = c.account AND k.supplier = c.supplier AND k.sku = c.sku AND k.state = 'claimed'
              WHERE c.supplier = ?1 AND c.warehouse = ?2 AND c.sku = ?3 AND c.account <> ?1 AND c.available <> ?4";
-        self.tx
-            .prepare_cached(&format!(
-                "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at)
-                 SELECT c.account, c.supplier, c.warehouse, c.sku, ?5, c.available, ?4, ?6 {MIRRORS}"
-            ))?
-            .execute(params![supplier, warehouse, sku, available, super::inventory::movement::STOCK_PUSH, at])?;
-        let n = self
+        // The join runs once; each mirrored cell is then written by its primary key.
+        let mirrors: Vec<(String, i64)> = self
             .tx
-            .prepare_cached(&format!(
-                "UPDATE stock SET available = ?4 WHERE (account, supplier, warehouse, sku) IN
-                 (SELECT c.account, c.supplier, c.warehouse, c.sku {MIRRORS})"
-            ))?
-            .execute(params![supplier, warehouse, sku, available])?;
-        Ok(n)
+            .prepare_cached(&format!("SELECT c.account, c.available {MIRRORS}"))?
+            .query_map(params![supplier, warehouse, sku, available], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut update = self.tx.prepare_cached(
+            "UPDATE stock SET available = ?5 WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
+        )?;
+        let mut log = self.tx.prepare_cached(
+            "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for (account, before) in &mirrors {
+            update.execute(params![account, supplier, warehouse, sku, available])?;
+            log.execute(params![
+                account,
+                supplier,
+                warehouse,
+                sku,
+                movement::STOCK_PUSH,
+                before,
+                available,
+                at
+            ])?;
+        }
+        Ok(mirrors.len())
     }
 
     /// Clears a distributor's cells of one supplier (all, one warehouse, or one SKU): locked
