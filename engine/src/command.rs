@@ -55,6 +55,14 @@ impl Envelope {
     /// Parses one request line. The error carries the request id when one could be read, so the
     /// answer to a malformed line still names it.
     pub fn parse(line: &str) -> Result<Envelope, (Value, Error)> {
+        if line.len() > REQUEST_BYTES_MAX {
+            return Err((
+                Value::Null,
+                Error::bad_request(format!(
+                    "a request line is at most {REQUEST_BYTES_MAX} bytes"
+                )),
+            ));
+        }
         let value: Value = serde_json::from_str(line).map_err(|e| {
             (
                 Value::Null,
