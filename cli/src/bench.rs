@@ -64,28 +64,35 @@ pub fn run(
     setup(&engine, &shape, quiet)?;
     let setup_s = started.elapsed().as_secs_f64();
 
-    let (names, import_s) = phase_import(&engine, &shape, quiet)?;
-    let (pack_s, _) = phase_batched(&engine, &shape, &names, "pack", quiet)?;
-    let (push_s, push_latencies) = phase_batched(&engine, &shape, &names, "push", quiet)?;
-    let t = Instant::now();
+    let (names, import) = phase_import(&engine, &shape, quiet)?;
+    let (pack, _) = phase_batched(&engine, &shape, &names, "pack", quiet)?;
+    let (push, push_latencies) = phase_batched(&engine, &shape, &names, "push", quiet)?;
+    let t = Stopwatch::start();
     let delivered = engine
         .drain_deliveries()
         .map_err(|e| miette!("delivery failed: {e}"))?;
-    let deliver_s = t.elapsed().as_secs_f64();
+    let deliver = t.stop();
     if delivered != names.len() {
         return Err(miette!(
             "{} orders pushed but {delivered} delivered",
             names.len()
         ));
     }
-    let engine_s = import_s + pack_s + push_s + deliver_s;
+    let mut total = Spent::default();
+    for phase in [import, pack, push, deliver] {
+        total += phase;
+    }
     let rows = count_rows(&db)?;
     drop(engine);
 
-    let ceiling_rows_per_s = raw_ceiling(&dir.join("ceiling.db"), rows)?;
+    let ceiling = raw_ceiling(&dir.join("ceiling.db"), rows)?;
     let rows_per_order = rows as f64 / shape.orders as f64;
-    let ceiling_orders_per_s = ceiling_rows_per_s / rows_per_order;
-    let orders_per_s = shape.orders as f64 / engine_s;
+    let per_s = |n: f64, d: Duration| n / d.as_secs_f64().max(f64::MIN_POSITIVE);
+    let orders = shape.orders as f64;
+    let ceiling_orders_per_s = per_s(rows as f64, ceiling.wall) / rows_per_order;
+    let orders_per_s = per_s(orders, total.wall);
+    let orders_per_cpu_s = per_s(orders, total.cpu);
+    let ceiling_orders_per_cpu_s = per_s(rows as f64, ceiling.cpu) / rows_per_order;
     let mut sorted = push_latencies;
     sorted.sort_unstable();
     let pct = |p: f64| {
@@ -99,15 +106,24 @@ pub fn run(
         "distributors": shape.distributors,
         "batch": shape.batch,
         "orders_per_s": round(orders_per_s),
-        "import_orders_per_s": round(shape.orders as f64 / import_s),
-        "pack_orders_per_s": round(shape.orders as f64 / pack_s),
-        "push_orders_per_s": round(shape.orders as f64 / push_s),
-        "deliver_orders_per_s": round(shape.orders as f64 / deliver_s),
+        "import_orders_per_s": round(per_s(orders, import.wall)),
+        "pack_orders_per_s": round(per_s(orders, pack.wall)),
+        "push_orders_per_s": round(per_s(orders, push.wall)),
+        "deliver_orders_per_s": round(per_s(orders, deliver.wall)),
+        "cpu_us_per_order": {
+            "import": round(import.cpu.as_secs_f64() * 1e6 / orders),
+            "pack": round(pack.cpu.as_secs_f64() * 1e6 / orders),
+            "push": round(push.cpu.as_secs_f64() * 1e6 / orders),
+            "deliver": round(deliver.cpu.as_secs_f64() * 1e6 / orders),
+        },
+        "orders_per_cpu_s": round(orders_per_cpu_s),
+        "ceiling_orders_per_cpu_s": round(ceiling_orders_per_cpu_s),
+        "cpu_ratio": (orders_per_cpu_s / ceiling_orders_per_cpu_s * 1000.0).round() / 1000.0,
         "push_p50_ms": round(pct(0.50)),
         "push_p99_ms": round(pct(0.99)),
         "rows_written": rows,
         "rows_per_order": round(rows_per_order),
-        "ceiling_rows_per_s": round(ceiling_rows_per_s),
+        "ceiling_rows_per_s": round(per_s(rows as f64, ceiling.wall)),
         "ceiling_orders_per_s": round(ceiling_orders_per_s),
         "ratio": (orders_per_s / ceiling_orders_per_s * 1000.0).round() / 1000.0,
         "peak_rss_mb": peak_rss_mb(),
@@ -127,6 +143,50 @@ pub fn run(
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// Wall-clock and on-CPU time of the engine's thread: the CPU figure does not grow when other
+/// processes compete for the cores, so runs on a shared machine stay comparable.
+#[derive(Debug, Clone, Copy, Default)]
+struct Spent {
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl std::ops::AddAssign for Spent {
+    fn add_assign(&mut self, other: Spent) {
+        self.wall += other.wall;
+        self.cpu += other.cpu;
+    }
+}
+
+struct Stopwatch {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        Stopwatch {
+            wall: Instant::now(),
+            cpu: thread_cpu(),
+        }
+    }
+
+    fn stop(&self) -> Spent {
+        Spent {
+            wall: self.wall.elapsed(),
+            cpu: thread_cpu().saturating_sub(self.cpu),
+        }
+    }
+}
+
+/// This thread's time on a CPU (Linux `schedstat`; zero elsewhere).
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
 }
 
 fn round(x: f64) -> f64 {
@@ -339,10 +399,10 @@ fn phase_import(
     engine: &Engine,
     shape: &Shape,
     quiet: bool,
-) -> Result<(Vec<(String, String)>, f64)> {
+) -> Result<(Vec<(String, String)>, Spent)> {
     let bar = progress(shape.orders, "import", quiet);
     let mut names = Vec::with_capacity(shape.orders);
-    let mut elapsed = Duration::ZERO;
+    let mut elapsed = Spent::default();
     // Group order numbers by (distributor, marketplace) and cut into chunks.
     let mut groups: Vec<Vec<usize>> = vec![Vec::new(); shape.distributors * MARKETPLACES.len()];
     for n in 0..shape.orders {
@@ -365,11 +425,11 @@ fn phase_import(
                 .collect();
             let request = json!({"as": distributor(d), "cmd": "import_orders", "args": {"marketplace": marketplace, "shop": format!("{marketplace}-1"), "format": "native", "payload": native(marketplace, &orders)}});
             let envelope = Envelope::from_value(request).map_err(|e| miette!("{e}"))?;
-            let t = Instant::now();
+            let t = Stopwatch::start();
             let result = engine
                 .execute(&envelope)
                 .map_err(|e| miette!("import failed: {e}"))?;
-            elapsed += t.elapsed();
+            elapsed += t.stop();
             for o in result["orders"].as_array().into_iter().flatten() {
                 names.push((
                     distributor(d),
@@ -380,7 +440,7 @@ fn phase_import(
         }
     }
     bar.finish_and_clear();
-    Ok((names, elapsed.as_secs_f64()))
+    Ok((names, elapsed))
 }
 
 /// Runs `cmd {order}` for every order, `shape.batch` commands per transaction; returns the
@@ -391,10 +451,10 @@ fn phase_batched(
     names: &[(String, String)],
     cmd: &str,
     quiet: bool,
-) -> Result<(f64, Vec<Duration>)> {
+) -> Result<(Spent, Vec<Duration>)> {
     let bar = progress(names.len(), cmd, quiet);
     let mut latencies = Vec::with_capacity(names.len());
-    let mut total = Duration::ZERO;
+    let mut total = Spent::default();
     for chunk in names.chunks(shape.batch.max(1)) {
         let envelopes = chunk
             .iter()
@@ -403,18 +463,18 @@ fn phase_batched(
                     .map_err(|e| miette!("{e}"))
             })
             .collect::<Result<Vec<_>>>()?;
-        let t = Instant::now();
+        let t = Stopwatch::start();
         let results = engine.execute_batch(&envelopes);
-        let took = t.elapsed();
+        let took = t.stop();
         total += took;
         if let Some((i, Err(e))) = results.iter().enumerate().find(|(_, r)| r.is_err()) {
             return Err(miette!("{cmd} {} failed: {e}", chunk[i].1));
         }
-        latencies.extend(std::iter::repeat_n(took, chunk.len()));
+        latencies.extend(std::iter::repeat_n(took.wall, chunk.len()));
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
-    Ok((total.as_secs_f64(), latencies))
+    Ok((total, latencies))
 }
 
 /// Every row in the store's tables.
@@ -436,9 +496,9 @@ fn count_rows(db: &Path) -> Result<u64> {
     Ok(rows)
 }
 
-/// Rows per second SQLite takes on this disk with the engine's pragmas, prepared statements and
-/// large transactions, no engine: the ceiling the engine is measured against.
-fn raw_ceiling(path: &Path, rows: u64) -> Result<f64> {
+/// The time SQLite takes to write `rows` rows on this disk with the engine's pragmas, prepared
+/// statements and large transactions, no engine: the ceiling the engine is measured against.
+fn raw_ceiling(path: &Path, rows: u64) -> Result<Spent> {
     const ROWS_PER_TRANSACTION: u64 = 50_000;
     let mut conn = rusqlite::Connection::open(path).into_diagnostic()?;
     conn.pragma_update(None, "journal_mode", "WAL")
@@ -451,7 +511,7 @@ fn raw_ceiling(path: &Path, rows: u64) -> Result<f64> {
          CREATE INDEX rows_by_owner ON rows (owner, name);",
     )
     .into_diagnostic()?;
-    let started = Instant::now();
+    let started = Stopwatch::start();
     let mut written = 0;
     while written < rows {
         let tx = conn.transaction().into_diagnostic()?;
@@ -476,7 +536,7 @@ fn raw_ceiling(path: &Path, rows: u64) -> Result<f64> {
         tx.commit().into_diagnostic()?;
         written = (written + ROWS_PER_TRANSACTION).min(rows);
     }
-    Ok(rows as f64 / started.elapsed().as_secs_f64())
+    Ok(started.stop())
 }
 
 /// The process's peak resident memory in MB (Linux), 0 elsewhere.

@@ -121,7 +121,10 @@ fn fire(
     args: &Args<'_>,
 ) -> Result<(), Error> {
     let mut pack_plan: Option<plan::PackPlan> = None;
-    let mut fees: Option<Fees> = None;
+    // The rules' input (fees included) is worked out once per event: the guards read it and
+    // `charge_fees` charges what they approved.
+    let mut checked: Option<PushCheckInput> = None;
+    let lines_before = loaded.lines.clone();
     let entity_state = loaded.order.state.clone();
     let id = loaded.order.order.clone();
     let entity = Entity {
@@ -138,8 +141,12 @@ fn fire(
                 if let Some(Ok((supplier, _))) = pack_plan.as_ref().map(|p| &p.single_warehouse) {
                     view.supplier.get_or_insert_with(|| supplier.clone());
                 }
-                let input = push_input(ctx, &view, lines, &mut fees)?;
+                let input = match checked.take() {
+                    Some(input) => input,
+                    None => push_input(ctx, &view, lines)?,
+                };
                 let failures = ctx.rules.guard(script, &input)?;
+                checked = Some(input);
                 Ok(failures
                     .into_iter()
                     .map(|f| GuardFailure::new(f.code, f.message))
@@ -157,10 +164,12 @@ fn fire(
     }
     loaded.order.state = moved.to.clone();
     for effect in &moved.effects {
-        apply_effect(ctx, loaded, effect, event, args, &mut fees)?;
+        apply_effect(ctx, loaded, effect, event, args, &mut checked)?;
     }
     ctx.tx.update_order(&loaded.order, &ctx.now())?;
-    ctx.tx.update_order_lines(&loaded.order, &loaded.lines)?;
+    if loaded.lines != lines_before {
+        ctx.tx.update_order_lines(&loaded.order, &loaded.lines)?;
+    }
     Ok(())
 }
 
@@ -280,16 +289,19 @@ fn order_input(
     }
 }
 
-/// The push-check inputs, with the fees computed (once) by `fees.rhai`.
+/// The push-check inputs, with the fees computed by `fees.rhai`.
 fn push_input(
     ctx: &Ctx<'_>,
     order: &Order,
     lines: &mut [OrderLine],
-    fees: &mut Option<Fees>,
 ) -> Result<PushCheckInput, Error> {
     let supplier = order.supplier.clone().unwrap_or_default();
-    // An unmapped line is not an error here: its `mapped: false` lets push_checks report it.
-    let _unmapped = plan::resolve_lines(ctx, order, lines)?;
+    // Lines resolved when the order was packed keep the SKU whose stock they locked; others are
+    // resolved now. An unmapped line is not an error here: its `mapped: false` lets push_checks
+    // report it.
+    if lines.iter().any(|l| l.sku.is_none()) {
+        let _unmapped = plan::resolve_lines(ctx, order, lines)?;
+    }
     let mut prices = BTreeMap::new();
     for line in lines.iter() {
         let Some(sku) = &line.sku else { continue };
@@ -328,18 +340,16 @@ fn push_input(
             currency: currency.clone(),
         },
     };
-    if fees.is_none() {
-        let (handling, shipping) = ctx.tx.fees(&supplier)?;
-        let raw = ctx.rules.fees(&FeesInput {
-            order: input.clone(),
-            settings: FeeSettings { handling, shipping },
-        })?;
-        *fees = Some(Fees {
-            goods: money::round(raw.goods, &currency),
-            handling: money::round(raw.handling, &currency),
-            shipping: money::round(raw.shipping, &currency),
-        });
-    }
+    let (handling, shipping) = ctx.tx.fees(&supplier)?;
+    let raw = ctx.rules.fees(&FeesInput {
+        order: input.clone(),
+        settings: FeeSettings { handling, shipping },
+    })?;
+    let fees = Fees {
+        goods: money::round(raw.goods, &currency),
+        handling: money::round(raw.handling, &currency),
+        shipping: money::round(raw.shipping, &currency),
+    };
     Ok(PushCheckInput {
         order: input,
         partnership: PartnershipInput {
@@ -348,11 +358,7 @@ fn push_input(
             status,
         },
         account,
-        fees: fees.clone().unwrap_or(Fees {
-            goods: Decimal::ZERO,
-            handling: Decimal::ZERO,
-            shipping: Decimal::ZERO,
-        }),
+        fees,
     })
 }
 
@@ -362,7 +368,7 @@ fn apply_effect(
     effect: &str,
     event: &str,
     args: &Args<'_>,
-    fees: &mut Option<Fees>,
+    checked: &mut Option<PushCheckInput>,
 ) -> Result<(), Error> {
     let now = ctx.now();
     match effect {
@@ -400,7 +406,10 @@ fn apply_effect(
             }
         }
         "charge_fees" => {
-            let input = push_input(ctx, &loaded.order, &mut loaded.lines, fees)?;
+            let input = match checked.take() {
+                Some(input) => input,
+                None => push_input(ctx, &loaded.order, &mut loaded.lines)?,
+            };
             let fees = input.fees;
             let supplier = input.partnership.supplier;
             let account = ledger::account_of(ctx, &supplier, &loaded.order.distributor)?;

@@ -3,7 +3,7 @@
 use rusqlite::{params, OptionalExtension, Row};
 use rust_decimal::Decimal;
 
-use super::{queries::decimal, Tx};
+use super::{queries::decimal, Table, Tx};
 use crate::error::Error;
 use crate::model::{Claim, Product};
 
@@ -48,7 +48,7 @@ impl Tx<'_> {
         visible_to: &[String],
         at: &str,
     ) -> Result<bool, Error> {
-        let n = self.tx.execute(
+        let n = self.exec(
             "INSERT INTO products (supplier, sku, name, price, combination, visible_all, enabled,
              created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
             params![
@@ -66,7 +66,7 @@ impl Tx<'_> {
             return Ok(false);
         }
         for distributor in visible_to {
-            self.tx.execute(
+            self.exec(
                 "INSERT INTO product_visibility (supplier, sku, distributor) VALUES (?1, ?2, ?3)
                  ON CONFLICT DO NOTHING",
                 [&p.supplier, &p.sku, distributor],
@@ -78,14 +78,17 @@ impl Tx<'_> {
 
     /// A supplier's product.
     pub fn product(&self, supplier: &str, sku: &str) -> Result<Option<Product>, Error> {
-        Ok(self
-            .tx
-            .query_row(
-                &format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE supplier = ?1 AND sku = ?2"),
-                [supplier, sku],
-                product_row,
-            )
-            .optional()?)
+        self.memo(Table::Products, &["product", supplier, sku], || {
+            Ok(self
+                .row(
+                    &format!(
+                        "SELECT {PRODUCT_COLUMNS} FROM products WHERE supplier = ?1 AND sku = ?2"
+                    ),
+                    [supplier, sku],
+                    product_row,
+                )
+                .optional()?)
+        })
     }
 
     /// Every product of a supplier, by SKU.
@@ -120,8 +123,7 @@ impl Tx<'_> {
         distributor: &str,
     ) -> Result<bool, Error> {
         Ok(self
-            .tx
-            .query_row(
+            .row(
                 "SELECT 1 FROM products p WHERE supplier = ?1 AND sku = ?2 AND (visible_all = 1 OR
                  EXISTS (SELECT 1 FROM product_visibility v WHERE v.supplier = p.supplier AND
                  v.sku = p.sku AND v.distributor = ?3))",
@@ -141,7 +143,7 @@ impl Tx<'_> {
         price: Decimal,
         at: &str,
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "UPDATE products SET price = ?3 WHERE supplier = ?1 AND sku = ?2",
             params![supplier, sku, price.to_string()],
         )?;
@@ -155,11 +157,11 @@ impl Tx<'_> {
         price: Decimal,
         at: &str,
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO price_history (supplier, sku, price, at) VALUES (?1, ?2, ?3, ?4)",
             params![supplier, sku, price.to_string(), at],
         )?;
-        self.tx.execute(
+        self.exec(
             "DELETE FROM price_history WHERE supplier = ?1 AND sku = ?2 AND seq NOT IN
              (SELECT seq FROM price_history WHERE supplier = ?1 AND sku = ?2 ORDER BY seq DESC LIMIT ?3)",
             params![supplier, sku, PRICE_HISTORY_MAX as i64],
@@ -187,7 +189,7 @@ impl Tx<'_> {
         sku: &str,
         enabled: bool,
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "UPDATE products SET enabled = ?3 WHERE supplier = ?1 AND sku = ?2",
             params![supplier, sku, enabled],
         )?;
@@ -202,7 +204,7 @@ impl Tx<'_> {
         name: &str,
         at: &str,
     ) -> Result<bool, Error> {
-        let n = self.tx.execute(
+        let n = self.exec(
             "INSERT INTO local_skus (account, sku, name, created_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT DO NOTHING",
             [account, sku, name, at],
@@ -213,8 +215,7 @@ impl Tx<'_> {
     /// Whether the account has that local SKU.
     pub fn local_sku_exists(&self, account: &str, sku: &str) -> Result<bool, Error> {
         Ok(self
-            .tx
-            .query_row(
+            .row(
                 "SELECT 1 FROM local_skus WHERE account = ?1 AND sku = ?2",
                 [account, sku],
                 |_| Ok(()),
@@ -225,7 +226,7 @@ impl Tx<'_> {
 
     /// Stores a new claim.
     pub fn insert_claim(&self, c: &Claim, at: &str) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO claims (claim, distributor, supplier, sku, local_sku, state, cost,
              cost_currency, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
@@ -245,7 +246,7 @@ impl Tx<'_> {
 
     /// Moves a claim to a new state.
     pub fn set_claim_state(&self, claim: &str, state: &str) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "UPDATE claims SET state = ?2 WHERE claim = ?1",
             [claim, state],
         )?;
@@ -254,7 +255,7 @@ impl Tx<'_> {
 
     /// How many claims a distributor ever made of a product (for the next claim's id).
     pub fn claim_count(&self, distributor: &str, supplier: &str, sku: &str) -> Result<i64, Error> {
-        Ok(self.tx.query_row(
+        Ok(self.row(
             "SELECT count(*) FROM claims WHERE distributor = ?1 AND supplier = ?2 AND sku = ?3",
             [distributor, supplier, sku],
             |r| r.get(0),
@@ -268,17 +269,22 @@ impl Tx<'_> {
         supplier: &str,
         sku: &str,
     ) -> Result<Option<Claim>, Error> {
-        Ok(self
-            .tx
-            .query_row(
-                &format!(
-                    "SELECT {CLAIM_COLUMNS} FROM claims WHERE distributor = ?1 AND supplier = ?2
-                     AND sku = ?3 AND state <> 'removed'"
-                ),
-                [distributor, supplier, sku],
-                claim_row,
-            )
-            .optional()?)
+        self.memo(
+            Table::Claims,
+            &["live_claim", distributor, supplier, sku],
+            || {
+                Ok(self
+                    .row(
+                        &format!(
+                        "SELECT {CLAIM_COLUMNS} FROM claims WHERE distributor = ?1 AND supplier = ?2
+                         AND sku = ?3 AND state <> 'removed'"
+                    ),
+                        [distributor, supplier, sku],
+                        claim_row,
+                    )
+                    .optional()?)
+            },
+        )
     }
 
     /// A distributor's live claims, optionally in one state, by supplier and SKU.
@@ -297,12 +303,18 @@ impl Tx<'_> {
         distributor: &str,
         local_sku: &str,
     ) -> Result<Vec<Claim>, Error> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {CLAIM_COLUMNS} FROM claims WHERE distributor = ?1 AND local_sku = ?2
-             AND state <> 'removed' ORDER BY supplier, sku"
-        ))?;
-        let rows = stmt.query_map([distributor, local_sku], claim_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.memo(
+            Table::Claims,
+            &["claims_by_local_sku", distributor, local_sku],
+            || {
+                let mut stmt = self.tx.prepare_cached(&format!(
+                    "SELECT {CLAIM_COLUMNS} FROM claims WHERE distributor = ?1 AND local_sku = ?2
+                 AND state <> 'removed' ORDER BY supplier, sku"
+                ))?;
+                let rows = stmt.query_map([distributor, local_sku], claim_row)?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            },
+        )
     }
 
     /// Every claim of a product in one state, by distributor.
@@ -346,7 +358,7 @@ impl Tx<'_> {
         listing: &str,
     ) -> Result<Option<String>, Error> {
         let previous = self.store_sku_target(account, marketplace, shop, store_sku)?;
-        self.tx.execute(
+        self.exec(
             "INSERT INTO store_skus (account, marketplace, shop, store_sku, local_sku, listing)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (account, marketplace, shop, store_sku)
              DO UPDATE SET local_sku = excluded.local_sku, listing = excluded.listing",
@@ -363,14 +375,18 @@ impl Tx<'_> {
         shop: &str,
         store_sku: &str,
     ) -> Result<Option<String>, Error> {
-        Ok(self
-            .tx
-            .query_row(
-                "SELECT local_sku FROM store_skus WHERE account = ?1 AND marketplace = ?2 AND
-                 shop = ?3 AND store_sku = ?4",
-                [account, marketplace, shop, store_sku],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.memo(
+            Table::StoreSkus,
+            &["store_sku_target", account, marketplace, shop, store_sku],
+            || {
+                Ok(self.row(
+                    "SELECT local_sku FROM store_skus WHERE account = ?1 AND marketplace = ?2 AND
+                     shop = ?3 AND store_sku = ?4",
+                    [account, marketplace, shop, store_sku],
+                    |r| r.get(0),
+                )
+                .optional()?)
+            },
+        )
     }
 }

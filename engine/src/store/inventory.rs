@@ -3,7 +3,7 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use super::Tx;
+use super::{Table, Tx};
 use crate::error::Error;
 use crate::model::{Movement, StockCell};
 
@@ -145,14 +145,14 @@ impl Tx<'_> {
         let filter = format!(
             "account = ?1 AND supplier = ?2 AND (?3 = '' OR {column} = ?3) AND (available > 0 OR locked > 0)"
         );
-        self.tx.execute(
+        self.exec(
             &format!(
                 "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at)
                  SELECT account, supplier, warehouse, sku, ?4, available, 0, ?5 FROM stock WHERE {filter}"
             ),
             params![distributor, supplier, value, kind, at],
         )?;
-        let n = self.tx.execute(
+        let n = self.exec(
             &format!("UPDATE stock SET available = 0, locked = 0 WHERE {filter}"),
             params![distributor, supplier, value],
         )?;
@@ -198,11 +198,19 @@ impl Tx<'_> {
         supplier: &str,
         warehouse: &str,
     ) -> Result<Option<String>, Error> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT region FROM warehouses WHERE account = ?1 AND warehouse = ?2")?
-            .query_row([supplier, warehouse], |r| r.get(0))
-            .optional()?)
+        self.memo(
+            Table::Warehouses,
+            &["warehouse_region", supplier, warehouse],
+            || {
+                Ok(self
+                    .tx
+                    .prepare_cached(
+                        "SELECT region FROM warehouses WHERE account = ?1 AND warehouse = ?2",
+                    )?
+                    .query_row([supplier, warehouse], |r| r.get(0))
+                    .optional()?)
+            },
+        )
     }
 
     /// Moves quantities within one cell: `available += d_available`, `locked += d_locked`,

@@ -4,6 +4,7 @@
 
 mod catalog;
 mod inventory;
+mod memo;
 mod orders;
 mod queries;
 mod shops;
@@ -18,6 +19,7 @@ use std::{path::Path, time::Duration};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::{Code, Error};
+use memo::{Memo, Table};
 
 /// How long a command waits for another process's write transaction before giving up; a host
 /// never sees `SQLITE_BUSY` short of this.
@@ -34,6 +36,10 @@ pub enum Durability {
     Normal,
 }
 
+/// How many prepared statements a connection keeps: more than the engine has, so none is ever
+/// parsed twice.
+const STATEMENT_CACHE_CAPACITY: usize = 512;
+
 /// Options for opening a store.
 #[derive(Debug, Clone, Default)]
 pub struct StoreOptions {
@@ -44,6 +50,7 @@ pub struct StoreOptions {
 /// An open store.
 pub struct Store {
     conn: Connection,
+    memo: Memo,
 }
 
 impl Store {
@@ -68,7 +75,17 @@ impl Store {
         };
         conn.pragma_update(None, "synchronous", synchronous)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut store = Store { conn };
+        // Each command of a batch runs in a savepoint; its sub-journal (the pages it first
+        // touched) stays in memory instead of a temporary file.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Every statement the engine runs stays prepared (rusqlite keeps 16 by default).
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        let memo = Memo::default();
+        let written = memo.written();
+        conn.update_hook(Some(move |_, _: &str, table: &str, _| {
+            written.row_written(table);
+        }));
+        let mut store = Store { conn, memo };
         store.migrate()?;
         Ok(store)
     }
@@ -110,7 +127,11 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = work(&Tx { tx: &tx })?;
+        self.memo.clear();
+        let value = work(&Tx {
+            tx: &tx,
+            memo: &self.memo,
+        })?;
         tx.commit()?;
         Ok(value)
     }
@@ -120,7 +141,11 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let value = work(&Tx { tx: &tx });
+        self.memo.clear();
+        let value = work(&Tx {
+            tx: &tx,
+            memo: &self.memo,
+        });
         tx.rollback()?;
         value
     }
@@ -129,30 +154,53 @@ impl Store {
 /// An open transaction; every query of the engine is a method of it (see `queries.rs`).
 pub struct Tx<'a> {
     tx: &'a rusqlite::Transaction<'a>,
+    memo: &'a Memo,
 }
 
-/// The savepoint each command of a batch runs in.
-const COMMAND_SAVEPOINT: &str = "command";
-
 impl Tx<'_> {
+    /// Runs one statement, prepared once per connection.
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.tx.prepare_cached(sql)?.execute(params)
+    }
+
+    /// Reads the one row of a statement, prepared once per connection.
+    fn row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.tx.prepare_cached(sql)?.query_row(params, map)
+    }
+
     /// Starts a command's savepoint.
     pub fn savepoint(&self) -> Result<(), Error> {
-        self.tx
-            .execute_batch(&format!("SAVEPOINT {COMMAND_SAVEPOINT}"))?;
+        self.exec("SAVEPOINT command", [])?;
         Ok(())
     }
 
     /// Keeps what the command did (until the transaction commits).
     pub fn release(&self) -> Result<(), Error> {
-        self.tx
-            .execute_batch(&format!("RELEASE {COMMAND_SAVEPOINT}"))?;
+        self.exec("RELEASE command", [])?;
         Ok(())
     }
 
     /// Undoes everything since [`Tx::savepoint`]; the savepoint stays open.
     pub fn rollback_to(&self) -> Result<(), Error> {
-        self.tx
-            .execute_batch(&format!("ROLLBACK TO {COMMAND_SAVEPOINT}"))?;
+        self.exec("ROLLBACK TO command", [])?;
+        // Rows come back without the update hook hearing of it.
+        self.memo.clear();
         Ok(())
+    }
+
+    /// A read of reference rows from `table`, memoised for the rest of the transaction or
+    /// until a row of `table` is written (see `memo.rs`).
+    fn memo<V: Clone + 'static>(
+        &self,
+        table: Table,
+        key: &[&str],
+        read: impl FnOnce() -> Result<V, Error>,
+    ) -> Result<V, Error> {
+        self.memo.get(table, key, read)
     }
 }

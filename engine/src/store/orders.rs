@@ -4,7 +4,7 @@
 use rusqlite::{params, OptionalExtension, Row};
 use rust_decimal::Decimal;
 
-use super::{queries::decimal, Tx};
+use super::{queries::decimal, Table, Tx};
 use crate::error::{Code, Error};
 use crate::model::{Order, OrderLine};
 
@@ -220,7 +220,7 @@ impl Tx<'_> {
         handling: Decimal,
         shipping: Decimal,
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO supplier_fees (supplier, handling, shipping) VALUES (?1, ?2, ?3)
              ON CONFLICT (supplier) DO UPDATE SET handling = excluded.handling, shipping = excluded.shipping",
             params![supplier, handling.to_string(), shipping.to_string()],
@@ -230,17 +230,19 @@ impl Tx<'_> {
 
     /// A supplier's `(handling, shipping)` fees; zero when never set.
     pub fn fees(&self, supplier: &str) -> Result<(Decimal, Decimal), Error> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT handling, shipping FROM supplier_fees WHERE supplier = ?1")?
-            .query_row([supplier], |r| Ok((decimal(r, 0)?, decimal(r, 1)?)))
-            .optional()?
-            .unwrap_or((Decimal::ZERO, Decimal::ZERO)))
+        self.memo(Table::SupplierFees, &["fees", supplier], || {
+            Ok(self
+                .tx
+                .prepare_cached("SELECT handling, shipping FROM supplier_fees WHERE supplier = ?1")?
+                .query_row([supplier], |r| Ok((decimal(r, 0)?, decimal(r, 1)?)))
+                .optional()?
+                .unwrap_or((Decimal::ZERO, Decimal::ZERO)))
+        })
     }
 
     /// Sets the documents a distributor's pushed orders carry.
     pub fn set_print_settings(&self, account: &str, documents: &[String]) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO print_settings (account, documents) VALUES (?1, ?2)
              ON CONFLICT (account) DO UPDATE SET documents = excluded.documents",
             [account, &to_text(&documents)?],
@@ -250,17 +252,18 @@ impl Tx<'_> {
 
     /// The documents a distributor's pushed orders carry (none when never set).
     pub fn print_settings(&self, account: &str) -> Result<Vec<String>, Error> {
-        let text: Option<String> = self
-            .tx
-            .prepare_cached("SELECT documents FROM print_settings WHERE account = ?1")?
-            .query_row([account], |r| r.get(0))
-            .optional()?;
-        match text {
-            Some(text) => {
-                serde_json::from_str(&text).map_err(|e| Error::new(Code::Internal, e.to_string()))
+        self.memo(Table::PrintSettings, &["print_settings", account], || {
+            let text: Option<String> = self
+                .tx
+                .prepare_cached("SELECT documents FROM print_settings WHERE account = ?1")?
+                .query_row([account], |r| r.get(0))
+                .optional()?;
+            match text {
+                Some(text) => serde_json::from_str(&text)
+                    .map_err(|e| Error::new(Code::Internal, e.to_string())),
+                None => Ok(Vec::new()),
             }
-            None => Ok(Vec::new()),
-        }
+        })
     }
 
     /// Queues the delivery of a pushed order to its supplier.

@@ -3,7 +3,7 @@
 use rusqlite::{params, OptionalExtension, Row};
 use rust_decimal::Decimal;
 
-use super::Tx;
+use super::{Table, Tx};
 use crate::error::{Code, Error};
 use crate::model::{
     Account, AuditEntry, Invitation, LedgerAccount, Notification, Partnership, Plan, Transaction,
@@ -39,7 +39,7 @@ impl Tx<'_> {
 
     /// Creates an account; `false` when it already exists.
     pub fn insert_account(&self, account: &Account, at: &str) -> Result<bool, Error> {
-        let n = self.tx.execute(
+        let n = self.exec(
             "INSERT INTO accounts (account, plan, inventory, currency, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
             params![
@@ -55,29 +55,30 @@ impl Tx<'_> {
 
     /// The account of that name.
     pub fn account(&self, account: &str) -> Result<Option<Account>, Error> {
-        let row = self
-            .tx
-            .query_row(
-                "SELECT account, plan, inventory, currency FROM accounts WHERE account = ?1",
-                [account],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                    ))
-                },
-            )
-            .optional()?;
-        Ok(row.and_then(|(account, plan, inventory, currency)| {
-            Some(Account {
-                account,
-                plan: Plan::parse(&plan)?,
-                inventory,
-                currency,
-            })
-        }))
+        self.memo(Table::Accounts, &["account", account], || {
+            let row = self
+                .row(
+                    "SELECT account, plan, inventory, currency FROM accounts WHERE account = ?1",
+                    [account],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            Ok(row.and_then(|(account, plan, inventory, currency)| {
+                Some(Account {
+                    account,
+                    plan: Plan::parse(&plan)?,
+                    inventory,
+                    currency,
+                })
+            }))
+        })
     }
 
     /// Creates or replaces a sub-user's permission sets.
@@ -87,7 +88,7 @@ impl Tx<'_> {
         user: &str,
         permissions: &[String],
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO users (account, user, permissions) VALUES (?1, ?2, ?3)
              ON CONFLICT (account, user) DO UPDATE SET permissions = excluded.permissions",
             params![account, user, to_json(&permissions)?],
@@ -101,14 +102,15 @@ impl Tx<'_> {
         account: &str,
         user: &str,
     ) -> Result<Option<Vec<String>>, Error> {
-        Ok(self
-            .tx
-            .query_row(
-                "SELECT permissions FROM users WHERE account = ?1 AND user = ?2",
-                [account, user],
-                |r| strings(r, 0),
-            )
-            .optional()?)
+        self.memo(Table::Users, &["user_permissions", account, user], || {
+            Ok(self
+                .row(
+                    "SELECT permissions FROM users WHERE account = ?1 AND user = ?2",
+                    [account, user],
+                    |r| strings(r, 0),
+                )
+                .optional()?)
+        })
     }
 
     // --- exchange rates
@@ -122,7 +124,7 @@ impl Tx<'_> {
         rate: Decimal,
         at: &str,
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO rates (owner, from_cur, to_cur, rate, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (owner, from_cur, to_cur) DO UPDATE SET rate = excluded.rate,
              updated_at = excluded.updated_at",
@@ -134,8 +136,7 @@ impl Tx<'_> {
     /// A rate set by `owner` (empty: the live rate).
     pub fn rate(&self, owner: &str, from: &str, to: &str) -> Result<Option<Decimal>, Error> {
         Ok(self
-            .tx
-            .query_row(
+            .row(
                 "SELECT rate FROM rates WHERE owner = ?1 AND from_cur = ?2 AND to_cur = ?3",
                 [owner, from, to],
                 |r| decimal(r, 0),
@@ -153,7 +154,7 @@ impl Tx<'_> {
         name: &str,
         region: &str,
     ) -> Result<bool, Error> {
-        let n = self.tx.execute(
+        let n = self.exec(
             "INSERT INTO warehouses (account, warehouse, name, region) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT DO NOTHING",
             params![account, warehouse, name, region],
@@ -164,8 +165,7 @@ impl Tx<'_> {
     /// Whether the account owns that warehouse.
     pub fn warehouse_exists(&self, account: &str, warehouse: &str) -> Result<bool, Error> {
         Ok(self
-            .tx
-            .query_row(
+            .row(
                 "SELECT 1 FROM warehouses WHERE account = ?1 AND warehouse = ?2",
                 [account, warehouse],
                 |_| Ok(()),
@@ -181,7 +181,7 @@ impl Tx<'_> {
         distributor: &str,
         warehouses: &[String],
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "DELETE FROM assigned_warehouses WHERE supplier = ?1 AND distributor = ?2",
             [supplier, distributor],
         )?;
@@ -201,12 +201,18 @@ impl Tx<'_> {
         supplier: &str,
         distributor: &str,
     ) -> Result<Vec<String>, Error> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT warehouse FROM assigned_warehouses WHERE supplier = ?1 AND distributor = ?2
-             ORDER BY warehouse",
-        )?;
-        let rows = stmt.query_map([supplier, distributor], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.memo(
+            Table::AssignedWarehouses,
+            &["assigned_warehouses", supplier, distributor],
+            || {
+                let mut stmt = self.tx.prepare_cached(
+                "SELECT warehouse FROM assigned_warehouses WHERE supplier = ?1 AND distributor = ?2
+                 ORDER BY warehouse",
+            )?;
+                let rows = stmt.query_map([supplier, distributor], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            },
+        )
     }
 
     /// Creates the distributor's supplier warehouse mirroring one fulfilment warehouse.
@@ -217,7 +223,7 @@ impl Tx<'_> {
         warehouse: &str,
         at: &str,
     ) -> Result<bool, Error> {
-        let n = self.tx.execute(
+        let n = self.exec(
             "INSERT INTO supplier_warehouses (distributor, supplier, warehouse, created_at)
              VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
             params![distributor, supplier, warehouse, at],
@@ -231,7 +237,7 @@ impl Tx<'_> {
         distributor: &str,
         supplier: &str,
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "DELETE FROM supplier_warehouses WHERE distributor = ?1 AND supplier = ?2",
             [distributor, supplier],
         )?;
@@ -240,19 +246,25 @@ impl Tx<'_> {
 
     /// The supplier warehouses on a distributor's side, as `(supplier, warehouse)`.
     pub fn supplier_warehouses(&self, distributor: &str) -> Result<Vec<(String, String)>, Error> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT supplier, warehouse FROM supplier_warehouses WHERE distributor = ?1
-             ORDER BY supplier, warehouse",
-        )?;
-        let rows = stmt.query_map([distributor], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.memo(
+            Table::SupplierWarehouses,
+            &["supplier_warehouses", distributor],
+            || {
+                let mut stmt = self.tx.prepare_cached(
+                    "SELECT supplier, warehouse FROM supplier_warehouses WHERE distributor = ?1
+                 ORDER BY supplier, warehouse",
+                )?;
+                let rows = stmt.query_map([distributor], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            },
+        )
     }
 
     // --- invitations and partnerships
 
     /// Stores a new invitation.
     pub fn insert_invitation(&self, invitation: &Invitation, at: &str) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO invitations (token, supplier, warehouses, expires_at, revoked, created_at)
              VALUES (?1, ?2, ?3, ?4, 0, ?5)",
             params![
@@ -269,8 +281,7 @@ impl Tx<'_> {
     /// The invitation with that token.
     pub fn invitation(&self, token: &str) -> Result<Option<Invitation>, Error> {
         Ok(self
-            .tx
-            .query_row(
+            .row(
                 "SELECT token, supplier, warehouses, expires_at, revoked FROM invitations
                  WHERE token = ?1",
                 [token],
@@ -289,7 +300,7 @@ impl Tx<'_> {
 
     /// Revokes an invitation.
     pub fn revoke_invitation(&self, token: &str) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "UPDATE invitations SET revoked = 1 WHERE token = ?1",
             [token],
         )?;
@@ -298,7 +309,7 @@ impl Tx<'_> {
 
     /// Stores a new partnership.
     pub fn insert_partnership(&self, p: &Partnership, at: &str) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO partnerships (partnership, supplier, distributor, state, token, reason,
              created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
             params![
@@ -322,7 +333,7 @@ impl Tx<'_> {
         reason: Option<&str>,
         at: &str,
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "UPDATE partnerships SET state = ?2, reason = COALESCE(?3, reason), updated_at = ?4
              WHERE partnership = ?1",
             params![partnership, state, reason, at],
@@ -336,15 +347,15 @@ impl Tx<'_> {
         supplier: &str,
         distributor: &str,
     ) -> Result<Option<Partnership>, Error> {
-        Ok(self
-            .tx
-            .query_row(
-                "SELECT partnership, supplier, distributor, state, token, reason FROM partnerships
-                 WHERE supplier = ?1 AND distributor = ?2 ORDER BY rowid DESC LIMIT 1",
-                [supplier, distributor],
-                partnership_row,
-            )
-            .optional()?)
+        self.memo(Table::Partnerships, &["latest_partnership", supplier, distributor], || {
+            Ok(self.row(
+                    "SELECT partnership, supplier, distributor, state, token, reason FROM partnerships
+                     WHERE supplier = ?1 AND distributor = ?2 ORDER BY rowid DESC LIMIT 1",
+                    [supplier, distributor],
+                    partnership_row,
+                )
+                .optional()?)
+        })
     }
 
     /// The newest partnership of a distributor with each of its suppliers, by supplier.
@@ -369,7 +380,7 @@ impl Tx<'_> {
         supplier: &str,
         note: &str,
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO supplier_notes (distributor, supplier, note) VALUES (?1, ?2, ?3)
              ON CONFLICT (distributor, supplier) DO UPDATE SET note = excluded.note",
             [distributor, supplier, note],
@@ -384,8 +395,7 @@ impl Tx<'_> {
         supplier: &str,
     ) -> Result<Option<String>, Error> {
         Ok(self
-            .tx
-            .query_row(
+            .row(
                 "SELECT note FROM supplier_notes WHERE distributor = ?1 AND supplier = ?2",
                 [distributor, supplier],
                 |r| r.get(0),
@@ -402,7 +412,7 @@ impl Tx<'_> {
         distributor: &str,
         currency: &str,
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO ledger_accounts (supplier, distributor, currency, balance)
              VALUES (?1, ?2, ?3, '0') ON CONFLICT DO NOTHING",
             [supplier, distributor, currency],
@@ -417,8 +427,7 @@ impl Tx<'_> {
         distributor: &str,
     ) -> Result<Option<LedgerAccount>, Error> {
         Ok(self
-            .tx
-            .query_row(
+            .row(
                 "SELECT supplier, distributor, currency, balance, credit_enabled, credit_limit
                  FROM ledger_accounts WHERE supplier = ?1 AND distributor = ?2",
                 [supplier, distributor],
@@ -446,7 +455,7 @@ impl Tx<'_> {
         enabled: bool,
         limit: Decimal,
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "UPDATE ledger_accounts SET credit_enabled = ?3, credit_limit = ?4
              WHERE supplier = ?1 AND distributor = ?2",
             params![supplier, distributor, enabled, limit.to_string()],
@@ -456,7 +465,7 @@ impl Tx<'_> {
 
     /// Appends a transaction and sets the account's balance to its `balance_after`, together.
     pub fn append_transaction(&self, txn: &Transaction) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO transactions (txn_id, supplier, distributor, kind, order_name, amount,
              currency, balance_after, note, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
@@ -472,7 +481,7 @@ impl Tx<'_> {
                 txn.at
             ],
         )?;
-        self.tx.execute(
+        self.exec(
             "UPDATE ledger_accounts SET balance = ?3 WHERE supplier = ?1 AND distributor = ?2",
             params![txn.supplier, txn.distributor, txn.balance_after.to_string()],
         )?;
@@ -509,7 +518,7 @@ impl Tx<'_> {
 
     /// How many transactions the store holds, for unique ids.
     pub fn next_transaction_seq(&self) -> Result<i64, Error> {
-        Ok(self.tx.query_row(
+        Ok(self.row(
             "SELECT COALESCE(MAX(seq), 0) + 1 FROM transactions",
             [],
             |r| r.get(0),
@@ -520,7 +529,7 @@ impl Tx<'_> {
 
     /// Sets an account's notification channels.
     pub fn set_subscription(&self, account: &str, web: bool, app: bool) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO subscriptions (account, web, app) VALUES (?1, ?2, ?3)
              ON CONFLICT (account) DO UPDATE SET web = excluded.web, app = excluded.app",
             params![account, web, app],
@@ -531,8 +540,7 @@ impl Tx<'_> {
     /// An account's channels as `(web, app)`; `None` when it never chose.
     pub fn subscription(&self, account: &str) -> Result<Option<(bool, bool)>, Error> {
         Ok(self
-            .tx
-            .query_row(
+            .row(
                 "SELECT web, app FROM subscriptions WHERE account = ?1",
                 [account],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -542,7 +550,7 @@ impl Tx<'_> {
 
     /// Puts a notification in an account's inbox.
     pub fn insert_notification(&self, account: &str, n: &Notification) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO notifications (account, kind, channels, data, at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![account, n.kind, to_json(&n.channels)?, n.data.to_string(), n.at],
         )?;
@@ -569,7 +577,7 @@ impl Tx<'_> {
 
     /// Appends an audit row.
     pub fn append_audit(&self, e: &AuditEntry) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO audit (entity_kind, entity_id, from_state, to_state, event, actor, user,
              rules_version, guards, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
@@ -618,8 +626,7 @@ impl Tx<'_> {
         key: &str,
     ) -> Result<Option<(String, String)>, Error> {
         Ok(self
-            .tx
-            .query_row(
+            .row(
                 "SELECT fingerprint, answer FROM idempotency WHERE account = ?1 AND key = ?2",
                 [account, key],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -635,7 +642,7 @@ impl Tx<'_> {
         fingerprint: &str,
         answer: &str,
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO idempotency (account, key, fingerprint, answer) VALUES (?1, ?2, ?3, ?4)",
             [account, key, fingerprint, answer],
         )?;

@@ -69,7 +69,7 @@ impl Tx<'_> {
         base_url: &str,
         credentials: &str,
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO shops (account, marketplace, shop, base_url, credentials)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (account, marketplace, shop) DO UPDATE SET base_url = excluded.base_url,
@@ -97,8 +97,7 @@ impl Tx<'_> {
         shop: &str,
     ) -> Result<Option<Shop>, Error> {
         Ok(self
-            .tx
-            .query_row(
+            .row(
                 "SELECT marketplace, shop, base_url, credentials, synced_to FROM shops
                  WHERE account = ?1 AND marketplace = ?2 AND shop = ?3",
                 [account, marketplace, shop],
@@ -116,7 +115,7 @@ impl Tx<'_> {
         shop: &str,
         synced_to: &str,
     ) -> Result<(), Error> {
-        self.tx.execute(
+        self.exec(
             "UPDATE shops SET synced_to = ?4 WHERE account = ?1 AND marketplace = ?2 AND shop = ?3
              AND (synced_to IS NULL OR synced_to < ?4)",
             [account, marketplace, shop, synced_to],

@@ -1,0 +1,212 @@
+//! The memo: reference rows (accounts, fees, products, claims, mappings, warehouses,
+//! partnerships) that the commands of one transaction read again and again, kept until a write
+//! touches their table.
+//!
+//! Correctness rests on SQLite, not on discipline: the connection's update hook reports every row
+//! inserted, updated or deleted — by any statement, trigger or foreign-key action — with its
+//! table, and the memo drops that table's entries before its next read. What the hook cannot see
+//! is handled by clearing everything: a new transaction (another process may have written in
+//! between), a rollback to a savepoint (rows come back without a hook call). Two rules keep the
+//! hook complete: a memoised table is a rowid table (the hook ignores `WITHOUT ROWID` tables; a
+//! test checks the schema), and no statement deletes from one without a `WHERE` (SQLite's
+//! truncate optimisation skips the hook).
+
+use std::{
+    any::Any,
+    cell::RefCell,
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+};
+
+use crate::error::Error;
+
+/// A table whose rows the memo may keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Accounts,
+    Users,
+    Warehouses,
+    Partnerships,
+    AssignedWarehouses,
+    SupplierWarehouses,
+    Products,
+    Claims,
+    StoreSkus,
+    SupplierFees,
+    PrintSettings,
+}
+
+impl Table {
+    /// Every memoised table.
+    pub const ALL: [Table; 11] = [
+        Table::Accounts,
+        Table::Users,
+        Table::Warehouses,
+        Table::Partnerships,
+        Table::AssignedWarehouses,
+        Table::SupplierWarehouses,
+        Table::Products,
+        Table::Claims,
+        Table::StoreSkus,
+        Table::SupplierFees,
+        Table::PrintSettings,
+    ];
+
+    /// The table's SQL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Accounts => "accounts",
+            Table::Users => "users",
+            Table::Warehouses => "warehouses",
+            Table::Partnerships => "partnerships",
+            Table::AssignedWarehouses => "assigned_warehouses",
+            Table::SupplierWarehouses => "supplier_warehouses",
+            Table::Products => "products",
+            Table::Claims => "claims",
+            Table::StoreSkus => "store_skus",
+            Table::SupplierFees => "supplier_fees",
+            Table::PrintSettings => "print_settings",
+        }
+    }
+
+    fn bit(self) -> u64 {
+        1 << self as u32
+    }
+}
+
+/// The tables written since the memo last looked, one bit each; set by the update hook.
+#[derive(Debug, Default, Clone)]
+pub struct Written(Arc<AtomicU64>);
+
+impl Written {
+    /// What the update hook calls for each row written to `table`.
+    pub fn row_written(&self, table: &str) {
+        if let Some(t) = Table::ALL.iter().find(|t| t.name() == table) {
+            self.0.fetch_or(t.bit(), Ordering::Relaxed);
+        }
+    }
+
+    fn take(&self) -> u64 {
+        self.0.swap(0, Ordering::Relaxed)
+    }
+}
+
+/// Memoised reads, by table, then by query and arguments.
+#[derive(Default)]
+pub struct Memo {
+    written: Written,
+    tables: RefCell<[HashMap<String, Box<dyn Any>>; Table::ALL.len()]>,
+}
+
+impl Memo {
+    /// The flag set the connection's update hook writes to.
+    pub fn written(&self) -> Written {
+        self.written.clone()
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        self.written.take();
+        for entries in self.tables.borrow_mut().iter_mut() {
+            entries.clear();
+        }
+    }
+
+    /// The value `read` returns for `key` (the query's name and arguments), read from `table`;
+    /// read once until a row of `table` is written.
+    pub fn get<V: Clone + 'static>(
+        &self,
+        table: Table,
+        key: &[&str],
+        read: impl FnOnce() -> Result<V, Error>,
+    ) -> Result<V, Error> {
+        let written = self.written.take();
+        let key = key.join("\u{1f}");
+        {
+            let mut tables = self.tables.borrow_mut();
+            if written != 0 {
+                for t in Table::ALL {
+                    if written & t.bit() != 0 {
+                        tables[t as usize].clear();
+                    }
+                }
+            }
+            if let Some(value) = tables[table as usize]
+                .get(&key)
+                .and_then(|v| v.downcast_ref::<V>())
+            {
+                return Ok(value.clone());
+            }
+        }
+        let value = read()?;
+        // A row written while reading (never, for a plain SELECT) would make the value suspect.
+        if self.written.0.load(Ordering::Relaxed) & table.bit() == 0 {
+            self.tables.borrow_mut()[table as usize].insert(key, Box::new(value.clone()));
+        }
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::Table;
+    use crate::{
+        model::{Account, Plan},
+        store::{Store, StoreOptions},
+    };
+
+    fn store() -> Store {
+        let store = Store::open(Path::new(":memory:"), &StoreOptions::default());
+        store.unwrap_or_else(|e| panic!("open: {e}"))
+    }
+
+    #[test]
+    fn memoised_tables_are_rowid_tables_the_update_hook_reports() {
+        let store = store();
+        for table in Table::ALL {
+            let without_rowid: i64 = store
+                .conn
+                .query_row(
+                    "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1",
+                    [table.name()],
+                    |r| r.get(0),
+                )
+                .unwrap_or_else(|e| panic!("{}: {e}", table.name()));
+            assert_eq!(without_rowid, 0, "{} is WITHOUT ROWID", table.name());
+        }
+    }
+
+    #[test]
+    fn a_write_or_a_rollback_is_seen_by_the_next_read() {
+        let mut store = store();
+        let sets = |names: &[&str]| names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let outcome = store.write(|tx| {
+            let account = Account {
+                account: "acme".into(),
+                plan: Plan::V3,
+                inventory: true,
+                currency: "MYR".into(),
+            };
+            tx.insert_account(&account, "t")?;
+            tx.upsert_user("acme", "ann", &sets(&["supplier"]))?;
+            assert_eq!(tx.user_permissions("acme", "ann")?, Some(sets(&["supplier"])));
+            tx.upsert_user("acme", "ann", &sets(&["distributor"]))?;
+            assert_eq!(tx.user_permissions("acme", "ann")?, Some(sets(&["distributor"])));
+
+            tx.savepoint()?;
+            tx.upsert_user("acme", "ann", &sets(&["supplier", "distributor"]))?;
+            let both = tx.user_permissions("acme", "ann")?;
+            assert_eq!(both, Some(sets(&["supplier", "distributor"])));
+            tx.rollback_to()?;
+            tx.release()?;
+            assert_eq!(tx.user_permissions("acme", "ann")?, Some(sets(&["distributor"])));
+            Ok(())
+        });
+        outcome.unwrap_or_else(|e| panic!("{e}"));
+    }
+}
