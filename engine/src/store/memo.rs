@@ -194,9 +194,15 @@ mod tests {
             };
             tx.insert_account(&account, "t")?;
             tx.upsert_user("acme", "ann", &sets(&["supplier"]))?;
-            assert_eq!(tx.user_permissions("acme", "ann")?, Some(sets(&["supplier"])));
+            assert_eq!(
+                tx.user_permissions("acme", "ann")?,
+                Some(sets(&["supplier"]))
+            );
             tx.upsert_user("acme", "ann", &sets(&["distributor"]))?;
-            assert_eq!(tx.user_permissions("acme", "ann")?, Some(sets(&["distributor"])));
+            assert_eq!(
+                tx.user_permissions("acme", "ann")?,
+                Some(sets(&["distributor"]))
+            );
 
             tx.savepoint()?;
             tx.upsert_user("acme", "ann", &sets(&["supplier", "distributor"]))?;
@@ -204,7 +210,10 @@ mod tests {
             assert_eq!(both, Some(sets(&["supplier", "distributor"])));
             tx.rollback_to()?;
             tx.release()?;
-            assert_eq!(tx.user_permissions("acme", "ann")?, Some(sets(&["distributor"])));
+            assert_eq!(
+                tx.user_permissions("acme", "ann")?,
+                Some(sets(&["distributor"]))
+            );
             Ok(())
         });
         outcome.unwrap_or_else(|e| panic!("{e}"));
