@@ -111,6 +111,10 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = work(&Tx { tx: &tx })?;
+        failpoint!("commit.before", |code| Err(Error::failpoint(
+            "commit.before",
+            code
+        )));
         tx.commit()?;
         Ok(value)
     }
