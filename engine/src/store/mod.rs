@@ -119,6 +119,15 @@ impl Store {
         Ok(value)
     }
 
+    /// Rolls back a transaction left open (a panic whose unwinding could not roll it back);
+    /// does nothing when none is.
+    pub fn roll_back_open_transaction(&self) -> Result<(), Error> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("ROLLBACK")?;
+        }
+        Ok(())
+    }
+
     /// Runs `work` in a read transaction (a consistent snapshot); nothing it does is kept.
     pub fn read<T>(&mut self, work: impl FnOnce(&Tx<'_>) -> Result<T, Error>) -> Result<T, Error> {
         let tx = self
