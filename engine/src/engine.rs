@@ -114,6 +114,10 @@ impl Engine {
     /// Delivers every queued pushed order to its supplier, each in a transaction of its own;
     /// runs after every write command and when the store opens, so a crash only delays delivery.
     pub fn drain_deliveries(&self) -> Result<usize, Error> {
+        catch_panic(|| self.drain_batches())?
+    }
+
+    fn drain_batches(&self) -> Result<usize, Error> {
         let mut store = self.lock()?;
         let system = Actor::system();
         let mut delivered = 0;
@@ -150,10 +154,18 @@ impl Engine {
         Ok(delivered)
     }
 
+    /// The store. A command that panicked poisoned the lock, but its transaction was rolled
+    /// back as it unwound (see [`catch_panic`]), so the store is whole and stays usable.
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Store>, Error> {
-        self.store
-            .lock()
-            .map_err(|_| Error::new(Code::Internal, "the store lock is poisoned"))
+        match self.store.lock() {
+            Ok(store) => Ok(store),
+            Err(poisoned) => {
+                let store = poisoned.into_inner();
+                store.roll_back_open_transaction()?;
+                self.store.clear_poison();
+                Ok(store)
+            }
+        }
     }
 
     fn ctx<'a>(&'a self, tx: &'a crate::store::Tx<'a>, actor: &'a Actor, at: Instant) -> Ctx<'a> {
@@ -192,7 +204,8 @@ impl Engine {
     /// together (one fsync for the batch). Each command keeps its atomicity and its idempotency
     /// rules; answers come back in order, after the commit. Queries read in the same transaction.
     pub fn execute_batch(&self, envelopes: &[Envelope]) -> Vec<Result<Value, Error>> {
-        let results = self.execute_commands(envelopes);
+        let results = catch_panic(|| self.execute_commands(envelopes))
+            .unwrap_or_else(|error| envelopes.iter().map(|_| Err(error.clone())).collect());
         if self.auto_deliver && envelopes.iter().any(|e| e.command.side() != Side::Query) {
             if let Err(error) = self.drain_deliveries() {
                 tracing::warn!(%error, "delivery drain stopped; it resumes after the next command");
@@ -313,6 +326,24 @@ impl Engine {
         let actor = Actor::authorise(tx, envelope)?;
         dispatch(&self.ctx(tx, &actor, at), &envelope.command, fetched)
     }
+}
+
+/// Runs `work`, answering a panic inside it as `internal` instead of unwinding into the host.
+/// Nothing is half-applied: the transaction a panic unwinds through rolls back when rusqlite's
+/// `Transaction` drops, and the engine's other state is immutable (rules, workflows, plugins).
+fn catch_panic<T>(work: impl FnOnce() -> T) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("no message");
+        tracing::error!(
+            message,
+            "the engine panicked; the transaction was rolled back"
+        );
+        Error::new(Code::Internal, format!("the engine panicked: {message}"))
+    })
 }
 
 /// The command's logical time: `at`, or now.

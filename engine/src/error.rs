@@ -170,6 +170,19 @@ impl Error {
     }
 }
 
+impl Error {
+    /// What a failpoint configured `return(code)` answers: that code, or `internal` (a failure
+    /// of the machine, like a full disk) when `return` names none.
+    #[cfg(feature = "failpoints")]
+    pub(crate) fn failpoint(name: &str, code: Option<String>) -> Error {
+        let code = code
+            .as_deref()
+            .and_then(Code::parse)
+            .unwrap_or(Code::Internal);
+        Error::new(code, format!("failpoint {name}"))
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(err: rusqlite::Error) -> Error {
         Error::new(Code::Internal, format!("store: {err}"))

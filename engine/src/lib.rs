@@ -8,6 +8,15 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+/// A named failpoint of the fault-injection suite (`tests/tests/failpoints.rs`, RELIABILITY.md):
+/// the `fail` crate's `fail_point!` with the `failpoints` feature, nothing at all without it.
+macro_rules! failpoint {
+    ($($arg:tt)*) => {
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!($($arg)*);
+    };
+}
+
 pub mod accounts;
 pub mod catalog;
 pub mod command;

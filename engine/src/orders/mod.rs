@@ -1015,6 +1015,10 @@ pub(crate) fn deliver(
     if loaded.order.state != "pushing" {
         return Ok(());
     }
+    failpoint!("delivery.during", |code| Err(Error::failpoint(
+        "delivery.during",
+        code
+    )));
     let supplier = loaded.order.supplier.clone().unwrap_or_default();
     let partnered = ctx
         .tx

@@ -214,6 +214,9 @@ impl PluginAdapter {
         input: &I,
     ) -> Result<O, PluginCallError> {
         let slot = slot.ok_or_else(|| self.plugin_error(call, "the call is missing".to_owned()))?;
+        failpoint!("plugin.call", |_| Err(
+            self.plugin_error(call, "failpoint plugin.call".into())
+        ));
         let answer =
             invoke(self.free, slot, input).map_err(|message| self.plugin_error(call, message))?;
         match answer {

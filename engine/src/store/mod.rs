@@ -132,8 +132,21 @@ impl Store {
             tx: &tx,
             memo: &self.memo,
         })?;
+        failpoint!("commit.before", |code| Err(Error::failpoint(
+            "commit.before",
+            code
+        )));
         tx.commit()?;
         Ok(value)
+    }
+
+    /// Rolls back a transaction left open (a panic whose unwinding could not roll it back);
+    /// does nothing when none is.
+    pub fn roll_back_open_transaction(&self) -> Result<(), Error> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("ROLLBACK")?;
+        }
+        Ok(())
     }
 
     /// Runs `work` in a read transaction (a consistent snapshot); nothing it does is kept.

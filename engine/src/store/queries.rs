@@ -481,6 +481,11 @@ impl Tx<'_> {
                 txn.at
             ],
         )?;
+        // Between the row and the balance: a fault here must not leave one without the other.
+        failpoint!("ledger.after_append", |code| Err(Error::failpoint(
+            "ledger.after_append",
+            code
+        )));
         self.exec(
             "UPDATE ledger_accounts SET balance = ?3 WHERE supplier = ?1 AND distributor = ?2",
             params![txn.supplier, txn.distributor, txn.balance_after.to_string()],
