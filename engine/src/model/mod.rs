@@ -179,6 +179,27 @@ pub struct StockCell {
     pub locked: i64,
 }
 
+impl StockCell {
+    /// Which cell this is.
+    pub fn key(&self) -> CellKey<'_> {
+        CellKey {
+            account: &self.account,
+            supplier: &self.supplier,
+            warehouse: &self.warehouse,
+            sku: &self.sku,
+        }
+    }
+}
+
+/// Names one stock cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellKey<'a> {
+    pub account: &'a str,
+    pub supplier: &'a str,
+    pub warehouse: &'a str,
+    pub sku: &'a str,
+}
+
 /// One stock movement record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Movement {

@@ -19,7 +19,7 @@ use crate::{
     error::{Code, Error},
     flow::{Ctx, Entity},
     ledger::{self, kind},
-    model::{money, Charges, Order, OrderLine},
+    model::{money, CellKey, Charges, Order, OrderLine},
     rules::inputs::{
         AccountInput, AddressInput, FeeSettings, Fees, FeesInput, LineInput, OrderInput,
         PartnershipInput, PushCheckInput, SHIPPING_PLATFORM, SHIPPING_SELLER,
@@ -375,10 +375,15 @@ fn apply_effect(
         "lock_stock" => {
             let (supplier, warehouse) = placed(&loaded.order)?;
             for line in &loaded.lines {
-                let cell = cell_of(ctx, &loaded.order, &supplier, &warehouse, line)?;
+                let cell = CellKey {
+                    account: &loaded.order.distributor,
+                    supplier: &supplier,
+                    warehouse: &warehouse,
+                    sku: line.sku.as_deref().unwrap_or_default(),
+                };
                 if !ctx
                     .tx
-                    .adjust_cell(&cell, -line.qty, line.qty, movement::ORDER_LOCK, &now)?
+                    .adjust_cell(cell, -line.qty, line.qty, movement::ORDER_LOCK, &now)?
                 {
                     return Err(Error::new(
                         Code::InsufficientStock,
@@ -400,7 +405,7 @@ fn apply_effect(
                     };
                     let unlocked = cell.locked.min(line.qty);
                     ctx.tx
-                        .adjust_cell(&cell, back.min(unlocked), -unlocked, kind, &now)?;
+                        .adjust_cell(cell.key(), back.min(unlocked), -unlocked, kind, &now)?;
                 }
                 loaded.order.stock_locked = false;
             }

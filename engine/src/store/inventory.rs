@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::{Table, Tx};
 use crate::error::Error;
-use crate::model::{Movement, StockCell};
+use crate::model::{CellKey, Movement, StockCell};
 
 /// The newest movements one `movements` answer returns.
 pub const MOVEMENTS_PAGE_MAX: usize = 1_000;
@@ -214,48 +214,55 @@ impl Tx<'_> {
     }
 
     /// Moves quantities within one cell: `available += d_available`, `locked += d_locked`,
-    /// logging `kind`; refuses (returns `false`) when either would go below zero.
+    /// logging `kind`; refuses (returns `false`) when either would go below zero or there is no
+    /// such cell.
     pub fn adjust_cell(
         &self,
-        cell: &StockCell,
+        cell: CellKey<'_>,
         d_available: i64,
         d_locked: i64,
         kind: &str,
         at: &str,
     ) -> Result<bool, Error> {
-        let n = self
+        let after: Option<i64> = self
             .tx
             .prepare_cached(
                 "UPDATE stock SET available = available + ?5, locked = locked + ?6
                  WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4
-                 AND available + ?5 >= 0 AND locked + ?6 >= 0",
+                 AND available + ?5 >= 0 AND locked + ?6 >= 0 RETURNING available",
             )?
-            .execute(params![
-                cell.account,
-                cell.supplier,
-                cell.warehouse,
-                cell.sku,
-                d_available,
-                d_locked
-            ])?;
-        if n == 1 && d_available != 0 {
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )?
-                .execute(params![
+            .query_row(
+                params![
+                    cell.account,
+                    cell.supplier,
+                    cell.warehouse,
+                    cell.sku,
+                    d_available,
+                    d_locked
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(after) = after else {
+            return Ok(false);
+        };
+        if d_available != 0 {
+            self.exec(
+                "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
                     cell.account,
                     cell.supplier,
                     cell.warehouse,
                     cell.sku,
                     kind,
-                    cell.available,
-                    cell.available + d_available,
+                    after - d_available,
+                    after,
                     at
-                ])?;
+                ],
+            )?;
         }
-        Ok(n == 1)
+        Ok(true)
     }
 
     /// An account's newest movements of one supplier SKU, newest first.

@@ -40,6 +40,9 @@ pub enum Durability {
 /// parsed twice.
 const STATEMENT_CACHE_CAPACITY: usize = 512;
 
+/// The page cache of a connection, in KiB.
+const PAGE_CACHE_KIB: i64 = 64 * 1024;
+
 /// Options for opening a store.
 #[derive(Debug, Clone, Default)]
 pub struct StoreOptions {
@@ -78,6 +81,8 @@ impl Store {
         // Each command of a batch runs in a savepoint; its sub-journal (the pages it first
         // touched) stays in memory instead of a temporary file.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // A page cache big enough for the indexes a busy day touches (the default is 2 MiB).
+        conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
         // Every statement the engine runs stays prepared (rusqlite keeps 16 by default).
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         let memo = Memo::default();
