@@ -199,7 +199,7 @@ impl Engine {
             .unwrap_or_else(|| Err(Error::new(Code::Internal, "no answer")))
     }
 
-    /// Runs several commands in one SQLite transaction, each inside a savepoint of its own: a
+    /// Runs several commands in one SQLite transaction, each as if in a savepoint of its own: a
     /// failing command is rolled back alone and answered with its error, the others commit
     /// together (one fsync for the batch). Each command keeps its atomicity and its idempotency
     /// rules; answers come back in order, after the commit. Queries read in the same transaction.
@@ -228,6 +228,26 @@ impl Engine {
             }
         }
         let outcome = store.write(|tx| {
+            // Most batches fail nowhere: they run in one savepoint, without one per command (a
+            // savepoint copies every page its command first touches). A command that fails
+            // rolls that back, and the batch runs again with a savepoint per command.
+            if envelopes.len() > 1 {
+                tx.savepoint()?;
+                let mut results = Vec::with_capacity(envelopes.len());
+                for (envelope, fetched) in envelopes.iter().zip(&fetched) {
+                    match self.run_keyed(tx, envelope, fetched.as_ref()) {
+                        Ok(result) => results.push(Ok(result)),
+                        Err(error) if error.code() == Code::Internal => return Err(error),
+                        Err(_) => break,
+                    }
+                }
+                if results.len() == envelopes.len() {
+                    tx.release()?;
+                    return Ok(results);
+                }
+                tx.rollback_to()?;
+                tx.release()?;
+            }
             let mut results = Vec::with_capacity(envelopes.len());
             for (envelope, fetched) in envelopes.iter().zip(&fetched) {
                 tx.savepoint()?;
