@@ -436,14 +436,11 @@ fn apply_effect(
                 } else {
                     kind::WITHDRAWAL_REFUND
                 };
-                ledger::post(
-                    ctx,
-                    &account,
-                    kind,
-                    Some(&loaded.order.order),
-                    charges.total,
-                    None,
-                )?;
+                // What after-sale refunds already returned is not returned twice.
+                let owed = money::sub(charges.total, loaded.order.refunded_after_sale)?;
+                if owed > Decimal::ZERO {
+                    ledger::post(ctx, &account, kind, Some(&loaded.order.order), owed, None)?;
+                }
                 loaded.order.charged = false;
             }
         }
