@@ -18,6 +18,7 @@ use crate::{
     ledger::{self, RateSource},
     model::{money, Claim, Product},
     notify::notify,
+    orders,
     store::{movement, ClearScope},
     workflow::Role,
 };
@@ -281,6 +282,12 @@ pub(crate) fn move_claim(
     for effect in &moved.effects {
         match effect.as_str() {
             "clear_sku_stock" => {
+                orders::release_locks(
+                    ctx,
+                    &claim.distributor,
+                    &claim.supplier,
+                    ClearScope::Sku(&claim.sku),
+                )?;
                 ctx.tx.clear_stock(
                     &claim.distributor,
                     &claim.supplier,

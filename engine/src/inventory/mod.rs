@@ -17,6 +17,7 @@ use crate::{
     error::{Code, Error},
     flow::Ctx,
     model::{Claim, StockCell},
+    orders,
     store::{movement, ClearScope},
 };
 
@@ -101,6 +102,7 @@ pub(crate) fn clear_partnership_stock(
     supplier: &str,
     distributor: &str,
 ) -> Result<(), Error> {
+    orders::release_locks(ctx, distributor, supplier, ClearScope::Supplier)?;
     ctx.tx.clear_stock(
         distributor,
         supplier,
@@ -143,6 +145,12 @@ pub fn assign_warehouses(ctx: &Ctx<'_>, args: &AssignWarehouses) -> Result<Value
     let old = ctx.tx.assigned_warehouses(supplier, &args.distributor)?;
     let mut cleared = Vec::new();
     for warehouse in old.iter().filter(|w| !new.contains(w)) {
+        orders::release_locks(
+            ctx,
+            &args.distributor,
+            supplier,
+            ClearScope::Warehouse(warehouse),
+        )?;
         let cells = ctx.tx.clear_stock(
             &args.distributor,
             supplier,

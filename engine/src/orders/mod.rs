@@ -24,7 +24,7 @@ use crate::{
         AccountInput, AddressInput, FeeSettings, Fees, FeesInput, LineInput, OrderInput,
         PartnershipInput, PushCheckInput, SHIPPING_PLATFORM, SHIPPING_SELLER,
     },
-    store::movement,
+    store::{movement, ClearScope},
     workflow::{Guard, GuardFailure, Role},
 };
 
@@ -450,14 +450,11 @@ fn apply_effect(
                 } else {
                     kind::WITHDRAWAL_REFUND
                 };
-                ledger::post(
-                    ctx,
-                    &account,
-                    kind,
-                    Some(&loaded.order.order),
-                    charges.total,
-                    None,
-                )?;
+                // What after-sale refunds already returned is not returned twice.
+                let owed = money::sub(charges.total, loaded.order.refunded_after_sale)?;
+                if owed > Decimal::ZERO {
+                    ledger::post(ctx, &account, kind, Some(&loaded.order.order), owed, None)?;
+                }
                 loaded.order.charged = false;
             }
         }
@@ -484,6 +481,39 @@ fn apply_effect(
                 Code::RuleError,
                 format!("effect `{other}` does not apply to an order"),
             ))
+        }
+    }
+    Ok(())
+}
+
+/// Auto-clear (DESIGN.md 6.5) releases locked stock before it clears the cells: every order
+/// holding a lock in the cells about to be cleared gives all its locks back. It then holds none,
+/// so a later cancellation or shipment cannot release or consume another order's lock.
+pub(crate) fn release_locks(
+    ctx: &Ctx<'_>,
+    distributor: &str,
+    supplier: &str,
+    scope: ClearScope<'_>,
+) -> Result<(), Error> {
+    for order in ctx.tx.locked_orders(distributor, supplier)? {
+        let lines = ctx.tx.order_lines(distributor, &order.order)?;
+        let touched = match scope {
+            ClearScope::Supplier => true,
+            ClearScope::Warehouse(w) => order.warehouse.as_deref() == Some(w),
+            ClearScope::Sku(sku) => lines.iter().any(|l| l.sku.as_deref() == Some(sku)),
+        };
+        if touched {
+            let mut loaded = Loaded { order, lines };
+            let args = Args::default();
+            apply_effect(
+                ctx,
+                &mut loaded,
+                "release_stock",
+                "auto_clear",
+                &args,
+                &mut None,
+            )?;
+            ctx.tx.update_order(&loaded.order, &ctx.now())?;
         }
     }
     Ok(())

@@ -148,6 +148,16 @@ impl Tx<'_> {
             .optional()?)
     }
 
+    /// A distributor's orders holding stock locked in a supplier's warehouses, by name.
+    pub fn locked_orders(&self, distributor: &str, supplier: &str) -> Result<Vec<Order>, Error> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE distributor = ?1 AND supplier = ?2
+             AND stock_locked = 1 ORDER BY order_name"
+        ))?;
+        let rows = stmt.query_map([distributor, supplier], order_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The orders of that name delivered to a supplier (one per distributor).
     pub fn supplier_orders_named(&self, supplier: &str, order: &str) -> Result<Vec<Order>, Error> {
         let mut stmt = self.tx.prepare_cached(&format!(

@@ -1,0 +1,1805 @@
+//! The reference model: random command sequences run against the engine (through the host
+//! protocol, `Engine::execute_line`, in-memory store) and against a small in-memory model of
+//! the order workflow, the ledger and the stock cells written here from DESIGN.md 6.5 and 6.6.
+//! After every command the two must agree on:
+//!
+//! - the outcome: ok, or the same error code;
+//! - every order of every distributor: state, supplier, warehouse, marketplace status, cancel flag;
+//! - every ledger account: balance, credit terms, credit used, and its whole transaction list
+//!   (type, order, amount, balance after), with balance == sum of its transactions;
+//! - every stock cell the distributors and suppliers see (`stock {sku}`): available and locked.
+//!
+//! The world is fixed and small: suppliers `s1` (warehouses W1 Selangor, W2 Johor; SKUs A, B)
+//! and `s2` (W3 Penang; SKU C), distributors `d1` (partnered with both) and `d2` (partnered with
+//! `s1` only), store SKUs `SA`/`SB`/`SC` mapped to A/B/C and `SX` mapped to nothing, four orders
+//! imported at setup and four order numbers per distributor. The commands, valid and invalid
+//! alike: import (new orders and status updates, cancellations included), pack (allocated or
+//! named warehouse, seller shipping), split, push, delivery drain, ship, confirm pickup,
+//! withdraw, review withdrawal, after-sale refund, mark shipped, add/deduct balance (and a
+//! distributor trying to top up), credit terms, fees, prices, stock pushes, ending and
+//! re-binding partnerships, claims, removing expired claims, turning distribution off and on,
+//! and stopping distribution. A command names an order by a pick among the distributor's orders
+//! at that moment (mostly one in a state the command applies to), resolved against the model, so
+//! sequences reach the later states. Each case runs with automatic delivery on or off (then
+//! `Drain` commands deliver).
+//!
+//! The model keeps money in integer cents and recomputes the fee rule (`price x qty` summed, plus
+//! the supplier's handling and shipping), the push checks and the warehouse allocation itself.
+//! Two readings of DESIGN.md it holds the engine to: the refunds of an order never exceed its
+//! charge (a withdrawal after an after-sale refund returns only the rest), and auto-clear
+//! releases every lock of an order holding one in the cleared cells before it clears them.
+//!
+//! A failure prints the step, what differed, and the minimal command sequence proptest shrank it
+//! to (picks shown as `fit#n`/`#n`, resolved names in the step line). Size: `MODEL_CASES`
+//! sequences (default 64) of up to `MODEL_STEPS` commands (default 40); `MODEL_SEED` replays a
+//! run (the seed is printed). Larger:
+//! `MODEL_CASES=2000 MODEL_STEPS=120 cargo test -p distributary-tests --test reference_model`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use distributary::{Engine, EngineOptions};
+use proptest::{
+    collection::vec,
+    prelude::*,
+    test_runner::{Config, RngSeed, TestCaseError, TestRunner},
+};
+use serde_json::{json, Value};
+
+// --- the world
+
+const SUPPLIERS: [&str; 2] = ["s1", "s2"];
+const DISTRIBUTORS: [&str; 2] = ["d1", "d2"];
+/// Warehouses: name, owning supplier, region.
+const WAREHOUSES: [(&str, usize, &str); 3] = [
+    ("W1", 0, "Selangor"),
+    ("W2", 0, "Johor"),
+    ("W3", 1, "Penang"),
+];
+/// Supplier SKUs: code, owning supplier.
+const SKUS: [(&str, usize); 3] = [("A", 0), ("B", 0), ("C", 1)];
+/// Store SKUs: the first three map to `SKUS` of the same index, the last to nothing.
+const STORE_SKUS: [&str; 4] = ["SA", "SB", "SC", "SX"];
+/// Order address states; warehouse regions compare ignoring case, an empty state matches none.
+const REGIONS: [&str; 4] = ["Selangor", "johor", "Penang", ""];
+const STATUSES: [&str; 4] = ["ready_to_ship", "shipped", "cancel_requested", "cancelled"];
+const ORDER_NUMBERS: usize = 4;
+const MARKETPLACE: &str = "shopee";
+const SHOP: &str = "s1";
+
+const PRICES_CENTS: [i64; 3] = [1000, 450, 200];
+const FEES_CENTS: [(i64, i64); 2] = [(150, 400), (50, 0)];
+const STOCK: [((usize, usize), i64); 5] = [
+    ((0, 0), 3),
+    ((0, 1), 2),
+    ((1, 0), 2),
+    ((1, 1), 4),
+    ((2, 2), 5),
+];
+/// Partnered at setup: (supplier, distributor).
+const PARTNERED: [(usize, usize); 3] = [(0, 0), (1, 0), (0, 1)];
+/// Balances added at setup, cents.
+const TOP_UPS: [((usize, usize), i64); 3] = [((0, 0), 4000), ((1, 0), 1000), ((0, 1), 2000)];
+
+/// Imported at setup so that sequences start with work to do: (distributor, number, lines, region).
+/// An order line as generated: (store SKU, quantity).
+type Line = (usize, u32);
+
+const SETUP_ORDERS: [(usize, usize, &[Line], usize); 4] = [
+    (0, 0, &[(0, 1)], 0),
+    (0, 1, &[(1, 2), (0, 1)], 1),
+    (0, 2, &[(0, 1), (2, 2)], 3),
+    (1, 0, &[(0, 2)], 2),
+];
+
+const CASES_DEFAULT: u32 = 64;
+const STEPS_DEFAULT: usize = 40;
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn warehouses_of(supplier: usize) -> impl Iterator<Item = usize> {
+    (0..WAREHOUSES.len()).filter(move |&w| WAREHOUSES[w].1 == supplier)
+}
+
+fn skus_of(supplier: usize) -> impl Iterator<Item = usize> {
+    (0..SKUS.len()).filter(move |&k| SKUS[k].1 == supplier)
+}
+
+// --- money: integer cents in the model, decimal strings on the wire
+
+/// Thousandths rounded to cents, half away from zero (DESIGN.md 6.6).
+fn mills_to_cents(mills: i64) -> i64 {
+    if mills >= 0 {
+        (mills + 5) / 10
+    } else {
+        (mills - 5) / 10
+    }
+}
+
+fn mills_text(mills: i64) -> String {
+    let sign = if mills < 0 { "-" } else { "" };
+    format!("{sign}{}.{:03}", mills.abs() / 1000, mills.abs() % 1000)
+}
+
+fn cents_text(cents: i64) -> String {
+    mills_text(cents * 10)
+}
+
+/// A decimal string as cents; `None` when it is not a whole number of cents.
+fn parse_cents(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let mut fraction = fraction.to_owned();
+    while fraction.len() > 2 && fraction.ends_with('0') {
+        fraction.pop();
+    }
+    if fraction.len() > 2 {
+        return None;
+    }
+    while fraction.len() < 2 {
+        fraction.push('0');
+    }
+    let cents = whole.parse::<i64>().ok()? * 100 + fraction.parse::<i64>().ok()?;
+    Some(if negative { -cents } else { cents })
+}
+
+// --- commands
+
+/// The order a command names: generated as a pick among the distributor's orders at that moment
+/// (or a name it never had), resolved to its name against the model before the step runs.
+#[derive(Clone, PartialEq, Eq)]
+enum OrderRef {
+    /// One of the orders in a state the command's event leaves (any order when none is).
+    Fit(usize),
+    /// Any order.
+    Pick(usize),
+    Missing,
+    Named(String),
+}
+
+impl OrderRef {
+    fn name(&self) -> String {
+        match self {
+            OrderRef::Named(name) => name.clone(),
+            _ => format!("{MARKETPLACE}:o{}", ORDER_NUMBERS + 1),
+        }
+    }
+}
+
+impl std::fmt::Debug for OrderRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OrderRef::Fit(i) => write!(f, "fit#{i}"),
+            OrderRef::Pick(i) => write!(f, "#{i}"),
+            OrderRef::Missing => write!(f, "missing"),
+            OrderRef::Named(name) => write!(f, "{name}"),
+        }
+    }
+}
+
+/// An imported order's name.
+fn order_name(number: usize) -> String {
+    format!("{MARKETPLACE}:o{}", number + 1)
+}
+
+/// One step of a sequence. Indices name `SUPPLIERS`, `DISTRIBUTORS`, `WAREHOUSES`, `SKUS`,
+/// `STORE_SKUS`, `REGIONS`, `STATUSES`; amounts are thousandths (`mills`) or cents.
+#[derive(Clone, Debug)]
+enum Cmd {
+    Import {
+        d: usize,
+        number: usize,
+        lines: Vec<Line>,
+        region: usize,
+        status: usize,
+    },
+    Pack {
+        d: usize,
+        order: OrderRef,
+        warehouse: Option<usize>,
+        seller: bool,
+    },
+    Split {
+        d: usize,
+        order: OrderRef,
+        valid: bool,
+    },
+    Push {
+        d: usize,
+        order: OrderRef,
+    },
+    Drain,
+    Ship {
+        s: Option<usize>,
+        d: usize,
+        order: OrderRef,
+    },
+    ConfirmPickup {
+        s: Option<usize>,
+        d: usize,
+        order: OrderRef,
+    },
+    Withdraw {
+        d: usize,
+        order: OrderRef,
+    },
+    ReviewWithdrawal {
+        s: Option<usize>,
+        d: usize,
+        order: OrderRef,
+        approve: bool,
+    },
+    AfterSaleRefund {
+        s: Option<usize>,
+        d: usize,
+        order: OrderRef,
+        cents: i64,
+    },
+    MarkShipped {
+        d: usize,
+        order: OrderRef,
+    },
+    AddBalance {
+        s: usize,
+        d: usize,
+        mills: i64,
+    },
+    DistributorTopUp {
+        d: usize,
+        s: usize,
+    },
+    DeductBalance {
+        s: usize,
+        d: usize,
+        mills: i64,
+    },
+    SetCredit {
+        s: usize,
+        d: usize,
+        enabled: bool,
+        mills: i64,
+    },
+    SetFees {
+        s: usize,
+        handling: i64,
+        shipping: i64,
+    },
+    SetPrice {
+        s: usize,
+        sku: usize,
+        mills: i64,
+    },
+    PushStock {
+        s: usize,
+        warehouse: usize,
+        sku: usize,
+        available: i64,
+    },
+    EndPartnership {
+        s: usize,
+        d: usize,
+    },
+    Rebind {
+        s: usize,
+        d: usize,
+    },
+    Claim {
+        d: usize,
+        s: usize,
+        sku: usize,
+    },
+    RemoveExpired {
+        d: usize,
+        sku: usize,
+    },
+    SetDistribution {
+        s: usize,
+        sku: usize,
+        enabled: bool,
+    },
+    StopDistribution {
+        d: usize,
+        sku: usize,
+    },
+}
+
+fn order_ref() -> impl Strategy<Value = OrderRef> {
+    prop_oneof![
+        8 => any::<usize>().prop_map(OrderRef::Fit),
+        4 => any::<usize>().prop_map(OrderRef::Pick),
+        1 => Just(OrderRef::Missing),
+    ]
+}
+
+/// The supplier of a supplier-side order command: mostly the order's own (`None`), sometimes any.
+fn order_supplier() -> impl Strategy<Value = Option<usize>> {
+    prop_oneof![6 => Just(None), 1 => (0..SUPPLIERS.len()).prop_map(Some)]
+}
+
+/// Thousandths: mostly whole cents, sometimes a fraction of a cent (rounding), zero or negative.
+fn mills(max_cents: i64) -> impl Strategy<Value = i64> {
+    prop_oneof![
+        6 => (1..=max_cents).prop_map(|c| c * 10),
+        2 => 1..=max_cents * 10,
+        1 => Just(0i64),
+        1 => (1..=5i64).prop_map(|units| -units * 1000),
+    ]
+}
+
+fn command() -> impl Strategy<Value = Cmd> {
+    let s = || 0..SUPPLIERS.len();
+    let d = || prop_oneof![3 => Just(0usize), 1 => Just(1usize)];
+    let sku = || 0..SKUS.len();
+    let store_sku =
+        prop_oneof![5 => Just(0usize), 3 => Just(1usize), 2 => Just(2usize), 1 => Just(3usize)];
+    let line = (store_sku, prop_oneof![12 => 1..=3u32, 1 => Just(0u32)]);
+    let status =
+        prop_oneof![12 => Just(0usize), 2 => Just(1usize), 1 => Just(2usize), 1 => Just(3usize)];
+    prop_oneof![
+        6 => (d(), 0..ORDER_NUMBERS, vec(line, 1..=2), 0..REGIONS.len(), status)
+            .prop_map(|(d, number, lines, region, status)| Cmd::Import { d, number, lines, region, status }),
+        8 => (d(), order_ref(), prop_oneof![4 => Just(None), 1 => (0..WAREHOUSES.len()).prop_map(Some)],
+              prop_oneof![12 => Just(false), 1 => Just(true)])
+            .prop_map(|(d, order, warehouse, seller)| Cmd::Pack { d, order, warehouse, seller }),
+        2 => (d(), order_ref(), prop_oneof![4 => Just(true), 1 => Just(false)])
+            .prop_map(|(d, order, valid)| Cmd::Split { d, order, valid }),
+        8 => (d(), order_ref()).prop_map(|(d, order)| Cmd::Push { d, order }),
+        3 => Just(Cmd::Drain),
+        5 => (order_supplier(), d(), order_ref()).prop_map(|(s, d, order)| Cmd::Ship { s, d, order }),
+        3 => (order_supplier(), d(), order_ref()).prop_map(|(s, d, order)| Cmd::ConfirmPickup { s, d, order }),
+        3 => (d(), order_ref()).prop_map(|(d, order)| Cmd::Withdraw { d, order }),
+        3 => (order_supplier(), d(), order_ref(), any::<bool>())
+            .prop_map(|(s, d, order, approve)| Cmd::ReviewWithdrawal { s, d, order, approve }),
+        2 => (order_supplier(), d(), order_ref(), prop_oneof![1 => Just(0i64), 8 => 1..=3000i64])
+            .prop_map(|(s, d, order, cents)| Cmd::AfterSaleRefund { s, d, order, cents }),
+        1 => (d(), order_ref()).prop_map(|(d, order)| Cmd::MarkShipped { d, order }),
+        4 => (s(), d(), mills(5000)).prop_map(|(s, d, mills)| Cmd::AddBalance { s, d, mills }),
+        1 => (d(), s()).prop_map(|(d, s)| Cmd::DistributorTopUp { d, s }),
+        1 => (s(), d(), mills(3000)).prop_map(|(s, d, mills)| Cmd::DeductBalance { s, d, mills }),
+        2 => (s(), d(), any::<bool>(), mills(3000))
+            .prop_map(|(s, d, enabled, mills)| Cmd::SetCredit { s, d, enabled, mills }),
+        1 => (s(), mills(800), mills(800))
+            .prop_map(|(s, handling, shipping)| Cmd::SetFees { s, handling, shipping }),
+        1 => (s(), sku(), mills(2000)).prop_map(|(s, sku, mills)| Cmd::SetPrice { s, sku, mills }),
+        // Mostly the warehouse's own supplier and one of its SKUs.
+        4 => (0..WAREHOUSES.len(), 0..SKUS.len(), prop_oneof![6 => Just(None), 1 => s().prop_map(Some)], 0..=6i64)
+            .prop_map(|(warehouse, sku, s, available)| {
+                let owner = WAREHOUSES[warehouse].1;
+                let sku = if SKUS[sku].1 == owner { sku } else { skus_of(owner).next().unwrap_or(sku) };
+                Cmd::PushStock { s: s.unwrap_or(owner), warehouse, sku, available }
+            }),
+        1 => (s(), d()).prop_map(|(s, d)| Cmd::EndPartnership { s, d }),
+        1 => (s(), d()).prop_map(|(s, d)| Cmd::Rebind { s, d }),
+        2 => (d(), sku()).prop_map(|(d, sku)| Cmd::Claim { d, s: SKUS[sku].1, sku }),
+        1 => (d(), s(), sku()).prop_map(|(d, s, sku)| Cmd::Claim { d, s, sku }),
+        2 => (d(), sku()).prop_map(|(d, sku)| Cmd::RemoveExpired { d, sku }),
+        1 => (prop_oneof![4 => Just(None), 1 => s().prop_map(Some)], sku(), any::<bool>())
+            .prop_map(|(s, sku, enabled)| Cmd::SetDistribution { s: s.unwrap_or(SKUS[sku].1), sku, enabled }),
+        2 => (d(), sku()).prop_map(|(d, sku)| Cmd::StopDistribution { d, sku }),
+    ]
+}
+
+/// The command with its order picks resolved to names against the model (and a supplier-side
+/// command's supplier, when it is the order's own).
+fn resolve(model: &Model, cmd: &Cmd) -> Cmd {
+    let fit: &[&str] = match cmd {
+        Cmd::Pack { .. } | Cmd::Split { .. } => &["pending"],
+        Cmd::Push { .. } => &["packed", "push_failed"],
+        Cmd::Ship { .. } => &["pushed"],
+        Cmd::ConfirmPickup { .. } => &["to_pickup"],
+        Cmd::Withdraw { .. } => &["pushed", "to_pickup"],
+        Cmd::ReviewWithdrawal { .. } => &["withdrawal_requested"],
+        Cmd::AfterSaleRefund { .. } => &["pushed", "to_pickup", "shipped", "withdrawal_requested"],
+        _ => &[],
+    };
+    let mut cmd = cmd.clone();
+    match &mut cmd {
+        Cmd::Pack { d, order, .. }
+        | Cmd::Split { d, order, .. }
+        | Cmd::Push { d, order }
+        | Cmd::Withdraw { d, order }
+        | Cmd::MarkShipped { d, order } => *order = model.resolve(*d, order, fit),
+        Cmd::Ship { s, d, order }
+        | Cmd::ConfirmPickup { s, d, order }
+        | Cmd::ReviewWithdrawal { s, d, order, .. }
+        | Cmd::AfterSaleRefund { s, d, order, .. } => {
+            *order = model.resolve(*d, order, fit);
+            let own = model
+                .orders
+                .get(&(*d, order.name()))
+                .and_then(|o| o.supplier);
+            *s = Some(s.or(own).unwrap_or(0));
+        }
+        _ => {}
+    }
+    cmd
+}
+
+// --- the model
+
+type Outcome = Result<(), &'static str>;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Partnership {
+    Partnered,
+    Terminated,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Claim {
+    Claimed,
+    Expired,
+}
+
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+struct Cell {
+    available: i64,
+    locked: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Txn {
+    kind: &'static str,
+    order: Option<String>,
+    amount: i64,
+    balance_after: i64,
+}
+
+#[derive(Clone, Default, Debug)]
+struct Account {
+    balance: i64,
+    credit: bool,
+    limit: i64,
+    txns: Vec<Txn>,
+}
+
+#[derive(Clone, Debug)]
+struct Order {
+    /// (store SKU, quantity), merged by store SKU in first-seen order.
+    lines: Vec<(usize, i64)>,
+    region: usize,
+    state: &'static str,
+    status: &'static str,
+    supplier: Option<usize>,
+    warehouse: Option<usize>,
+    /// The stock this order holds locked: (warehouse, SKU, quantity).
+    locks: Vec<(usize, usize, i64)>,
+    /// The charge's total while the order holds it.
+    charge: Option<i64>,
+    refunded_after_sale: i64,
+    /// Delivered to the supplier at least once: the supplier sees it from then on.
+    delivered: bool,
+    withdrawn_from: Option<&'static str>,
+    flagged: bool,
+    children: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Model {
+    partnerships: BTreeMap<(usize, usize), Partnership>,
+    /// Pairs approved at least once: the ledger account and the distributor's supplier
+    /// warehouses (every warehouse of the supplier: invitations here assign all) exist.
+    approved: BTreeSet<(usize, usize)>,
+    /// Live claims by (distributor, SKU); a removed claim is absent.
+    claims: BTreeMap<(usize, usize), Claim>,
+    prices: [i64; 3],
+    enabled: [bool; 3],
+    fees: [(i64, i64); 2],
+    /// The suppliers' own cells: (warehouse, SKU) -> available.
+    own: BTreeMap<(usize, usize), i64>,
+    /// The distributors' cells: (distributor, warehouse, SKU).
+    cells: BTreeMap<(usize, usize, usize), Cell>,
+    /// Ledger accounts by (supplier, distributor).
+    ledger: BTreeMap<(usize, usize), Account>,
+    /// Orders by (distributor, name).
+    orders: BTreeMap<(usize, String), Order>,
+    /// Queued deliveries, oldest first.
+    queue: Vec<(usize, String)>,
+}
+
+fn is_cancellation(status: &str) -> bool {
+    status == "cancel_requested" || status == "cancelled"
+}
+
+impl Model {
+    /// The state the setup in [`Driver::setup`] leaves.
+    fn new() -> Model {
+        let mut model = Model {
+            partnerships: BTreeMap::new(),
+            approved: BTreeSet::new(),
+            claims: BTreeMap::new(),
+            prices: PRICES_CENTS,
+            enabled: [true; 3],
+            fees: FEES_CENTS,
+            own: STOCK.iter().copied().collect(),
+            cells: BTreeMap::new(),
+            ledger: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            queue: Vec::new(),
+        };
+        for &(s, d) in &PARTNERED {
+            model.partnerships.insert((s, d), Partnership::Partnered);
+            model.approved.insert((s, d));
+            model.ledger.insert((s, d), Account::default());
+            for sku in skus_of(s) {
+                model.claim_new(d, s, sku);
+            }
+        }
+        for &((s, d), cents) in &TOP_UPS {
+            model
+                .post(s, d, "add_balance", None, cents)
+                .expect("setup top-up");
+        }
+        for (d, number, lines, region) in SETUP_ORDERS {
+            model
+                .import(d, number, lines, region, STATUSES[0])
+                .expect("setup import");
+        }
+        model
+    }
+
+    /// A pick among the distributor's orders (in name order; for `Fit`, among those in one of
+    /// the `fit` states when there are any), or a name it never had.
+    fn resolve(&self, d: usize, order: &OrderRef, fit: &[&str]) -> OrderRef {
+        let mine = || self.orders.iter().filter(|((od, _), _)| *od == d);
+        let names: Vec<&String> = mine().map(|((_, n), _)| n).collect();
+        let fitting: Vec<&String> = mine()
+            .filter(|(_, o)| fit.contains(&o.state))
+            .map(|((_, n), _)| n)
+            .collect();
+        match order {
+            OrderRef::Fit(i) if !fitting.is_empty() => {
+                OrderRef::Named(fitting[i % fitting.len()].clone())
+            }
+            OrderRef::Fit(i) | OrderRef::Pick(i) if !names.is_empty() => {
+                OrderRef::Named(names[i % names.len()].clone())
+            }
+            OrderRef::Named(name) => OrderRef::Named(name.clone()),
+            _ => OrderRef::Named(OrderRef::Missing.name()),
+        }
+    }
+
+    fn order(&self, d: usize, order: &OrderRef) -> Result<&Order, &'static str> {
+        self.orders.get(&(d, order.name())).ok_or("not_found")
+    }
+
+    fn order_mut(&mut self, d: usize, name: &str) -> &mut Order {
+        self.orders
+            .get_mut(&(d, name.to_owned()))
+            .expect("the order exists")
+    }
+
+    /// An order as the supplier finds it: its own and delivered, else `not_found`.
+    fn supplier_order(&self, s: usize, d: usize, order: &OrderRef) -> Result<&Order, &'static str> {
+        match self.orders.get(&(d, order.name())) {
+            Some(o) if o.supplier == Some(s) && o.delivered => Ok(o),
+            _ => Err("not_found"),
+        }
+    }
+
+    fn partnered(&self, s: usize, d: usize) -> bool {
+        self.partnerships.get(&(s, d)) == Some(&Partnership::Partnered)
+    }
+
+    /// Appends a ledger transaction; a debit may go below zero only with credit, down to the limit.
+    fn post(
+        &mut self,
+        s: usize,
+        d: usize,
+        kind: &'static str,
+        order: Option<&str>,
+        amount: i64,
+    ) -> Outcome {
+        let account = self.ledger.get_mut(&(s, d)).ok_or("not_partnered")?;
+        let after = account.balance + amount;
+        if amount < 0 && after < 0 {
+            if !account.credit {
+                return Err("insufficient_balance");
+            }
+            if -after > account.limit {
+                return Err("credit_limit_exceeded");
+            }
+        }
+        account.balance = after;
+        account.txns.push(Txn {
+            kind,
+            order: order.map(str::to_owned),
+            amount,
+            balance_after: after,
+        });
+        Ok(())
+    }
+
+    /// A new claim, mirrored into the distributor's warehouses of the supplier at its stock.
+    fn claim_new(&mut self, d: usize, s: usize, sku: usize) {
+        self.claims.insert((d, sku), Claim::Claimed);
+        if self.approved.contains(&(s, d)) {
+            for w in warehouses_of(s) {
+                let available = self.own.get(&(w, sku)).copied().unwrap_or(0);
+                self.cells.entry((d, w, sku)).or_default().available = available;
+            }
+        }
+    }
+
+    /// Auto-clear (DESIGN.md 6.5) of the distributor's cells outside `keep`: an order holding a
+    /// lock there gives all its locks back, then the cells go to zero.
+    fn clear(&mut self, d: usize, keep: impl Fn(usize, usize) -> bool) {
+        let touched: Vec<String> = self
+            .orders
+            .iter()
+            .filter(|((od, _), o)| *od == d && o.locks.iter().any(|&(w, sku, _)| !keep(w, sku)))
+            .map(|((_, name), _)| name.clone())
+            .collect();
+        for name in touched {
+            self.release(d, &name);
+        }
+        for (&(cd, w, sku), cell) in self.cells.iter_mut() {
+            if cd == d && !keep(w, sku) {
+                *cell = Cell::default();
+            }
+        }
+    }
+
+    fn release(&mut self, d: usize, name: &str) {
+        let locks = std::mem::take(&mut self.order_mut(d, name).locks);
+        for (w, sku, qty) in locks {
+            let cell = self
+                .cells
+                .get_mut(&(d, w, sku))
+                .expect("a locked cell exists");
+            cell.available += qty;
+            cell.locked -= qty;
+        }
+    }
+
+    /// Returns what the order was charged and not yet refunded after sale.
+    fn refund(&mut self, d: usize, name: &str, kind: &'static str) {
+        let order = self.order_mut(d, name);
+        let (Some(total), Some(s)) = (order.charge.take(), order.supplier) else {
+            return;
+        };
+        let amount = total - order.refunded_after_sale;
+        if amount != 0 {
+            self.post(s, d, kind, Some(name), amount)
+                .expect("a credit is always accepted");
+        }
+    }
+
+    /// A marketplace cancellation (DESIGN.md 6.5).
+    fn cancel(&mut self, d: usize, name: &str) {
+        let order = self.order_mut(d, name);
+        let (state, children, status) = (order.state, order.children, order.status);
+        match state {
+            "split" => {
+                for c in 1..=children {
+                    let child = format!("{name}/{c}");
+                    self.order_mut(d, &child).status = status;
+                    self.cancel(d, &child);
+                }
+            }
+            "pending" | "packed" | "push_failed" => {
+                self.order_mut(d, name).state = "cancelled";
+                self.release(d, name);
+            }
+            "pushing" | "pushed" => {
+                self.order_mut(d, name).state = "withdrawn";
+                self.refund(d, name, "withdrawal_refund");
+                self.release(d, name);
+            }
+            _ => self.order_mut(d, name).flagged = true,
+        }
+    }
+
+    fn drain(&mut self) {
+        for (d, name) in std::mem::take(&mut self.queue) {
+            let order = &self.orders[&(d, name.clone())];
+            if order.state != "pushing" {
+                continue;
+            }
+            let s = order.supplier.expect("a pushed order has a supplier");
+            let partnered = self.partnered(s, d);
+            let order = self.order_mut(d, &name);
+            if partnered {
+                order.state = "pushed";
+                order.delivered = true;
+            } else {
+                order.state = "push_failed";
+                self.refund(d, &name, "push_failed_refund");
+            }
+        }
+    }
+
+    fn apply(&mut self, cmd: &Cmd) -> Outcome {
+        let unresolved = || panic!("the command is resolved first");
+        match cmd.clone() {
+            Cmd::Import {
+                d,
+                number,
+                lines,
+                region,
+                status,
+            } => self.import(d, number, &lines, region, STATUSES[status]),
+            Cmd::Pack {
+                d,
+                order,
+                warehouse,
+                seller,
+            } => self.pack(d, order, warehouse, seller),
+            Cmd::Split { d, order, valid } => self.split(d, order, valid),
+            Cmd::Push { d, order } => self.push(d, order),
+            Cmd::Drain => Ok(()),
+            Cmd::Ship { s, d, order } => {
+                let s = s.unwrap_or_else(unresolved);
+                self.supplier_move(s, d, &order, &["pushed"], |model, name| {
+                    let locks = std::mem::take(&mut model.order_mut(d, name).locks);
+                    for (w, sku, qty) in locks {
+                        model
+                            .cells
+                            .get_mut(&(d, w, sku))
+                            .expect("a locked cell exists")
+                            .locked -= qty;
+                    }
+                    "to_pickup"
+                })
+            }
+            Cmd::ConfirmPickup { s, d, order } => {
+                let s = s.unwrap_or_else(unresolved);
+                self.supplier_move(s, d, &order, &["to_pickup"], |_, _| "shipped")
+            }
+            Cmd::Withdraw { d, order } => {
+                let o = self.order(d, &order)?;
+                let from = o.state;
+                if from != "pushed" && from != "to_pickup" {
+                    return Err("invalid_transition");
+                }
+                let o = self.order_mut(d, &order.name());
+                o.state = "withdrawal_requested";
+                o.withdrawn_from = Some(from);
+                Ok(())
+            }
+            Cmd::ReviewWithdrawal {
+                s,
+                d,
+                order,
+                approve,
+            } => {
+                let s = s.unwrap_or_else(unresolved);
+                self.supplier_move(s, d, &order, &["withdrawal_requested"], |model, name| {
+                    if approve {
+                        model.refund(d, name, "withdrawal_refund");
+                        model.release(d, name);
+                        "withdrawn"
+                    } else {
+                        model
+                            .order_mut(d, name)
+                            .withdrawn_from
+                            .take()
+                            .expect("withdrawn from")
+                    }
+                })
+            }
+            Cmd::AfterSaleRefund { s, d, order, cents } => {
+                let s = s.unwrap_or_else(unresolved);
+                let o = self.supplier_order(s, d, &order)?;
+                let Some(total) = o.charge else {
+                    return Err("invalid_transition");
+                };
+                if cents <= 0 || cents > total - o.refunded_after_sale {
+                    return Err("bad_request");
+                }
+                self.post(s, d, "after_sale_refund", Some(&order.name()), cents)?;
+                self.order_mut(d, &order.name()).refunded_after_sale += cents;
+                Ok(())
+            }
+            Cmd::MarkShipped { d, order } => {
+                self.order(d, &order)?;
+                Err("invalid_transition")
+            }
+            Cmd::AddBalance { s, d, mills } => self.balance_change(s, d, mills, 1, "add_balance"),
+            Cmd::DistributorTopUp { .. } => Err("distributor_cannot_top_up"),
+            Cmd::DeductBalance { s, d, mills } => {
+                self.balance_change(s, d, mills, -1, "deduct_balance")
+            }
+            Cmd::SetCredit {
+                s,
+                d,
+                enabled,
+                mills,
+            } => {
+                let account = self.ledger.get_mut(&(s, d)).ok_or("not_partnered")?;
+                let limit = mills_to_cents(mills);
+                if limit < 0 {
+                    return Err("bad_request");
+                }
+                account.credit = enabled;
+                account.limit = limit;
+                Ok(())
+            }
+            Cmd::SetFees {
+                s,
+                handling,
+                shipping,
+            } => {
+                let (handling, shipping) = (mills_to_cents(handling), mills_to_cents(shipping));
+                if handling < 0 || shipping < 0 {
+                    return Err("bad_request");
+                }
+                self.fees[s] = (handling, shipping);
+                Ok(())
+            }
+            Cmd::SetPrice { s, sku, mills } => {
+                if SKUS[sku].1 != s {
+                    return Err("not_found");
+                }
+                let price = mills_to_cents(mills);
+                if price <= 0 {
+                    return Err("bad_request");
+                }
+                self.prices[sku] = price;
+                Ok(())
+            }
+            Cmd::PushStock {
+                s,
+                warehouse,
+                sku,
+                available,
+            } => {
+                if WAREHOUSES[warehouse].1 != s || SKUS[sku].1 != s {
+                    return Err("not_found");
+                }
+                self.own.insert((warehouse, sku), available);
+                for d in 0..DISTRIBUTORS.len() {
+                    let mirrored = self.approved.contains(&(s, d))
+                        && self.claims.get(&(d, sku)) == Some(&Claim::Claimed);
+                    if let (true, Some(cell)) = (mirrored, self.cells.get_mut(&(d, warehouse, sku)))
+                    {
+                        cell.available = available;
+                    }
+                }
+                Ok(())
+            }
+            Cmd::EndPartnership { s, d } => {
+                match self.partnerships.get(&(s, d)) {
+                    None => return Err("not_found"),
+                    Some(Partnership::Partnered) => {}
+                    Some(_) => return Err("invalid_transition"),
+                }
+                self.partnerships.insert((s, d), Partnership::Terminated);
+                self.clear(d, |w, _| WAREHOUSES[w].1 != s);
+                for sku in skus_of(s) {
+                    if let Some(claim) = self.claims.get_mut(&(d, sku)) {
+                        *claim = Claim::Expired;
+                    }
+                }
+                Ok(())
+            }
+            Cmd::Rebind { s, d } => {
+                if self.partnered(s, d) {
+                    return Err("already_partnered");
+                }
+                self.partnerships.insert((s, d), Partnership::Partnered);
+                self.approved.insert((s, d));
+                self.ledger.entry((s, d)).or_default();
+                for sku in skus_of(s) {
+                    if self.claims.get(&(d, sku)) == Some(&Claim::Claimed) {
+                        self.claim_new(d, s, sku);
+                    }
+                }
+                Ok(())
+            }
+            Cmd::Claim { d, s, sku } => {
+                if !self.partnered(s, d) {
+                    return Err("not_partnered");
+                }
+                if SKUS[sku].1 != s {
+                    return Err("not_found");
+                }
+                if !self.enabled[sku] {
+                    return Err("product_expired");
+                }
+                if self.claims.contains_key(&(d, sku)) {
+                    return Err("bad_request");
+                }
+                self.claim_new(d, s, sku);
+                Ok(())
+            }
+            Cmd::RemoveExpired { d, sku } => match self.claims.get(&(d, sku)) {
+                None => Err("not_found"),
+                Some(Claim::Claimed) => Err("invalid_transition"),
+                Some(Claim::Expired) => {
+                    self.claims.remove(&(d, sku));
+                    Ok(())
+                }
+            },
+            Cmd::SetDistribution { s, sku, enabled } => {
+                if SKUS[sku].1 != s {
+                    return Err("not_found");
+                }
+                self.enabled[sku] = enabled;
+                if !enabled {
+                    for ((_, k), claim) in self.claims.iter_mut() {
+                        if *k == sku {
+                            *claim = Claim::Expired;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Cmd::StopDistribution { d, sku } => match self.claims.get(&(d, sku)) {
+                None => Err("not_found"),
+                Some(Claim::Expired) => Err("invalid_transition"),
+                Some(Claim::Claimed) => {
+                    self.claims.insert((d, sku), Claim::Expired);
+                    self.clear(d, |_, k| k != sku);
+                    Ok(())
+                }
+            },
+        }
+    }
+
+    fn import(
+        &mut self,
+        d: usize,
+        number: usize,
+        lines: &[Line],
+        region: usize,
+        status: &'static str,
+    ) -> Outcome {
+        let name = order_name(number);
+        if let Some(order) = self.orders.get_mut(&(d, name.clone())) {
+            let was_cancelled = is_cancellation(order.status);
+            order.status = status;
+            if is_cancellation(status) && !was_cancelled {
+                self.cancel(d, &name);
+            }
+            return Ok(());
+        }
+        if lines.iter().any(|&(_, qty)| qty == 0) {
+            return Err("bad_request");
+        }
+        let mut merged: Vec<(usize, i64)> = Vec::new();
+        for &(store_sku, qty) in lines {
+            match merged.iter_mut().find(|(s, _)| *s == store_sku) {
+                Some(line) => line.1 += i64::from(qty),
+                None => merged.push((store_sku, i64::from(qty))),
+            }
+        }
+        self.orders.insert(
+            (d, name.clone()),
+            Order {
+                lines: merged,
+                region,
+                state: "pending",
+                status,
+                supplier: None,
+                warehouse: None,
+                locks: Vec::new(),
+                charge: None,
+                refunded_after_sale: 0,
+                delivered: false,
+                withdrawn_from: None,
+                flagged: false,
+                children: 0,
+            },
+        );
+        if is_cancellation(status) {
+            self.cancel(d, &name);
+        }
+        Ok(())
+    }
+
+    /// The SKU a line resolves to for the distributor: a store SKU mapped to a live claim.
+    fn resolved(&self, d: usize, store_sku: usize) -> Option<usize> {
+        (store_sku < SKUS.len() && self.claims.contains_key(&(d, store_sku))).then_some(store_sku)
+    }
+
+    fn pack(
+        &mut self,
+        d: usize,
+        order: OrderRef,
+        warehouse: Option<usize>,
+        seller: bool,
+    ) -> Outcome {
+        let o = self.order(d, &order)?;
+        if o.state != "pending" {
+            return Err("invalid_transition");
+        }
+        let mut lines = Vec::new();
+        for &(store_sku, qty) in &o.lines {
+            lines.push((self.resolved(d, store_sku).ok_or("sku_not_mapped")?, qty));
+        }
+        let suppliers: BTreeSet<usize> = lines.iter().map(|&(sku, _)| SKUS[sku].1).collect();
+        if suppliers.len() != 1 {
+            return Err("multi_warehouse_order");
+        }
+        let s = lines[0].0;
+        let s = SKUS[s].1;
+        let candidates: Vec<usize> = if self.approved.contains(&(s, d)) {
+            warehouses_of(s).collect()
+        } else {
+            Vec::new()
+        };
+        let available =
+            |w: usize, sku: usize| self.cells.get(&(d, w, sku)).map_or(0, |c| c.available);
+        let holds = |w: usize| lines.iter().all(|&(sku, qty)| available(w, sku) >= qty);
+        let chosen = match warehouse {
+            Some(w) if !candidates.contains(&w) => return Err("not_found"),
+            Some(w) => w,
+            None if !candidates.iter().any(|&w| holds(w)) => {
+                let union_holds = lines.iter().all(|&(sku, qty)| {
+                    candidates.iter().map(|&w| available(w, sku)).sum::<i64>() >= qty
+                });
+                if union_holds {
+                    return Err("multi_warehouse_order");
+                }
+                return Err(if seller {
+                    "seller_delivery_unsupported"
+                } else {
+                    "insufficient_stock"
+                });
+            }
+            None => {
+                // allocate_warehouse.rhai: the order's state, then its country (no region here
+                // is a country), then any warehouse that holds every line.
+                let state = REGIONS[o.region];
+                let in_state =
+                    |w: usize| !state.is_empty() && WAREHOUSES[w].2.eq_ignore_ascii_case(state);
+                let fitting: Vec<usize> =
+                    candidates.iter().copied().filter(|&w| holds(w)).collect();
+                fitting
+                    .iter()
+                    .copied()
+                    .find(|&w| in_state(w))
+                    .unwrap_or(fitting[0])
+            }
+        };
+        if seller {
+            return Err("seller_delivery_unsupported");
+        }
+        if !holds(chosen) {
+            return Err("insufficient_stock");
+        }
+        let mut locks = Vec::new();
+        for &(sku, qty) in &lines {
+            let cell = self
+                .cells
+                .get_mut(&(d, chosen, sku))
+                .expect("a cell that holds stock");
+            cell.available -= qty;
+            cell.locked += qty;
+            locks.push((chosen, sku, qty));
+        }
+        let o = self.order_mut(d, &order.name());
+        o.state = "packed";
+        o.supplier = Some(s);
+        o.warehouse = Some(chosen);
+        o.locks = locks;
+        Ok(())
+    }
+
+    fn split(&mut self, d: usize, order: OrderRef, valid: bool) -> Outcome {
+        let o = self.order(d, &order)?;
+        let skus: Vec<usize> = o.lines.iter().map(|&(s, _)| s).collect();
+        let groups: Vec<Vec<usize>> = if valid {
+            vec![skus[..1].to_vec(), skus[1..].to_vec()]
+        } else {
+            vec![skus.clone()]
+        };
+        if groups.len() < 2 || groups.iter().any(Vec::is_empty) {
+            return Err("bad_request");
+        }
+        if o.state != "pending" {
+            return Err("invalid_transition");
+        }
+        let parent = o.clone();
+        let name = order.name();
+        for (i, group) in groups.iter().enumerate() {
+            let child = Order {
+                lines: parent
+                    .lines
+                    .iter()
+                    .copied()
+                    .filter(|(s, _)| group.contains(s))
+                    .collect(),
+                children: 0,
+                ..parent.clone()
+            };
+            self.orders.insert((d, format!("{name}/{}", i + 1)), child);
+        }
+        let o = self.order_mut(d, &name);
+        o.state = "split";
+        o.children = groups.len();
+        Ok(())
+    }
+
+    fn push(&mut self, d: usize, order: OrderRef) -> Outcome {
+        let o = self.order(d, &order)?;
+        if o.state != "packed" && o.state != "push_failed" {
+            return Err("invalid_transition");
+        }
+        let s = o.supplier.expect("a packed order has a supplier");
+        // push_checks.rhai, in its order; the first failure is the answer.
+        let mut failures = Vec::new();
+        if !self.partnered(s, d) {
+            failures.push("not_partnered");
+        }
+        let mut unmapped = false;
+        let mut expired = false;
+        let mut goods = 0;
+        for &(store_sku, qty) in &o.lines {
+            match self.resolved(d, store_sku).filter(|&sku| SKUS[sku].1 == s) {
+                None => unmapped = true,
+                Some(sku) => {
+                    goods += self.prices[sku] * qty;
+                    if self.claims[&(d, sku)] != Claim::Claimed || !self.enabled[sku] {
+                        expired = true;
+                    }
+                }
+            }
+        }
+        if unmapped {
+            failures.push("sku_not_mapped");
+        }
+        if expired {
+            failures.push("product_expired");
+        }
+        // fees.rhai: goods, then the supplier's handling and shipping once per order.
+        let (handling, shipping) = self.fees[s];
+        let total = goods + handling + shipping;
+        let account = &self.ledger[&(s, d)];
+        if account.credit {
+            let funds = account.balance.max(0);
+            let unused = account.limit - (-account.balance).max(0);
+            if funds + unused < total {
+                failures.push("credit_limit_exceeded");
+            }
+        } else if account.balance < total {
+            failures.push("insufficient_balance");
+        }
+        if let Some(&first) = failures.first() {
+            return Err(first);
+        }
+        let name = order.name();
+        self.post(s, d, "order_charge", Some(&name), -total)?;
+        let o = self.order_mut(d, &name);
+        o.state = "pushing";
+        o.charge = Some(total);
+        self.queue.push((d, name));
+        Ok(())
+    }
+
+    /// A supplier's transition on a delivered order: from one of `from`, to what `to` returns.
+    fn supplier_move(
+        &mut self,
+        s: usize,
+        d: usize,
+        order: &OrderRef,
+        from: &[&str],
+        to: impl FnOnce(&mut Model, &str) -> &'static str,
+    ) -> Outcome {
+        let o = self.supplier_order(s, d, order)?;
+        if !from.contains(&o.state) {
+            return Err("invalid_transition");
+        }
+        let name = order.name();
+        let state = to(self, &name);
+        self.order_mut(d, &name).state = state;
+        Ok(())
+    }
+
+    fn balance_change(
+        &mut self,
+        s: usize,
+        d: usize,
+        mills: i64,
+        sign: i64,
+        kind: &'static str,
+    ) -> Outcome {
+        if !self.ledger.contains_key(&(s, d)) {
+            return Err("not_partnered");
+        }
+        let amount = mills_to_cents(mills);
+        if amount <= 0 {
+            return Err("bad_request");
+        }
+        self.post(s, d, kind, None, sign * amount)
+    }
+
+    /// The model's own invariant: a cell's locked stock is what the orders hold locked there.
+    fn check_locks(&self) -> Result<(), String> {
+        let mut held: BTreeMap<(usize, usize, usize), i64> = BTreeMap::new();
+        for ((d, _), order) in &self.orders {
+            for &(w, sku, qty) in &order.locks {
+                *held.entry((*d, w, sku)).or_default() += qty;
+            }
+        }
+        for (key, cell) in &self.cells {
+            let expected = held.get(key).copied().unwrap_or(0);
+            if cell.locked != expected || cell.available < 0 {
+                return Err(format!(
+                    "model cell {key:?} is {cell:?}, its orders hold {expected}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+// --- the engine, through the host protocol
+
+struct Driver {
+    engine: Engine,
+    requests: u64,
+}
+
+impl Driver {
+    fn open(auto_deliver: bool) -> Driver {
+        let options = EngineOptions {
+            auto_deliver,
+            ..EngineOptions::default()
+        };
+        let engine = Engine::open(Path::new(":memory:"), options).expect("the engine opens");
+        let mut driver = Driver {
+            engine,
+            requests: 0,
+        };
+        driver.setup();
+        driver
+    }
+
+    /// One request line; the result, or the error code.
+    fn call(&mut self, actor: &str, cmd: &str, args: Value) -> Result<Value, String> {
+        self.requests += 1;
+        let request = json!({"id": self.requests, "as": actor, "cmd": cmd, "args": args});
+        let answer = self.engine.execute_line(&request.to_string());
+        if answer["ok"] == json!(true) {
+            Ok(answer["result"].clone())
+        } else {
+            Err(answer["error"]["code"]
+                .as_str()
+                .unwrap_or("<no code>")
+                .to_owned())
+        }
+    }
+
+    fn must(&mut self, actor: &str, cmd: &str, args: Value) -> Value {
+        self.call(actor, cmd, args.clone())
+            .unwrap_or_else(|code| panic!("setup `{cmd}` as {actor} {args} failed: {code}"))
+    }
+
+    fn setup(&mut self) {
+        for (account, plan) in [("s1", "V3"), ("s2", "V3"), ("d1", "V1"), ("d2", "V1")] {
+            self.must(
+                "system",
+                "create_account",
+                json!({"account": account, "plan": plan, "inventory": true, "currency": "MYR"}),
+            );
+        }
+        for (warehouse, s, region) in WAREHOUSES {
+            self.must(
+                SUPPLIERS[s],
+                "create_warehouse",
+                json!({"warehouse": warehouse, "name": warehouse, "region": region}),
+            );
+        }
+        for (k, (sku, s)) in SKUS.iter().enumerate() {
+            self.must(
+                SUPPLIERS[*s],
+                "publish_product",
+                json!({"sku": sku, "name": sku, "price": cents_text(PRICES_CENTS[k])}),
+            );
+        }
+        for (s, (handling, shipping)) in FEES_CENTS.iter().enumerate() {
+            self.must(
+                SUPPLIERS[s],
+                "set_fees",
+                json!({"handling": cents_text(*handling), "shipping": cents_text(*shipping)}),
+            );
+        }
+        for ((w, k), available) in STOCK {
+            let s = WAREHOUSES[w].1;
+            self.must(SUPPLIERS[s], "push_stock", json!({"warehouse": WAREHOUSES[w].0, "items": [{"sku": SKUS[k].0, "available": available}]}));
+        }
+        for (s, d) in PARTNERED {
+            self.bind(s, d).expect("setup partnership");
+            let skus: Vec<&str> = skus_of(s).map(|k| SKUS[k].0).collect();
+            self.must(
+                DISTRIBUTORS[d],
+                "claim",
+                json!({"supplier": SUPPLIERS[s], "skus": skus}),
+            );
+        }
+        // d2 has a local SKU C of its own, claimed from nobody: its SC lines are not mapped.
+        self.must("d2", "create_sku", json!({"sku": "C", "name": "C"}));
+        for d in DISTRIBUTORS {
+            for (k, (sku, _)) in SKUS.iter().enumerate() {
+                self.must(d, "map_store_sku", json!({"sku": sku, "marketplace": MARKETPLACE, "shop": SHOP, "store_sku": STORE_SKUS[k]}));
+            }
+        }
+        for ((s, d), cents) in TOP_UPS {
+            self.must(
+                SUPPLIERS[s],
+                "add_balance",
+                json!({"distributor": DISTRIBUTORS[d], "amount": cents_text(cents)}),
+            );
+        }
+        for (d, number, lines, region) in SETUP_ORDERS {
+            let cmd = Cmd::Import {
+                d,
+                number,
+                lines: lines.to_vec(),
+                region,
+                status: 0,
+            };
+            self.send(&cmd)
+                .unwrap_or_else(|code| panic!("setup {cmd:?} failed: {code}"));
+        }
+    }
+
+    /// Invitation (every warehouse of the supplier), bind, approval.
+    fn bind(&mut self, s: usize, d: usize) -> Result<Value, String> {
+        let warehouses: Vec<&str> = warehouses_of(s).map(|w| WAREHOUSES[w].0).collect();
+        let link = self
+            .call(
+                SUPPLIERS[s],
+                "create_invitation",
+                json!({"warehouses": warehouses}),
+            )
+            .map_err(|code| format!("create_invitation: {code}"))?["link"]
+            .clone();
+        self.call(DISTRIBUTORS[d], "bind_supplier", json!({"link": link}))?;
+        self.call(
+            SUPPLIERS[s],
+            "review_partnership",
+            json!({"distributor": DISTRIBUTORS[d], "approve": true}),
+        )
+        .map_err(|code| format!("review_partnership: {code}"))
+    }
+
+    /// Sends the command; the error code when it fails.
+    fn send(&mut self, cmd: &Cmd) -> Result<(), String> {
+        let on = |order: OrderRef| order.name();
+        let supplier = |s: Option<usize>| {
+            SUPPLIERS[s.unwrap_or_else(|| panic!("the command is resolved first"))]
+        };
+        let result = match cmd.clone() {
+            Cmd::Import { d, number, lines, region, status } => {
+                let lines: Vec<Value> = lines
+                    .iter()
+                    .map(|&(k, qty)| json!({"store_sku": STORE_SKUS[k], "qty": qty, "unit_price": "9.90"}))
+                    .collect();
+                let order = json!({"marketplace": MARKETPLACE, "shop": SHOP, "order_sn": format!("o{}", number + 1),
+                    "status": STATUSES[status], "currency": "MYR",
+                    "address": {"country": "MY", "state": REGIONS[region]}, "lines": lines});
+                self.call(DISTRIBUTORS[d], "import_orders", json!({"marketplace": MARKETPLACE, "format": "canonical", "payload": [order]}))
+            }
+            Cmd::Pack { d, order, warehouse, seller } => {
+                let mut args = json!({"order": on(order)});
+                if let Some(w) = warehouse {
+                    args["warehouse"] = json!(WAREHOUSES[w].0);
+                }
+                if seller {
+                    args["shipping"] = json!("seller");
+                }
+                self.call(DISTRIBUTORS[d], "pack", args)
+            }
+            Cmd::Split { d, order, valid } => {
+                // The lines' store SKUs as the model keeps them: the engine refuses what the
+                // model refuses, so a missing order sends an empty list.
+                let name = on(order);
+                let skus: Vec<&str> = self.lines_of(d, &name);
+                let groups = match (valid, skus.split_first()) {
+                    (true, Some((first, rest))) => json!([[first], rest]),
+                    _ => json!([skus]),
+                };
+                self.call(DISTRIBUTORS[d], "split_order", json!({"order": name, "groups": groups}))
+            }
+            Cmd::Push { d, order } => self.call(DISTRIBUTORS[d], "push", json!({"order": on(order)})),
+            Cmd::Drain => {
+                self.engine.drain_deliveries().map_err(|e| format!("drain: {e}"))?;
+                Ok(Value::Null)
+            }
+            Cmd::Ship { s, d, order } => self.call(supplier(s), "ship_order", json!({"order": on(order), "distributor": DISTRIBUTORS[d], "tracking_no": "TRK1"})),
+            Cmd::ConfirmPickup { s, d, order } => self.call(supplier(s), "confirm_pickup", json!({"order": on(order), "distributor": DISTRIBUTORS[d]})),
+            Cmd::Withdraw { d, order } => self.call(DISTRIBUTORS[d], "withdraw", json!({"order": on(order)})),
+            Cmd::ReviewWithdrawal { s, d, order, approve } => self.call(supplier(s), "review_withdrawal", json!({"order": on(order), "distributor": DISTRIBUTORS[d], "approve": approve, "reason": "checked"})),
+            Cmd::AfterSaleRefund { s, d, order, cents } => self.call(supplier(s), "after_sale_refund", json!({"order": on(order), "distributor": DISTRIBUTORS[d], "amount": cents_text(cents), "reason": "broken"})),
+            Cmd::MarkShipped { d, order } => self.call(DISTRIBUTORS[d], "mark_shipped", json!({"order": on(order)})),
+            Cmd::AddBalance { s, d, mills } => self.call(SUPPLIERS[s], "add_balance", json!({"distributor": DISTRIBUTORS[d], "amount": mills_text(mills)})),
+            Cmd::DistributorTopUp { d, s } => self.call(DISTRIBUTORS[d], "add_balance", json!({"distributor": DISTRIBUTORS[d], "amount": "10", "note": SUPPLIERS[s]})),
+            Cmd::DeductBalance { s, d, mills } => self.call(SUPPLIERS[s], "deduct_balance", json!({"distributor": DISTRIBUTORS[d], "amount": mills_text(mills)})),
+            Cmd::SetCredit { s, d, enabled, mills } => self.call(SUPPLIERS[s], "set_credit", json!({"distributor": DISTRIBUTORS[d], "enabled": enabled, "limit": mills_text(mills)})),
+            Cmd::SetFees { s, handling, shipping } => self.call(SUPPLIERS[s], "set_fees", json!({"handling": mills_text(handling), "shipping": mills_text(shipping)})),
+            Cmd::SetPrice { s, sku, mills } => self.call(SUPPLIERS[s], "set_price", json!({"sku": SKUS[sku].0, "price": mills_text(mills)})),
+            Cmd::PushStock { s, warehouse, sku, available } => self.call(SUPPLIERS[s], "push_stock", json!({"warehouse": WAREHOUSES[warehouse].0, "items": [{"sku": SKUS[sku].0, "available": available}]})),
+            Cmd::EndPartnership { s, d } => self.call(SUPPLIERS[s], "end_partnership", json!({"distributor": DISTRIBUTORS[d]})),
+            Cmd::Rebind { s, d } => self.bind(s, d),
+            Cmd::Claim { d, s, sku } => self.call(DISTRIBUTORS[d], "claim", json!({"supplier": SUPPLIERS[s], "skus": [SKUS[sku].0]})),
+            Cmd::RemoveExpired { d, sku } => self.call(DISTRIBUTORS[d], "remove_expired", json!({"sku": SKUS[sku].0})),
+            Cmd::SetDistribution { s, sku, enabled } => self.call(SUPPLIERS[s], "set_distribution", json!({"sku": SKUS[sku].0, "enabled": enabled})),
+            Cmd::StopDistribution { d, sku } => self.call(DISTRIBUTORS[d], "stop_distribution", json!({"sku": SKUS[sku].0})),
+        };
+        result.map(|_| ())
+    }
+
+    /// An order's store SKUs as the engine reports them (empty when it has no such order).
+    fn lines_of(&mut self, d: usize, name: &str) -> Vec<&'static str> {
+        match self.call(DISTRIBUTORS[d], "order", json!({"order": name})) {
+            Ok(order) => order["lines"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|l| {
+                    STORE_SKUS
+                        .iter()
+                        .copied()
+                        .find(|s| l["store_sku"] == json!(s))
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn query(&mut self, actor: &str, cmd: &str, args: Value) -> Result<Value, String> {
+        self.call(actor, cmd, args.clone())
+            .map_err(|code| format!("query `{cmd}` as {actor} {args} failed: {code}"))
+    }
+}
+
+// --- comparing the two
+
+/// Compares everything; the suppliers' own stock only when `own_stock` (it changes only by
+/// `push_stock`).
+fn compare(model: &Model, driver: &mut Driver, own_stock: bool) -> Result<(), String> {
+    model.check_locks()?;
+    for (d, distributor) in DISTRIBUTORS.iter().enumerate() {
+        compare_orders(model, driver, d, distributor)?;
+        compare_ledger(model, driver, d, distributor)?;
+        for (k, (sku, s)) in SKUS.iter().enumerate() {
+            let answer = driver.call(distributor, "stock", json!({"sku": sku}));
+            let expected: Option<Vec<Value>> = model.claims.contains_key(&(d, k)).then(|| {
+                warehouses_of(*s)
+                    .filter_map(|w| model.cells.get(&(d, w, k)).map(|c| (w, c)))
+                    .map(|(w, c)| json!({"supplier": SUPPLIERS[*s], "warehouse": WAREHOUSES[w].0, "available": c.available, "locked": c.locked}))
+                    .collect()
+            });
+            compare_stock(
+                answer,
+                expected,
+                &format!("stock of {sku} as {distributor}"),
+            )?;
+        }
+    }
+    for (s, supplier) in SUPPLIERS.iter().enumerate().filter(|_| own_stock) {
+        for k in skus_of(s) {
+            let answer = driver.call(supplier, "stock", json!({"sku": SKUS[k].0}));
+            let expected = warehouses_of(s)
+                .filter_map(|w| model.own.get(&(w, k)).map(|n| (w, *n)))
+                .map(|(w, n)| json!({"supplier": supplier, "warehouse": WAREHOUSES[w].0, "available": n, "locked": 0}))
+                .collect();
+            compare_stock(
+                answer,
+                Some(expected),
+                &format!("stock of {} as {supplier}", SKUS[k].0),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn compare_stock(
+    answer: Result<Value, String>,
+    expected: Option<Vec<Value>>,
+    what: &str,
+) -> Result<(), String> {
+    match (answer, expected) {
+        (Err(code), None) if code == "not_found" => Ok(()),
+        (Ok(result), Some(expected)) => {
+            let actual: Vec<Value> = result["warehouses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| json!({"supplier": c["supplier"], "warehouse": c["warehouse"], "available": c["available"], "locked": c["locked"]}))
+                .collect();
+            if actual == expected {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{what}: engine {}, model {}",
+                    json!(actual),
+                    json!(expected)
+                ))
+            }
+        }
+        (answer, expected) => Err(format!("{what}: engine {answer:?}, model {expected:?}")),
+    }
+}
+
+fn compare_orders(
+    model: &Model,
+    driver: &mut Driver,
+    d: usize,
+    distributor: &str,
+) -> Result<(), String> {
+    let result = driver.query(distributor, "orders", json!({}))?;
+    let actual: Vec<Value> = result["orders"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| json!({"order": o["order"], "state": o["state"], "supplier": o["supplier"], "warehouse": o["warehouse"],
+                        "marketplace_status": o["marketplace_status"], "cancel_flagged": o["cancel_flagged"]}))
+        .collect();
+    let expected: Vec<Value> = model
+        .orders
+        .iter()
+        .filter(|((od, _), _)| *od == d)
+        .map(|((_, name), o)| {
+            json!({"order": name, "state": o.state, "supplier": o.supplier.map(|s| SUPPLIERS[s]),
+                                     "warehouse": o.warehouse.map(|w| WAREHOUSES[w].0),
+                                     "marketplace_status": o.status, "cancel_flagged": o.flagged})
+        })
+        .collect();
+    if actual.len() != expected.len() {
+        return Err(format!(
+            "orders of {distributor}: engine {}, model {}",
+            json!(actual),
+            json!(expected)
+        ));
+    }
+    for (a, e) in actual.iter().zip(&expected) {
+        if a != e {
+            return Err(format!("order of {distributor}: engine {a}, model {e}"));
+        }
+    }
+    Ok(())
+}
+
+fn compare_ledger(
+    model: &Model,
+    driver: &mut Driver,
+    d: usize,
+    distributor: &str,
+) -> Result<(), String> {
+    let accounts: Vec<(usize, &Account)> = model
+        .ledger
+        .iter()
+        .filter(|((_, ad), _)| *ad == d)
+        .map(|((s, _), a)| (*s, a))
+        .collect();
+    let balances = driver.query(distributor, "balances", json!({}))?;
+    let actual: Vec<Value> = balances["balances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| json!({"supplier": b["supplier"], "balance": b["balance"], "credit_enabled": b["credit_enabled"],
+                        "credit_limit": b["credit_limit"], "credit_used": b["credit_used"]}))
+        .collect();
+    let expected: Vec<Value> = accounts
+        .iter()
+        .map(|(s, a)| json!({"supplier": SUPPLIERS[*s], "balance": cents_text(a.balance), "credit_enabled": a.credit,
+                             "credit_limit": cents_text(a.limit), "credit_used": cents_text((-a.balance).max(0))}))
+        .collect();
+    let as_cents = |v: &Value| -> Value {
+        let mut v = v.clone();
+        for key in ["balance", "credit_limit", "credit_used"] {
+            v[key] = json!(v[key].as_str().and_then(parse_cents));
+        }
+        v
+    };
+    let actual: Vec<Value> = actual.iter().map(as_cents).collect();
+    let expected: Vec<Value> = expected.iter().map(as_cents).collect();
+    if actual != expected {
+        return Err(format!(
+            "balances of {distributor}: engine {}, model {}",
+            json!(actual),
+            json!(expected)
+        ));
+    }
+    let transactions = driver.query(distributor, "transactions", json!({}))?;
+    let rows: Vec<&Value> = transactions["transactions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut sums: BTreeMap<String, i64> = BTreeMap::new();
+    let mut actual = Vec::new();
+    for row in &rows {
+        let amount = row["amount"]
+            .as_str()
+            .and_then(parse_cents)
+            .ok_or_else(|| format!("bad amount in {row}"))?;
+        let after = row["balance_after"]
+            .as_str()
+            .and_then(parse_cents)
+            .ok_or_else(|| format!("bad balance_after in {row}"))?;
+        let supplier = row["supplier"].as_str().unwrap_or_default().to_owned();
+        let sum = sums.entry(supplier.clone()).or_default();
+        *sum += amount;
+        if *sum != after {
+            return Err(format!("transactions of {distributor}: balance_after {after} is not the running sum {sum} at {row}"));
+        }
+        actual.push(json!({"supplier": supplier, "type": row["type"], "order": row["order"], "amount": amount, "after": after}));
+    }
+    let expected: Vec<Value> = accounts
+        .iter()
+        .flat_map(|(s, a)| {
+            a.txns.iter().map(move |t| json!({"supplier": SUPPLIERS[*s], "type": t.kind, "order": t.order, "amount": t.amount, "after": t.balance_after}))
+        })
+        .collect();
+    if actual != expected {
+        return Err(format!(
+            "transactions of {distributor}:\n  engine {}\n  model  {}",
+            json!(actual),
+            json!(expected)
+        ));
+    }
+    for (s, a) in &accounts {
+        let sum = sums.get(SUPPLIERS[*s]).copied().unwrap_or(0);
+        if sum != a.balance {
+            return Err(format!(
+                "{distributor}/{}: the transactions sum to {sum}, the balance is {}",
+                SUPPLIERS[*s], a.balance
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// How often each command kind answered each outcome, and which order states were reached: printed
+/// at the end (`--nocapture`) to show what the random sequences exercised.
+static COVERAGE: std::sync::Mutex<BTreeMap<String, usize>> = std::sync::Mutex::new(BTreeMap::new());
+
+fn tally(cmd: &Cmd, outcome: &Outcome, model: &Model) {
+    let kind = format!("{cmd:?}");
+    let kind = kind.split([' ', '{']).next().unwrap_or_default();
+    let Ok(mut coverage) = COVERAGE.lock() else {
+        return;
+    };
+    *coverage
+        .entry(format!("{kind} -> {}", outcome.err().unwrap_or("ok")))
+        .or_default() += 1;
+    for order in model.orders.values() {
+        *coverage
+            .entry(format!("order state {}", order.state))
+            .or_default() += 1;
+    }
+}
+
+/// Runs one sequence; the first disagreement, with the step that made it.
+fn run(auto_deliver: bool, cmds: &[Cmd]) -> Result<(), String> {
+    let mut driver = Driver::open(auto_deliver);
+    let mut model = Model::new();
+    compare(&model, &mut driver, true).map_err(|e| format!("after setup: {e}"))?;
+    for (step, cmd) in cmds.iter().enumerate() {
+        let cmd = &resolve(&model, cmd);
+        let expected = model.apply(cmd);
+        let actual = driver.send(cmd);
+        // The engine delivers after every write command when `auto_deliver` is on.
+        if auto_deliver || matches!(cmd, Cmd::Drain) {
+            model.drain();
+        }
+        let agree = match (&expected, &actual) {
+            (Ok(()), Ok(())) => true,
+            (Err(e), Err(a)) => e == a,
+            _ => false,
+        };
+        if !agree {
+            return Err(format!(
+                "step {step} {cmd:?}: engine {actual:?}, model {expected:?}"
+            ));
+        }
+        tally(cmd, &expected, &model);
+        let own_stock = matches!(cmd, Cmd::PushStock { .. });
+        compare(&model, &mut driver, own_stock)
+            .map_err(|e| format!("after step {step} {cmd:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+#[test]
+fn engine_agrees_with_the_reference_model() {
+    let seed = std::env::var("MODEL_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |t| t.as_nanos() as u64)
+        });
+    println!("MODEL_SEED={seed}");
+    let config = Config {
+        cases: env_number("MODEL_CASES", CASES_DEFAULT as usize) as u32,
+        failure_persistence: None,
+        rng_seed: RngSeed::Fixed(seed),
+        ..Config::default()
+    };
+    let steps = env_number("MODEL_STEPS", STEPS_DEFAULT).max(1);
+    let mut runner = TestRunner::new(config);
+    let strategy = (any::<bool>(), vec(command(), 1..=steps));
+    if let Err(failure) = runner.run(&strategy, |(auto_deliver, cmds)| {
+        run(auto_deliver, &cmds).map_err(TestCaseError::fail)
+    }) {
+        panic!("{failure}");
+    }
+    if let Ok(coverage) = COVERAGE.lock() {
+        for (what, n) in coverage.iter() {
+            println!("{n:>8}  {what}");
+        }
+    }
+}
+
+/// The minimal sequences of the bugs this model found, kept as fixed cases.
+#[test]
+fn the_sequences_that_found_bugs_agree() {
+    let named = |n: &str| OrderRef::Named(format!("{MARKETPLACE}:{n}"));
+    let pack = |n: &str| Cmd::Pack {
+        d: 0,
+        order: named(n),
+        warehouse: None,
+        seller: false,
+    };
+    let sequences = [
+        // A withdrawal after an after-sale refund returned the whole charge again.
+        vec![
+            pack("o1"),
+            Cmd::Push {
+                d: 0,
+                order: named("o1"),
+            },
+            Cmd::Drain,
+            Cmd::Withdraw {
+                d: 0,
+                order: named("o1"),
+            },
+            Cmd::AfterSaleRefund {
+                s: Some(0),
+                d: 0,
+                order: named("o1"),
+                cents: 1,
+            },
+            Cmd::ReviewWithdrawal {
+                s: Some(0),
+                d: 0,
+                order: named("o1"),
+                approve: true,
+            },
+        ],
+        // Cancelling an order whose lock auto-clear had wiped released another order's lock.
+        vec![
+            pack("o1"),
+            Cmd::StopDistribution { d: 0, sku: 0 },
+            Cmd::RemoveExpired { d: 0, sku: 0 },
+            Cmd::Claim { d: 0, s: 0, sku: 0 },
+            Cmd::Import {
+                d: 0,
+                number: 3,
+                lines: vec![(0, 1)],
+                region: 0,
+                status: 0,
+            },
+            pack("o4"),
+            Cmd::Import {
+                d: 0,
+                number: 0,
+                lines: vec![(0, 1)],
+                region: 0,
+                status: 3,
+            },
+        ],
+    ];
+    for (i, cmds) in sequences.iter().enumerate() {
+        for auto_deliver in [false, true] {
+            if let Err(e) = run(auto_deliver, cmds) {
+                panic!("sequence {i} (auto_deliver {auto_deliver}): {e}");
+            }
+        }
+    }
+}
