@@ -10,6 +10,9 @@ use std::{
 mod bench;
 mod demo;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use distributary::{
     engine::{Engine, EngineOptions},
