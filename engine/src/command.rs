@@ -276,6 +276,14 @@ pub enum Side {
 impl Command {
     /// Parses `cmd` and `args`; an unknown `cmd` is `unknown_command`, bad `args` `bad_request`.
     pub fn parse(cmd: &str, args: Value) -> Result<Command, Error> {
+        // serde's derive also reads a struct from a list of its field values in declaration
+        // order; the protocol's `args` is an object, and a list must not run a command with its
+        // values assigned to whichever fields they happen to land on.
+        if !args.is_object() && NAMES.contains(&cmd) {
+            return Err(Error::bad_request(format!(
+                "`args` of `{cmd}` must be an object"
+            )));
+        }
         serde_json::from_value(json!({"cmd": cmd, "args": args})).map_err(|e| {
             let text = e.to_string();
             if text.starts_with(&format!("unknown variant `{cmd}`")) {
@@ -736,6 +744,21 @@ mod tests {
     #[test]
     fn names_are_every_variant_in_order() {
         assert_eq!(serde_names(), NAMES);
+    }
+
+    #[test]
+    fn args_that_are_no_object_are_refused() {
+        for (cmd, args) in [
+            ("create_warehouse", json!(["W9", "Nine", "Nowhere"])),
+            ("end_partnership", json!(["dis"])),
+            ("suppliers", json!([])),
+            ("set_fees", json!("2.00")),
+        ] {
+            let error = Command::parse(cmd, args).expect_err(cmd);
+            assert_eq!(error.code(), Code::BadRequest, "{cmd}: {error}");
+        }
+        let error = Command::parse("nope", json!([])).expect_err("nope");
+        assert_eq!(error.code(), Code::UnknownCommand);
     }
 
     #[test]
