@@ -498,6 +498,7 @@ pub struct AssignWarehouses {
 #[serde(deny_unknown_fields)]
 pub struct PushStock {
     pub warehouse: String,
+    #[serde(deserialize_with = "distributary_plugin::canonical::objects")]
     pub items: Vec<StockItem>,
 }
 
@@ -753,6 +754,10 @@ mod tests {
             ("end_partnership", json!(["dis"])),
             ("suppliers", json!([])),
             ("set_fees", json!("2.00")),
+            (
+                "push_stock",
+                json!({"warehouse": "KL", "items": [["MUG", 5]]}),
+            ),
         ] {
             let error = Command::parse(cmd, args).expect_err(cmd);
             assert_eq!(error.code(), Code::BadRequest, "{cmd}: {error}");

@@ -6,7 +6,7 @@ mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use distributary_plugin::CanonicalOrder;
+use distributary_plugin::{canonical, CanonicalOrder};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
@@ -577,7 +577,7 @@ pub fn set_print_settings(ctx: &Ctx<'_>, args: &PrintSettings) -> Result<Value, 
 pub fn import_orders(ctx: &Ctx<'_>, args: &ImportOrders) -> Result<Value, Error> {
     check_name("marketplace", &args.marketplace)?;
     let orders: Vec<CanonicalOrder> = match args.format {
-        PayloadFormat::Canonical => serde_json::from_value(args.payload.clone()).map_err(|e| {
+        PayloadFormat::Canonical => canonical::parse_orders(args.payload.clone()).map_err(|e| {
             Error::bad_request(format!("`payload` is not a list of canonical orders: {e}"))
         })?,
         PayloadFormat::Native => {
