@@ -96,6 +96,7 @@ fn supplier_order(ctx: &Ctx<'_>, order: &str, distributor: Option<&str>) -> Resu
     check_name("order", order)?;
     let mut found = ctx.tx.supplier_orders_named(ctx.actor.account(), order)?;
     if let Some(d) = distributor {
+        check_name("distributor", d)?;
         found.retain(|o| o.distributor == d);
     }
     match found.len() {
@@ -1042,6 +1043,9 @@ pub(crate) fn deliver(
 pub fn orders(ctx: &Ctx<'_>, args: &OrdersQuery) -> Result<Value, Error> {
     let me = ctx.actor.account();
     let state = args.state.as_deref();
+    if let Some(state) = state {
+        check_name("state", state)?;
+    }
     let mut out = Vec::new();
     if ctx.actor.sees_distributor_side() {
         out.extend(ctx.tx.orders_of(me, state)?.iter().map(order_summary));
@@ -1059,6 +1063,10 @@ pub fn orders(ctx: &Ctx<'_>, args: &OrdersQuery) -> Result<Value, Error> {
 
 /// `order {order}`: one order with its lines, charges and transition history.
 pub fn order(ctx: &Ctx<'_>, args: &OrderQuery) -> Result<Value, Error> {
+    check_name("order", &args.order)?;
+    if let Some(d) = &args.distributor {
+        check_name("distributor", d)?;
+    }
     let me = ctx.actor.account();
     let own = if ctx.actor.sees_distributor_side()
         && args.distributor.as_deref().is_none_or(|d| d == me)
