@@ -704,6 +704,15 @@ fn import_one(
         c.currency.clone()
     };
     money::check_currency(&currency)?;
+    let a = &c.address;
+    for (field, text) in [
+        ("country", &a.country),
+        ("state", &a.state),
+        ("city", &a.city),
+        ("postcode", &a.postcode),
+    ] {
+        check_text(field, text)?;
+    }
     let state = ctx.created(WORKFLOW, &name, "import")?;
     let order = Order {
         distributor: me.clone(),
