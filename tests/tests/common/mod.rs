@@ -880,7 +880,8 @@ impl Spec {
 /// Text that no answer may ever contain: the shops' credentials.
 pub const SECRETS: &[&str] = &["dis-key", "dis-token", "dis2-key", "dis2-token", "new-key"];
 
-/// The order names of `dis`, the owner of most specs; none may show in another's answer.
+/// Text of `dis`'s records (its name, orders, note, shop, store SKUs, own SKU), the owner of
+/// most specs: none may show in another actor's answer.
 const DIS_DATA: &[&str] = &[
     "\"dis\"",
     "shopee:100",
@@ -1133,7 +1134,7 @@ pub fn specs(world: &World) -> Vec<Spec> {
             .id("/warehouse", json!("NOPE"), Some(json!("PG")), "not_found")
             .extra("an unknown shipping", json!({"order": "shopee:1001", "shipping": "drone"}), "bad_request")
             .extra("an order already packed", json!({"order": "shopee:1002"}), "invalid_transition")
-            .extra("more than the stock of the warehouse", json!({"order": "shopee:1009/1", "warehouse": "JB"}), "not_found"),
+            .extra("a warehouse assigned but not added by the distributor", json!({"order": "shopee:1009/1", "warehouse": "JB"}), "not_found"),
         dis_write(Spec::new("dis", "split_order", json!({"order": "shopee:1001", "groups": [["SP-MUG"], ["SP-CAP"]]})), "/order")
             .extra("one group", json!({"order": "shopee:1001", "groups": [["SP-MUG", "SP-CAP"]]}), "bad_request")
             .extra("a line named twice", json!({"order": "shopee:1001", "groups": [["SP-MUG"], ["SP-CAP", "SP-MUG"]]}), "bad_request")
