@@ -42,6 +42,7 @@ pub fn create_account(ctx: &Ctx<'_>, args: &CreateAccount) -> Result<Value, Erro
 /// `create_user {account, user, permissions}`: a sub-user with the `supplier` and/or
 /// `distributor` permission sets (an existing user's sets are replaced).
 pub fn create_user(ctx: &Ctx<'_>, args: &CreateUser) -> Result<Value, Error> {
+    check_name("account", &args.account)?;
     check_name("user", &args.user)?;
     if ctx.tx.account(&args.account)?.is_none() {
         return Err(Error::not_found("account", &args.account));

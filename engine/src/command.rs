@@ -127,6 +127,69 @@ pub fn check_text(field: &str, text: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Every command name of the protocol (`cmd`), in the order of [`Command`]'s variants: what a
+/// host or a test iterates to cover them all. A unit test keeps it equal to the enum.
+pub const NAMES: &[&str] = &[
+    "create_account",
+    "create_user",
+    "set_live_rate",
+    "create_warehouse",
+    "create_invitation",
+    "revoke_invitation",
+    "review_partnership",
+    "end_partnership",
+    "add_balance",
+    "deduct_balance",
+    "set_credit",
+    "publish_product",
+    "set_price",
+    "set_distribution",
+    "assign_warehouses",
+    "push_stock",
+    "set_fees",
+    "ship_order",
+    "confirm_pickup",
+    "review_withdrawal",
+    "after_sale_refund",
+    "bind_supplier",
+    "set_supplier_note",
+    "set_fixed_rate",
+    "subscribe",
+    "create_sku",
+    "claim",
+    "remove_expired",
+    "stop_distribution",
+    "map_store_sku",
+    "add_supplier_warehouse",
+    "warehouse_action",
+    "export_claimed",
+    "import_claimed",
+    "import_orders",
+    "pack",
+    "split_order",
+    "push",
+    "refresh",
+    "withdraw",
+    "mark_shipped",
+    "set_print_settings",
+    "fire",
+    "connect_shop",
+    "sync_orders",
+    "sync_stock",
+    "suppliers",
+    "balances",
+    "transactions",
+    "notifications",
+    "products",
+    "price_history",
+    "stock",
+    "movements",
+    "orders",
+    "order",
+    "plugins",
+    "shops",
+];
+
 /// Every command of the host protocol this engine implements, with its arguments. The serde form
 /// is the protocol's: `{"cmd": "add_balance", "args": {"distributor": "d1", "amount": "10"}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -213,6 +276,14 @@ pub enum Side {
 impl Command {
     /// Parses `cmd` and `args`; an unknown `cmd` is `unknown_command`, bad `args` `bad_request`.
     pub fn parse(cmd: &str, args: Value) -> Result<Command, Error> {
+        // serde's derive also reads a struct from a list of its field values in declaration
+        // order; the protocol's `args` is an object, and a list must not run a command with its
+        // values assigned to whichever fields they happen to land on.
+        if !args.is_object() && NAMES.contains(&cmd) {
+            return Err(Error::bad_request(format!(
+                "`args` of `{cmd}` must be an object"
+            )));
+        }
         serde_json::from_value(json!({"cmd": cmd, "args": args})).map_err(|e| {
             let text = e.to_string();
             if text.starts_with(&format!("unknown variant `{cmd}`")) {
@@ -427,6 +498,7 @@ pub struct AssignWarehouses {
 #[serde(deny_unknown_fields)]
 pub struct PushStock {
     pub warehouse: String,
+    #[serde(deserialize_with = "distributary_plugin::canonical::objects")]
     pub items: Vec<StockItem>,
 }
 
@@ -648,5 +720,59 @@ pub fn answer(id: &Value, result: &Result<Value, Error>) -> Value {
     match result {
         Ok(result) => json!({"id": id, "ok": true, "result": result}),
         Err(error) => json!({"id": id, "ok": false, "error": error.to_json()}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The variant names as serde's derive knows them: its error for an unknown `cmd` lists
+    /// every variant, so a command added to the enum and not to [`NAMES`] fails here.
+    fn serde_names() -> Vec<String> {
+        let error = serde_json::from_value::<Command>(json!({"cmd": "-", "args": {}}))
+            .expect_err("`-` is no command");
+        let text = error.to_string();
+        let list = text
+            .split_once("expected one of ")
+            .map(|(_, list)| list)
+            .unwrap_or_else(|| panic!("serde's message changed shape: {text}"));
+        list.split(", ")
+            .map(|name| name.trim().trim_matches('`').to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn names_are_every_variant_in_order() {
+        assert_eq!(serde_names(), NAMES);
+    }
+
+    #[test]
+    fn args_that_are_no_object_are_refused() {
+        for (cmd, args) in [
+            ("create_warehouse", json!(["W9", "Nine", "Nowhere"])),
+            ("end_partnership", json!(["dis"])),
+            ("suppliers", json!([])),
+            ("set_fees", json!("2.00")),
+            (
+                "push_stock",
+                json!({"warehouse": "KL", "items": [["MUG", 5]]}),
+            ),
+        ] {
+            let error = Command::parse(cmd, args).expect_err(cmd);
+            assert_eq!(error.code(), Code::BadRequest, "{cmd}: {error}");
+        }
+        let error = Command::parse("nope", json!([])).expect_err("nope");
+        assert_eq!(error.code(), Code::UnknownCommand);
+    }
+
+    #[test]
+    fn every_name_parses_as_a_command() {
+        for name in NAMES {
+            match Command::parse(name, json!({})) {
+                Ok(command) => assert_eq!(command.name(), *name),
+                Err(error) => assert_eq!(error.code(), Code::BadRequest, "{name}: {error}"),
+            }
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The canonical order: what every adapter turns a marketplace's own order payload into
 //! (DESIGN.md section 7).
 
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 
 /// A marketplace order, in the shape the engine imports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,9 +23,10 @@ pub struct CanonicalOrder {
     #[serde(default)]
     pub currency: String,
     /// Where the order ships to; fields the marketplace does not give are empty.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     pub address: Address,
     /// One line per store SKU, quantities summed.
+    #[serde(deserialize_with = "objects")]
     pub lines: Vec<OrderLine>,
 }
 
@@ -55,6 +57,30 @@ pub struct OrderLine {
     pub unit_price: String,
 }
 
+/// Reads a struct only from a JSON object. serde's derive also reads one from the list of its
+/// field values, in declaration order: a payload must not fill fields by position.
+pub fn object<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    let map = Map::<String, Value>::deserialize(deserializer)?;
+    T::deserialize(Value::Object(map)).map_err(serde::de::Error::custom)
+}
+
+/// Reads a list of structs, each only from a JSON object (see [`object`]).
+pub fn objects<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    Vec::<Map<String, Value>>::deserialize(deserializer)?
+        .into_iter()
+        .map(|map| T::deserialize(Value::Object(map)).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+/// Parses a list of canonical orders, each only from a JSON object (see [`object`]).
+pub fn parse_orders(value: Value) -> Result<Vec<CanonicalOrder>, serde_json::Error> {
+    objects(value)
+}
+
 /// The canonical order statuses every marketplace status maps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,5 +100,29 @@ impl OrderStatus {
     /// Whether this status asks the engine to cancel or withdraw the distribution order.
     pub fn is_cancellation(self) -> bool {
         matches!(self, OrderStatus::CancelRequested | OrderStatus::Cancelled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn order(address: Value, line: Value) -> Value {
+        json!([{"marketplace": "shopee", "shop": "s1", "order_sn": "1", "status": "unpaid",
+                "address": address, "lines": [line]}])
+    }
+
+    #[test]
+    fn structs_are_read_from_objects_only() {
+        let address = json!({"country": "MY", "state": "Johor", "city": "JB", "postcode": "80000"});
+        let line = json!({"store_sku": "A", "qty": 1, "unit_price": "1.00"});
+        let orders = parse_orders(order(address.clone(), line.clone())).expect("objects parse");
+        assert_eq!(orders[0].address.state, "Johor");
+        // The same values by position, in declaration order: each list is refused.
+        assert!(parse_orders(order(json!(["MY", "Johor", "JB", "80000"]), line)).is_err());
+        assert!(parse_orders(order(address, json!(["A", 1, "1.00"]))).is_err());
+        assert!(parse_orders(json!([["shopee", "s1", "1", "unpaid", "", {}, []]])).is_err());
     }
 }

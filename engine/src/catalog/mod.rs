@@ -45,6 +45,7 @@ pub const CSV_COLUMNS: [&str; 9] = [
 ];
 
 fn own_product(ctx: &Ctx<'_>, sku: &str) -> Result<Product, Error> {
+    check_name("sku", sku)?;
     ctx.tx
         .product(ctx.actor.account(), sku)?
         .ok_or_else(|| Error::not_found("sku", sku))

@@ -221,6 +221,7 @@ pub fn transactions(ctx: &Ctx<'_>, args: &TransactionsQuery) -> Result<Value, Er
             ))
         }
         (Some(supplier), None) => {
+            check_name("supplier", supplier)?;
             let found: Vec<_> = accounts
                 .iter()
                 .filter(|a| a.supplier == *supplier && a.distributor == me)
@@ -231,6 +232,7 @@ pub fn transactions(ctx: &Ctx<'_>, args: &TransactionsQuery) -> Result<Value, Er
             found
         }
         (None, Some(distributor)) => {
+            check_name("distributor", distributor)?;
             let found: Vec<_> = accounts
                 .iter()
                 .filter(|a| a.distributor == *distributor && a.supplier == me)

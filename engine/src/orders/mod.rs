@@ -6,7 +6,7 @@ mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use distributary_plugin::CanonicalOrder;
+use distributary_plugin::{canonical, CanonicalOrder};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
@@ -96,6 +96,7 @@ fn supplier_order(ctx: &Ctx<'_>, order: &str, distributor: Option<&str>) -> Resu
     check_name("order", order)?;
     let mut found = ctx.tx.supplier_orders_named(ctx.actor.account(), order)?;
     if let Some(d) = distributor {
+        check_name("distributor", d)?;
         found.retain(|o| o.distributor == d);
     }
     match found.len() {
@@ -621,7 +622,7 @@ pub fn set_print_settings(ctx: &Ctx<'_>, args: &PrintSettings) -> Result<Value, 
 pub fn import_orders(ctx: &Ctx<'_>, args: &ImportOrders) -> Result<Value, Error> {
     check_name("marketplace", &args.marketplace)?;
     let orders: Vec<CanonicalOrder> = match args.format {
-        PayloadFormat::Canonical => serde_json::from_value(args.payload.clone()).map_err(|e| {
+        PayloadFormat::Canonical => canonical::parse_orders(args.payload.clone()).map_err(|e| {
             Error::bad_request(format!("`payload` is not a list of canonical orders: {e}"))
         })?,
         PayloadFormat::Native => {
@@ -747,6 +748,15 @@ fn import_one(
         c.currency.clone()
     };
     money::check_currency(&currency)?;
+    let a = &c.address;
+    for (field, text) in [
+        ("country", &a.country),
+        ("state", &a.state),
+        ("city", &a.city),
+        ("postcode", &a.postcode),
+    ] {
+        check_text(field, text)?;
+    }
     let state = ctx.created(WORKFLOW, &name, "import")?;
     let order = Order {
         distributor: me.clone(),
@@ -1090,6 +1100,9 @@ pub(crate) fn deliver(
 pub fn orders(ctx: &Ctx<'_>, args: &OrdersQuery) -> Result<Value, Error> {
     let me = ctx.actor.account();
     let state = args.state.as_deref();
+    if let Some(state) = state {
+        check_name("state", state)?;
+    }
     let mut out = Vec::new();
     if ctx.actor.sees_distributor_side() {
         out.extend(ctx.tx.orders_of(me, state)?.iter().map(order_summary));
@@ -1107,6 +1120,10 @@ pub fn orders(ctx: &Ctx<'_>, args: &OrdersQuery) -> Result<Value, Error> {
 
 /// `order {order}`: one order with its lines, charges and transition history.
 pub fn order(ctx: &Ctx<'_>, args: &OrderQuery) -> Result<Value, Error> {
+    check_name("order", &args.order)?;
+    if let Some(d) = &args.distributor {
+        check_name("distributor", d)?;
+    }
     let me = ctx.actor.account();
     let own = if ctx.actor.sees_distributor_side()
         && args.distributor.as_deref().is_none_or(|d| d == me)

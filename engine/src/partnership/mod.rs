@@ -60,6 +60,7 @@ pub fn create_invitation(ctx: &Ctx<'_>, args: &CreateInvitation) -> Result<Value
         )));
     }
     for warehouse in &args.warehouses {
+        check_name("warehouses", warehouse)?;
         if !ctx.tx.warehouse_exists(supplier, warehouse)? {
             return Err(Error::not_found("warehouse", warehouse));
         }
@@ -191,6 +192,7 @@ fn sequence_of(id: &str) -> u64 {
 
 /// The newest partnership of the acting supplier with `distributor`, or `not_found`.
 fn partnership_with(ctx: &Ctx<'_>, distributor: &str) -> Result<Partnership, Error> {
+    check_name("distributor", distributor)?;
     ctx.tx
         .latest_partnership(ctx.actor.account(), distributor)?
         .ok_or_else(|| Error::not_found("distributor", distributor))
