@@ -28,8 +28,9 @@ pub struct Envelope {
     pub key: Option<String>,
     /// What to do.
     pub command: Command,
-    /// The canonical JSON of `cmd`, `args` and `user`, compared when a key is repeated.
-    pub fingerprint: String,
+    /// With a key: the canonical JSON of `cmd`, `args` and `user`, compared when the key is
+    /// repeated. Not worked out without one (an import's payload can be megabytes).
+    pub fingerprint: Option<String>,
 }
 
 /// The raw envelope as it arrives on the wire.
@@ -52,6 +53,11 @@ struct WireEnvelope {
 }
 
 impl Envelope {
+    /// The idempotency key and the request's fingerprint, when the request has a key.
+    pub fn keyed(&self) -> Option<(&str, &str)> {
+        Some((self.key.as_deref()?, self.fingerprint.as_deref()?))
+    }
+
     /// Parses one request line. The error carries the request id when one could be read, so the
     /// answer to a malformed line still names it.
     pub fn parse(line: &str) -> Result<Envelope, (Value, Error)> {
@@ -81,7 +87,10 @@ impl Envelope {
             None | Some(Value::Null) => Value::Object(Default::default()),
             Some(args) => args,
         };
-        let fingerprint = json!({"cmd": wire.cmd, "args": args, "user": wire.user}).to_string();
+        let fingerprint = wire
+            .key
+            .as_ref()
+            .map(|_| json!({"cmd": wire.cmd, "args": args, "user": wire.user}).to_string());
         let command = Command::parse(&wire.cmd, args)?;
         for (field, text) in [
             ("as", Some(&wire.actor)),

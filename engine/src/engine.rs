@@ -262,7 +262,7 @@ impl Engine {
                         tx.rollback_to()?;
                         // Remember the failure under the key so a retry answers the same,
                         // unless the failure is the key itself.
-                        if let Some(key) = &envelope.key {
+                        if let Some((key, fingerprint)) = envelope.keyed() {
                             if error.code() != Code::IdempotencyConflict
                                 && tx.idempotent_answer(&envelope.actor, key)?.is_none()
                             {
@@ -271,7 +271,7 @@ impl Engine {
                                 tx.record_idempotent_answer(
                                     &envelope.actor,
                                     key,
-                                    &envelope.fingerprint,
+                                    fingerprint,
                                     &stored,
                                 )?;
                             }
@@ -296,15 +296,15 @@ impl Engine {
         envelope: &Envelope,
         fetched: Option<&shops::Fetched>,
     ) -> Result<Value, Error> {
-        if let Some(key) = &envelope.key {
+        if let Some((key, fingerprint)) = envelope.keyed() {
             if let Some(stored) = tx.idempotent_answer(&envelope.actor, key)? {
-                return replayed(&stored, &envelope.fingerprint)?;
+                return replayed(&stored, fingerprint)?;
             }
         }
         let result = self.run(tx, envelope, at_of(envelope)?, fetched)?;
-        if let Some(key) = &envelope.key {
+        if let Some((key, fingerprint)) = envelope.keyed() {
             let stored = json!({"ok": true, "result": result}).to_string();
-            tx.record_idempotent_answer(&envelope.actor, key, &envelope.fingerprint, &stored)?;
+            tx.record_idempotent_answer(&envelope.actor, key, fingerprint, &stored)?;
         }
         Ok(result)
     }
