@@ -93,13 +93,7 @@ pub fn run(
     let orders_per_s = per_s(orders, total.wall);
     let orders_per_cpu_s = per_s(orders, total.cpu);
     let ceiling_orders_per_cpu_s = per_s(rows as f64, ceiling.cpu) / rows_per_order;
-    let mut sorted = push_latencies;
-    sorted.sort_unstable();
-    let pct = |p: f64| {
-        sorted
-            .get(((sorted.len() as f64 - 1.0) * p) as usize)
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
+    let pct = |p: f64| percentile_ms(&push_latencies, p);
     let figures = json!({
         "orders": shape.orders,
         "suppliers": shape.suppliers,
@@ -187,6 +181,23 @@ fn thread_cpu() -> Duration {
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse().ok())
         .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
+/// The `p` percentile, in ms, of commands whose latencies come as `(latency, commands)` per
+/// batch (every command of a batch waits for its commit).
+fn percentile_ms(batches: &[(Duration, usize)], p: f64) -> f64 {
+    let mut sorted = batches.to_vec();
+    sorted.sort_unstable();
+    let total: usize = sorted.iter().map(|(_, n)| n).sum();
+    let rank = ((total.saturating_sub(1)) as f64 * p) as usize;
+    let mut seen = 0;
+    for (latency, n) in sorted {
+        seen += n;
+        if seen > rank {
+            return latency.as_secs_f64() * 1000.0;
+        }
+    }
+    0.0
 }
 
 fn round(x: f64) -> f64 {
@@ -393,13 +404,12 @@ fn progress(len: usize, what: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// An imported order: its distributor's number and its name (kept small: a million of them).
+type Named = (u32, Box<str>);
+
 /// Imports every order as native payloads, a chunk per `import_orders`, chunks batched.
-/// Returns `(distributor, order)` of every order and the phase's time.
-fn phase_import(
-    engine: &Engine,
-    shape: &Shape,
-    quiet: bool,
-) -> Result<(Vec<(String, String)>, Spent)> {
+/// Returns every order and the phase's time.
+fn phase_import(engine: &Engine, shape: &Shape, quiet: bool) -> Result<(Vec<Named>, Spent)> {
     let bar = progress(shape.orders, "import", quiet);
     let mut names = Vec::with_capacity(shape.orders);
     let mut elapsed = Spent::default();
@@ -431,10 +441,7 @@ fn phase_import(
                 .map_err(|e| miette!("import failed: {e}"))?;
             elapsed += t.stop();
             for o in result["orders"].as_array().into_iter().flatten() {
-                names.push((
-                    distributor(d),
-                    o["order"].as_str().unwrap_or_default().to_owned(),
-                ));
+                names.push((d as u32, o["order"].as_str().unwrap_or_default().into()));
             }
             bar.inc(chunk.len() as u64);
         }
@@ -444,21 +451,22 @@ fn phase_import(
 }
 
 /// Runs `cmd {order}` for every order, `shape.batch` commands per transaction; returns the
-/// phase's time and each command's latency as the host sees it (until its batch commits).
+/// phase's time and each batch's latency with its size (a host waits for its batch to commit).
 fn phase_batched(
     engine: &Engine,
     shape: &Shape,
-    names: &[(String, String)],
+    names: &[Named],
     cmd: &str,
     quiet: bool,
-) -> Result<(Spent, Vec<Duration>)> {
+) -> Result<(Spent, Vec<(Duration, usize)>)> {
     let bar = progress(names.len(), cmd, quiet);
-    let mut latencies = Vec::with_capacity(names.len());
+    let mut latencies = Vec::new();
     let mut total = Spent::default();
     for chunk in names.chunks(shape.batch.max(1)) {
         let envelopes = chunk
             .iter()
             .map(|(d, name)| {
+                let d = distributor(*d as usize);
                 Envelope::from_value(json!({"as": d, "cmd": cmd, "args": {"order": name}}))
                     .map_err(|e| miette!("{e}"))
             })
@@ -470,7 +478,7 @@ fn phase_batched(
         if let Some((i, Err(e))) = results.iter().enumerate().find(|(_, r)| r.is_err()) {
             return Err(miette!("{cmd} {} failed: {e}", chunk[i].1));
         }
-        latencies.extend(std::iter::repeat_n(took.wall, chunk.len()));
+        latencies.push((took.wall, chunk.len()));
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
