@@ -7,6 +7,8 @@
 //! `error: code` (the answer fails with this code), or nothing (the answer must be ok).
 //! `save: {name: path.in.result}` keeps a value for later steps, written `${name}` in any string.
 
+pub mod workload;
+
 use std::{collections::BTreeMap, path::Path};
 
 use distributary::{Engine, EngineOptions, RulePack};
