@@ -1,7 +1,7 @@
 """Writes the exec_line seeds: each tests/scenarios/*.yaml as the request lines it sends.
 
-The scenario runner's `save: {name: path}` becomes the harness's `${path}` (the latest ok answer's
-top-level string field of that name), since the fuzz target substitutes only those. Run from the
+The scenario runner's `save: {name: path}` and `${name}` become the fuzz target's `${N.path}`: the
+string field `path` of the answer to line N (counted from 0) of the same input. Run from the
 repository root after the scenarios change: python3 fuzz/seeds/exec_line_from_scenarios.py
 """
 
@@ -23,7 +23,7 @@ for path in sorted(root.glob("*.yaml")):
         request = {k: step[k] for k in ("as", "user", "at", "key", "cmd", "args") if k in step}
         text = json.dumps(request, separators=(",", ":"))
         text = re.sub(r"\$\{(\w+)\}", lambda m: "${" + saved.get(m.group(1), m.group(1)) + "}", text)
-        lines.append(text)
         for name, field in (step.get("save") or {}).items():
-            saved[name] = field
+            saved[name] = f"{len(lines)}.{field}"
+        lines.append(text)
     (out / (path.stem + ".jsonl")).write_text("\n".join(lines) + "\n")
