@@ -71,7 +71,7 @@ fuzz_target!(|data: &[u8]| {
         let rules = match RuleSet::compile(&pack) {
             Ok(rules) => rules,
             Err(errors) => {
-                distributary_fuzz::render(&errors);
+                distributary_fuzz::render(&errors, text);
                 continue;
             }
         };

@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Err(errors) => {
-            distributary_fuzz::render(&errors);
+            distributary_fuzz::render(&errors, text);
         }
     }
 });

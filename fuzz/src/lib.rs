@@ -19,14 +19,33 @@ const PAGES: [Option<&str>; 5] = [
 ];
 
 /// Renders a diagnostic the way `distributary check` shows it (graphical, with source
-/// snippets), so the span arithmetic behind every label is exercised too.
-pub fn render(diagnostic: &dyn miette::Diagnostic) -> String {
+/// snippets) and checks that every label of it and of its related diagnostics lies inside
+/// `text` on character boundaries: a label past the end makes miette refuse the whole report,
+/// so a user would see no diagnostic at all.
+pub fn render(diagnostic: &dyn miette::Diagnostic, text: &str) -> String {
+    check_labels(diagnostic, text);
     let mut out = String::new();
     let handler =
         miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
-    // A formatting error is not a crash; what matters is that rendering does not panic.
-    let _ = handler.render_report(&mut out, diagnostic);
+    if let Err(err) = handler.render_report(&mut out, diagnostic) {
+        panic!("the diagnostic does not render ({err}): {diagnostic}");
+    }
     out
+}
+
+fn check_labels(diagnostic: &dyn miette::Diagnostic, text: &str) {
+    for label in diagnostic.labels().into_iter().flatten() {
+        let (start, end) = (label.offset(), label.offset() + label.len());
+        assert!(
+            end <= text.len() && text.is_char_boundary(start) && text.is_char_boundary(end),
+            "label {:?} at {start}..{end} is not a span of the {}-byte text: {diagnostic}",
+            label.label(),
+            text.len()
+        );
+    }
+    for related in diagnostic.related().into_iter().flatten() {
+        check_labels(related, text);
+    }
 }
 
 /// Feeds one answer body to every payload parser of `adapter` and checks what comes back
