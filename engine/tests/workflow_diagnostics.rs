@@ -204,3 +204,37 @@ fn odd_inputs_are_diagnostics_not_panics() {
         assert_eq!(&found, codes, "{text:?}:\n{}", render(&errors));
     }
 }
+
+/// Found by fuzzing (`fuzz/`, target `workflow_yaml`): a syntax problem's label was one byte
+/// long, so at a multi-byte character it cut the character in two, and `culprit()` was empty.
+#[test]
+fn a_syntax_problem_labels_a_whole_multibyte_character() {
+    for (text, culprit) in [
+        ("\u{693}", "\u{693}"),
+        ("é", "é"),
+        ("- a\n", "-"),
+        ("€: [\n", ""),
+    ] {
+        let file = SourceFile {
+            kind: FileKind::Workflow,
+            path: "partnership.yaml".into(),
+            stem: "partnership".into(),
+            text: text.into(),
+        };
+        let pack = RulePack::new("odd".into(), vec![file]);
+        let errors = workflow::load(&pack, &vocabulary()).unwrap_err();
+        let [problem] = errors.problems() else {
+            panic!("{text:?}: {}", render(&errors));
+        };
+        assert_eq!(problem.code(), "workflow::syntax", "{text:?}");
+        assert_eq!(problem.culprit(), culprit, "{text:?}");
+        for label in miette::Diagnostic::labels(problem).into_iter().flatten() {
+            let end = label.offset() + label.len();
+            assert!(
+                text.is_char_boundary(label.offset()) && text.is_char_boundary(end),
+                "{text:?}: label {}..{end} cuts a character",
+                label.offset()
+            );
+        }
+    }
+}

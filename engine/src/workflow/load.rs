@@ -198,7 +198,9 @@ fn syntax_problem(source: &SourceText, error: &LoadError) -> WorkflowError {
         }
     };
     let span = source.rest_of_line(Some(marker));
-    let span = SourceSpan::new(span.offset().into(), span.len().min(1));
+    // The one character there, whole: a byte would cut a multi-byte character in two.
+    let first = source.slice(span).chars().next().map_or(0, char::len_utf8);
+    let span = SourceSpan::new(span.offset().into(), first);
     let help = "an unclosed `[`, `{` or quote on an earlier line often shows up here";
     WorkflowError::new(ProblemKind::Syntax, source, span, "here", message)
         .with_help(Some(help.to_owned()))
