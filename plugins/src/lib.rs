@@ -3,7 +3,9 @@
 //! [`adapter::Adapter`] is the interface in plain Rust; [`canonical`] is the order shape every
 //! adapter produces, so the engine and the adapters agree on it through one type. [`abi`] is the
 //! C ABI that carries the interface across a `cdylib` boundary, and [`export`] is the plugin side
-//! of it, driven by [`export_adapter!`].
+//! of it, driven by [`export_adapter!`]. [`payload`] and [`lines`] are helpers the adapters share
+//! for reading a marketplace's JSON answer (errors name the path of the field at fault) and for
+//! summing one-unit rows into canonical lines.
 //!
 //! # Writing an adapter
 //!
@@ -70,6 +72,8 @@ pub mod abi;
 pub mod adapter;
 pub mod canonical;
 pub mod export;
+pub mod lines;
+pub mod payload;
 
 pub use abi::LogLevel;
 pub use adapter::{

@@ -72,8 +72,6 @@
 )]
 #![warn(missing_docs)]
 
-mod json;
-mod lines;
 pub mod orders;
 pub mod sign;
 pub mod status;

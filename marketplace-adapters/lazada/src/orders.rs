@@ -3,17 +3,17 @@
 
 use std::collections::HashMap;
 
+use distributary_plugin::lines::UnitLines;
+use distributary_plugin::payload::{Node, Source};
 use distributary_plugin::{AdapterError, Address, CanonicalOrder, OrderStatus};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::json::{
-    amount, array, at, bad, id, integer, join, non_empty, object, optional, parse_body, required,
-    string, wrong, Object,
-};
-use crate::lines::Lines;
 use crate::status::{map_status, reduce};
 use crate::MARKETPLACE;
+
+/// Lazada's answers are worded tersely: paths from the answer's root, without a prefix.
+const SOURCE: Source = Source::ANSWER;
 
 /// The `code` of a successful Lazada answer.
 pub const SUCCESS_CODE: &str = "0";
@@ -35,18 +35,19 @@ pub const COUNTRY_CODES: &[(&str, &str)] = &[
 ];
 
 /// Fails with Lazada's own code and message unless the answer's `code` is [`SUCCESS_CODE`].
-fn check_code(answer: &Object, path: &str) -> Result<(), AdapterError> {
-    let code_path = join(path, "code");
-    let code = match required(answer, path, "code")? {
+fn check_code(answer: &Node<'_>) -> Result<(), AdapterError> {
+    let code_node = answer.require("code")?;
+    let code = match code_node.value() {
         Value::String(code) => code.clone(),
         Value::Number(code) => code.to_string(),
-        other => return Err(wrong(&code_path, "a string or a number", other)),
+        _ => return Err(code_node.error("a string or a number")),
     };
     if code == SUCCESS_CODE {
         return Ok(());
     }
-    let message = optional(answer, "message")
-        .and_then(Value::as_str)
+    let message = answer
+        .get("message")?
+        .and_then(|message| message.value().as_str())
         .unwrap_or("no message");
     Err(AdapterError::marketplace(format!(
         "Lazada refused the request: {code}: {message}"
@@ -64,22 +65,18 @@ pub(crate) struct ListAnswer {
 
 /// Parses an `/orders/get` answer.
 pub(crate) fn parse_list(body: &str) -> Result<ListAnswer, AdapterError> {
-    let value = parse_body(body)?;
-    let answer = object(&value, "")?;
-    check_code(answer, "")?;
-    let data = object(required(answer, "", "data")?, "data")?;
-    let total = integer(required(data, "data", "countTotal")?, "data.countTotal")?;
-    let count_total = u64::try_from(total).map_err(|_| bad("data.countTotal", "negative count"))?;
-    let orders = array(required(data, "data", "orders")?, "data.orders")?;
-    let mut order_ids = Vec::with_capacity(orders.len());
-    for (index, order) in orders.iter().enumerate() {
-        let path = at("data.orders", index);
-        let order = object(order, &path)?;
-        order_ids.push(id(
-            required(order, &path, "order_id")?,
-            &join(&path, "order_id"),
-        )?);
-    }
+    let value = SOURCE.parse(body)?;
+    let answer = SOURCE.root(&value);
+    check_code(&answer)?;
+    let data = answer.require("data")?;
+    let total = data.require("countTotal")?;
+    let count_total = u64::try_from(total.integer()?).map_err(|_| total.fail("negative count"))?;
+    let order_ids = data
+        .require("orders")?
+        .items()?
+        .iter()
+        .map(|order| order.require("order_id")?.id())
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(ListAnswer {
         order_ids,
         count_total,
@@ -88,7 +85,7 @@ pub(crate) fn parse_list(body: &str) -> Result<ListAnswer, AdapterError> {
 
 /// One row of `/order/items/get`: a single unit.
 struct Row<'a> {
-    path: String,
+    node: Node<'a>,
     order_id: String,
     sku: &'a str,
     status: OrderStatus,
@@ -99,58 +96,43 @@ struct Row<'a> {
 /// Parses the native payload: one `/order/items/get` answer, one `{"order", "items"}` wrapper, or
 /// an array of either.
 pub(crate) fn parse_native(shop: &str, body: &str) -> Result<Vec<CanonicalOrder>, AdapterError> {
-    let value = parse_body(body)?;
+    let value = SOURCE.parse(body)?;
+    let root = SOURCE.root(&value);
     match &value {
-        Value::Array(documents) => {
+        Value::Array(_) => {
             let mut orders = Vec::new();
-            for (index, document) in documents.iter().enumerate() {
-                orders.extend(parse_document(shop, document, &at("", index))?);
+            for document in root.items()? {
+                orders.extend(parse_document(shop, &document)?);
             }
             Ok(orders)
         }
-        document => parse_document(shop, document, ""),
+        _ => parse_document(shop, &root),
     }
 }
 
-fn parse_document(
-    shop: &str,
-    document: &Value,
-    path: &str,
-) -> Result<Vec<CanonicalOrder>, AdapterError> {
-    let fields = object(document, path)?;
+fn parse_document(shop: &str, document: &Node<'_>) -> Result<Vec<CanonicalOrder>, AdapterError> {
+    let fields = document.object()?;
     if !fields.contains_key("order") && !fields.contains_key("items") {
-        return parse_bare(shop, fields, path);
+        return parse_bare(shop, document);
     }
-    let order_path = join(path, "order");
-    let order = object(required(fields, path, "order")?, &order_path)?;
-    let order_sn = id(
-        required(order, &order_path, "order_id")?,
-        &join(&order_path, "order_id"),
-    )?;
-    let address = address(order, &order_path)?;
-    let items_path = join(path, "items");
-    let rows = rows(required(fields, path, "items")?, &items_path)?;
+    let order = document.require("order")?;
+    let order_sn = order.require("order_id")?.id()?;
+    let address = address(&order)?;
+    let (data, rows) = rows(&document.require("items")?)?;
     if rows.is_empty() {
-        return Err(bad(
-            &join(&items_path, "data"),
-            format!("no items for order {order_sn}"),
-        ));
+        return Err(data.fail(format!("no items for order {order_sn}")));
     }
     if let Some(stray) = rows.iter().find(|row| row.order_id != order_sn) {
-        return Err(bad(
-            &join(&stray.path, "order_id"),
-            format!("item of order {} inside order {order_sn}", stray.order_id),
-        ));
+        return Err(stray.node.require("order_id")?.fail(format!(
+            "item of order {} inside order {order_sn}",
+            stray.order_id
+        )));
     }
-    Ok(vec![build(shop, order_sn, &rows, address)?])
+    Ok(vec![build(shop, order_sn, &data, &rows, address)?])
 }
 
-fn parse_bare(
-    shop: &str,
-    answer: &Object,
-    path: &str,
-) -> Result<Vec<CanonicalOrder>, AdapterError> {
-    let rows = rows_of(answer, path)?;
+fn parse_bare(shop: &str, answer: &Node<'_>) -> Result<Vec<CanonicalOrder>, AdapterError> {
+    let (data, rows) = rows(answer)?;
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut groups: Vec<(String, Vec<Row<'_>>)> = Vec::new();
     for row in rows {
@@ -164,49 +146,40 @@ fn parse_bare(
     }
     groups
         .into_iter()
-        .map(|(order_sn, rows)| build(shop, order_sn, &rows, Address::default()))
+        .map(|(order_sn, rows)| build(shop, order_sn, &data, &rows, Address::default()))
         .collect()
 }
 
-fn rows<'a>(answer: &'a Value, path: &str) -> Result<Vec<Row<'a>>, AdapterError> {
-    rows_of(object(answer, path)?, path)
+/// The `data` array of an `/order/items/get` answer and its rows.
+fn rows<'a>(answer: &Node<'a>) -> Result<(Node<'a>, Vec<Row<'a>>), AdapterError> {
+    check_code(answer)?;
+    let data = answer.require("data")?;
+    let rows = data
+        .items()?
+        .into_iter()
+        .map(parse_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((data, rows))
 }
 
-fn rows_of<'a>(answer: &'a Object, path: &str) -> Result<Vec<Row<'a>>, AdapterError> {
-    check_code(answer, path)?;
-    let data_path = join(path, "data");
-    let data = array(required(answer, path, "data")?, &data_path)?;
-    data.iter()
-        .enumerate()
-        .map(|(index, row)| parse_row(row, at(&data_path, index)))
-        .collect()
-}
-
-fn parse_row(row: &Value, path: String) -> Result<Row<'_>, AdapterError> {
-    let fields = object(row, &path)?;
-    let order_id = id(
-        required(fields, &path, "order_id")?,
-        &join(&path, "order_id"),
-    )?;
-    let sku = non_empty(required(fields, &path, "sku")?, &join(&path, "sku"))?;
-    let status_path = join(&path, "status");
-    let native = string(required(fields, &path, "status")?, &status_path)?;
+fn parse_row(row: Node<'_>) -> Result<Row<'_>, AdapterError> {
+    let order_id = row.require("order_id")?.id()?;
+    let sku = row.require("sku")?.filled_str()?;
+    let status_node = row.require("status")?;
+    let native = status_node.str()?;
     let status = map_status(native)
-        .ok_or_else(|| bad(&status_path, format!("unknown Lazada status {native:?}")))?;
-    let currency = match optional(fields, "currency") {
-        Some(value) => Some(string(value, &join(&path, "currency"))?).filter(|c| !c.is_empty()),
+        .ok_or_else(|| status_node.fail(format!("unknown Lazada status {native:?}")))?;
+    let currency = match row.get("currency")? {
+        Some(currency) => Some(currency.str()?).filter(|c| !c.is_empty()),
         None => None,
     };
-    let price = match (
-        optional(fields, "paid_price"),
-        optional(fields, "item_price"),
-    ) {
-        (Some(paid), _) => Some(amount(paid, &join(&path, "paid_price"))?),
-        (None, Some(item)) => Some(amount(item, &join(&path, "item_price"))?),
+    let price = match (row.get("paid_price")?, row.get("item_price")?) {
+        (Some(paid), _) => Some(paid.amount()?),
+        (None, Some(item)) => Some(item.amount()?),
         (None, None) => None,
     };
     Ok(Row {
-        path,
+        node: row,
         order_id,
         sku,
         status,
@@ -215,34 +188,34 @@ fn parse_row(row: &Value, path: String) -> Result<Row<'_>, AdapterError> {
     })
 }
 
-/// One canonical order from its rows: the status reduced from the rows' statuses; lines from
-/// every row but cancelled ones (unless all are cancelled), summed per SKU.
+/// One canonical order from its rows (of the answer's `data`): the status reduced from the rows'
+/// statuses; lines from every row but cancelled ones (unless all are cancelled), summed per SKU.
 fn build(
     shop: &str,
     order_sn: String,
+    data: &Node<'_>,
     rows: &[Row<'_>],
     address: Address,
 ) -> Result<CanonicalOrder, AdapterError> {
     let statuses: Vec<OrderStatus> = rows.iter().map(|row| row.status).collect();
     let status =
-        reduce(&statuses).ok_or_else(|| bad("data", format!("order {order_sn} has no items")))?;
+        reduce(&statuses).ok_or_else(|| data.fail(format!("order {order_sn} has no items")))?;
     let all_cancelled = statuses.iter().all(|s| *s == OrderStatus::Cancelled);
     let mut currency: Option<&str> = None;
-    let mut lines = Lines::default();
+    let mut lines = UnitLines::default();
     for row in rows {
         if let Some(row_currency) = row.currency {
             match currency {
                 Some(known) if known != row_currency => {
-                    return Err(bad(
-                        &join(&row.path, "currency"),
-                        format!("{row_currency:?} differs from {known:?} in order {order_sn}"),
-                    ))
+                    return Err(row.node.require("currency")?.fail(format!(
+                        "{row_currency:?} differs from {known:?} in order {order_sn}"
+                    )))
                 }
                 _ => currency = Some(row_currency),
             }
         }
         if all_cancelled || row.status != OrderStatus::Cancelled {
-            lines.add_unit(row.sku, row.price, &row.path)?;
+            lines.add_unit(row.sku, row.price, &row.node)?;
         }
     }
     Ok(CanonicalOrder {
@@ -257,18 +230,18 @@ fn build(
 }
 
 /// The canonical address of a `/orders/get` order's `address_shipping`; empty when absent.
-fn address(order: &Object, path: &str) -> Result<Address, AdapterError> {
-    let Some(shipping) = optional(order, "address_shipping") else {
+fn address(order: &Node<'_>) -> Result<Address, AdapterError> {
+    let Some(shipping) = order.get("address_shipping")? else {
         return Ok(Address::default());
     };
-    let path = join(path, "address_shipping");
-    let shipping = object(shipping, &path)?;
     let text = |key: &str| -> Result<String, AdapterError> {
-        match optional(shipping, key) {
-            None => Ok(String::new()),
-            Some(Value::String(text)) => Ok(text.trim().to_owned()),
-            Some(Value::Number(number)) => Ok(number.to_string()),
-            Some(other) => Err(wrong(&join(&path, key), "a string", other)),
+        let Some(field) = shipping.get(key)? else {
+            return Ok(String::new());
+        };
+        match field.value() {
+            Value::String(text) => Ok(text.trim().to_owned()),
+            Value::Number(number) => Ok(number.to_string()),
+            _ => Err(field.error("a string")),
         }
     };
     Ok(Address {

@@ -5,13 +5,12 @@
 //! Credentials (`connect_shop`): `{partner_id, partner_key, shop_id, access_token}`.
 //! Status mapping: see [`status`].
 
-mod json;
 mod orders;
 mod requests;
 pub mod signing;
 pub mod status;
 
-pub use json::BODY_BYTES_MAX;
+pub use distributary_plugin::payload::BODY_BYTES_MAX;
 
 use distributary_plugin::adapter::{
     CAPABILITY_ORDER_SYNC, CAPABILITY_SELLER_DELIVERY, CAPABILITY_STOCK_UPDATE,

@@ -5,11 +5,11 @@ use distributary_plugin::{
     AdapterError, Address, CanonicalOrder, ListPage, OrderLine, OrderStatus,
 };
 
-use crate::json::{parse_body, Node};
 use crate::{status, MARKETPLACE};
+use distributary_plugin::payload::{Node, Source};
 
-const LIST_SOURCE: &str = "Shopee get_order_list answer";
-const DETAIL_SOURCE: &str = "Shopee get_order_detail answer";
+const LIST_SOURCE: Source = Source::named("Shopee get_order_list answer");
+const DETAIL_SOURCE: Source = Source::named("Shopee get_order_detail answer");
 
 /// Refuses an answer whose `error` field is set, with Shopee's own `error` and `message`.
 fn check_error(root: &Node<'_>) -> Result<(), AdapterError> {
@@ -33,8 +33,8 @@ fn check_error(root: &Node<'_>) -> Result<(), AdapterError> {
 /// A missing `order_list` is an empty page; `more: true` needs a non-empty `next_cursor`, which
 /// becomes the next page.
 pub(crate) fn parse_order_list(body: &str) -> Result<ListPage, AdapterError> {
-    let value = parse_body(LIST_SOURCE, body)?;
-    let root = Node::root(LIST_SOURCE, &value);
+    let value = LIST_SOURCE.parse(body)?;
+    let root = LIST_SOURCE.root(&value);
     check_error(&root)?;
     let response = root.require("response")?;
     let mut order_ids = Vec::new();
@@ -62,8 +62,8 @@ pub(crate) fn parse_order_list(body: &str) -> Result<ListPage, AdapterError> {
 /// Parses `{error, message, request_id, response: {order_list: [...]}}` into canonical orders of
 /// shop `shop`.
 pub(crate) fn parse_orders(shop: &str, body: &str) -> Result<Vec<CanonicalOrder>, AdapterError> {
-    let value = parse_body(DETAIL_SOURCE, body)?;
-    let root = Node::root(DETAIL_SOURCE, &value);
+    let value = DETAIL_SOURCE.parse(body)?;
+    let root = DETAIL_SOURCE.root(&value);
     check_error(&root)?;
     root.require("response")?
         .require("order_list")?
@@ -172,9 +172,5 @@ fn store_sku(item: &Node<'_>) -> Result<String, AdapterError> {
             }
         }
     }
-    Err(AdapterError::marketplace(format!(
-        "{DETAIL_SOURCE}: {}: neither model_sku nor item_sku is set, so the item has no store SKU \
-         to map",
-        item.path()
-    )))
+    Err(item.fail("neither model_sku nor item_sku is set, so the item has no store SKU to map"))
 }

@@ -12,7 +12,6 @@
 //! `bg.order.detail.v2.get` answer, and the whole stock update ([`STOCK_UPDATE_TYPE`], its
 //! `goodsId` + `skuStockTargetList [{skuId, stockTarget}]` and [`STOCK_SKUS_MAX`]).
 
-mod json;
 mod orders;
 mod requests;
 pub mod signing;
@@ -24,7 +23,7 @@ use distributary_plugin::{
     RequestContext, StockItem,
 };
 
-pub use json::BODY_BYTES_MAX;
+pub use distributary_plugin::payload::BODY_BYTES_MAX;
 pub use orders::{ERROR_CODE_BAD_SIGNATURE, ERROR_CODE_SUCCESS};
 
 /// The marketplace name in the host protocol.

@@ -3,10 +3,10 @@
 
 use distributary_plugin::{AdapterError, Address, CanonicalOrder, ListPage, OrderLine};
 
-use crate::json::{parse_body, Node};
 use crate::{status, MARKETPLACE, PAGE_NUMBER_MAX, PAGE_SIZE};
+use distributary_plugin::payload::{Node, Source};
 
-const SOURCE: &str = "Temu answer";
+const SOURCE: Source = Source::named("Temu answer");
 
 /// `errorCode` of a successful call.
 pub const ERROR_CODE_SUCCESS: u64 = 1_000_000;
@@ -59,8 +59,8 @@ fn parent_orders<'a>(root: &Node<'a>) -> Result<(Vec<Node<'a>>, Option<u64>), Ad
 
 /// Parses an order answer into canonical orders of shop `shop`.
 pub(crate) fn parse_orders(shop: &str, body: &str) -> Result<Vec<CanonicalOrder>, AdapterError> {
-    let value = parse_body(SOURCE, body)?;
-    let root = Node::root(SOURCE, &value);
+    let value = SOURCE.parse(body)?;
+    let root = SOURCE.root(&value);
     let (items, _) = parent_orders(&root)?;
     items.iter().map(|item| parse_order(shop, item)).collect()
 }
@@ -72,12 +72,13 @@ pub(crate) fn parse_order_list_page(
     page_number: u32,
     body: &str,
 ) -> Result<ListPage, AdapterError> {
-    let value = parse_body(SOURCE, body)?;
-    let root = Node::root(SOURCE, &value);
+    let value = SOURCE.parse(body)?;
+    let root = SOURCE.root(&value);
     let (items, total) = parent_orders(&root)?;
-    let total = total.ok_or_else(|| {
-        AdapterError::marketplace(format!("{SOURCE}: $.result.totalItemNum: missing"))
-    })?;
+    let total = match total {
+        Some(total) => total,
+        None => return Err(root.require("result")?.missing("totalItemNum")),
+    };
     let orders = items
         .iter()
         .map(|item| parse_order("", item))
