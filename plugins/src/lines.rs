@@ -1,6 +1,7 @@
-//! Summing an order's one-unit rows into canonical lines, for marketplaces that answer with a
-//! row per unit (Lazada, TikTok Shop): one line per store SKU, in first-seen order, its unit
-//! price the mean of the rows' prices.
+//! Summing an order's items into canonical lines, one per store SKU in first-seen order:
+//! [`UnitLines`] for marketplaces that answer with a row per unit (Lazada, TikTok Shop), the unit
+//! price the mean of the rows' prices; [`merge_line`] for those whose items carry a quantity
+//! (Shopee, Temu), the line keeping the first item's price.
 
 use std::collections::HashMap;
 
@@ -94,6 +95,29 @@ impl UnitLines {
     }
 }
 
+/// Adds `line` to `lines`: its quantity summed into the line of the same store SKU (which keeps
+/// its own unit price), or appended as a new line. A summed quantity past `u32::MAX` is an error
+/// about `qty`, the node the added quantity was read from.
+pub fn merge_line(
+    lines: &mut Vec<OrderLine>,
+    line: OrderLine,
+    qty: &Node<'_>,
+) -> Result<(), AdapterError> {
+    match lines
+        .iter_mut()
+        .find(|known| known.store_sku == line.store_sku)
+    {
+        Some(known) => {
+            known.qty = known
+                .qty
+                .checked_add(line.qty)
+                .ok_or_else(|| qty.error("a total quantity below 4294967296"))?;
+        }
+        None => lines.push(line),
+    }
+    Ok(())
+}
+
 /// `total / qty` rounded half away from zero to `scale` places; `None` for no units.
 fn mean(total: Decimal, qty: u32, scale: u32) -> Option<Decimal> {
     let mut mean = total
@@ -166,6 +190,27 @@ mod tests {
             vec![line("HALF", 2, "0.02"), line("SAME", 3, "19.90")]
         );
         assert_eq!(UnitLines::default().finish(), Vec::new());
+    }
+
+    #[test]
+    fn merged_lines_sum_quantities_per_sku_and_keep_the_first_price() {
+        let value = json!({"qty": 4_294_967_295_u64});
+        let qty = Source::named("test answer")
+            .root(&value)
+            .require("qty")
+            .unwrap();
+        let mut lines = Vec::new();
+        for (sku, count, unit_price) in [("A", 2, "1.5"), ("B", 1, ""), ("A", 3, "9")] {
+            merge_line(&mut lines, line(sku, count, unit_price), &qty).unwrap();
+        }
+        assert_eq!(lines, vec![line("A", 5, "1.5"), line("B", 1, "")]);
+        let err = merge_line(&mut lines, line("B", u32::MAX, ""), &qty).unwrap_err();
+        assert_eq!(
+            err.message,
+            "test answer: $.qty: expected a total quantity below 4294967296, found the number \
+             4294967295"
+        );
+        assert_eq!(lines[1], line("B", 1, ""));
     }
 
     #[test]

@@ -208,6 +208,23 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// This value as a quantity of units: an integer from 1 to `u32::MAX`.
+    pub fn quantity(&self) -> Result<u32, AdapterError> {
+        u32::try_from(self.u64()?)
+            .ok()
+            .filter(|qty| *qty > 0)
+            .ok_or_else(|| self.error("a quantity between 1 and 4294967295"))
+    }
+
+    /// This value if it is an array, else this value alone: for payloads that take one document
+    /// or an array of them.
+    pub fn one_or_many(&self) -> Vec<Node<'a>> {
+        match self.items() {
+            Ok(items) => items,
+            Err(_) => vec![self.clone()],
+        }
+    }
+
     /// This value as a boolean.
     pub fn bool(&self) -> Result<bool, AdapterError> {
         self.value.as_bool().ok_or_else(|| self.error("a boolean"))
@@ -282,7 +299,7 @@ impl<'a> Node<'a> {
 
 /// Whether `text` is digits with at most one decimal point between digits (`12`, `12.5`), the
 /// only spelling a canonical order's price takes.
-fn is_plain_decimal(text: &str) -> bool {
+pub fn is_plain_decimal(text: &str) -> bool {
     let (whole, fraction) = match text.split_once('.') {
         Some((whole, fraction)) => (whole, Some(fraction)),
         None => (text, None),
@@ -438,6 +455,37 @@ mod tests {
             message(field("number").filled_str()),
             "number: expected a string, found a number"
         );
+    }
+
+    #[test]
+    fn quantities_are_positive_and_fit_u32() {
+        let value =
+            json!({"one": 1, "max": 4_294_967_295_u64, "zero": 0, "big": 4_294_967_296_u64});
+        let root = NAMED.root(&value);
+        let field = |name: &str| root.require(name).unwrap();
+        assert_eq!(field("one").quantity().unwrap(), 1);
+        assert_eq!(field("max").quantity().unwrap(), u32::MAX);
+        for bad in ["zero", "big"] {
+            let err = message(field(bad).quantity());
+            assert!(
+                err.starts_with(&format!(
+                    "test answer: $.{bad}: expected a quantity between 1 and 4294967295, found"
+                )),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_document_or_an_array_of_them() {
+        let many = json!([{"a": 1}, {"a": 2}]);
+        let nodes = Source::ANSWER.root(&many).one_or_many();
+        let paths: Vec<&str> = nodes.iter().map(Node::path).collect();
+        assert_eq!(paths, ["[0]", "[1]"]);
+        let one = json!({"a": 1});
+        let nodes = Source::ANSWER.root(&one).one_or_many();
+        assert_eq!(nodes.len(), 1);
+        assert_eq!(nodes[0].value(), &one);
     }
 
     #[test]

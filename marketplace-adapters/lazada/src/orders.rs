@@ -97,17 +97,11 @@ struct Row<'a> {
 /// an array of either.
 pub(crate) fn parse_native(shop: &str, body: &str) -> Result<Vec<CanonicalOrder>, AdapterError> {
     let value = SOURCE.parse(body)?;
-    let root = SOURCE.root(&value);
-    match &value {
-        Value::Array(_) => {
-            let mut orders = Vec::new();
-            for document in root.items()? {
-                orders.extend(parse_document(shop, &document)?);
-            }
-            Ok(orders)
-        }
-        _ => parse_document(shop, &root),
+    let mut orders = Vec::new();
+    for document in SOURCE.root(&value).one_or_many() {
+        orders.extend(parse_document(shop, &document)?);
     }
+    Ok(orders)
 }
 
 fn parse_document(shop: &str, document: &Node<'_>) -> Result<Vec<CanonicalOrder>, AdapterError> {

@@ -6,6 +6,7 @@ use distributary_plugin::{
 };
 
 use crate::{status, MARKETPLACE};
+use distributary_plugin::lines::merge_line;
 use distributary_plugin::payload::{Node, Source};
 
 const LIST_SOURCE: Source = Source::named("Shopee get_order_list answer");
@@ -138,27 +139,17 @@ fn parse_lines(item_list: &Node<'_>) -> Result<Vec<OrderLine>, AdapterError> {
     for item in &items {
         let store_sku = store_sku(item)?;
         let qty_node = item.require("model_quantity_purchased")?;
-        let qty = u32::try_from(qty_node.u64()?)
-            .ok()
-            .filter(|qty| *qty > 0)
-            .ok_or_else(|| qty_node.error("a quantity between 1 and 4294967295"))?;
+        let qty = qty_node.quantity()?;
         let unit_price = match item.get("model_discounted_price")? {
             Some(price) => price.decimal()?,
             None => String::new(),
         };
-        match lines.iter_mut().find(|line| line.store_sku == store_sku) {
-            Some(line) => {
-                line.qty = line
-                    .qty
-                    .checked_add(qty)
-                    .ok_or_else(|| qty_node.error("a total quantity below 4294967296"))?;
-            }
-            None => lines.push(OrderLine {
-                store_sku,
-                qty,
-                unit_price,
-            }),
-        }
+        let line = OrderLine {
+            store_sku,
+            qty,
+            unit_price,
+        };
+        merge_line(&mut lines, line, &qty_node)?;
     }
     Ok(lines)
 }

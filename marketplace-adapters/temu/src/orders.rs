@@ -4,6 +4,7 @@
 use distributary_plugin::{AdapterError, Address, CanonicalOrder, ListPage, OrderLine};
 
 use crate::{status, MARKETPLACE, PAGE_NUMBER_MAX, PAGE_SIZE};
+use distributary_plugin::lines::merge_line;
 use distributary_plugin::payload::{Node, Source};
 
 const SOURCE: Source = Source::named("Temu answer");
@@ -121,23 +122,12 @@ fn parse_order(shop: &str, item: &Node<'_>) -> Result<CanonicalOrder, AdapterErr
     for sub_order in &sub_orders {
         let store_sku = sku_id(&sub_order.require("skuId")?)?;
         let qty_node = sub_order.require("quantity")?;
-        let qty = u32::try_from(qty_node.u64()?)
-            .ok()
-            .filter(|qty| *qty > 0)
-            .ok_or_else(|| qty_node.error("a quantity between 1 and 4294967295"))?;
-        match lines.iter_mut().find(|line| line.store_sku == store_sku) {
-            Some(line) => {
-                line.qty = line
-                    .qty
-                    .checked_add(qty)
-                    .ok_or_else(|| qty_node.error("a total quantity below 4294967296"))?;
-            }
-            None => lines.push(OrderLine {
-                store_sku,
-                qty,
-                unit_price: String::new(),
-            }),
-        }
+        let line = OrderLine {
+            store_sku,
+            qty: qty_node.quantity()?,
+            unit_price: String::new(),
+        };
+        merge_line(&mut lines, line, &qty_node)?;
     }
     Ok(CanonicalOrder {
         marketplace: MARKETPLACE.to_owned(),

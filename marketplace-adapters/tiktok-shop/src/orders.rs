@@ -88,17 +88,11 @@ pub(crate) fn parse_search(body: &str) -> Result<SearchPage, AdapterError> {
 /// or a JSON array of them.
 pub(crate) fn parse_native(shop: &str, body: &str) -> Result<Vec<CanonicalOrder>, AdapterError> {
     let value = SOURCE.parse(body)?;
-    let root = SOURCE.root(&value);
-    match &value {
-        Value::Array(_) => {
-            let mut orders = Vec::new();
-            for answer in root.items()? {
-                orders.extend(parse_answer(shop, &answer)?);
-            }
-            Ok(orders)
-        }
-        _ => parse_answer(shop, &root),
+    let mut orders = Vec::new();
+    for answer in SOURCE.root(&value).one_or_many() {
+        orders.extend(parse_answer(shop, &answer)?);
     }
+    Ok(orders)
 }
 
 fn parse_answer(shop: &str, answer: &Node<'_>) -> Result<Vec<CanonicalOrder>, AdapterError> {
