@@ -224,29 +224,31 @@ impl Tx<'_> {
         kind: &str,
         at: &str,
     ) -> Result<bool, Error> {
-        let after: Option<i64> = self
-            .tx
-            .prepare_cached(
-                "UPDATE stock SET available = available + ?5, locked = locked + ?6
-                 WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4
-                 AND available + ?5 >= 0 AND locked + ?6 >= 0 RETURNING available",
-            )?
-            .query_row(
-                params![
-                    cell.account,
-                    cell.supplier,
-                    cell.warehouse,
-                    cell.sku,
-                    d_available,
-                    d_locked
-                ],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(after) = after else {
+        // No `RETURNING`: SQLite runs it as a trigger, which gives the statement a journal of its
+        // own, and releasing that walks a batch's whole sub-journal (quadratic in a batch).
+        let changed = self.exec(
+            "UPDATE stock SET available = available + ?5, locked = locked + ?6
+             WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4
+             AND available + ?5 >= 0 AND locked + ?6 >= 0",
+            params![
+                cell.account,
+                cell.supplier,
+                cell.warehouse,
+                cell.sku,
+                d_available,
+                d_locked
+            ],
+        )?;
+        if changed == 0 {
             return Ok(false);
-        };
+        }
         if d_available != 0 {
+            let after: i64 = self.row(
+                "SELECT available FROM stock
+                 WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
+                [cell.account, cell.supplier, cell.warehouse, cell.sku],
+                |r| r.get(0),
+            )?;
             self.exec(
                 "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
