@@ -513,6 +513,11 @@ fn raw_ceiling(path: &Path, rows: u64) -> Result<Spent> {
         .into_diagnostic()?;
     conn.pragma_update(None, "synchronous", "FULL")
         .into_diagnostic()?;
+    // The engine's page cache and checkpoint interval (store/mod.rs), so only the engine differs.
+    conn.pragma_update(None, "cache_size", -64 * 1024)
+        .into_diagnostic()?;
+    conn.pragma_update(None, "wal_autocheckpoint", 10_000)
+        .into_diagnostic()?;
     conn.execute_batch(
         "CREATE TABLE rows (seq INTEGER PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL,
          state TEXT NOT NULL, amount TEXT NOT NULL, at TEXT NOT NULL) STRICT;
