@@ -81,8 +81,9 @@ impl Store {
         };
         conn.pragma_update(None, "synchronous", synchronous)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Each command of a batch runs in a savepoint; its sub-journal (the pages it first
-        // touched) stays in memory instead of a temporary file.
+        // A batch runs in a savepoint (and its commands in savepoints of their own after a
+        // failure); the sub-journal of the pages they first touched stays in memory instead of a
+        // temporary file.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // A page cache big enough for the indexes a busy day touches (the default is 2 MiB).
         conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
