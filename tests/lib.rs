@@ -246,3 +246,52 @@ pub fn contains(actual: &Value, expected: &Value, at: &str) -> Result<(), String
         (a, e) => Err(format!("{at} is {a}, expected {e}")),
     }
 }
+
+/// Builds one marketplace adapter with cargo (`cargo build -p <package>`) and copies its
+/// library into `into`, a folder for the plugin host to load: how suites outside the workspace
+/// build get an adapter.
+pub fn build_adapter(package: &str, into: &Path) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--message-format=json",
+            "--manifest-path",
+        ])
+        .arg(repo_root().join("Cargo.toml"))
+        .args(["-p", package])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build {package}: {e}"));
+    assert!(
+        output.status.success(),
+        "building {package} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let target = package.replace('-', "_");
+    let mut copied = 0;
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if message["reason"] != "compiler-artifact" || message["target"]["name"] != target {
+            continue;
+        }
+        for file in message["filenames"].as_array().into_iter().flatten() {
+            let file = Path::new(file.as_str().unwrap_or_default());
+            if let (true, Some(name)) = (
+                file.to_string_lossy()
+                    .ends_with(std::env::consts::DLL_SUFFIX),
+                file.file_name(),
+            ) {
+                std::fs::copy(file, into.join(name))
+                    .unwrap_or_else(|e| panic!("copying {}: {e}", file.display()));
+                copied += 1;
+            }
+        }
+    }
+    assert_eq!(
+        copied, 1,
+        "expected one {package} library in cargo's report"
+    );
+}

@@ -156,3 +156,28 @@ pub fn orders(seed: u64, commands: usize, native: bool) -> Vec<Value> {
     }
     out
 }
+
+/// Checks one ledger account as the crash and fault suites see it after every interruption:
+/// the balance equals the sum of its transactions, and no order is charged more often than it
+/// is refunded plus once. `transactions` are the rows of the `transactions` query.
+pub fn assert_reconciled(balance: &str, transactions: &[Value]) {
+    let amount = |text: &str| {
+        text.parse::<rust_decimal::Decimal>()
+            .unwrap_or_else(|e| panic!("amount {text:?}: {e}"))
+    };
+    let sum: rust_decimal::Decimal = transactions
+        .iter()
+        .map(|t| amount(t["amount"].as_str().unwrap_or_default()))
+        .sum();
+    assert_eq!(amount(balance), sum, "balance != sum of transactions");
+    let mut net: std::collections::BTreeMap<&str, i32> = Default::default();
+    for t in transactions {
+        if let Some(order) = t["order"].as_str() {
+            *net.entry(order).or_default() += if t["type"] == "order_charge" { 1 } else { -1 };
+        }
+    }
+    assert!(
+        net.values().all(|n| (0..=1).contains(n)),
+        "an order is charged twice: {net:?}"
+    );
+}

@@ -136,34 +136,7 @@ fn check_store(db: &Path, answers: &[Value], requests: &[Value], link: &str) {
         balances["result"]["balances"][0]["balance"].as_str(),
         txns["result"]["transactions"].as_array(),
     ) {
-        let sum: rust_decimal::Decimal = rows
-            .iter()
-            .map(|t| {
-                t["amount"]
-                    .as_str()
-                    .unwrap()
-                    .parse::<rust_decimal::Decimal>()
-                    .unwrap()
-            })
-            .sum();
-        assert_eq!(
-            balance.parse::<rust_decimal::Decimal>().unwrap(),
-            sum,
-            "balance != sum of transactions"
-        );
-        let mut net: BTreeMap<String, i32> = BTreeMap::new();
-        for t in rows {
-            if let Some(order) = t["order"].as_str() {
-                match t["type"].as_str().unwrap() {
-                    "order_charge" => *net.entry(order.to_owned()).or_default() += 1,
-                    _ => *net.entry(order.to_owned()).or_default() -= 1,
-                }
-            }
-        }
-        assert!(
-            net.values().all(|n| (0..=1).contains(n)),
-            "an order is charged twice: {net:?}"
-        );
+        distributary_tests::workload::assert_reconciled(balance, rows);
     }
 }
 

@@ -35,7 +35,6 @@ use std::{
     ops::Range,
     panic::{catch_unwind, AssertUnwindSafe},
     path::{Path, PathBuf},
-    process::Command,
     sync::atomic::{AtomicUsize, Ordering},
 };
 
@@ -45,7 +44,6 @@ use distributary::{
     Engine, EngineOptions, Envelope, RulePack,
 };
 use rand::{rngs::StdRng, seq::IteratorRandom, Rng, SeedableRng};
-use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 const FAILPOINTS: [&str; 4] = [
@@ -82,50 +80,8 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 /// The Shopee adapter, built by cargo and copied to a directory of its own.
 fn plugins_dir() -> tempfile::TempDir {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let output = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--message-format=json",
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .args(["-p", "distributary-adapter-shopee"])
-        .output()
-        .expect("cannot run cargo to build the Shopee adapter");
-    assert!(
-        output.status.success(),
-        "building the Shopee adapter failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     let dir = tempfile::tempdir().unwrap();
-    let mut copied = 0;
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        if message["reason"] != "compiler-artifact"
-            || message["target"]["name"] != "distributary_adapter_shopee"
-        {
-            continue;
-        }
-        for file in message["filenames"].as_array().into_iter().flatten() {
-            let file = PathBuf::from(file.as_str().unwrap());
-            if file
-                .to_string_lossy()
-                .ends_with(std::env::consts::DLL_SUFFIX)
-            {
-                std::fs::copy(&file, dir.path().join(file.file_name().unwrap())).unwrap();
-                copied += 1;
-            }
-        }
-    }
-    assert_eq!(
-        copied, 1,
-        "expected the Shopee adapter library in cargo's report"
-    );
+    distributary_tests::build_adapter("distributary-adapter-shopee", dir.path());
     dir
 }
 
@@ -309,28 +265,7 @@ impl Host {
         ) else {
             return; // not partnered yet: no ledger account
         };
-        let sum: Decimal = rows
-            .iter()
-            .map(|t| t["amount"].as_str().unwrap().parse::<Decimal>().unwrap())
-            .sum();
-        assert_eq!(
-            balance.parse::<Decimal>().unwrap(),
-            sum,
-            "balance != sum of transactions"
-        );
-        let mut net: BTreeMap<String, i32> = BTreeMap::new();
-        for t in rows {
-            if let Some(order) = t["order"].as_str() {
-                match t["type"].as_str().unwrap() {
-                    "order_charge" => *net.entry(order.to_owned()).or_default() += 1,
-                    _ => *net.entry(order.to_owned()).or_default() -= 1,
-                }
-            }
-        }
-        assert!(
-            net.values().all(|n| (0..=1).contains(n)),
-            "an order is charged twice: {net:?}"
-        );
+        distributary_tests::workload::assert_reconciled(balance, rows);
     }
 
     /// The ledger and the order states, without wall-clock fields.

@@ -12,8 +12,7 @@ use std::{
     collections::BTreeMap,
     io::{Read, Write},
     net::TcpListener,
-    path::{Path, PathBuf},
-    process::Command as Process,
+    path::Path,
     sync::OnceLock,
     time::Duration,
 };
@@ -246,51 +245,8 @@ pub fn dump(conn: &Connection) -> Dump {
 fn adapter_dir() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let manifest = distributary_tests::repo_root().join("Cargo.toml");
-        let output = Process::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "--message-format=json",
-                "--manifest-path",
-            ])
-            .arg(&manifest)
-            .args(["-p", "distributary-adapter-shopee"])
-            .output()
-            .expect("cargo runs");
-        assert!(
-            output.status.success(),
-            "building the Shopee adapter failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
         let dir = tempfile::tempdir().expect("a temp dir");
-        let mut copied = 0;
-        for line in String::from_utf8_lossy(&output.stdout).lines() {
-            let Ok(message) = serde_json::from_str::<Value>(line) else {
-                continue;
-            };
-            if message["reason"] != "compiler-artifact"
-                || message["target"]["name"] != "distributary_adapter_shopee"
-            {
-                continue;
-            }
-            for file in message["filenames"].as_array().into_iter().flatten() {
-                let file = PathBuf::from(file.as_str().expect("a path"));
-                if file
-                    .to_string_lossy()
-                    .ends_with(std::env::consts::DLL_SUFFIX)
-                {
-                    std::fs::copy(&file, dir.path().join(file.file_name().expect("a name")))
-                        .expect("the library copies");
-                    copied += 1;
-                }
-            }
-        }
-        assert_eq!(
-            copied, 1,
-            "expected the Shopee adapter library in cargo's report"
-        );
+        distributary_tests::build_adapter("distributary-adapter-shopee", dir.path());
         dir
     })
     .path()
