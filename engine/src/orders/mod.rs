@@ -297,12 +297,9 @@ fn push_input(
     lines: &mut [OrderLine],
 ) -> Result<PushCheckInput, Error> {
     let supplier = order.supplier.clone().unwrap_or_default();
-    // Lines resolved when the order was packed keep the SKU whose stock they locked; others are
-    // resolved now. An unmapped line is not an error here: its `mapped: false` lets push_checks
-    // report it.
-    if lines.iter().any(|l| l.sku.is_none()) {
-        let _unmapped = plan::resolve_lines(ctx, order, lines)?;
-    }
+    // Resolved again: a mapping or claim removed since packing makes the line unmapped. An
+    // unmapped line is not an error here: its `mapped: false` lets push_checks report it.
+    let _unmapped = plan::resolve_lines(ctx, order, lines)?;
     let mut prices = BTreeMap::new();
     for line in lines.iter() {
         let Some(sku) = &line.sku else { continue };
