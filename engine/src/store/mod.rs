@@ -139,31 +139,22 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        self.memo.begin(data_version(&tx)?);
-        let outcome = work(&Tx {
+        self.memo.clear();
+        let value = work(&Tx {
             tx: &tx,
             memo: &self.memo,
-        })
-        .and_then(|value| {
-            failpoint!("commit.before", |code| Err(Error::failpoint(
-                "commit.before",
-                code
-            )));
-            tx.commit()?;
-            Ok(value)
-        });
-        if outcome.is_err() {
-            // Rolled back: rows come back without the update hook hearing of it.
-            self.memo.clear();
-        }
-        outcome
+        })?;
+        failpoint!("commit.before", |code| Err(Error::failpoint(
+            "commit.before",
+            code
+        )));
+        tx.commit()?;
+        Ok(value)
     }
 
     /// Rolls back a transaction left open (a panic whose unwinding could not roll it back);
-    /// does nothing when none is. The memo is forgotten either way: what a panicking command
-    /// read may be gone.
+    /// does nothing when none is.
     pub fn roll_back_open_transaction(&self) -> Result<(), Error> {
-        self.memo.clear();
         if !self.conn.is_autocommit() {
             self.conn.execute_batch("ROLLBACK")?;
         }
@@ -175,25 +166,14 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)?;
-        self.memo.begin(data_version(&tx)?);
-        let rows = self.memo.written().rows();
+        self.memo.clear();
         let value = work(&Tx {
             tx: &tx,
             memo: &self.memo,
         });
         tx.rollback()?;
-        if self.memo.written().rows() != rows {
-            self.memo.clear();
-        }
         value
     }
-}
-
-/// The store's version as this connection sees it: it changes when another connection commits.
-fn data_version(tx: &rusqlite::Transaction<'_>) -> Result<i64, Error> {
-    Ok(tx
-        .prepare_cached("PRAGMA data_version")?
-        .query_row([], |r| r.get(0))?)
 }
 
 /// An open transaction; every query of the engine is a method of it (see `queries.rs`).
