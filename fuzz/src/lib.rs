@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use distributary_plugin::{Adapter, CanonicalOrder, ListQuery};
+use distributary_plugin::{payload::is_plain_decimal, Adapter, CanonicalOrder, ListQuery};
 
 /// The shop name the adapter targets parse orders for.
 pub const SHOP: &str = "fuzz-shop";
@@ -109,15 +109,4 @@ fn check_orders(marketplace: &str, shop: Option<&str>, orders: &[CanonicalOrder]
     let back: Vec<CanonicalOrder> =
         serde_json::from_str(&json).unwrap_or_else(|err| panic!("decode {json}: {err}"));
     assert_eq!(back, orders, "the orders do not survive the ABI's JSON");
-}
-
-/// Digits with at most one decimal point between digits: the only spelling a canonical price
-/// takes.
-fn is_plain_decimal(text: &str) -> bool {
-    let (whole, fraction) = match text.split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (text, None),
-    };
-    let digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
-    digits(whole) && fraction.is_none_or(digits)
 }
