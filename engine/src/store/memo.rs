@@ -124,7 +124,14 @@ impl Memo {
         read: impl FnOnce() -> Result<V, Error>,
     ) -> Result<V, Error> {
         let written = self.written.take();
-        let key = key.join("\u{1f}");
+        // Each part prefixed by its length, so no two argument lists make the same key.
+        let mut joined = String::with_capacity(key.iter().map(|p| p.len() + 4).sum());
+        for part in key {
+            joined.push_str(&part.len().to_string());
+            joined.push(':');
+            joined.push_str(part);
+        }
+        let key = joined;
         {
             let mut tables = self.tables.borrow_mut();
             if written != 0 {
@@ -217,5 +224,18 @@ mod tests {
             Ok(())
         });
         outcome.unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn different_arguments_never_share_an_entry() {
+        let memo = super::Memo::default();
+        let read = |key: &[&str], value: i32| {
+            memo.get(Table::Accounts, key, || Ok(value))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(read(&["q", "a\u{1f}b", "c"], 1), 1);
+        assert_eq!(read(&["q", "a", "b\u{1f}c"], 2), 2);
+        assert_eq!(read(&["q", "ab", "c"], 3), 3);
+        assert_eq!(read(&["q", "a\u{1f}b", "c"], 4), 1);
     }
 }
