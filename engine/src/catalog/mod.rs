@@ -18,7 +18,6 @@ use crate::{
     ledger::{self, RateSource},
     model::{money, Claim, Product},
     notify::notify,
-    orders,
     store::{movement, ClearScope},
     workflow::Role,
 };
@@ -283,18 +282,12 @@ pub(crate) fn move_claim(
     for effect in &moved.effects {
         match effect.as_str() {
             "clear_sku_stock" => {
-                orders::release_locks(
+                inventory::auto_clear(
                     ctx,
                     &claim.distributor,
                     &claim.supplier,
                     ClearScope::Sku(&claim.sku),
-                )?;
-                ctx.tx.clear_stock(
-                    &claim.distributor,
-                    &claim.supplier,
-                    ClearScope::Sku(&claim.sku),
                     movement::STOP_DISTRIBUTION,
-                    &ctx.now(),
                 )?;
             }
             other => {

@@ -102,15 +102,29 @@ pub(crate) fn clear_partnership_stock(
     supplier: &str,
     distributor: &str,
 ) -> Result<(), Error> {
-    orders::release_locks(ctx, distributor, supplier, ClearScope::Supplier)?;
-    ctx.tx.clear_stock(
+    auto_clear(
+        ctx,
         distributor,
         supplier,
         ClearScope::Supplier,
         movement::AUTO_CLEARED,
-        &ctx.now(),
     )?;
     Ok(())
+}
+
+/// Auto-clear (DESIGN.md 6.5): the orders holding locks in the cells give them back first, so
+/// none keeps a lock the clear wiped; then the cells are zeroed, each with a movement of `kind`.
+/// Returns how many cells were cleared.
+pub(crate) fn auto_clear(
+    ctx: &Ctx<'_>,
+    distributor: &str,
+    supplier: &str,
+    scope: ClearScope<'_>,
+    kind: &str,
+) -> Result<usize, Error> {
+    orders::release_locks(ctx, distributor, supplier, scope)?;
+    ctx.tx
+        .clear_stock(distributor, supplier, scope, kind, &ctx.now())
 }
 
 fn check_warehouses(ctx: &Ctx<'_>, warehouses: &[String]) -> Result<Vec<String>, Error> {
@@ -145,18 +159,12 @@ pub fn assign_warehouses(ctx: &Ctx<'_>, args: &AssignWarehouses) -> Result<Value
     let old = ctx.tx.assigned_warehouses(supplier, &args.distributor)?;
     let mut cleared = Vec::new();
     for warehouse in old.iter().filter(|w| !new.contains(w)) {
-        orders::release_locks(
+        let cells = auto_clear(
             ctx,
             &args.distributor,
             supplier,
             ClearScope::Warehouse(warehouse),
-        )?;
-        let cells = ctx.tx.clear_stock(
-            &args.distributor,
-            supplier,
-            ClearScope::Warehouse(warehouse),
             movement::AUTO_CLEARED,
-            &ctx.now(),
         )?;
         cleared.push(json!({"warehouse": warehouse, "cells": cells}));
     }
