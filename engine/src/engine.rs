@@ -215,16 +215,22 @@ impl Engine {
     }
 
     fn execute_commands(&self, envelopes: &[Envelope]) -> Vec<Result<Value, Error>> {
+        // Each command's logical time, read once: its network phase and its run (both runs of
+        // a batch that is run again) see the same clock.
+        let ats: Vec<Result<Instant, Error>> = envelopes.iter().map(at_of).collect();
         // Sync commands talk to their marketplace before the store is locked (`network_phase`).
-        let fetched: Vec<Option<shops::Fetched>> =
-            envelopes.iter().map(|e| self.network_phase(e)).collect();
+        let fetched: Vec<Option<shops::Fetched>> = envelopes
+            .iter()
+            .zip(&ats)
+            .map(|(e, at)| self.network_phase(e, at))
+            .collect();
         let mut store = match self.lock() {
             Ok(store) => store,
             Err(error) => return envelopes.iter().map(|_| Err(error.clone())).collect(),
         };
         if let [only] = envelopes {
             if only.command.side() == Side::Query && only.key.is_none() {
-                return vec![store.read(|tx| self.run(tx, only, at_of(only)?, None))];
+                return vec![store.read(|tx| self.run(tx, only, ats[0].clone()?, None))];
             }
         }
         let outcome = store.write(|tx| {
@@ -234,8 +240,8 @@ impl Engine {
             if envelopes.len() > 1 {
                 tx.savepoint()?;
                 let mut results = Vec::with_capacity(envelopes.len());
-                for (envelope, fetched) in envelopes.iter().zip(&fetched) {
-                    match self.run_keyed(tx, envelope, fetched.as_ref()) {
+                for ((envelope, at), fetched) in envelopes.iter().zip(&ats).zip(&fetched) {
+                    match self.run_keyed(tx, envelope, at, fetched.as_ref()) {
                         Ok(result) => results.push(Ok(result)),
                         Err(error) if error.code() == Code::Internal => return Err(error),
                         Err(_) => break,
@@ -249,9 +255,9 @@ impl Engine {
                 tx.release()?;
             }
             let mut results = Vec::with_capacity(envelopes.len());
-            for (envelope, fetched) in envelopes.iter().zip(&fetched) {
+            for ((envelope, at), fetched) in envelopes.iter().zip(&ats).zip(&fetched) {
                 tx.savepoint()?;
-                match self.run_keyed(tx, envelope, fetched.as_ref()) {
+                match self.run_keyed(tx, envelope, at, fetched.as_ref()) {
                     Ok(result) => {
                         tx.release()?;
                         results.push(Ok(result));
@@ -294,6 +300,7 @@ impl Engine {
         &self,
         tx: &crate::store::Tx<'_>,
         envelope: &Envelope,
+        at: &Result<Instant, Error>,
         fetched: Option<&shops::Fetched>,
     ) -> Result<Value, Error> {
         if let Some((key, fingerprint)) = envelope.keyed() {
@@ -301,7 +308,7 @@ impl Engine {
                 return replayed(&stored, fingerprint)?;
             }
         }
-        let result = self.run(tx, envelope, at_of(envelope)?, fetched)?;
+        let result = self.run(tx, envelope, at.clone()?, fetched)?;
         if let Some((key, fingerprint)) = envelope.keyed() {
             let stored = json!({"ok": true, "result": result}).to_string();
             tx.record_idempotent_answer(&envelope.actor, key, fingerprint, &stored)?;
@@ -313,7 +320,11 @@ impl Engine {
     /// a read transaction, then talk to the marketplace holding neither the store mutex nor a
     /// transaction, so a slow marketplace never blocks other commands. `None` for every other
     /// command, and for a key already answered (its replay must not touch the network).
-    fn network_phase(&self, envelope: &Envelope) -> Option<shops::Fetched> {
+    fn network_phase(
+        &self,
+        envelope: &Envelope,
+        at: &Result<Instant, Error>,
+    ) -> Option<shops::Fetched> {
         if !shops::uses_network(&envelope.command) {
             return None;
         }
@@ -325,7 +336,7 @@ impl Engine {
                     }
                 }
                 let actor = Actor::authorise(tx, envelope)?;
-                let ctx = self.ctx(tx, &actor, at_of(envelope)?);
+                let ctx = self.ctx(tx, &actor, at.clone()?);
                 shops::plan(&ctx, &envelope.command).map(Some)
             })
         });
