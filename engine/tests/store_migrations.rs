@@ -76,3 +76,83 @@ fn every_table_is_strict() {
         assert_eq!(strict, 1, "table {name} is not STRICT");
     }
 }
+
+/// Every row of `table`, each as text, in primary-key order.
+fn dump(conn: &rusqlite::Connection, table: &str, order_by: &str) -> Vec<String> {
+    let mut stmt = conn
+        .prepare(&format!("SELECT * FROM {table} ORDER BY {order_by}"))
+        .unwrap();
+    let columns = stmt.column_count();
+    stmt.query_map([], |r| {
+        let values: Vec<String> = (0..columns)
+            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+            .collect();
+        Ok(values.join("|"))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+#[test]
+fn the_rebuilt_order_tables_keep_their_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    store_at_version(&path, 2);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "INSERT INTO accounts VALUES ('sup', 'V2', 1, 'MYR', 't0'), ('dist', 'V1', 1, 'MYR', 't0');
+         INSERT INTO ledger_accounts (supplier, distributor, currency, balance)
+             VALUES ('sup', 'dist', 'MYR', '90.30');
+         INSERT INTO transactions (txn_id, supplier, distributor, kind, order_name, amount,
+             currency, balance_after, note, at)
+             VALUES ('T000000000001', 'sup', 'dist', 'add_balance', NULL, '100', 'MYR', '100', NULL, 't1'),
+                    ('T000000000002', 'sup', 'dist', 'order_charge', 'shopee:1', '-9.70', 'MYR', '90.30', NULL, 't2');
+         INSERT INTO orders (distributor, order_name, marketplace, shop, order_sn, state,
+             marketplace_status, currency, address, supplier, warehouse, charges, charged,
+             documents, created_at, updated_at)
+             VALUES ('dist', 'shopee:1', 'shopee', 's1', '1', 'pushing', 'ready_to_ship', 'MYR',
+                     '{}', 'sup', 'N', '{\"total\":\"9.70\"}', 1, NULL, 't1', 't2'),
+                    ('dist', 'shopee:2', 'shopee', 's1', '2', 'pushed', 'ready_to_ship', 'MYR',
+                     '{}', 'sup', 'N', NULL, 0, '[]', 't1', 't2');
+         INSERT INTO order_lines (distributor, order_name, line, store_sku, qty, unit_price)
+             VALUES ('dist', 'shopee:1', 1, 'A', 2, '4.85'), ('dist', 'shopee:1', 2, 'B', 1, '1'),
+                    ('dist', 'shopee:2', 1, 'A', 1, '4.85');
+         INSERT INTO deliveries (distributor, order_name, supplier, done, created_at)
+             VALUES ('dist', 'shopee:2', 'sup', 1, 't2'), ('dist', 'shopee:1', 'sup', 0, 't2');",
+    )
+    .unwrap();
+    let tables = [
+        ("orders", "distributor, order_name"),
+        ("order_lines", "distributor, order_name, line"),
+        ("deliveries", "seq"),
+        ("transactions", "seq"),
+    ];
+    let before: Vec<_> = tables.iter().map(|(t, o)| dump(&conn, t, o)).collect();
+    drop(conn);
+    drop(Store::open(&path, &StoreOptions::default()).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let after: Vec<_> = tables.iter().map(|(t, o)| dump(&conn, t, o)).collect();
+    assert_eq!(before, after);
+    assert_eq!(before[0].len(), 2);
+    assert_eq!(before[1].len(), 3);
+    // The partial indexes answer what the queries ask: the pending delivery, the delivered order.
+    let pending: Vec<i64> = conn
+        .prepare(
+            "SELECT seq FROM deliveries INDEXED BY deliveries_pending WHERE done = 0 ORDER BY seq",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(pending, [2]);
+    let delivered: Vec<String> = conn
+        .prepare("SELECT order_name FROM orders INDEXED BY orders_by_supplier WHERE supplier = 'sup' AND documents IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(delivered, ["shopee:2"]);
+}

@@ -98,7 +98,7 @@ pub fn post(
         note: note.map(str::to_owned),
         at: ctx.now(),
     };
-    ctx.tx.append_transaction(&txn)?;
+    ctx.tx.append_transaction(seq, &txn)?;
     Ok(txn)
 }
 

@@ -60,10 +60,36 @@ pub const COMMAND_EVENTS: &[&str] = &[
     "reject_withdrawal",
 ];
 
-/// An order loaded with its lines, changed in memory and written back after a transition.
+/// An order loaded with its lines, changed in memory and written back by [`Loaded::save`].
 struct Loaded {
     order: Order,
     lines: Vec<OrderLine>,
+    /// The order and its lines as the store holds them: what `save` writes the changes against.
+    stored: (Order, Vec<OrderLine>),
+}
+
+impl Loaded {
+    /// An order as read from (or just written to) the store.
+    fn new(order: Order, lines: Vec<OrderLine>) -> Loaded {
+        Loaded {
+            stored: (order.clone(), lines.clone()),
+            order,
+            lines,
+        }
+    }
+
+    /// Writes what changed since the order was read or last saved: only the changed columns of
+    /// the order, and its lines only when one changed.
+    fn save(&mut self, ctx: &Ctx<'_>) -> Result<(), Error> {
+        let (order, lines) = &mut self.stored;
+        ctx.tx.update_order(order, &self.order, &ctx.now())?;
+        if *lines != self.lines {
+            ctx.tx.update_order_lines(&self.order, &self.lines)?;
+            lines.clone_from(&self.lines);
+        }
+        order.clone_from(&self.order);
+        Ok(())
+    }
 }
 
 /// What a command brings to a transition besides the order itself.
@@ -80,10 +106,7 @@ fn load(ctx: &Ctx<'_>, distributor: &str, order: &str) -> Result<Loaded, Error> 
         .order(distributor, order)?
         .ok_or_else(|| Error::not_found("order", order))?;
     let lines = ctx.tx.order_lines(distributor, order)?;
-    Ok(Loaded {
-        order: found,
-        lines,
-    })
+    Ok(Loaded::new(found, lines))
 }
 
 /// The distributor's own order.
@@ -104,7 +127,7 @@ fn supplier_order(ctx: &Ctx<'_>, order: &str, distributor: Option<&str>) -> Resu
         1 => {
             let order = found.remove(0);
             let lines = ctx.tx.order_lines(&order.distributor, &order.order)?;
-            Ok(Loaded { order, lines })
+            Ok(Loaded::new(order, lines))
         }
         _ => Err(Error::bad_request(format!(
             "{order:?} names orders of several distributors: give `distributor`"
@@ -125,7 +148,6 @@ fn fire(
     // The rules' input (fees included) is worked out once per event: the guards read it and
     // `charge_fees` charges what they approved.
     let mut checked: Option<PushCheckInput> = None;
-    let lines_before = loaded.lines.clone();
     let entity_state = loaded.order.state.clone();
     let id = loaded.order.order.clone();
     let entity = Entity {
@@ -134,7 +156,7 @@ fn fire(
         state: &entity_state,
     };
     let moved = {
-        let Loaded { order, lines } = &mut *loaded;
+        let Loaded { order, lines, .. } = &mut *loaded;
         ctx.transition(&entity, event, role, |guard| match guard {
             Guard::Builtin(name) => builtin_guard(ctx, order, lines, name, args, &mut pack_plan),
             Guard::Rule(script) => {
@@ -167,11 +189,7 @@ fn fire(
     for effect in &moved.effects {
         apply_effect(ctx, loaded, effect, event, args, &mut checked)?;
     }
-    ctx.tx.update_order(&loaded.order, &ctx.now())?;
-    if loaded.lines != lines_before {
-        ctx.tx.update_order_lines(&loaded.order, &loaded.lines)?;
-    }
-    Ok(())
+    loaded.save(ctx)
 }
 
 fn builtin_guard(
@@ -501,7 +519,7 @@ pub(crate) fn release_locks(
             ClearScope::Sku(sku) => lines.iter().any(|l| l.sku.as_deref() == Some(sku)),
         };
         if touched {
-            let mut loaded = Loaded { order, lines };
+            let mut loaded = Loaded::new(order, lines);
             let args = Args::default();
             apply_effect(
                 ctx,
@@ -511,7 +529,7 @@ pub(crate) fn release_locks(
                 &args,
                 &mut None,
             )?;
-            ctx.tx.update_order(&loaded.order, &ctx.now())?;
+            loaded.save(ctx)?;
         }
     }
     Ok(())
@@ -696,12 +714,9 @@ fn import_one(
     if let Some(existing) = ctx.tx.order(&me, &name)? {
         let was_cancelled = existing.marketplace_status == "cancel_requested"
             || existing.marketplace_status == "cancelled";
-        let mut loaded = Loaded {
-            lines: ctx.tx.order_lines(&me, &name)?,
-            order: existing,
-        };
+        let mut loaded = Loaded::new(existing, ctx.tx.order_lines(&me, &name)?);
         loaded.order.marketplace_status = status;
-        ctx.tx.update_order(&loaded.order, &ctx.now())?;
+        loaded.save(ctx)?;
         if c.status.is_cancellation() && !was_cancelled {
             cancel(ctx, &mut loaded)?;
         }
@@ -780,10 +795,7 @@ fn import_one(
         failure: None,
     };
     ctx.tx.insert_order(&order, &merged, &ctx.now())?;
-    let mut loaded = Loaded {
-        order,
-        lines: merged,
-    };
+    let mut loaded = Loaded::new(order, merged);
     if c.status.is_cancellation() {
         cancel(ctx, &mut loaded)?;
     }
@@ -803,13 +815,11 @@ fn cancel(ctx: &Ctx<'_>, loaded: &mut Loaded) -> Result<(), Error> {
             .tx
             .order_children(&loaded.order.distributor, &loaded.order.order)?
         {
-            let mut child = Loaded {
-                lines: ctx.tx.order_lines(&child.distributor, &child.order)?,
-                order: child,
-            };
+            let lines = ctx.tx.order_lines(&child.distributor, &child.order)?;
+            let mut child = Loaded::new(child, lines);
             child.order.marketplace_status = loaded.order.marketplace_status.clone();
             cancel(ctx, &mut child)?;
-            ctx.tx.update_order(&child.order, &ctx.now())?;
+            child.save(ctx)?;
         }
         return Ok(());
     }
@@ -822,7 +832,7 @@ fn cancel(ctx: &Ctx<'_>, loaded: &mut Loaded) -> Result<(), Error> {
     ) {
         Err(e) if e.code() == Code::InvalidTransition => {
             loaded.order.cancel_flagged = true;
-            ctx.tx.update_order(&loaded.order, &ctx.now())
+            loaded.save(ctx)
         }
         other => other,
     }
@@ -914,7 +924,7 @@ pub fn withdraw(ctx: &Ctx<'_>, args: &OrderArgs) -> Result<Value, Error> {
         &Args::default(),
     )?;
     loaded.order.withdrawn_from = Some(from);
-    ctx.tx.update_order(&loaded.order, &ctx.now())?;
+    loaded.save(ctx)?;
     Ok(order_summary(&loaded.order))
 }
 
@@ -997,7 +1007,7 @@ pub fn review_withdrawal(ctx: &Ctx<'_>, args: &ReviewWithdrawal) -> Result<Value
     if !args.approve {
         loaded.order.withdrawn_from = None;
         loaded.order.failure = args.reason.clone();
-        ctx.tx.update_order(&loaded.order, &ctx.now())?;
+        loaded.save(ctx)?;
     }
     Ok(order_summary(&loaded.order))
 }
@@ -1033,7 +1043,7 @@ pub fn after_sale_refund(ctx: &Ctx<'_>, args: &AfterSaleRefund) -> Result<Value,
         Some(&args.reason),
     )?;
     loaded.order.refunded_after_sale = money::add(loaded.order.refunded_after_sale, amount)?;
-    ctx.tx.update_order(&loaded.order, &ctx.now())?;
+    loaded.save(ctx)?;
     Ok(
         json!({"order": loaded.order.order, "refunded": amount.to_string(), "balance": txn.balance_after.to_string(), "txn_id": txn.txn_id}),
     )
@@ -1130,10 +1140,10 @@ pub fn order(ctx: &Ctx<'_>, args: &OrderQuery) -> Result<Value, Error> {
         None
     };
     let loaded = match own {
-        Some(order) => Loaded {
-            lines: ctx.tx.order_lines(me, &order.order)?,
-            order,
-        },
+        Some(order) => {
+            let lines = ctx.tx.order_lines(me, &order.order)?;
+            Loaded::new(order, lines)
+        }
         None if ctx.actor.sees_supplier_side() => {
             supplier_order(ctx, &args.order, args.distributor.as_deref())?
         }

@@ -80,7 +80,6 @@ impl Store {
             Durability::Normal => "NORMAL",
         };
         conn.pragma_update(None, "synchronous", synchronous)?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
         // A batch runs in a savepoint (and its commands in savepoints of their own after a
         // failure); the sub-journal of the pages they first touched stays in memory instead of a
         // temporary file.
@@ -97,8 +96,11 @@ impl Store {
         conn.update_hook(Some(move |_, _: &str, table: &str, _| {
             written.row_written(table);
         }));
+        // Off while migrating (see `migrate`; the bundled SQLite turns them on by default).
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
         let mut store = Store { conn, memo };
         store.migrate()?;
+        store.conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(store)
     }
 
@@ -110,6 +112,10 @@ impl Store {
         Ok(usize::try_from(version).unwrap_or(usize::MAX))
     }
 
+    /// Applies the migrations the store lacks, in one transaction. Foreign keys are off while
+    /// they run (they are turned on after), because rebuilding a table — create the new one, copy,
+    /// drop the old, rename — is only possible so (SQLite's documented procedure); every key is
+    /// checked before the commit instead.
     fn migrate(&mut self) -> Result<(), Error> {
         let tx = self
             .conn
@@ -128,6 +134,16 @@ impl Store {
         for (index, migration) in schema::MIGRATIONS.iter().enumerate().skip(applied) {
             tx.execute_batch(migration)?;
             tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        }
+        let broken: i64 =
+            tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })?;
+        if broken != 0 {
+            return Err(Error::new(
+                Code::Internal,
+                format!("migrating the store would break {broken} foreign keys"),
+            ));
         }
         tx.commit()?;
         Ok(())
@@ -227,5 +243,20 @@ impl Tx<'_> {
         read: impl FnOnce() -> Result<V, Error>,
     ) -> Result<V, Error> {
         self.memo.get(table, key, read)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn foreign_keys_are_enforced_after_migrating() {
+        let store = Store::open(Path::new(":memory:"), &StoreOptions::default()).unwrap();
+        let on: i64 = store
+            .conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
+        assert_eq!(on, 1);
     }
 }

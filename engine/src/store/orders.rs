@@ -59,6 +59,31 @@ fn order_row(r: &Row<'_>) -> rusqlite::Result<Order> {
     })
 }
 
+/// What names an order and never changes once it is stored.
+type Identity<'o> = (
+    &'o str,
+    &'o str,
+    &'o str,
+    &'o str,
+    &'o str,
+    Option<&'o str>,
+    &'o str,
+    &'o serde_json::Value,
+);
+
+fn identity(o: &Order) -> Identity<'_> {
+    (
+        &o.distributor,
+        &o.order,
+        &o.marketplace,
+        &o.shop,
+        &o.order_sn,
+        o.parent.as_deref(),
+        &o.currency,
+        &o.address,
+    )
+}
+
 fn to_text<T: serde::Serialize>(value: &T) -> Result<String, Error> {
     serde_json::to_string(value).map_err(|e| Error::new(Code::Internal, e.to_string()))
 }
@@ -99,21 +124,93 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Writes every field of an order back (its lines are written by [`Tx::update_order_lines`]).
-    pub fn update_order(&self, o: &Order, at: &str) -> Result<(), Error> {
-        self.tx.prepare_cached(
-            "UPDATE orders SET state = ?3, marketplace_status = ?4, cancel_flagged = ?5,
-             supplier = ?6, warehouse = ?7, shipping = ?8, tracking_no = ?9, charges = ?10,
-             charged = ?11, refunded_after_sale = ?12, documents = ?13, withdrawn_from = ?14,
-             failure = ?15, updated_at = ?16, stock_locked = ?17 WHERE distributor = ?1 AND order_name = ?2",
-        )?
-        .execute(params![
-            o.distributor, o.order, o.state, o.marketplace_status, o.cancel_flagged, o.supplier,
-            o.warehouse, o.shipping, o.tracking_no, o.charges.as_ref().map(to_text).transpose()?,
-            o.charged, o.refunded_after_sale.to_string(),
-            o.documents.as_ref().map(to_text).transpose()?, o.withdrawn_from, o.failure, at,
-            o.stock_locked
-        ])?;
+    /// Writes back the fields of an order that differ from `before` (the order as read), and
+    /// nothing when none does. Only the changed columns are written, so an index whose columns
+    /// did not change (the supplier's, the state's) is not rewritten. An order's identity (its
+    /// names, marketplace, currency, address) never changes once stored.
+    pub fn update_order(&self, before: &Order, o: &Order, at: &str) -> Result<(), Error> {
+        use rusqlite::types::Value as Sql;
+        if identity(before) != identity(o) {
+            return Err(Error::new(
+                Code::Internal,
+                format!("order {:?} would change its identity", before.order),
+            ));
+        }
+        let text = |t: &Option<String>| t.clone().map_or(Sql::Null, Sql::Text);
+        let json = |v: Option<String>| v.map_or(Sql::Null, Sql::Text);
+        let mut set: Vec<(&str, Sql)> = Vec::new();
+        if before.state != o.state {
+            set.push(("state", Sql::Text(o.state.clone())));
+        }
+        if before.marketplace_status != o.marketplace_status {
+            set.push((
+                "marketplace_status",
+                Sql::Text(o.marketplace_status.clone()),
+            ));
+        }
+        if before.cancel_flagged != o.cancel_flagged {
+            set.push(("cancel_flagged", Sql::Integer(o.cancel_flagged.into())));
+        }
+        if before.supplier != o.supplier {
+            set.push(("supplier", text(&o.supplier)));
+        }
+        if before.warehouse != o.warehouse {
+            set.push(("warehouse", text(&o.warehouse)));
+        }
+        if before.shipping != o.shipping {
+            set.push(("shipping", Sql::Text(o.shipping.clone())));
+        }
+        if before.tracking_no != o.tracking_no {
+            set.push(("tracking_no", text(&o.tracking_no)));
+        }
+        if before.charges != o.charges {
+            set.push((
+                "charges",
+                json(o.charges.as_ref().map(to_text).transpose()?),
+            ));
+        }
+        if before.charged != o.charged {
+            set.push(("charged", Sql::Integer(o.charged.into())));
+        }
+        if before.stock_locked != o.stock_locked {
+            set.push(("stock_locked", Sql::Integer(o.stock_locked.into())));
+        }
+        if before.refunded_after_sale != o.refunded_after_sale {
+            set.push((
+                "refunded_after_sale",
+                Sql::Text(o.refunded_after_sale.to_string()),
+            ));
+        }
+        if before.documents != o.documents {
+            set.push((
+                "documents",
+                json(o.documents.as_ref().map(to_text).transpose()?),
+            ));
+        }
+        if before.withdrawn_from != o.withdrawn_from {
+            set.push(("withdrawn_from", text(&o.withdrawn_from)));
+        }
+        if before.failure != o.failure {
+            set.push(("failure", text(&o.failure)));
+        }
+        if set.is_empty() {
+            return Ok(());
+        }
+        set.push(("updated_at", Sql::Text(at.to_owned())));
+        let mut sql = String::from("UPDATE orders SET ");
+        for (i, (column, _)) in set.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("{column} = ?{}", i + 3));
+        }
+        sql.push_str(" WHERE distributor = ?1 AND order_name = ?2");
+        let values = [Sql::Text(o.distributor.clone()), Sql::Text(o.order.clone())]
+            .into_iter()
+            .chain(set.into_iter().map(|(_, value)| value));
+        self.tx
+            .prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(values))?;
         Ok(())
     }
 

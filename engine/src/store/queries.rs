@@ -463,11 +463,13 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Appends a transaction and sets the account's balance to its `balance_after`, together.
-    pub fn append_transaction(&self, txn: &Transaction) -> Result<(), Error> {
+    /// Appends a transaction as row `seq` (from [`Tx::next_transaction_seq`]; its `txn_id` is
+    /// made from it, which is what keeps ids unique) and sets the account's balance to its
+    /// `balance_after`, together.
+    pub fn append_transaction(&self, seq: i64, txn: &Transaction) -> Result<(), Error> {
         self.exec(
             "INSERT INTO transactions (txn_id, supplier, distributor, kind, order_name, amount,
-             currency, balance_after, note, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             currency, balance_after, note, at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 txn.txn_id,
                 txn.supplier,
@@ -478,7 +480,8 @@ impl Tx<'_> {
                 txn.currency,
                 txn.balance_after.to_string(),
                 txn.note,
-                txn.at
+                txn.at,
+                seq
             ],
         )?;
         // Between the row and the balance: a fault here must not leave one without the other.
@@ -521,7 +524,7 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// How many transactions the store holds, for unique ids.
+    /// The next transaction's row number, which its id is made from.
     pub fn next_transaction_seq(&self) -> Result<i64, Error> {
         Ok(self.row(
             "SELECT COALESCE(MAX(seq), 0) + 1 FROM transactions",

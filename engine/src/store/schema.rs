@@ -2,7 +2,7 @@
 //! have run. A migration is never edited once released: a change is a new migration.
 
 /// Every migration, oldest first. The store's schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const V1: &str = r#"
 CREATE TABLE accounts (
@@ -329,3 +329,104 @@ CREATE TABLE listing_stock (
 /// instead of fetching every claim row.
 const V2: &str = "DROP INDEX claims_by_product;
 CREATE INDEX claims_by_product ON claims (supplier, sku, state, distributor);";
+
+/// The order path's tables, rebuilt so that a command touches fewer B-trees (the mega-sale,
+/// BENCHMARKS.md):
+/// - `orders` and `order_lines` are clustered by their primary key (`WITHOUT ROWID`): a lookup
+///   or an update by order is one B-tree descent instead of two, an insert one B-tree fewer;
+/// - the supplier's index of orders holds only the orders delivered to a supplier (the only ones
+///   its queries read), so packing and pushing never touch it;
+/// - the delivery queue's index holds only pending deliveries, so finishing one deletes an entry
+///   instead of moving it;
+/// - `transactions.txn_id` loses its UNIQUE index: it is `T` and the row's `seq` (the primary key),
+///   written by the ledger alone, so it is unique by construction.
+///
+/// Runs with foreign keys off (SQLite's documented way to rebuild a table, see `Store::migrate`),
+/// which checks every foreign key before it commits.
+const V3: &str = "
+CREATE TABLE orders_v3 (
+    distributor        TEXT NOT NULL REFERENCES accounts(account),
+    order_name         TEXT NOT NULL,
+    marketplace        TEXT NOT NULL,
+    shop               TEXT NOT NULL,
+    order_sn           TEXT NOT NULL,
+    parent             TEXT,
+    state              TEXT NOT NULL,
+    marketplace_status TEXT NOT NULL,
+    cancel_flagged     INTEGER NOT NULL DEFAULT 0,
+    currency           TEXT NOT NULL,
+    address            TEXT NOT NULL,
+    supplier           TEXT,
+    warehouse          TEXT,
+    shipping           TEXT NOT NULL DEFAULT 'platform',
+    tracking_no        TEXT,
+    charges            TEXT,
+    charged            INTEGER NOT NULL DEFAULT 0,
+    stock_locked       INTEGER NOT NULL DEFAULT 0,
+    refunded_after_sale TEXT NOT NULL DEFAULT '0',
+    documents          TEXT,
+    withdrawn_from     TEXT,
+    failure            TEXT,
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL,
+    PRIMARY KEY (distributor, order_name)
+) STRICT, WITHOUT ROWID;
+INSERT INTO orders_v3 (distributor, order_name, marketplace, shop, order_sn, parent, state,
+    marketplace_status, cancel_flagged, currency, address, supplier, warehouse, shipping,
+    tracking_no, charges, charged, stock_locked, refunded_after_sale, documents, withdrawn_from,
+    failure, created_at, updated_at)
+SELECT distributor, order_name, marketplace, shop, order_sn, parent, state,
+    marketplace_status, cancel_flagged, currency, address, supplier, warehouse, shipping,
+    tracking_no, charges, charged, stock_locked, refunded_after_sale, documents, withdrawn_from,
+    failure, created_at, updated_at FROM orders;
+DROP TABLE orders;
+ALTER TABLE orders_v3 RENAME TO orders;
+CREATE INDEX orders_by_state ON orders (distributor, state);
+CREATE INDEX orders_by_supplier ON orders (supplier, order_name) WHERE documents IS NOT NULL;
+
+CREATE TABLE order_lines_v3 (
+    distributor TEXT NOT NULL,
+    order_name  TEXT NOT NULL,
+    line        INTEGER NOT NULL,
+    store_sku   TEXT NOT NULL,
+    qty         INTEGER NOT NULL CHECK (qty > 0),
+    unit_price  TEXT NOT NULL,
+    local_sku   TEXT,
+    supplier    TEXT,
+    sku         TEXT,
+    price       TEXT,
+    PRIMARY KEY (distributor, order_name, line),
+    FOREIGN KEY (distributor, order_name) REFERENCES orders(distributor, order_name)
+) STRICT, WITHOUT ROWID;
+INSERT INTO order_lines_v3 (distributor, order_name, line, store_sku, qty, unit_price, local_sku,
+    supplier, sku, price)
+SELECT distributor, order_name, line, store_sku, qty, unit_price, local_sku, supplier, sku, price
+FROM order_lines;
+DROP TABLE order_lines;
+ALTER TABLE order_lines_v3 RENAME TO order_lines;
+
+DROP INDEX deliveries_pending;
+CREATE INDEX deliveries_pending ON deliveries (seq) WHERE done = 0;
+
+CREATE TABLE transactions_v3 (
+    seq           INTEGER PRIMARY KEY,
+    txn_id        TEXT NOT NULL,
+    supplier      TEXT NOT NULL,
+    distributor   TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    order_name    TEXT,
+    amount        TEXT NOT NULL,
+    currency      TEXT NOT NULL,
+    balance_after TEXT NOT NULL,
+    note          TEXT,
+    at            TEXT NOT NULL,
+    FOREIGN KEY (supplier, distributor) REFERENCES ledger_accounts(supplier, distributor)
+) STRICT;
+INSERT INTO transactions_v3 (seq, txn_id, supplier, distributor, kind, order_name, amount,
+    currency, balance_after, note, at)
+SELECT seq, txn_id, supplier, distributor, kind, order_name, amount, currency, balance_after,
+    note, at FROM transactions;
+DROP TABLE transactions;
+ALTER TABLE transactions_v3 RENAME TO transactions;
+CREATE INDEX transactions_by_pair ON transactions (supplier, distributor, seq);
+";
