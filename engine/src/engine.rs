@@ -122,29 +122,54 @@ impl Engine {
         let system = Actor::system();
         let mut delivered = 0;
         while delivered < orders::DELIVERY_DRAIN_MAX {
-            let done = store.write(|tx| {
+            // Like a batch of commands: one transaction without savepoints first. When a
+            // delivery fails, it stays queued, and the others run again with a savepoint each.
+            let mut failed = None;
+            let optimistic = store.write_or_abandon(|tx| {
                 let pending = tx.pending_deliveries(orders::DELIVERY_BATCH_MAX)?;
                 let ctx = self.ctx(tx, &system, Instant::now());
-                let mut succeeded = 0;
                 for (seq, distributor, order) in &pending {
-                    // One delivery's failure (a rule error, say) must not hold back the others:
-                    // it is rolled back alone and stays queued for the next drain.
-                    tx.savepoint()?;
                     match orders::deliver(&ctx, *seq, distributor, order) {
-                        Ok(()) => {
-                            tx.release()?;
-                            succeeded += 1;
-                        }
+                        Ok(()) => {}
                         Err(error) if error.code() == Code::Internal => return Err(error),
                         Err(error) => {
                             tracing::warn!(%error, order, "delivery failed; it stays queued");
-                            tx.rollback_to()?;
-                            tx.release()?;
+                            failed = Some(*seq);
+                            return Ok(None);
                         }
                     }
                 }
-                Ok(succeeded)
+                Ok(Some(pending.len()))
             })?;
+            let done = match optimistic {
+                Some(done) => done,
+                None => store.write(|tx| {
+                    let pending = tx.pending_deliveries(orders::DELIVERY_BATCH_MAX)?;
+                    let ctx = self.ctx(tx, &system, Instant::now());
+                    let mut succeeded = 0;
+                    for (seq, distributor, order) in &pending {
+                        if failed == Some(*seq) {
+                            continue;
+                        }
+                        // One delivery's failure (a rule error, say) must not hold back the
+                        // others: it is rolled back alone and stays queued for the next drain.
+                        tx.savepoint()?;
+                        match orders::deliver(&ctx, *seq, distributor, order) {
+                            Ok(()) => {
+                                tx.release()?;
+                                succeeded += 1;
+                            }
+                            Err(error) if error.code() == Code::Internal => return Err(error),
+                            Err(error) => {
+                                tracing::warn!(%error, order, "delivery failed; it stays queued");
+                                tx.rollback_to()?;
+                                tx.release()?;
+                            }
+                        }
+                    }
+                    Ok(succeeded)
+                })?,
+            };
             // Nothing left, or only deliveries that keep failing: they wait for the next drain.
             if done == 0 {
                 break;
@@ -233,27 +258,28 @@ impl Engine {
                 return vec![store.read(|tx| self.run(tx, only, ats[0].clone()?, None))];
             }
         }
-        let outcome = store.write(|tx| {
-            // Most batches fail nowhere: they run in one savepoint, without one per command (a
-            // savepoint copies every page its command first touches). A command that fails
-            // rolls that back, and the batch runs again with a savepoint per command.
-            if envelopes.len() > 1 {
-                tx.savepoint()?;
+        // Most batches fail nowhere: they run in one transaction without a savepoint (a
+        // savepoint copies every page first written under it). When a command fails, that
+        // transaction is rolled back and the batch runs again with a savepoint per command.
+        if envelopes.len() > 1 {
+            let optimistic = store.write_or_abandon(|tx| {
                 let mut results = Vec::with_capacity(envelopes.len());
                 for ((envelope, at), fetched) in envelopes.iter().zip(&ats).zip(&fetched) {
                     match self.run_keyed(tx, envelope, at, fetched.as_ref()) {
                         Ok(result) => results.push(Ok(result)),
                         Err(error) if error.code() == Code::Internal => return Err(error),
-                        Err(_) => break,
+                        Err(_) => return Ok(None),
                     }
                 }
-                if results.len() == envelopes.len() {
-                    tx.release()?;
-                    return Ok(results);
-                }
-                tx.rollback_to()?;
-                tx.release()?;
+                Ok(Some(results))
+            });
+            match optimistic {
+                Ok(Some(results)) => return results,
+                Ok(None) => {}
+                Err(error) => return envelopes.iter().map(|_| Err(error.clone())).collect(),
             }
+        }
+        let outcome = store.write(|tx| {
             let mut results = Vec::with_capacity(envelopes.len());
             for ((envelope, at), fetched) in envelopes.iter().zip(&ats).zip(&fetched) {
                 tx.savepoint()?;

@@ -168,6 +168,32 @@ impl Store {
         Ok(value)
     }
 
+    /// Like [`Store::write`], but `work` may also give up without an error: it returns
+    /// `Ok(None)`, everything it did is rolled back, and so is answered `Ok(None)`.
+    pub fn write_or_abandon<T>(
+        &mut self,
+        work: impl FnOnce(&Tx<'_>) -> Result<Option<T>, Error>,
+    ) -> Result<Option<T>, Error> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.memo.clear();
+        let Some(value) = work(&Tx {
+            tx: &tx,
+            memo: &self.memo,
+        })?
+        else {
+            tx.rollback()?;
+            return Ok(None);
+        };
+        failpoint!("commit.before", |code| Err(Error::failpoint(
+            "commit.before",
+            code
+        )));
+        tx.commit()?;
+        Ok(Some(value))
+    }
+
     /// Rolls back a transaction left open (a panic whose unwinding could not roll it back);
     /// does nothing when none is.
     pub fn roll_back_open_transaction(&self) -> Result<(), Error> {
