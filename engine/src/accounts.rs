@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// `create_account {account, plan, inventory, currency}`.
-pub fn create_account(ctx: &Ctx<'_>, args: &CreateAccount) -> Result<Value, Error> {
+pub fn create_account(ctx: &Ctx<'_, '_>, args: &CreateAccount) -> Result<Value, Error> {
     check_name("account", &args.account)?;
     if args.account == SYSTEM_ACTOR {
         return Err(Error::bad_request(
@@ -41,7 +41,7 @@ pub fn create_account(ctx: &Ctx<'_>, args: &CreateAccount) -> Result<Value, Erro
 
 /// `create_user {account, user, permissions}`: a sub-user with the `supplier` and/or
 /// `distributor` permission sets (an existing user's sets are replaced).
-pub fn create_user(ctx: &Ctx<'_>, args: &CreateUser) -> Result<Value, Error> {
+pub fn create_user(ctx: &Ctx<'_, '_>, args: &CreateUser) -> Result<Value, Error> {
     check_name("account", &args.account)?;
     check_name("user", &args.user)?;
     if ctx.tx.account(&args.account)?.is_none() {

@@ -193,7 +193,12 @@ impl Engine {
         }
     }
 
-    fn ctx<'a>(&'a self, tx: &'a crate::store::Tx<'a>, actor: &'a Actor, at: Instant) -> Ctx<'a> {
+    fn ctx<'a, 't>(
+        &'a self,
+        tx: &'a crate::store::Tx<'t>,
+        actor: &'a Actor,
+        at: Instant,
+    ) -> Ctx<'a, 't> {
         Ctx {
             tx,
             actor,
@@ -435,7 +440,7 @@ fn replayed(
 
 /// Runs a command's handler; `fetched` is the outcome of the network phase of a sync command.
 fn dispatch(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     command: &Command,
     fetched: Option<&shops::Fetched>,
 ) -> Result<Value, Error> {

@@ -185,8 +185,8 @@ impl Actor {
 
 /// Everything a command handler needs: the open transaction, the actor, logical time, and the
 /// rule set in force.
-pub struct Ctx<'a> {
-    pub tx: &'a Tx<'a>,
+pub struct Ctx<'a, 't> {
+    pub tx: &'a Tx<'t>,
     pub actor: &'a Actor,
     pub at: Instant,
     pub workflows: &'a WorkflowSet,
@@ -211,7 +211,7 @@ pub struct Moved {
     pub effects: Vec<String>,
 }
 
-impl Ctx<'_> {
+impl Ctx<'_, '_> {
     /// Logical time as stored.
     pub fn now(&self) -> String {
         self.at.to_string()

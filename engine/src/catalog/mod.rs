@@ -43,7 +43,7 @@ pub const CSV_COLUMNS: [&str; 9] = [
     "state",
 ];
 
-fn own_product(ctx: &Ctx<'_>, sku: &str) -> Result<Product, Error> {
+fn own_product(ctx: &Ctx<'_, '_>, sku: &str) -> Result<Product, Error> {
     check_name("sku", sku)?;
     ctx.tx
         .product(ctx.actor.account(), sku)?
@@ -61,7 +61,7 @@ fn positive_price(text: &str, currency: &str) -> Result<Decimal, Error> {
 }
 
 /// `publish_product {sku, name, price, combination?, visible_to?}`.
-pub fn publish_product(ctx: &Ctx<'_>, args: &PublishProduct) -> Result<Value, Error> {
+pub fn publish_product(ctx: &Ctx<'_, '_>, args: &PublishProduct) -> Result<Value, Error> {
     check_name("sku", &args.sku)?;
     check_text("name", &args.name)?;
     let supplier = ctx.actor.account();
@@ -106,7 +106,7 @@ pub fn publish_product(ctx: &Ctx<'_>, args: &PublishProduct) -> Result<Value, Er
 }
 
 /// `set_price {sku, price}`: keeps the last prices, notifies claimers; later pushes use it.
-pub fn set_price(ctx: &Ctx<'_>, args: &SetPrice) -> Result<Value, Error> {
+pub fn set_price(ctx: &Ctx<'_, '_>, args: &SetPrice) -> Result<Value, Error> {
     let product = own_product(ctx, &args.sku)?;
     let price = positive_price(&args.price, ctx.actor.currency())?;
     if price != product.price {
@@ -128,7 +128,7 @@ pub fn set_price(ctx: &Ctx<'_>, args: &SetPrice) -> Result<Value, Error> {
 }
 
 /// `set_distribution {sku, enabled}`: turning it off expires every claim of the SKU.
-pub fn set_distribution(ctx: &Ctx<'_>, args: &SetDistribution) -> Result<Value, Error> {
+pub fn set_distribution(ctx: &Ctx<'_, '_>, args: &SetDistribution) -> Result<Value, Error> {
     let product = own_product(ctx, &args.sku)?;
     ctx.tx
         .set_product_enabled(&product.supplier, &product.sku, args.enabled)?;
@@ -146,7 +146,7 @@ pub fn set_distribution(ctx: &Ctx<'_>, args: &SetDistribution) -> Result<Value, 
 }
 
 /// `create_sku {sku, name}`: a distributor's own merchant SKU.
-pub fn create_sku(ctx: &Ctx<'_>, args: &CreateSku) -> Result<Value, Error> {
+pub fn create_sku(ctx: &Ctx<'_, '_>, args: &CreateSku) -> Result<Value, Error> {
     check_name("sku", &args.sku)?;
     check_text("name", &args.name)?;
     if !ctx
@@ -162,7 +162,7 @@ pub fn create_sku(ctx: &Ctx<'_>, args: &CreateSku) -> Result<Value, Error> {
 }
 
 /// `claim {supplier, skus}`: all or nothing.
-pub fn claim(ctx: &Ctx<'_>, args: &ClaimArgs) -> Result<Value, Error> {
+pub fn claim(ctx: &Ctx<'_, '_>, args: &ClaimArgs) -> Result<Value, Error> {
     check_name("supplier", &args.supplier)?;
     if args.skus.is_empty() || args.skus.len() > CLAIM_SKUS_MAX {
         return Err(Error::bad_request(format!(
@@ -181,7 +181,7 @@ pub fn claim(ctx: &Ctx<'_>, args: &ClaimArgs) -> Result<Value, Error> {
     Ok(json!({"claimed": claimed}))
 }
 
-fn require_partnered(ctx: &Ctx<'_>, supplier: &str) -> Result<(), Error> {
+fn require_partnered(ctx: &Ctx<'_, '_>, supplier: &str) -> Result<(), Error> {
     match ctx.tx.latest_partnership(supplier, ctx.actor.account())? {
         Some(p) if p.state == "partnered" => Ok(()),
         _ => Err(Error::new(
@@ -193,7 +193,12 @@ fn require_partnered(ctx: &Ctx<'_>, supplier: &str) -> Result<(), Error> {
 }
 
 /// Claims one SKU as `local_sku` (matching an existing local SKU of that code, or creating it).
-fn claim_one(ctx: &Ctx<'_>, supplier: &str, sku: &str, local_sku: &str) -> Result<Value, Error> {
+fn claim_one(
+    ctx: &Ctx<'_, '_>,
+    supplier: &str,
+    sku: &str,
+    local_sku: &str,
+) -> Result<Value, Error> {
     let distributor = ctx.actor.account();
     let product = match ctx.tx.product(supplier, sku)? {
         Some(p) if ctx.tx.product_visible(supplier, sku, distributor)? => p,
@@ -267,7 +272,7 @@ fn claim_one(ctx: &Ctx<'_>, supplier: &str, sku: &str, local_sku: &str) -> Resul
 
 /// Fires `event` on a claim and applies the transition's effects.
 pub(crate) fn move_claim(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     claim: &Claim,
     event: &str,
     role: Role,
@@ -302,7 +307,7 @@ pub(crate) fn move_claim(
 }
 
 /// The live claims behind a distributor's local SKU, or `not_found`.
-fn my_claims(ctx: &Ctx<'_>, sku: &str) -> Result<Vec<Claim>, Error> {
+fn my_claims(ctx: &Ctx<'_, '_>, sku: &str) -> Result<Vec<Claim>, Error> {
     check_name("sku", sku)?;
     let claims = ctx.tx.claims_by_local_sku(ctx.actor.account(), sku)?;
     if claims.is_empty() {
@@ -312,7 +317,7 @@ fn my_claims(ctx: &Ctx<'_>, sku: &str) -> Result<Vec<Claim>, Error> {
 }
 
 /// `remove_expired {sku}`: the expired claim goes; the SKU is unclaimed again.
-pub fn remove_expired(ctx: &Ctx<'_>, args: &SkuArgs) -> Result<Value, Error> {
+pub fn remove_expired(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Value, Error> {
     let mut removed = Vec::new();
     for claim in my_claims(ctx, &args.sku)? {
         move_claim(ctx, &claim, "remove", Role::Distributor)?;
@@ -322,7 +327,7 @@ pub fn remove_expired(ctx: &Ctx<'_>, args: &SkuArgs) -> Result<Value, Error> {
 }
 
 /// `stop_distribution {sku}`: the claim expires and its stock is cleared.
-pub fn stop_distribution(ctx: &Ctx<'_>, args: &SkuArgs) -> Result<Value, Error> {
+pub fn stop_distribution(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Value, Error> {
     let mut stopped = Vec::new();
     for claim in my_claims(ctx, &args.sku)? {
         let state = move_claim(ctx, &claim, "stop_distribution", Role::Distributor)?;
@@ -332,7 +337,7 @@ pub fn stop_distribution(ctx: &Ctx<'_>, args: &SkuArgs) -> Result<Value, Error> 
 }
 
 /// `map_store_sku {sku, marketplace, shop, store_sku, listing?}`: one store SKU, one local SKU.
-pub fn map_store_sku(ctx: &Ctx<'_>, args: &MapStoreSku) -> Result<Value, Error> {
+pub fn map_store_sku(ctx: &Ctx<'_, '_>, args: &MapStoreSku) -> Result<Value, Error> {
     for (field, text) in [
         ("sku", &args.sku),
         ("marketplace", &args.marketplace),
@@ -363,7 +368,7 @@ pub fn map_store_sku(ctx: &Ctx<'_>, args: &MapStoreSku) -> Result<Value, Error> 
 }
 
 /// `products {tab}`.
-pub fn products(ctx: &Ctx<'_>, args: &ProductsQuery) -> Result<Value, Error> {
+pub fn products(ctx: &Ctx<'_, '_>, args: &ProductsQuery) -> Result<Value, Error> {
     let me = ctx.actor.account();
     let mut out = Vec::new();
     match args.tab.as_str() {
@@ -429,7 +434,7 @@ pub fn products(ctx: &Ctx<'_>, args: &ProductsQuery) -> Result<Value, Error> {
     Ok(json!({"products": out}))
 }
 
-fn require_distributor_view(ctx: &Ctx<'_>) -> Result<(), Error> {
+fn require_distributor_view(ctx: &Ctx<'_, '_>) -> Result<(), Error> {
     if ctx.actor.sees_distributor_side() {
         Ok(())
     } else {
@@ -440,7 +445,7 @@ fn require_distributor_view(ctx: &Ctx<'_>) -> Result<(), Error> {
     }
 }
 
-fn supplier_currency(ctx: &Ctx<'_>, supplier: &str) -> Result<String, Error> {
+fn supplier_currency(ctx: &Ctx<'_, '_>, supplier: &str) -> Result<String, Error> {
     Ok(ctx
         .tx
         .account(supplier)?
@@ -448,7 +453,7 @@ fn supplier_currency(ctx: &Ctx<'_>, supplier: &str) -> Result<String, Error> {
         .unwrap_or_default())
 }
 
-fn claim_json(ctx: &Ctx<'_>, claim: &Claim) -> Result<Value, Error> {
+fn claim_json(ctx: &Ctx<'_, '_>, claim: &Claim) -> Result<Value, Error> {
     let product = ctx
         .tx
         .product(&claim.supplier, &claim.sku)?
@@ -469,7 +474,7 @@ fn claim_json(ctx: &Ctx<'_>, claim: &Claim) -> Result<Value, Error> {
 
 /// The supplier SKUs a SKU names for the actor: its own published SKU, and the supplier SKUs
 /// claimed under that local SKU.
-pub(crate) fn resolve_sku(ctx: &Ctx<'_>, sku: &str) -> Result<Vec<(String, String)>, Error> {
+pub(crate) fn resolve_sku(ctx: &Ctx<'_, '_>, sku: &str) -> Result<Vec<(String, String)>, Error> {
     check_name("sku", sku)?;
     let me = ctx.actor.account();
     let mut found = Vec::new();
@@ -488,7 +493,7 @@ pub(crate) fn resolve_sku(ctx: &Ctx<'_>, sku: &str) -> Result<Vec<(String, Strin
 }
 
 /// `price_history {sku}`: the prices in force, newest first.
-pub fn price_history(ctx: &Ctx<'_>, args: &SkuArgs) -> Result<Value, Error> {
+pub fn price_history(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Value, Error> {
     let mut history = Vec::new();
     for (supplier, sku) in resolve_sku(ctx, &args.sku)? {
         for (price, at) in ctx.tx.price_history(&supplier, &sku)? {
@@ -501,7 +506,7 @@ pub fn price_history(ctx: &Ctx<'_>, args: &SkuArgs) -> Result<Value, Error> {
 }
 
 /// `export_claimed {} -> {csv}`: the claimed SKUs, one row each.
-pub fn export_claimed(ctx: &Ctx<'_>) -> Result<Value, Error> {
+pub fn export_claimed(ctx: &Ctx<'_, '_>) -> Result<Value, Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let csv_error = |e: csv::Error| Error::new(Code::Internal, format!("csv: {e}"));
     writer.write_record(CSV_COLUMNS).map_err(csv_error)?;
@@ -522,7 +527,7 @@ pub fn export_claimed(ctx: &Ctx<'_>) -> Result<Value, Error> {
 
 /// `import_claimed {csv}`: claims every row's `(supplier, sku)` as its `local_sku` (default: the
 /// SKU), skipping rows already claimed; any bad row refuses the whole import.
-pub fn import_claimed(ctx: &Ctx<'_>, args: &ImportClaimed) -> Result<Value, Error> {
+pub fn import_claimed(ctx: &Ctx<'_, '_>, args: &ImportClaimed) -> Result<Value, Error> {
     if args.csv.len() > CSV_BYTES_MAX {
         return Err(Error::bad_request(format!(
             "`csv` is larger than {CSV_BYTES_MAX} bytes"

@@ -39,7 +39,7 @@ pub const WAREHOUSE_ACTIONS: &[&str] = &[
 
 /// Mirrors a new claim into the distributor's supplier warehouses: one cell per mapped and
 /// assigned warehouse, at the supplier's current available stock.
-pub(crate) fn mirror_claim(ctx: &Ctx<'_>, claim: &Claim) -> Result<(), Error> {
+pub(crate) fn mirror_claim(ctx: &Ctx<'_, '_>, claim: &Claim) -> Result<(), Error> {
     let assigned = ctx
         .tx
         .assigned_warehouses(&claim.supplier, &claim.distributor)?;
@@ -53,7 +53,7 @@ pub(crate) fn mirror_claim(ctx: &Ctx<'_>, claim: &Claim) -> Result<(), Error> {
 
 /// Creates or refreshes one distributor cell from the supplier's own cell.
 fn mirror_cell(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     distributor: &str,
     supplier: &str,
     warehouse: &str,
@@ -78,7 +78,7 @@ fn mirror_cell(
 /// Rebuilds the distributor's supplier warehouses of a supplier from the current assignment
 /// (the `create_supplier_warehouses` effect of an approval).
 pub(crate) fn rebuild_supplier_warehouses(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     supplier: &str,
     distributor: &str,
 ) -> Result<(), Error> {
@@ -98,7 +98,7 @@ pub(crate) fn rebuild_supplier_warehouses(
 
 /// Clears every cell a distributor has of a supplier (the `clear_partnership_stock` effect).
 pub(crate) fn clear_partnership_stock(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     supplier: &str,
     distributor: &str,
 ) -> Result<(), Error> {
@@ -116,7 +116,7 @@ pub(crate) fn clear_partnership_stock(
 /// none keeps a lock the clear wiped; then the cells are zeroed, each with a movement of `kind`.
 /// Returns how many cells were cleared.
 pub(crate) fn auto_clear(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     distributor: &str,
     supplier: &str,
     scope: ClearScope<'_>,
@@ -127,7 +127,7 @@ pub(crate) fn auto_clear(
         .clear_stock(distributor, supplier, scope, kind, &ctx.now())
 }
 
-fn check_warehouses(ctx: &Ctx<'_>, warehouses: &[String]) -> Result<Vec<String>, Error> {
+fn check_warehouses(ctx: &Ctx<'_, '_>, warehouses: &[String]) -> Result<Vec<String>, Error> {
     if warehouses.len() > ASSIGNED_WAREHOUSES_MAX {
         return Err(Error::bad_request(format!(
             "at most {ASSIGNED_WAREHOUSES_MAX} warehouses"
@@ -145,7 +145,7 @@ fn check_warehouses(ctx: &Ctx<'_>, warehouses: &[String]) -> Result<Vec<String>,
 
 /// `assign_warehouses {distributor, warehouses}`: stock in warehouses no longer assigned is
 /// auto-cleared; newly assigned ones are not created on the distributor's side.
-pub fn assign_warehouses(ctx: &Ctx<'_>, args: &AssignWarehouses) -> Result<Value, Error> {
+pub fn assign_warehouses(ctx: &Ctx<'_, '_>, args: &AssignWarehouses) -> Result<Value, Error> {
     check_name("distributor", &args.distributor)?;
     let supplier = ctx.actor.account();
     if ctx
@@ -175,7 +175,7 @@ pub fn assign_warehouses(ctx: &Ctx<'_>, args: &AssignWarehouses) -> Result<Value
 
 /// `push_stock {warehouse, items}`: sets available stock in the supplier's warehouse and in every
 /// distributor warehouse that mirrors it.
-pub fn push_stock(ctx: &Ctx<'_>, args: &PushStock) -> Result<Value, Error> {
+pub fn push_stock(ctx: &Ctx<'_, '_>, args: &PushStock) -> Result<Value, Error> {
     let supplier = ctx.actor.account();
     check_name("warehouse", &args.warehouse)?;
     if !ctx.tx.warehouse_exists(supplier, &args.warehouse)? {
@@ -221,7 +221,10 @@ pub fn push_stock(ctx: &Ctx<'_>, args: &PushStock) -> Result<Value, Error> {
 
 /// `add_supplier_warehouse {supplier, warehouse}`: the distributor maps a warehouse the supplier
 /// assigned after the partnership began.
-pub fn add_supplier_warehouse(ctx: &Ctx<'_>, args: &AddSupplierWarehouse) -> Result<Value, Error> {
+pub fn add_supplier_warehouse(
+    ctx: &Ctx<'_, '_>,
+    args: &AddSupplierWarehouse,
+) -> Result<Value, Error> {
     check_name("supplier", &args.supplier)?;
     check_name("warehouse", &args.warehouse)?;
     let me = ctx.actor.account();
@@ -261,7 +264,7 @@ pub fn add_supplier_warehouse(ctx: &Ctx<'_>, args: &AddSupplierWarehouse) -> Res
 /// `warehouse_action {warehouse, action}`: whether an in-warehouse or purchasing action may run
 /// there. The engine keeps no shelves; it refuses the actions on supplier warehouses, which are
 /// virtual (`virtual_warehouse`), and allows them on the account's own warehouses.
-pub fn warehouse_action(ctx: &Ctx<'_>, args: &WarehouseAction) -> Result<Value, Error> {
+pub fn warehouse_action(ctx: &Ctx<'_, '_>, args: &WarehouseAction) -> Result<Value, Error> {
     check_name("warehouse", &args.warehouse)?;
     if !WAREHOUSE_ACTIONS.contains(&args.action.as_str()) {
         return Err(Error::bad_request(format!(
@@ -293,7 +296,7 @@ pub fn warehouse_action(ctx: &Ctx<'_>, args: &WarehouseAction) -> Result<Value, 
 }
 
 /// `stock {sku}`: the actor's cells of the SKU per warehouse, and the total available.
-pub fn stock(ctx: &Ctx<'_>, args: &SkuArgs) -> Result<Value, Error> {
+pub fn stock(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Value, Error> {
     let me = ctx.actor.account();
     let mut warehouses = Vec::new();
     let mut total = 0i64;
@@ -310,7 +313,7 @@ pub fn stock(ctx: &Ctx<'_>, args: &SkuArgs) -> Result<Value, Error> {
 }
 
 /// `movements {sku}`: the actor's newest stock movements of the SKU, newest first.
-pub fn movements(ctx: &Ctx<'_>, args: &SkuArgs) -> Result<Value, Error> {
+pub fn movements(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Value, Error> {
     let me = ctx.actor.account();
     let mut out = Vec::new();
     let skus: BTreeSet<String> = resolve_sku(ctx, &args.sku)?

@@ -33,7 +33,7 @@ pub mod kind {
 
 /// The ledger account of a pair, or `not_partnered` when the pair was never partnered.
 pub fn account_of(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     supplier: &str,
     distributor: &str,
 ) -> Result<LedgerAccount, Error> {
@@ -52,7 +52,7 @@ pub fn account_of(
 /// account. A debit may take the balance below zero only with credit terms on, down to minus the
 /// credit limit; credits are always accepted.
 pub fn post(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     account: &LedgerAccount,
     kind: &str,
     order: Option<&str>,
@@ -113,7 +113,7 @@ fn positive_amount(field: &str, text: &str, currency: &str) -> Result<Decimal, E
 }
 
 fn balance_change(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     args: &BalanceChange,
     kind: &str,
     sign: Decimal,
@@ -139,17 +139,17 @@ fn balance_change(
 }
 
 /// `add_balance {distributor, amount, note?}` (suppliers only).
-pub fn add_balance(ctx: &Ctx<'_>, args: &BalanceChange) -> Result<Value, Error> {
+pub fn add_balance(ctx: &Ctx<'_, '_>, args: &BalanceChange) -> Result<Value, Error> {
     balance_change(ctx, args, kind::ADD_BALANCE, Decimal::ONE)
 }
 
 /// `deduct_balance {distributor, amount, note?}`.
-pub fn deduct_balance(ctx: &Ctx<'_>, args: &BalanceChange) -> Result<Value, Error> {
+pub fn deduct_balance(ctx: &Ctx<'_, '_>, args: &BalanceChange) -> Result<Value, Error> {
     balance_change(ctx, args, kind::DEDUCT_BALANCE, Decimal::NEGATIVE_ONE)
 }
 
 /// `set_credit {distributor, enabled, limit}`.
-pub fn set_credit(ctx: &Ctx<'_>, args: &SetCredit) -> Result<Value, Error> {
+pub fn set_credit(ctx: &Ctx<'_, '_>, args: &SetCredit) -> Result<Value, Error> {
     check_name("distributor", &args.distributor)?;
     let account = account_of(ctx, ctx.actor.account(), &args.distributor)?;
     let limit = money::round(parse_amount("limit", &args.limit)?, &account.currency);
@@ -191,7 +191,7 @@ fn transaction_json(t: &Transaction) -> Value {
 }
 
 /// The ledger accounts the actor may see: as supplier and/or as distributor, by permission set.
-fn visible_accounts(ctx: &Ctx<'_>) -> Result<Vec<LedgerAccount>, Error> {
+fn visible_accounts(ctx: &Ctx<'_, '_>) -> Result<Vec<LedgerAccount>, Error> {
     let me = ctx.actor.account();
     Ok(ctx
         .tx
@@ -205,13 +205,13 @@ fn visible_accounts(ctx: &Ctx<'_>) -> Result<Vec<LedgerAccount>, Error> {
 }
 
 /// `balances`: every visible ledger account.
-pub fn balances(ctx: &Ctx<'_>) -> Result<Value, Error> {
+pub fn balances(ctx: &Ctx<'_, '_>) -> Result<Value, Error> {
     let balances: Vec<Value> = visible_accounts(ctx)?.iter().map(balance_json).collect();
     Ok(json!({"balances": balances}))
 }
 
 /// `transactions {supplier? | distributor?}`: the same rows for both sides, oldest first.
-pub fn transactions(ctx: &Ctx<'_>, args: &TransactionsQuery) -> Result<Value, Error> {
+pub fn transactions(ctx: &Ctx<'_, '_>, args: &TransactionsQuery) -> Result<Value, Error> {
     let me = ctx.actor.account();
     let accounts = visible_accounts(ctx)?;
     let selected: Vec<&LedgerAccount> = match (&args.supplier, &args.distributor) {
@@ -257,7 +257,7 @@ pub fn transactions(ctx: &Ctx<'_>, args: &TransactionsQuery) -> Result<Value, Er
 }
 
 /// `set_live_rate` (owner empty) and `set_fixed_rate` (owner = the distributor).
-pub fn set_rate(ctx: &Ctx<'_>, owner: &str, args: &SetRate) -> Result<Value, Error> {
+pub fn set_rate(ctx: &Ctx<'_, '_>, owner: &str, args: &SetRate) -> Result<Value, Error> {
     check_currency(&args.from)?;
     check_currency(&args.to)?;
     if args.from == args.to {
@@ -288,7 +288,7 @@ pub enum RateSource {
 /// Converts `amount` from one currency to another for `distributor`: its fixed rate first, else
 /// the live rate, else `no_exchange_rate`. The result is rounded to the target's minor unit.
 pub fn convert(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     distributor: &str,
     amount: Decimal,
     from: &str,

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::{command::Subscribe, error::Error, flow::Ctx, model::Notification};
 
 /// Puts a notification of `kind` in `account`'s inbox, on the channels it subscribes to.
-pub fn notify(ctx: &Ctx<'_>, account: &str, kind: &str, data: Value) -> Result<(), Error> {
+pub fn notify(ctx: &Ctx<'_, '_>, account: &str, kind: &str, data: Value) -> Result<(), Error> {
     let (web, app) = ctx.tx.subscription(account)?.unwrap_or((true, true));
     let channels = [("web", web), ("app", app)]
         .into_iter()
@@ -25,14 +25,14 @@ pub fn notify(ctx: &Ctx<'_>, account: &str, kind: &str, data: Value) -> Result<(
 }
 
 /// `subscribe {web, app}`.
-pub fn subscribe(ctx: &Ctx<'_>, args: &Subscribe) -> Result<Value, Error> {
+pub fn subscribe(ctx: &Ctx<'_, '_>, args: &Subscribe) -> Result<Value, Error> {
     ctx.tx
         .set_subscription(ctx.actor.account(), args.web, args.app)?;
     Ok(json!({"web": args.web, "app": args.app}))
 }
 
 /// `notifications`: the inbox, newest first.
-pub fn notifications(ctx: &Ctx<'_>) -> Result<Value, Error> {
+pub fn notifications(ctx: &Ctx<'_, '_>) -> Result<Value, Error> {
     let rows = ctx.tx.notifications(ctx.actor.account())?;
     let notifications: Vec<Value> = rows
         .into_iter()

@@ -80,7 +80,7 @@ impl Loaded {
 
     /// Writes what changed since the order was read or last saved: only the changed columns of
     /// the order, and its lines only when one changed.
-    fn save(&mut self, ctx: &Ctx<'_>) -> Result<(), Error> {
+    fn save(&mut self, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
         let (order, lines) = &mut self.stored;
         ctx.tx.update_order(order, &self.order, &ctx.now())?;
         if *lines != self.lines {
@@ -99,7 +99,7 @@ struct Args<'a> {
     groups: Option<&'a [Vec<String>]>,
 }
 
-fn load(ctx: &Ctx<'_>, distributor: &str, order: &str) -> Result<Loaded, Error> {
+fn load(ctx: &Ctx<'_, '_>, distributor: &str, order: &str) -> Result<Loaded, Error> {
     check_name("order", order)?;
     let found = ctx
         .tx
@@ -110,12 +110,16 @@ fn load(ctx: &Ctx<'_>, distributor: &str, order: &str) -> Result<Loaded, Error> 
 }
 
 /// The distributor's own order.
-fn my_order(ctx: &Ctx<'_>, order: &str) -> Result<Loaded, Error> {
+fn my_order(ctx: &Ctx<'_, '_>, order: &str) -> Result<Loaded, Error> {
     load(ctx, ctx.actor.account(), order)
 }
 
 /// An order delivered to the acting supplier, named by its name (and distributor if ambiguous).
-fn supplier_order(ctx: &Ctx<'_>, order: &str, distributor: Option<&str>) -> Result<Loaded, Error> {
+fn supplier_order(
+    ctx: &Ctx<'_, '_>,
+    order: &str,
+    distributor: Option<&str>,
+) -> Result<Loaded, Error> {
     check_name("order", order)?;
     let mut found = ctx.tx.supplier_orders_named(ctx.actor.account(), order)?;
     if let Some(d) = distributor {
@@ -138,7 +142,7 @@ fn supplier_order(ctx: &Ctx<'_>, order: &str, distributor: Option<&str>) -> Resu
 /// Fires `event` on the order: guards from the workflow (built-ins here, `rule:` scripts through
 /// the rule set), then the transition's effects, then the order is written back.
 fn fire(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     loaded: &mut Loaded,
     event: &str,
     role: Role,
@@ -193,7 +197,7 @@ fn fire(
 }
 
 fn builtin_guard(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     order: &mut Order,
     lines: &mut [OrderLine],
     name: &str,
@@ -310,7 +314,7 @@ fn order_input(
 
 /// The push-check inputs, with the fees computed by `fees.rhai`.
 fn push_input(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     order: &Order,
     lines: &mut [OrderLine],
 ) -> Result<PushCheckInput, Error> {
@@ -379,7 +383,7 @@ fn push_input(
 }
 
 fn apply_effect(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     loaded: &mut Loaded,
     effect: &str,
     event: &str,
@@ -506,7 +510,7 @@ fn apply_effect(
 /// holding a lock in the cells about to be cleared gives all its locks back. It then holds none,
 /// so a later cancellation or shipment cannot release or consume another order's lock.
 pub(crate) fn release_locks(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     distributor: &str,
     supplier: &str,
     scope: ClearScope<'_>,
@@ -546,7 +550,7 @@ fn placed(order: &Order) -> Result<(String, String), Error> {
 }
 
 fn cell_of(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     order: &Order,
     supplier: &str,
     warehouse: &str,
@@ -563,7 +567,11 @@ fn cell_of(
         })
 }
 
-fn create_children(ctx: &Ctx<'_>, loaded: &Loaded, groups: &[Vec<String>]) -> Result<(), Error> {
+fn create_children(
+    ctx: &Ctx<'_, '_>,
+    loaded: &Loaded,
+    groups: &[Vec<String>],
+) -> Result<(), Error> {
     for (index, group) in groups.iter().enumerate() {
         let name = format!("{}/{}", loaded.order.order, index + 1);
         let state = ctx.created(WORKFLOW, &name, "split")?;
@@ -593,7 +601,7 @@ fn create_children(ctx: &Ctx<'_>, loaded: &Loaded, groups: &[Vec<String>]) -> Re
     Ok(())
 }
 
-fn distributor_side(ctx: &Ctx<'_>, order: &Order) -> Role {
+fn distributor_side(ctx: &Ctx<'_, '_>, order: &Order) -> Role {
     if order.distributor == ctx.actor.account() {
         Role::Distributor
     } else {
@@ -604,7 +612,7 @@ fn distributor_side(ctx: &Ctx<'_>, order: &Order) -> Role {
 // --- commands
 
 /// `set_fees {handling, shipping}`: the supplier's fees, charged once per pushed order.
-pub fn set_fees(ctx: &Ctx<'_>, args: &SetFees) -> Result<Value, Error> {
+pub fn set_fees(ctx: &Ctx<'_, '_>, args: &SetFees) -> Result<Value, Error> {
     let currency = ctx.actor.currency();
     let handling = money::round(money::parse_amount("handling", &args.handling)?, currency);
     let shipping = money::round(money::parse_amount("shipping", &args.shipping)?, currency);
@@ -618,7 +626,7 @@ pub fn set_fees(ctx: &Ctx<'_>, args: &SetFees) -> Result<Value, Error> {
 }
 
 /// `set_print_settings {documents}`.
-pub fn set_print_settings(ctx: &Ctx<'_>, args: &PrintSettings) -> Result<Value, Error> {
+pub fn set_print_settings(ctx: &Ctx<'_, '_>, args: &PrintSettings) -> Result<Value, Error> {
     let mut documents: Vec<String> = args.documents.clone();
     if let Some(bad) = documents.iter().find(|d| !DOCUMENTS.contains(&d.as_str())) {
         return Err(Error::bad_request(format!(
@@ -634,7 +642,7 @@ pub fn set_print_settings(ctx: &Ctx<'_>, args: &PrintSettings) -> Result<Value, 
 
 /// `import_orders {marketplace, shop?, format, payload}`: creates new orders, updates the
 /// marketplace status of known ones, and applies cancellations.
-pub fn import_orders(ctx: &Ctx<'_>, args: &ImportOrders) -> Result<Value, Error> {
+pub fn import_orders(ctx: &Ctx<'_, '_>, args: &ImportOrders) -> Result<Value, Error> {
     check_name("marketplace", &args.marketplace)?;
     let orders: Vec<CanonicalOrder> = match args.format {
         PayloadFormat::Canonical => canonical::parse_orders(args.payload.clone()).map_err(|e| {
@@ -664,7 +672,7 @@ pub fn import_orders(ctx: &Ctx<'_>, args: &ImportOrders) -> Result<Value, Error>
 
 /// Imports canonical orders; returns the answers and how many were created and updated.
 pub(crate) fn import_canonical(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     marketplace: &str,
     shop: Option<&str>,
     orders: Vec<CanonicalOrder>,
@@ -688,7 +696,7 @@ pub(crate) fn import_canonical(
 }
 
 fn import_one(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     marketplace: &str,
     shop: Option<&str>,
     c: CanonicalOrder,
@@ -809,7 +817,7 @@ fn import_one(
 /// (cancel before the push, withdraw with a refund while pushed); where it has no transition (the
 /// supplier already shipped) the order stays and is flagged for a withdrawal request. A split
 /// order passes the cancellation to its children.
-fn cancel(ctx: &Ctx<'_>, loaded: &mut Loaded) -> Result<(), Error> {
+fn cancel(ctx: &Ctx<'_, '_>, loaded: &mut Loaded) -> Result<(), Error> {
     if loaded.order.state == "split" {
         for child in ctx
             .tx
@@ -839,7 +847,7 @@ fn cancel(ctx: &Ctx<'_>, loaded: &mut Loaded) -> Result<(), Error> {
 }
 
 /// `pack {order, warehouse?, shipping?}`.
-pub fn pack(ctx: &Ctx<'_>, args: &Pack) -> Result<Value, Error> {
+pub fn pack(ctx: &Ctx<'_, '_>, args: &Pack) -> Result<Value, Error> {
     let mut loaded = my_order(ctx, &args.order)?;
     if let Some(w) = &args.warehouse {
         check_name("warehouse", w)?;
@@ -865,7 +873,7 @@ pub fn pack(ctx: &Ctx<'_>, args: &Pack) -> Result<Value, Error> {
 }
 
 /// `split_order {order, groups}`: one child order per group of store SKUs.
-pub fn split_order(ctx: &Ctx<'_>, args: &SplitOrder) -> Result<Value, Error> {
+pub fn split_order(ctx: &Ctx<'_, '_>, args: &SplitOrder) -> Result<Value, Error> {
     let mut loaded = my_order(ctx, &args.order)?;
     let all: BTreeSet<&str> = loaded.lines.iter().map(|l| l.store_sku.as_str()).collect();
     let mut seen = BTreeSet::new();
@@ -898,7 +906,7 @@ pub fn split_order(ctx: &Ctx<'_>, args: &SplitOrder) -> Result<Value, Error> {
 }
 
 /// `push {order}`: the checks and fees rules decide; a passing push charges and queues delivery.
-pub fn push(ctx: &Ctx<'_>, args: &OrderArgs) -> Result<Value, Error> {
+pub fn push(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error> {
     let mut loaded = my_order(ctx, &args.order)?;
     fire(
         ctx,
@@ -913,7 +921,7 @@ pub fn push(ctx: &Ctx<'_>, args: &OrderArgs) -> Result<Value, Error> {
 }
 
 /// `withdraw {order}`: asks the supplier to withdraw a pushed order.
-pub fn withdraw(ctx: &Ctx<'_>, args: &OrderArgs) -> Result<Value, Error> {
+pub fn withdraw(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error> {
     let mut loaded = my_order(ctx, &args.order)?;
     let from = loaded.order.state.clone();
     fire(
@@ -929,7 +937,7 @@ pub fn withdraw(ctx: &Ctx<'_>, args: &OrderArgs) -> Result<Value, Error> {
 }
 
 /// `mark_shipped {order}`: a distributor cannot ship a distribution order; the workflow says so.
-pub fn mark_shipped(ctx: &Ctx<'_>, args: &OrderArgs) -> Result<Value, Error> {
+pub fn mark_shipped(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error> {
     let mut loaded = my_order(ctx, &args.order)?;
     fire(
         ctx,
@@ -942,13 +950,13 @@ pub fn mark_shipped(ctx: &Ctx<'_>, args: &OrderArgs) -> Result<Value, Error> {
 }
 
 /// `refresh {order}`: the latest state (deliveries are drained before every answer).
-pub fn refresh(ctx: &Ctx<'_>, args: &OrderArgs) -> Result<Value, Error> {
+pub fn refresh(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error> {
     let loaded = my_order(ctx, &args.order)?;
     order_json(ctx, &loaded)
 }
 
 /// `fire {entity, id, event}`: a user-declared event on an order.
-pub fn fire_event(ctx: &Ctx<'_>, args: &Fire) -> Result<Value, Error> {
+pub fn fire_event(ctx: &Ctx<'_, '_>, args: &Fire) -> Result<Value, Error> {
     if args.entity != WORKFLOW {
         return Err(Error::bad_request(format!(
             "`fire` drives `{WORKFLOW}` entities, not {:?}",
@@ -969,7 +977,7 @@ pub fn fire_event(ctx: &Ctx<'_>, args: &Fire) -> Result<Value, Error> {
 }
 
 /// `ship_order {order, tracking_no?}` by the supplier.
-pub fn ship_order(ctx: &Ctx<'_>, args: &ShipOrder) -> Result<Value, Error> {
+pub fn ship_order(ctx: &Ctx<'_, '_>, args: &ShipOrder) -> Result<Value, Error> {
     let mut loaded = supplier_order(ctx, &args.order, args.distributor.as_deref())?;
     if let Some(t) = &args.tracking_no {
         check_name("tracking_no", t)?;
@@ -980,7 +988,7 @@ pub fn ship_order(ctx: &Ctx<'_>, args: &ShipOrder) -> Result<Value, Error> {
 }
 
 /// `confirm_pickup {order}` by the supplier.
-pub fn confirm_pickup(ctx: &Ctx<'_>, args: &SupplierOrder) -> Result<Value, Error> {
+pub fn confirm_pickup(ctx: &Ctx<'_, '_>, args: &SupplierOrder) -> Result<Value, Error> {
     let mut loaded = supplier_order(ctx, &args.order, args.distributor.as_deref())?;
     fire(
         ctx,
@@ -993,7 +1001,7 @@ pub fn confirm_pickup(ctx: &Ctx<'_>, args: &SupplierOrder) -> Result<Value, Erro
 }
 
 /// `review_withdrawal {order, approve, reason?}` by the supplier.
-pub fn review_withdrawal(ctx: &Ctx<'_>, args: &ReviewWithdrawal) -> Result<Value, Error> {
+pub fn review_withdrawal(ctx: &Ctx<'_, '_>, args: &ReviewWithdrawal) -> Result<Value, Error> {
     if let Some(reason) = &args.reason {
         check_text("reason", reason)?;
     }
@@ -1013,7 +1021,7 @@ pub fn review_withdrawal(ctx: &Ctx<'_>, args: &ReviewWithdrawal) -> Result<Value
 }
 
 /// `after_sale_refund {order, amount, reason}`: the supplier returns part of a charge.
-pub fn after_sale_refund(ctx: &Ctx<'_>, args: &AfterSaleRefund) -> Result<Value, Error> {
+pub fn after_sale_refund(ctx: &Ctx<'_, '_>, args: &AfterSaleRefund) -> Result<Value, Error> {
     check_text("reason", &args.reason)?;
     let mut loaded = supplier_order(ctx, &args.order, args.distributor.as_deref())?;
     let (Some(charges), true) = (loaded.order.charges.clone(), loaded.order.charged) else {
@@ -1055,7 +1063,7 @@ pub fn after_sale_refund(ctx: &Ctx<'_>, args: &AfterSaleRefund) -> Result<Value,
 /// it) while the partnership is live, else `delivery_failed` with the reason and a refund. A
 /// delivery whose order is no longer `pushing` is already done (idempotent by order).
 pub(crate) fn deliver(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     seq: i64,
     distributor: &str,
     order: &str,
@@ -1104,7 +1112,7 @@ pub(crate) fn deliver(
 // --- queries
 
 /// `orders {state?}`: the actor's orders, and those delivered to it as a supplier.
-pub fn orders(ctx: &Ctx<'_>, args: &OrdersQuery) -> Result<Value, Error> {
+pub fn orders(ctx: &Ctx<'_, '_>, args: &OrdersQuery) -> Result<Value, Error> {
     let me = ctx.actor.account();
     let state = args.state.as_deref();
     if let Some(state) = state {
@@ -1126,7 +1134,7 @@ pub fn orders(ctx: &Ctx<'_>, args: &OrdersQuery) -> Result<Value, Error> {
 }
 
 /// `order {order}`: one order with its lines, charges and transition history.
-pub fn order(ctx: &Ctx<'_>, args: &OrderQuery) -> Result<Value, Error> {
+pub fn order(ctx: &Ctx<'_, '_>, args: &OrderQuery) -> Result<Value, Error> {
     check_name("order", &args.order)?;
     if let Some(d) = &args.distributor {
         check_name("distributor", d)?;
@@ -1165,7 +1173,7 @@ fn order_summary(o: &Order) -> Value {
            "cancel_flagged": o.cancel_flagged})
 }
 
-fn order_json(ctx: &Ctx<'_>, loaded: &Loaded) -> Result<Value, Error> {
+fn order_json(ctx: &Ctx<'_, '_>, loaded: &Loaded) -> Result<Value, Error> {
     let o = &loaded.order;
     let history: Vec<Value> = ctx
         .tx

@@ -31,7 +31,7 @@ fn failure(code: Code, message: String) -> GuardFailure {
 /// Resolves each line's store SKU to the local SKU and the live claim behind it, filling
 /// `local_sku`, `supplier` and `sku`; the first unmapped line is a `sku_not_mapped` failure.
 pub fn resolve_lines(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     order: &Order,
     lines: &mut [OrderLine],
 ) -> Result<Result<(), GuardFailure>, Error> {
@@ -75,7 +75,7 @@ pub fn resolve_lines(
 /// Works out the pack guards for `order`, shipping with `shipping` from `warehouse` (or the
 /// warehouse `allocate_warehouse.rhai` picks).
 pub fn plan(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     order: &Order,
     lines: &mut [OrderLine],
     warehouse: Option<&str>,
@@ -199,7 +199,7 @@ pub fn plan(
 
 /// The distributor's warehouses of `supplier` that can ship: mapped on its side and assigned.
 fn candidates(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     order: &Order,
     supplier: &str,
     skus: &BTreeSet<&str>,
@@ -234,7 +234,7 @@ fn candidates(
 }
 
 /// Seller delivery needs an adapter for the order's marketplace that declares it.
-pub fn shipping_supported(ctx: &Ctx<'_>, order: &Order) -> Result<(), GuardFailure> {
+pub fn shipping_supported(ctx: &Ctx<'_, '_>, order: &Order) -> Result<(), GuardFailure> {
     if order.shipping != crate::rules::inputs::SHIPPING_SELLER {
         return Ok(());
     }

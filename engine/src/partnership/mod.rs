@@ -33,7 +33,7 @@ pub const LINK_PREFIX: &str = "distributary://invite/";
 const LIVE_STATES: &[&str] = &["pending_authorization", "partnered"];
 
 /// `create_warehouse {warehouse, name, region}`: a supplier's fulfilment warehouse.
-pub fn create_warehouse(ctx: &Ctx<'_>, args: &CreateWarehouse) -> Result<Value, Error> {
+pub fn create_warehouse(ctx: &Ctx<'_, '_>, args: &CreateWarehouse) -> Result<Value, Error> {
     check_name("warehouse", &args.warehouse)?;
     check_text("name", &args.name)?;
     check_text("region", &args.region)?;
@@ -52,7 +52,7 @@ pub fn create_warehouse(ctx: &Ctx<'_>, args: &CreateWarehouse) -> Result<Value, 
 }
 
 /// `create_invitation {warehouses, expires_at?} -> {link, expires_at}`.
-pub fn create_invitation(ctx: &Ctx<'_>, args: &CreateInvitation) -> Result<Value, Error> {
+pub fn create_invitation(ctx: &Ctx<'_, '_>, args: &CreateInvitation) -> Result<Value, Error> {
     let supplier = ctx.actor.account();
     if args.warehouses.len() > INVITATION_WAREHOUSES_MAX {
         return Err(Error::bad_request(format!(
@@ -111,7 +111,7 @@ fn token_of(link: &str) -> Result<&str, Error> {
 }
 
 /// `revoke_invitation {link}`: the supplier withdraws a link it made.
-pub fn revoke_invitation(ctx: &Ctx<'_>, args: &LinkArgs) -> Result<Value, Error> {
+pub fn revoke_invitation(ctx: &Ctx<'_, '_>, args: &LinkArgs) -> Result<Value, Error> {
     let token = token_of(&args.link)?;
     match ctx.tx.invitation(token)? {
         Some(invitation) if invitation.supplier == ctx.actor.account() => {
@@ -123,7 +123,7 @@ pub fn revoke_invitation(ctx: &Ctx<'_>, args: &LinkArgs) -> Result<Value, Error>
 }
 
 /// `bind_supplier {link, note?}`: the distributor asks to partner; the supplier reviews.
-pub fn bind_supplier(ctx: &Ctx<'_>, args: &BindSupplier) -> Result<Value, Error> {
+pub fn bind_supplier(ctx: &Ctx<'_, '_>, args: &BindSupplier) -> Result<Value, Error> {
     let distributor = ctx.actor.account();
     let token = token_of(&args.link)?;
     let invitation = match ctx.tx.invitation(token)? {
@@ -191,7 +191,7 @@ fn sequence_of(id: &str) -> u64 {
 }
 
 /// The newest partnership of the acting supplier with `distributor`, or `not_found`.
-fn partnership_with(ctx: &Ctx<'_>, distributor: &str) -> Result<Partnership, Error> {
+fn partnership_with(ctx: &Ctx<'_, '_>, distributor: &str) -> Result<Partnership, Error> {
     check_name("distributor", distributor)?;
     ctx.tx
         .latest_partnership(ctx.actor.account(), distributor)?
@@ -199,7 +199,7 @@ fn partnership_with(ctx: &Ctx<'_>, distributor: &str) -> Result<Partnership, Err
 }
 
 /// `review_partnership {distributor, approve, reason?}`.
-pub fn review(ctx: &Ctx<'_>, args: &ReviewPartnership) -> Result<Value, Error> {
+pub fn review(ctx: &Ctx<'_, '_>, args: &ReviewPartnership) -> Result<Value, Error> {
     if let Some(reason) = &args.reason {
         check_text("reason", reason)?;
     }
@@ -215,14 +215,14 @@ pub fn review(ctx: &Ctx<'_>, args: &ReviewPartnership) -> Result<Value, Error> {
 }
 
 /// `end_partnership {distributor}`: the supplier terminates a partnership.
-pub fn end(ctx: &Ctx<'_>, args: &DistributorArgs) -> Result<Value, Error> {
+pub fn end(ctx: &Ctx<'_, '_>, args: &DistributorArgs) -> Result<Value, Error> {
     let p = partnership_with(ctx, &args.distributor)?;
     let state = move_partnership(ctx, &p, "end", None)?;
     Ok(json!({"distributor": p.distributor, "status": state}))
 }
 
 fn move_partnership(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     p: &Partnership,
     event: &str,
     reason: Option<&str>,
@@ -248,7 +248,7 @@ fn move_partnership(
 
 /// Applies one built-in effect of a partnership transition.
 fn apply_effect(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     p: &Partnership,
     effect: &str,
     reason: Option<&str>,
@@ -283,7 +283,7 @@ fn apply_effect(
 }
 
 /// `set_supplier_note {supplier, note}`.
-pub fn set_note(ctx: &Ctx<'_>, args: &SupplierNote) -> Result<Value, Error> {
+pub fn set_note(ctx: &Ctx<'_, '_>, args: &SupplierNote) -> Result<Value, Error> {
     check_name("supplier", &args.supplier)?;
     check_text("note", &args.note)?;
     let distributor = ctx.actor.account();
@@ -300,7 +300,7 @@ pub fn set_note(ctx: &Ctx<'_>, args: &SupplierNote) -> Result<Value, Error> {
 }
 
 /// `suppliers`: the distributor's suppliers with the newest partnership's status.
-pub fn suppliers(ctx: &Ctx<'_>) -> Result<Value, Error> {
+pub fn suppliers(ctx: &Ctx<'_, '_>) -> Result<Value, Error> {
     if !ctx.actor.sees_distributor_side() {
         return Err(Error::new(
             Code::PermissionDenied,

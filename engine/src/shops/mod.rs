@@ -56,7 +56,7 @@ pub const FIRST_SYNC_DAYS: i64 = 15;
 pub const BASE_URL_CHARS_MAX: usize = 2_000;
 
 /// `connect_shop {marketplace, shop, base_url, credentials}`: stores (or replaces) a shop.
-pub fn connect_shop(ctx: &Ctx<'_>, args: &ConnectShop) -> Result<Value, Error> {
+pub fn connect_shop(ctx: &Ctx<'_, '_>, args: &ConnectShop) -> Result<Value, Error> {
     check_name("marketplace", &args.marketplace)?;
     check_name("shop", &args.shop)?;
     if !(args.base_url.starts_with("http://") || args.base_url.starts_with("https://"))
@@ -86,7 +86,7 @@ pub fn connect_shop(ctx: &Ctx<'_>, args: &ConnectShop) -> Result<Value, Error> {
 }
 
 /// `shops`: the connected shops, never their credentials.
-pub fn shops(ctx: &Ctx<'_>) -> Result<Value, Error> {
+pub fn shops(ctx: &Ctx<'_, '_>) -> Result<Value, Error> {
     let shops: Vec<Value> = ctx
         .tx
         .shops(ctx.actor.account())?
@@ -97,7 +97,7 @@ pub fn shops(ctx: &Ctx<'_>) -> Result<Value, Error> {
 }
 
 /// `plugins`: the loaded adapters with their capabilities, and the libraries refused with why.
-pub fn plugins(ctx: &Ctx<'_>) -> Result<Value, Error> {
+pub fn plugins(ctx: &Ctx<'_, '_>) -> Result<Value, Error> {
     let plugins: Vec<Value> = ctx
         .plugins
         .plugins()
@@ -123,7 +123,7 @@ pub(crate) fn uses_network(command: &Command) -> bool {
 }
 
 /// Phase 1 of a sync command, in a read transaction: what its network phase will do.
-pub(crate) fn plan(ctx: &Ctx<'_>, command: &Command) -> Result<Plan, Error> {
+pub(crate) fn plan(ctx: &Ctx<'_, '_>, command: &Command) -> Result<Plan, Error> {
     match command {
         Command::SyncOrders(args) => plan_orders(ctx, args),
         Command::SyncStock(args) => plan_stock(ctx, args),
@@ -135,7 +135,7 @@ pub(crate) fn plan(ctx: &Ctx<'_>, command: &Command) -> Result<Plan, Error> {
 }
 
 /// The shop, its adapter and its credentials; `not_found` when the actor has no such shop.
-fn target(ctx: &Ctx<'_>, marketplace: &str, shop: &str) -> Result<Target, Error> {
+fn target(ctx: &Ctx<'_, '_>, marketplace: &str, shop: &str) -> Result<Target, Error> {
     check_name("marketplace", marketplace)?;
     check_name("shop", shop)?;
     let row = ctx
@@ -160,7 +160,7 @@ fn target(ctx: &Ctx<'_>, marketplace: &str, shop: &str) -> Result<Target, Error>
 
 /// The window: from `since`, else the end of the last sync, else [`FIRST_SYNC_DAYS`] before
 /// the command's time; to the command's time.
-fn plan_orders(ctx: &Ctx<'_>, args: &SyncOrders) -> Result<Plan, Error> {
+fn plan_orders(ctx: &Ctx<'_, '_>, args: &SyncOrders) -> Result<Plan, Error> {
     let target = target(ctx, &args.marketplace, &args.shop)?;
     let synced_to = ctx
         .tx
@@ -189,7 +189,7 @@ fn plan_orders(ctx: &Ctx<'_>, args: &SyncOrders) -> Result<Plan, Error> {
 
 /// The sellable quantity of every store SKU of the shop, and the ones that differ from what was
 /// last sent (at most [`STOCK_ITEMS_PER_SYNC_MAX`], by store SKU).
-fn plan_stock(ctx: &Ctx<'_>, args: &ShopArgs) -> Result<Plan, Error> {
+fn plan_stock(ctx: &Ctx<'_, '_>, args: &ShopArgs) -> Result<Plan, Error> {
     let target = target(ctx, &args.marketplace, &args.shop)?;
     let me = ctx.actor.account();
     let mapped = ctx.tx.shop_store_skus(me, &args.marketplace, &args.shop)?;
@@ -240,7 +240,7 @@ fn plan_stock(ctx: &Ctx<'_>, args: &ShopArgs) -> Result<Plan, Error> {
 /// behind it, summed over the distributor's cells; 0 when its claim is no longer `claimed`
 /// (expired, stopped); `None` when no distribution claim is behind it (an own merchant SKU,
 /// whose stock the engine does not keep, so it publishes nothing for it).
-fn sellable(ctx: &Ctx<'_>, local_sku: &str) -> Result<Option<u64>, Error> {
+fn sellable(ctx: &Ctx<'_, '_>, local_sku: &str) -> Result<Option<u64>, Error> {
     let me = ctx.actor.account();
     let mut claims = ctx.tx.claims_by_local_sku(me, local_sku)?;
     claims.sort_by_key(|c| c.state != "claimed");
@@ -273,7 +273,7 @@ fn fetched<'f>(fetched: Option<&'f Fetched>, command: &str) -> Result<&'f Fetch,
 }
 
 /// The shop still connected at write time; `not_found` when it is gone.
-fn still_connected(ctx: &Ctx<'_>, marketplace: &str, shop: &str) -> Result<(), Error> {
+fn still_connected(ctx: &Ctx<'_, '_>, marketplace: &str, shop: &str) -> Result<(), Error> {
     ctx.tx
         .shop(ctx.actor.account(), marketplace, shop)?
         .map(|_| ())
@@ -284,7 +284,7 @@ fn still_connected(ctx: &Ctx<'_>, marketplace: &str, shop: &str) -> Result<(), E
 /// fetched orders (idempotently: an order already imported is updated) and moves the shop's
 /// `synced_to` to the command's time.
 pub fn sync_orders(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     args: &SyncOrders,
     fetched_orders: Option<&Fetched>,
 ) -> Result<Value, Error> {
@@ -315,7 +315,7 @@ pub fn sync_orders(
 /// failures}`, phase 3: records the levels the marketplace accepted, so the next sync sends only
 /// what changed since, and what failed again.
 pub fn sync_stock(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, '_>,
     args: &ShopArgs,
     fetched_stock: Option<&Fetched>,
 ) -> Result<Value, Error> {

@@ -80,7 +80,7 @@ impl Tx<'_> {
     pub fn product(&self, supplier: &str, sku: &str) -> Result<Option<Product>, Error> {
         self.memo(Table::Products, &["product", supplier, sku], || {
             Ok(self
-                .row(
+                .row_built(
                     &format!(
                         "SELECT {PRODUCT_COLUMNS} FROM products WHERE supplier = ?1 AND sku = ?2"
                     ),
@@ -274,7 +274,7 @@ impl Tx<'_> {
             &["live_claim", distributor, supplier, sku],
             || {
                 Ok(self
-                    .row(
+                    .row_built(
                         &format!(
                         "SELECT {CLAIM_COLUMNS} FROM claims WHERE distributor = ?1 AND supplier = ?2
                          AND sku = ?3 AND state <> 'removed'"

@@ -145,14 +145,14 @@ impl Tx<'_> {
         let filter = format!(
             "account = ?1 AND supplier = ?2 AND (?3 = '' OR {column} = ?3) AND (available > 0 OR locked > 0)"
         );
-        self.exec(
+        self.exec_built(
             &format!(
                 "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at)
                  SELECT account, supplier, warehouse, sku, ?4, available, 0, ?5 FROM stock WHERE {filter}"
             ),
             params![distributor, supplier, value, kind, at],
         )?;
-        let n = self.exec(
+        let n = self.exec_built(
             &format!("UPDATE stock SET available = 0, locked = 0 WHERE {filter}"),
             params![distributor, supplier, value],
         )?;
@@ -168,12 +168,12 @@ impl Tx<'_> {
         sku: &str,
     ) -> Result<Option<StockCell>, Error> {
         Ok(self
-            .tx
-            .prepare_cached(
+            .row(
                 "SELECT account, supplier, warehouse, sku, available, locked FROM stock
                  WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
-            )?
-            .query_row([account, supplier, warehouse, sku], cell_row)
+                [account, supplier, warehouse, sku],
+                cell_row,
+            )
             .optional()?)
     }
 

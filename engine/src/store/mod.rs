@@ -14,9 +14,9 @@ pub use inventory::{movement, ClearScope, MOVEMENTS_PAGE_MAX};
 pub use shops::{Shop, ShopStoreSku, SHOP_STORE_SKUS_MAX};
 pub mod schema;
 
-use std::{path::Path, time::Duration};
+use std::{cell::RefCell, collections::HashMap, path::Path, time::Duration};
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{CachedStatement, Connection, OpenFlags, Statement, TransactionBehavior};
 
 use crate::error::{Code, Error};
 use memo::{Memo, Table};
@@ -156,10 +156,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         self.memo.clear();
-        let value = work(&Tx {
-            tx: &tx,
-            memo: &self.memo,
-        })?;
+        let value = work(&Tx::new(&tx, &self.memo))?;
         failpoint!("commit.before", |code| Err(Error::failpoint(
             "commit.before",
             code
@@ -178,11 +175,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         self.memo.clear();
-        let Some(value) = work(&Tx {
-            tx: &tx,
-            memo: &self.memo,
-        })?
-        else {
+        let Some(value) = work(&Tx::new(&tx, &self.memo))? else {
             tx.rollback()?;
             return Ok(None);
         };
@@ -209,10 +202,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)?;
         self.memo.clear();
-        let value = work(&Tx {
-            tx: &tx,
-            memo: &self.memo,
-        });
+        let value = work(&Tx::new(&tx, &self.memo));
         tx.rollback()?;
         value
     }
@@ -222,16 +212,62 @@ impl Store {
 pub struct Tx<'a> {
     tx: &'a rusqlite::Transaction<'a>,
     memo: &'a Memo,
+    /// The statements this transaction has used, by the address of their SQL text: a hot path
+    /// finds its statement without hashing and comparing the text, as the connection's cache
+    /// does. They go back to that cache when the transaction ends.
+    statements: RefCell<HashMap<(usize, usize), CachedStatement<'a>>>,
 }
 
-impl Tx<'_> {
-    /// Runs one statement, prepared once per connection.
-    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+impl<'a> Tx<'a> {
+    fn new(tx: &'a rusqlite::Transaction<'a>, memo: &'a Memo) -> Tx<'a> {
+        Tx {
+            tx,
+            memo,
+            statements: RefCell::default(),
+        }
+    }
+
+    /// Runs `work` with the prepared statement of `sql`, a constant of the store's own. A
+    /// statement in use is taken out of the map, so a nested use of the same text (a query
+    /// inside another's loop) prepares a second one instead of sharing it.
+    fn with<T>(
+        &self,
+        sql: &'static str,
+        work: impl FnOnce(&mut Statement<'a>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        let key = (sql.as_ptr() as usize, sql.len());
+        let taken = self.statements.borrow_mut().remove(&key);
+        let mut statement = match taken {
+            Some(statement) => statement,
+            None => self.tx.prepare_cached(sql)?,
+        };
+        let result = work(&mut statement);
+        self.statements.borrow_mut().insert(key, statement);
+        result
+    }
+
+    /// Runs one statement.
+    fn exec(&self, sql: &'static str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.with(sql, |statement| statement.execute(params))
+    }
+
+    /// Reads the one row of a statement.
+    fn row<T>(
+        &self,
+        sql: &'static str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.with(sql, |statement| statement.query_row(params, map))
+    }
+
+    /// Runs one statement whose text is built at run time (through the connection's cache).
+    fn exec_built(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
         self.tx.prepare_cached(sql)?.execute(params)
     }
 
-    /// Reads the one row of a statement, prepared once per connection.
-    fn row<T>(
+    /// Reads the one row of a statement whose text is built at run time.
+    fn row_built<T>(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
@@ -240,6 +276,18 @@ impl Tx<'_> {
         self.tx.prepare_cached(sql)?.query_row(params, map)
     }
 
+    /// Reads every row of a statement.
+    fn rows<T>(
+        &self,
+        sql: &'static str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<Vec<T>> {
+        self.with(sql, |statement| statement.query_map(params, map)?.collect())
+    }
+}
+
+impl Tx<'_> {
     /// Starts a command's savepoint.
     pub fn savepoint(&self) -> Result<(), Error> {
         self.exec("SAVEPOINT command", [])?;

@@ -8,10 +8,15 @@ use super::{queries::decimal, Table, Tx};
 use crate::error::{Code, Error};
 use crate::model::{Order, OrderLine};
 
-const ORDER_COLUMNS: &str = "distributor, order_name, marketplace, shop, order_sn, parent, state,
+/// The columns `order_row` reads, as a literal so that statements naming them stay constants.
+macro_rules! order_columns {
+    () => {
+        "distributor, order_name, marketplace, shop, order_sn, parent, state,
     marketplace_status, cancel_flagged, currency, address, supplier, warehouse, shipping,
     tracking_no, charges, charged, refunded_after_sale, documents, withdrawn_from, failure,
-    stock_locked";
+    stock_locked"
+    };
+}
 
 fn json_column(r: &Row<'_>, index: usize) -> rusqlite::Result<Option<serde_json::Value>> {
     let text: Option<String> = r.get(index)?;
@@ -91,11 +96,14 @@ fn to_text<T: serde::Serialize>(value: &T) -> Result<String, Error> {
 impl Tx<'_> {
     /// Stores a new order with its lines.
     pub fn insert_order(&self, o: &Order, lines: &[OrderLine], at: &str) -> Result<(), Error> {
-        self.tx.prepare_cached(&format!(
-            "INSERT INTO orders ({ORDER_COLUMNS}, created_at, updated_at) VALUES
+        self.exec(
+            concat!(
+                "INSERT INTO orders (",
+                order_columns!(),
+                ", created_at, updated_at) VALUES
              (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?23, ?22, ?22)"
-        ))?
-        .execute(params![
+            ),
+            params![
             o.distributor, o.order, o.marketplace, o.shop, o.order_sn, o.parent, o.state,
             o.marketplace_status, o.cancel_flagged, o.currency, to_text(&o.address)?, o.supplier,
             o.warehouse, o.shipping, o.tracking_no, o.charges.as_ref().map(to_text).transpose()?,
@@ -103,12 +111,11 @@ impl Tx<'_> {
             o.documents.as_ref().map(to_text).transpose()?, o.withdrawn_from, o.failure, at,
             o.stock_locked
         ])?;
-        let mut insert = self.tx.prepare_cached(
-            "INSERT INTO order_lines (distributor, order_name, line, store_sku, qty, unit_price,
-             local_sku, supplier, sku, price) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?;
         for l in lines {
-            insert.execute(params![
+            self.exec(
+                "INSERT INTO order_lines (distributor, order_name, line, store_sku, qty, unit_price,
+                 local_sku, supplier, sku, price) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
                 o.distributor,
                 o.order,
                 l.line,
@@ -216,20 +223,20 @@ impl Tx<'_> {
 
     /// Writes the resolved fields of an order's lines back.
     pub fn update_order_lines(&self, o: &Order, lines: &[OrderLine]) -> Result<(), Error> {
-        let mut update = self.tx.prepare_cached(
-            "UPDATE order_lines SET local_sku = ?4, supplier = ?5, sku = ?6, price = ?7
-             WHERE distributor = ?1 AND order_name = ?2 AND line = ?3",
-        )?;
         for l in lines {
-            update.execute(params![
-                o.distributor,
-                o.order,
-                l.line,
-                l.local_sku,
-                l.supplier,
-                l.sku,
-                l.price.map(|p| p.to_string())
-            ])?;
+            self.exec(
+                "UPDATE order_lines SET local_sku = ?4, supplier = ?5, sku = ?6, price = ?7
+                 WHERE distributor = ?1 AND order_name = ?2 AND line = ?3",
+                params![
+                    o.distributor,
+                    o.order,
+                    l.line,
+                    l.local_sku,
+                    l.supplier,
+                    l.sku,
+                    l.price.map(|p| p.to_string())
+                ],
+            )?;
         }
         Ok(())
     }
@@ -237,42 +244,58 @@ impl Tx<'_> {
     /// A distributor's order.
     pub fn order(&self, distributor: &str, order: &str) -> Result<Option<Order>, Error> {
         Ok(self
-            .tx
-            .prepare_cached(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders WHERE distributor = ?1 AND order_name = ?2"
-            ))?
-            .query_row([distributor, order], order_row)
+            .row(
+                concat!(
+                    "SELECT ",
+                    order_columns!(),
+                    " FROM orders WHERE distributor = ?1 AND order_name = ?2"
+                ),
+                [distributor, order],
+                order_row,
+            )
             .optional()?)
     }
 
     /// A distributor's orders holding stock locked in a supplier's warehouses, by name.
     pub fn locked_orders(&self, distributor: &str, supplier: &str) -> Result<Vec<Order>, Error> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE distributor = ?1 AND supplier = ?2
+        Ok(self.rows(
+            concat!(
+                "SELECT ",
+                order_columns!(),
+                " FROM orders WHERE distributor = ?1 AND supplier = ?2
              AND stock_locked = 1 ORDER BY order_name"
-        ))?;
-        let rows = stmt.query_map([distributor, supplier], order_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            ),
+            [distributor, supplier],
+            order_row,
+        )?)
     }
 
     /// The orders of that name delivered to a supplier (one per distributor).
     pub fn supplier_orders_named(&self, supplier: &str, order: &str) -> Result<Vec<Order>, Error> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE supplier = ?1 AND order_name = ?2
+        Ok(self.rows(
+            concat!(
+                "SELECT ",
+                order_columns!(),
+                " FROM orders WHERE supplier = ?1 AND order_name = ?2
              AND documents IS NOT NULL ORDER BY distributor"
-        ))?;
-        let rows = stmt.query_map([supplier, order], order_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            ),
+            [supplier, order],
+            order_row,
+        )?)
     }
 
     /// A distributor's orders, optionally in one state, by name.
     pub fn orders_of(&self, distributor: &str, state: Option<&str>) -> Result<Vec<Order>, Error> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE distributor = ?1 AND (?2 IS NULL OR state = ?2)
+        Ok(self.rows(
+            concat!(
+                "SELECT ",
+                order_columns!(),
+                " FROM orders WHERE distributor = ?1 AND (?2 IS NULL OR state = ?2)
              ORDER BY order_name"
-        ))?;
-        let rows = stmt.query_map(params![distributor, state], order_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            ),
+            params![distributor, state],
+            order_row,
+        )?)
     }
 
     /// The orders delivered to a supplier, optionally in one state.
@@ -281,30 +304,38 @@ impl Tx<'_> {
         supplier: &str,
         state: Option<&str>,
     ) -> Result<Vec<Order>, Error> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE supplier = ?1 AND documents IS NOT NULL
+        Ok(self.rows(
+            concat!(
+                "SELECT ",
+                order_columns!(),
+                " FROM orders WHERE supplier = ?1 AND documents IS NOT NULL
              AND (?2 IS NULL OR state = ?2) ORDER BY order_name, distributor"
-        ))?;
-        let rows = stmt.query_map(params![supplier, state], order_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            ),
+            params![supplier, state],
+            order_row,
+        )?)
     }
 
     /// The split children of an order.
     pub fn order_children(&self, distributor: &str, parent: &str) -> Result<Vec<Order>, Error> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE distributor = ?1 AND parent = ?2 ORDER BY order_name"
-        ))?;
-        let rows = stmt.query_map([distributor, parent], order_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(self.rows(
+            concat!(
+                "SELECT ",
+                order_columns!(),
+                " FROM orders WHERE distributor = ?1 AND parent = ?2 ORDER BY order_name"
+            ),
+            [distributor, parent],
+            order_row,
+        )?)
     }
 
     /// An order's lines, in order.
     pub fn order_lines(&self, distributor: &str, order: &str) -> Result<Vec<OrderLine>, Error> {
-        let mut stmt = self.tx.prepare_cached(
+        Ok(self.rows(
             "SELECT line, store_sku, qty, unit_price, local_sku, supplier, sku, price FROM order_lines
              WHERE distributor = ?1 AND order_name = ?2 ORDER BY line",
-        )?;
-        let rows = stmt.query_map([distributor, order], |r| {
+            [distributor, order],
+            |r| {
             let price: Option<String> = r.get(7)?;
             Ok(OrderLine {
                 line: r.get(0)?,
@@ -316,8 +347,8 @@ impl Tx<'_> {
                 sku: r.get(6)?,
                 price: price.and_then(|p| p.parse().ok()),
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            },
+        )?)
     }
 
     /// Sets a supplier's handling and shipping fees.
@@ -381,11 +412,10 @@ impl Tx<'_> {
         supplier: &str,
         at: &str,
     ) -> Result<(), Error> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO deliveries (distributor, order_name, supplier, created_at) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute([distributor, order, supplier, at])?;
+        self.exec(
+            "INSERT INTO deliveries (distributor, order_name, supplier, created_at) VALUES (?1, ?2, ?3, ?4)",
+            [distributor, order, supplier, at],
+        )?;
         Ok(())
     }
 
@@ -400,10 +430,10 @@ impl Tx<'_> {
 
     /// Marks a delivery done; `false` when it already was (another process drained it).
     pub fn finish_delivery(&self, seq: i64) -> Result<bool, Error> {
-        let n = self
-            .tx
-            .prepare_cached("UPDATE deliveries SET done = 1 WHERE seq = ?1 AND done = 0")?
-            .execute([seq])?;
+        let n = self.exec(
+            "UPDATE deliveries SET done = 1 WHERE seq = ?1 AND done = 0",
+            [seq],
+        )?;
         Ok(n == 1)
     }
 }
