@@ -1,10 +1,10 @@
-//! One order's push checks + fees + warehouse allocation through the default Rhai scripts, timed
-//! against the same logic written in plain Rust, in the same run. Prints both per-order times and
-//! their ratio; asserts nothing about time.
+//! One order's push checks + fees + warehouse allocation through the default pack, timed with
+//! every script in Rhai (`RuleSet::compile_interpreted`) and with the engine's native path for
+//! the unedited default scripts (`RuleSet::compile`), in the same run. Prints both per-order times
+//! and their ratio; asserts nothing about time.
 //!
 //! Run with `cargo bench -p distributary --bench rules`.
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -104,137 +104,12 @@ fn order() -> Order {
     }
 }
 
-/// The three rules through Rhai. Fees feed the push checks, as in the engine.
-fn through_rhai(rules: &RuleSet, order: &mut Order) -> (Vec<Failure>, Fees, String) {
+/// The three rules through one rule set, fees feeding the push checks as in the engine.
+fn run(rules: &RuleSet, order: &mut Order) -> (Vec<Failure>, Fees, String) {
     let fees = rules.fees(&order.fees).unwrap();
     order.checks.fees = fees.clone();
     let failures = rules.push_checks(&order.checks).unwrap();
     let warehouse = rules.allocate_warehouse(&order.allocation).unwrap();
-    (failures, fees, warehouse)
-}
-
-/// The same three rules written in Rust, with the same inputs and outputs.
-mod native {
-    use super::*;
-
-    pub fn fees(input: &FeesInput) -> Fees {
-        let goods = input
-            .order
-            .lines
-            .iter()
-            .map(|l| l.price * Decimal::from(l.qty))
-            .sum();
-        Fees {
-            goods,
-            handling: input.settings.handling,
-            shipping: input.settings.shipping,
-        }
-    }
-
-    fn listed(skus: &[&str]) -> String {
-        skus.join(", ")
-    }
-
-    pub fn push_checks(input: &PushCheckInput) -> Vec<Failure> {
-        let mut failures = Vec::new();
-        let (partnership, account) = (&input.partnership, &input.account);
-        if partnership.status != "partnered" {
-            failures.push(Failure {
-                code: "not_partnered".to_owned(),
-                message: format!(
-                    "{} is not partnered with supplier {} (status: {})",
-                    partnership.distributor, partnership.supplier, partnership.status
-                ),
-            });
-        }
-        let mut unmapped = Vec::new();
-        let mut expired = Vec::new();
-        for line in &input.order.lines {
-            if !line.mapped {
-                unmapped.push(line.store_sku.as_str());
-            } else if line.expired {
-                expired.push(line.sku.as_str());
-            }
-        }
-        if !unmapped.is_empty() {
-            failures.push(Failure {
-                code: "sku_not_mapped".to_owned(),
-                message: format!(
-                    "not mapped to a claimed SKU of this supplier: store SKU {}",
-                    listed(&unmapped)
-                ),
-            });
-        }
-        if !expired.is_empty() {
-            failures.push(Failure {
-                code: "product_expired".to_owned(),
-                message: format!(
-                    "expired (partnership ended or distribution stopped): SKU {}",
-                    listed(&expired)
-                ),
-            });
-        }
-        let fees = &input.fees;
-        let total = fees.goods + fees.handling + fees.shipping;
-        if account.credit_enabled {
-            let funds = account.balance.max(Decimal::ZERO);
-            let unused_credit = account.credit_limit - account.credit_used;
-            let available = funds + unused_credit;
-            if available < total {
-                failures.push(Failure {
-                    code: "credit_limit_exceeded".to_owned(),
-                    message: format!(
-                        "available {available} {c} (balance {}, unused credit {unused_credit}) \
-                         does not cover {total} {c}",
-                        account.balance,
-                        c = account.currency
-                    ),
-                });
-            }
-        } else if account.balance < total {
-            failures.push(Failure {
-                code: "insufficient_balance".to_owned(),
-                message: format!(
-                    "balance {} {c} does not cover {total} {c}",
-                    account.balance,
-                    c = account.currency
-                ),
-            });
-        }
-        failures
-    }
-
-    pub fn allocate_warehouse(input: &AllocationInput) -> Result<String, String> {
-        let mut needed: BTreeMap<&str, i64> = BTreeMap::new();
-        for line in &input.order.lines {
-            *needed.entry(line.sku.as_str()).or_insert(0) += line.qty;
-        }
-        let fitting: Vec<&WarehouseCandidate> = input
-            .candidates
-            .iter()
-            .filter(|w| needed.iter().all(|(sku, qty)| w.available(sku) >= *qty))
-            .collect();
-        let address = &input.order.address;
-        for place in [&address.state, &address.country] {
-            if let Some(w) = fitting
-                .iter()
-                .find(|w| !place.is_empty() && w.region.to_lowercase() == place.to_lowercase())
-            {
-                return Ok(w.warehouse.clone());
-            }
-        }
-        fitting
-            .first()
-            .map(|w| w.warehouse.clone())
-            .ok_or_else(|| "no warehouse holds every line".to_owned())
-    }
-}
-
-fn through_rust(order: &mut Order) -> (Vec<Failure>, Fees, String) {
-    let fees = native::fees(&order.fees);
-    order.checks.fees = fees.clone();
-    let failures = native::push_checks(&order.checks);
-    let warehouse = native::allocate_warehouse(&order.allocation).unwrap();
     (failures, fees, warehouse)
 }
 
@@ -256,12 +131,19 @@ fn time(mut run: impl FnMut()) -> Duration {
 }
 
 fn main() {
-    let rules = RuleSet::compile(&RulePack::embedded()).unwrap();
+    let pack = RulePack::embedded();
+    let native = RuleSet::compile(&pack).unwrap();
+    let rhai = RuleSet::compile_interpreted(&pack).unwrap();
+    // The figures mean what they say only if one set takes the native path and the other not.
+    for script in ["push_checks", "fees", "allocate_warehouse"] {
+        assert!(native.runs_natively(script), "{script} is not native");
+        assert!(!rhai.runs_natively(script), "{script} is native");
+    }
     let mut order = order();
     // Both sides must decide the same thing before their times mean anything.
-    let rhai_result = through_rhai(&rules, &mut order);
-    let rust_result = through_rust(&mut order);
-    assert_eq!(rhai_result, rust_result, "Rhai and Rust disagree");
+    let rhai_result = run(&rhai, &mut order);
+    let native_result = run(&native, &mut order);
+    assert_eq!(rhai_result, native_result, "Rhai and native disagree");
     let mut failing = self::order();
     failing.checks.partnership.status = "terminated".to_owned();
     failing.checks.order.lines[0].mapped = false;
@@ -269,12 +151,12 @@ fn main() {
     failing.checks.account.credit_enabled = true;
     failing.checks.account.balance = dec(1_000);
     failing.checks.account.credit_limit = dec(1_000);
-    let (rhai_failures, _, _) = through_rhai(&rules, &mut failing);
-    let (rust_failures, _, _) = through_rust(&mut failing);
+    let (rhai_failures, _, _) = run(&rhai, &mut failing);
+    let (native_failures, _, _) = run(&native, &mut failing);
     assert_eq!(rhai_failures.len(), 4);
     assert_eq!(
-        rhai_failures, rust_failures,
-        "Rhai and Rust disagree on failures"
+        rhai_failures, native_failures,
+        "Rhai and native disagree on failures"
     );
     println!(
         "one order ({} lines, {} candidates): fees {}, {} failures, warehouse {}",
@@ -285,32 +167,62 @@ fn main() {
         rhai_result.2
     );
 
-    let rhai = time(|| {
-        black_box(through_rhai(&rules, black_box(&mut order)));
+    let through_rhai = time(|| {
+        black_box(run(&rhai, black_box(&mut order)));
     });
-    let rust = time(|| {
-        black_box(through_rust(black_box(&mut order)));
+    let through_native = time(|| {
+        black_box(run(&native, black_box(&mut order)));
     });
-    let ratio = rhai.as_secs_f64() / rust.as_secs_f64().max(f64::MIN_POSITIVE);
+    let ratio = through_rhai.as_secs_f64() / through_native.as_secs_f64().max(f64::MIN_POSITIVE);
     println!("push checks + fees + allocation, per order:");
-    println!("  rhai    {:>10.2} µs", rhai.as_secs_f64() * 1e6);
-    println!("  native  {:>10.2} µs", rust.as_secs_f64() * 1e6);
+    println!("  rhai    {:>10.2} µs", through_rhai.as_secs_f64() * 1e6);
+    println!("  native  {:>10.2} µs", through_native.as_secs_f64() * 1e6);
     println!("  ratio   {ratio:>10.1}x (rhai / native)");
 
-    // Where the Rhai time goes: each rule alone, and a script that does nothing.
-    let fees = time(|| {
-        black_box(rules.fees(black_box(&order.fees)).unwrap());
-    });
-    let checks = time(|| {
-        black_box(rules.push_checks(black_box(&order.checks)).unwrap());
-    });
-    let allocation = time(|| {
-        black_box(
-            rules
-                .allocate_warehouse(black_box(&order.allocation))
-                .unwrap(),
+    // Where the time goes: each rule alone on each path, and a Rhai script that does nothing.
+    println!("per call:            rhai        native");
+    for (name, rhai_time, native_time) in [
+        (
+            "fees",
+            time(|| {
+                black_box(rhai.fees(black_box(&order.fees)).unwrap());
+            }),
+            time(|| {
+                black_box(native.fees(black_box(&order.fees)).unwrap());
+            }),
+        ),
+        (
+            "push_checks",
+            time(|| {
+                black_box(rhai.push_checks(black_box(&order.checks)).unwrap());
+            }),
+            time(|| {
+                black_box(native.push_checks(black_box(&order.checks)).unwrap());
+            }),
+        ),
+        (
+            "allocate_warehouse",
+            time(|| {
+                black_box(
+                    rhai.allocate_warehouse(black_box(&order.allocation))
+                        .unwrap(),
+                );
+            }),
+            time(|| {
+                black_box(
+                    native
+                        .allocate_warehouse(black_box(&order.allocation))
+                        .unwrap(),
+                );
+            }),
+        ),
+    ] {
+        println!(
+            "  {name:<18} {:>8.2} µs {:>8.2} µs",
+            rhai_time.as_secs_f64() * 1e6,
+            native_time.as_secs_f64() * 1e6
         );
-    });
+    }
     let empty = RuleSet::compile(&RulePack::new(
         "bench".to_owned(),
         vec![SourceFile {
@@ -324,18 +236,8 @@ fn main() {
     let baseline = time(|| {
         black_box(empty.guard("empty", black_box(&order.checks)).unwrap());
     });
-    println!("rhai, per call:");
-    println!("  fees                {:>8.2} µs", fees.as_secs_f64() * 1e6);
     println!(
-        "  push_checks         {:>8.2} µs",
-        checks.as_secs_f64() * 1e6
-    );
-    println!(
-        "  allocate_warehouse  {:>8.2} µs",
-        allocation.as_secs_f64() * 1e6
-    );
-    println!(
-        "  empty script        {:>8.2} µs",
+        "  empty script       {:>8.2} µs",
         baseline.as_secs_f64() * 1e6
     );
 }

@@ -105,6 +105,15 @@ const EMBEDDED: &[(FileKind, &str, &str)] = &[
     ),
 ];
 
+/// The text of one file of the embedded default pack, by kind and stem; `None` when the default
+/// pack has no such file. The rule set compares a script against it to run it natively.
+pub(crate) fn embedded_text(kind: FileKind, stem: &str) -> Option<&'static str> {
+    EMBEDDED
+        .iter()
+        .find(|&&(k, s, _)| k == kind && s == stem)
+        .map(|&(_, _, text)| text)
+}
+
 impl RulePack {
     /// Reads `workflows/*.yaml`, `scripts/*.rhai` and `tests/*.yaml` under `dir`. A missing folder
     /// is an empty one; an unreadable file is an error.

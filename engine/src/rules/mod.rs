@@ -21,10 +21,21 @@
 //! `in_region(place)` (region equals `place` ignoring case; an empty place matches nothing) and
 //! `holds(order)` (every line's quantity is available, lines of one SKU added up).
 //! Money is a Rhai decimal. Reading a field that does not exist is a [`RuleError`].
+//!
+//! The default pack's three scripts also exist in Rust (`native.rs`), since interpreting them is
+//! most of what rules cost an order. A script runs natively only when its name is `push_checks`,
+//! `fees` or `allocate_warehouse` and its text is byte for byte the embedded default's: any edit,
+//! even a comment, puts it back in Rhai. This is safe because the native code answers only where
+//! it computes the script's own result; where the script would fail (an overflow, a negative fee,
+//! a throw) or the input passes `native.rs`'s size bounds (near a sandbox limit), it declines and
+//! the script runs, so every error is Rhai's, message and position alike. Property tests hold the
+//! two paths to identical results on random inputs; [`RuleSet::compile_interpreted`] keeps every
+//! script in Rhai for such comparisons.
 
 mod error;
 pub mod inputs;
 pub mod limits;
+mod native;
 mod outputs;
 mod testing;
 mod views;
@@ -95,6 +106,8 @@ impl ScriptKind {
 struct Script {
     kind: ScriptKind,
     ast: AST,
+    /// The text is the default pack's: `native.rs` may answer instead of the AST.
+    native: bool,
 }
 
 /// The compiled scripts of one rule pack, with the sandboxed engine that runs them. Cheap to
@@ -122,8 +135,19 @@ impl fmt::Debug for RuleSet {
 
 impl RuleSet {
     /// Compiles every script of `pack` once. Every script that does not compile is reported, each
-    /// as a diagnostic pointing at its file, line and column.
+    /// as a diagnostic pointing at its file, line and column. The default pack's scripts, left
+    /// unedited, run natively (see the module doc).
     pub fn compile(pack: &RulePack) -> Result<RuleSet, RuleErrors> {
+        RuleSet::compile_with(pack, true)
+    }
+
+    /// Like [`compile`](RuleSet::compile), but every script runs in Rhai: for tests and benchmarks
+    /// that compare the native path with the scripts it stands for.
+    pub fn compile_interpreted(pack: &RulePack) -> Result<RuleSet, RuleErrors> {
+        RuleSet::compile_with(pack, false)
+    }
+
+    fn compile_with(pack: &RulePack, native_allowed: bool) -> Result<RuleSet, RuleErrors> {
         let mut engine = limits::sandboxed_engine();
         views::register(&mut engine);
         let mut scripts = BTreeMap::new();
@@ -137,7 +161,8 @@ impl RuleSet {
             match engine.compile_with_scope(&names, &file.text) {
                 Ok(mut ast) => {
                     ast.set_source(file.stem.as_str());
-                    scripts.insert(file.stem.clone(), Script { kind, ast });
+                    let native = native_allowed && native::is_default(&file.stem, &file.text);
+                    scripts.insert(file.stem.clone(), Script { kind, ast, native });
                 }
                 Err(err) => {
                     let message = err.err_type().to_string();
@@ -175,6 +200,13 @@ impl RuleSet {
         self.scripts.contains_key(name)
     }
 
+    /// Whether calls of the script `name` take the native path: it is one of the default pack's
+    /// three, unedited, and this set was not compiled with
+    /// [`compile_interpreted`](RuleSet::compile_interpreted).
+    pub fn runs_natively(&self, name: &str) -> bool {
+        self.scripts.get(name).is_some_and(|script| script.native)
+    }
+
     /// Runs `push_checks`: the failures that stop the push, in the script's order; empty to pass.
     pub fn push_checks(&self, input: &PushCheckInput) -> Result<Vec<Failure>, RuleError> {
         self.guard(PUSH_CHECKS, input)
@@ -183,6 +215,11 @@ impl RuleSet {
     /// Runs a `rule:<script>` guard with the push-check inputs; it returns failures like
     /// `push_checks` does.
     pub fn guard(&self, script: &str, input: &PushCheckInput) -> Result<Vec<Failure>, RuleError> {
+        if script == PUSH_CHECKS && self.runs_natively(PUSH_CHECKS) {
+            if let Some(failures) = native::push_checks(input) {
+                return Ok(failures);
+            }
+        }
         let result = self.eval(script, ScriptKind::Checks, |scope| {
             scope
                 .push("order", views::Order::from(&input.order))
@@ -196,6 +233,11 @@ impl RuleSet {
     /// Runs `fees`: what pushing the order charges. Nothing is rounded here; a negative or
     /// non-decimal part is a rule error.
     pub fn fees(&self, input: &FeesInput) -> Result<Fees, RuleError> {
+        if self.runs_natively(FEES) {
+            if let Some(fees) = native::fees(input) {
+                return Ok(fees);
+            }
+        }
         let result = self.eval(FEES, ScriptKind::Fees, |scope| {
             scope
                 .push("order", views::Order::from(&input.order))
@@ -207,6 +249,11 @@ impl RuleSet {
     /// Runs `allocate_warehouse`: the id of one of the candidates. When the script throws (no
     /// warehouse fits) the error's message is the thrown text.
     pub fn allocate_warehouse(&self, input: &AllocationInput) -> Result<String, RuleError> {
+        if self.runs_natively(ALLOCATE_WAREHOUSE) {
+            if let Some(warehouse) = native::allocate_warehouse(input) {
+                return Ok(warehouse);
+            }
+        }
         let result = self.eval(ALLOCATE_WAREHOUSE, ScriptKind::Allocation, |scope| {
             scope
                 .push("order", views::Order::from(&input.order))

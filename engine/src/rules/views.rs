@@ -139,13 +139,7 @@ impl Warehouse {
 
     /// Whether this warehouse's region is `place`, ignoring case; an empty place matches nothing.
     fn in_region(&self, place: &str) -> bool {
-        let region = self.0.region.as_str();
-        if place.is_empty() {
-            return false;
-        }
-        region.eq_ignore_ascii_case(place)
-            || (!(region.is_ascii() && place.is_ascii())
-                && region.to_lowercase() == place.to_lowercase())
+        region_matches(&self.0.region, place)
     }
 
     /// Whether every line's quantity is available here, adding up the lines of one SKU.
@@ -168,6 +162,17 @@ impl Warehouse {
             self.available(sku) >= needed
         })
     }
+}
+
+/// What `Warehouse.in_region` answers: `region` is `place` ignoring case, and an empty place
+/// matches nothing. Shared with the native rules so both sides compare regions alike.
+pub(crate) fn region_matches(region: &str, place: &str) -> bool {
+    if place.is_empty() {
+        return false;
+    }
+    region.eq_ignore_ascii_case(place)
+        || (!(region.is_ascii() && place.is_ascii())
+            && region.to_lowercase() == place.to_lowercase())
 }
 
 /// Registers a custom type under `name` with a read-only getter per listed field (each getter
