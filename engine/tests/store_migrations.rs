@@ -95,7 +95,7 @@ fn dump(conn: &rusqlite::Connection, table: &str, order_by: &str) -> Vec<String>
 }
 
 #[test]
-fn the_rebuilt_order_tables_keep_their_rows() {
+fn the_rebuilt_order_tables_keep_their_rows_and_lines() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     store_at_version(&path, 2);
@@ -123,19 +123,48 @@ fn the_rebuilt_order_tables_keep_their_rows() {
     )
     .unwrap();
     let tables = [
-        ("orders", "distributor, order_name"),
-        ("order_lines", "distributor, order_name, line"),
         ("deliveries", "seq"),
         ("transactions", "seq"),
     ];
+    let columns = "distributor, order_name, marketplace, shop, order_sn, parent, state,
+        marketplace_status, cancel_flagged, currency, address, supplier, warehouse, shipping,
+        tracking_no, charges, charged, stock_locked, refunded_after_sale, documents,
+        withdrawn_from, failure, created_at, updated_at";
+    let orders = |conn: &rusqlite::Connection| {
+        dump(
+            conn,
+            &format!("(SELECT {columns} FROM orders)"),
+            "distributor, order_name",
+        )
+    };
     let before: Vec<_> = tables.iter().map(|(t, o)| dump(&conn, t, o)).collect();
+    let orders_before = orders(&conn);
     drop(conn);
     drop(Store::open(&path, &StoreOptions::default()).unwrap());
     let conn = rusqlite::Connection::open(&path).unwrap();
     let after: Vec<_> = tables.iter().map(|(t, o)| dump(&conn, t, o)).collect();
     assert_eq!(before, after);
-    assert_eq!(before[0].len(), 2);
-    assert_eq!(before[1].len(), 3);
+    assert_eq!(orders_before, orders(&conn));
+    assert_eq!(orders_before.len(), 2);
+    // Each order's lines moved into its row, in line order, every field kept.
+    let lines: Vec<serde_json::Value> = conn
+        .prepare("SELECT lines FROM orders ORDER BY order_name")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|text| serde_json::from_str(&text.unwrap()).unwrap())
+        .collect();
+    let line = |n: i64, sku: &str, qty: i64, price: &str| {
+        serde_json::json!({"line": n, "store_sku": sku, "qty": qty, "unit_price": price,
+            "local_sku": null, "supplier": null, "sku": null, "price": null})
+    };
+    assert_eq!(
+        lines,
+        [
+            serde_json::json!([line(1, "A", 2, "4.85"), line(2, "B", 1, "1")]),
+            serde_json::json!([line(1, "A", 1, "4.85")]),
+        ]
+    );
     // The partial indexes answer what the queries ask: the pending delivery, the delivered order.
     let pending: Vec<i64> = conn
         .prepare(

@@ -79,12 +79,13 @@ impl Loaded {
     }
 
     /// Writes what changed since the order was read or last saved: only the changed columns of
-    /// the order, and its lines only when one changed.
+    /// the order, its lines only when one changed, in one statement.
     fn save(&mut self, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
         let (order, lines) = &mut self.stored;
-        ctx.tx.update_order(order, &self.order, &ctx.now())?;
-        if *lines != self.lines {
-            ctx.tx.update_order_lines(&self.order, &self.lines)?;
+        let changed = (*lines != self.lines).then_some(self.lines.as_slice());
+        ctx.tx
+            .update_order(order, &self.order, changed, &ctx.now())?;
+        if changed.is_some() {
             lines.clone_from(&self.lines);
         }
         order.clone_from(&self.order);
@@ -101,11 +102,10 @@ struct Args<'a> {
 
 fn load(ctx: &Ctx<'_, '_>, distributor: &str, order: &str) -> Result<Loaded, Error> {
     check_name("order", order)?;
-    let found = ctx
+    let (found, lines) = ctx
         .tx
-        .order(distributor, order)?
+        .order_with_lines(distributor, order)?
         .ok_or_else(|| Error::not_found("order", order))?;
-    let lines = ctx.tx.order_lines(distributor, order)?;
     Ok(Loaded::new(found, lines))
 }
 
@@ -719,10 +719,10 @@ fn import_one(
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
     let me = ctx.actor.account().to_owned();
-    if let Some(existing) = ctx.tx.order(&me, &name)? {
+    if let Some((existing, lines)) = ctx.tx.order_with_lines(&me, &name)? {
         let was_cancelled = existing.marketplace_status == "cancel_requested"
             || existing.marketplace_status == "cancelled";
-        let mut loaded = Loaded::new(existing, ctx.tx.order_lines(&me, &name)?);
+        let mut loaded = Loaded::new(existing, lines);
         loaded.order.marketplace_status = status;
         loaded.save(ctx)?;
         if c.status.is_cancellation() && !was_cancelled {

@@ -3,6 +3,7 @@
 
 use rusqlite::{params, OptionalExtension, Row};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::{queries::decimal, Table, Tx};
 use crate::error::{Code, Error};
@@ -16,6 +17,66 @@ macro_rules! order_columns {
     tracking_no, charges, charged, refunded_after_sale, documents, withdrawn_from, failure,
     stock_locked"
     };
+}
+
+/// An order line as its order row holds it, in the `lines` JSON array.
+#[derive(Serialize, Deserialize)]
+struct StoredLine {
+    line: i64,
+    store_sku: String,
+    qty: i64,
+    unit_price: String,
+    local_sku: Option<String>,
+    supplier: Option<String>,
+    sku: Option<String>,
+    /// A decimal string.
+    price: Option<String>,
+}
+
+fn lines_text(lines: &[OrderLine]) -> Result<String, Error> {
+    let stored: Vec<StoredLine> = lines
+        .iter()
+        .map(|l| StoredLine {
+            line: l.line,
+            store_sku: l.store_sku.clone(),
+            qty: l.qty,
+            unit_price: l.unit_price.clone(),
+            local_sku: l.local_sku.clone(),
+            supplier: l.supplier.clone(),
+            sku: l.sku.clone(),
+            price: l.price.map(|p| p.to_string()),
+        })
+        .collect();
+    to_text(&stored)
+}
+
+/// The lines in column `index` of an order row.
+fn lines_column(r: &Row<'_>, index: usize) -> rusqlite::Result<Vec<OrderLine>> {
+    let broken = |e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e)
+    };
+    let text: String = r.get(index)?;
+    let stored: Vec<StoredLine> = serde_json::from_str(&text).map_err(|e| broken(Box::new(e)))?;
+    stored
+        .into_iter()
+        .map(|l| {
+            let price = l
+                .price
+                .map(|p| p.parse::<Decimal>())
+                .transpose()
+                .map_err(|e| broken(Box::new(e)))?;
+            Ok(OrderLine {
+                line: l.line,
+                store_sku: l.store_sku,
+                qty: l.qty,
+                unit_price: l.unit_price,
+                local_sku: l.local_sku,
+                supplier: l.supplier,
+                sku: l.sku,
+                price,
+            })
+        })
+        .collect()
 }
 
 fn json_column(r: &Row<'_>, index: usize) -> rusqlite::Result<Option<serde_json::Value>> {
@@ -100,42 +161,52 @@ impl Tx<'_> {
             concat!(
                 "INSERT INTO orders (",
                 order_columns!(),
-                ", created_at, updated_at) VALUES
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?23, ?22, ?22)"
+                ", created_at, updated_at, lines) VALUES
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+              ?20, ?21, ?23, ?22, ?22, ?24)"
             ),
             params![
-            o.distributor, o.order, o.marketplace, o.shop, o.order_sn, o.parent, o.state,
-            o.marketplace_status, o.cancel_flagged, o.currency, to_text(&o.address)?, o.supplier,
-            o.warehouse, o.shipping, o.tracking_no, o.charges.as_ref().map(to_text).transpose()?,
-            o.charged, o.refunded_after_sale.to_string(),
-            o.documents.as_ref().map(to_text).transpose()?, o.withdrawn_from, o.failure, at,
-            o.stock_locked
-        ])?;
-        for l in lines {
-            self.exec(
-                "INSERT INTO order_lines (distributor, order_name, line, store_sku, qty, unit_price,
-                 local_sku, supplier, sku, price) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
                 o.distributor,
                 o.order,
-                l.line,
-                l.store_sku,
-                l.qty,
-                l.unit_price,
-                l.local_sku,
-                l.supplier,
-                l.sku,
-                l.price.map(|p| p.to_string())
-            ])?;
-        }
+                o.marketplace,
+                o.shop,
+                o.order_sn,
+                o.parent,
+                o.state,
+                o.marketplace_status,
+                o.cancel_flagged,
+                o.currency,
+                to_text(&o.address)?,
+                o.supplier,
+                o.warehouse,
+                o.shipping,
+                o.tracking_no,
+                o.charges.as_ref().map(to_text).transpose()?,
+                o.charged,
+                o.refunded_after_sale.to_string(),
+                o.documents.as_ref().map(to_text).transpose()?,
+                o.withdrawn_from,
+                o.failure,
+                at,
+                o.stock_locked,
+                lines_text(lines)?
+            ],
+        )?;
         Ok(())
     }
 
-    /// Writes back the fields of an order that differ from `before` (the order as read), and
-    /// nothing when none does. Only the changed columns are written, so an index whose columns
-    /// did not change (the supplier's, the state's) is not rewritten. An order's identity (its
-    /// names, marketplace, currency, address) never changes once stored.
-    pub fn update_order(&self, before: &Order, o: &Order, at: &str) -> Result<(), Error> {
+    /// Writes back the fields of an order that differ from `before` (the order as read), and its
+    /// `lines` when given (they changed); nothing when nothing did. Only the changed columns are
+    /// written, so an index whose columns did not change (the supplier's, the state's) is not
+    /// rewritten. An order's identity (its names, marketplace, currency, address) never changes
+    /// once stored.
+    pub fn update_order(
+        &self,
+        before: &Order,
+        o: &Order,
+        lines: Option<&[OrderLine]>,
+        at: &str,
+    ) -> Result<(), Error> {
         use rusqlite::types::Value as Sql;
         if identity(before) != identity(o) {
             return Err(Error::new(
@@ -200,6 +271,9 @@ impl Tx<'_> {
         if before.failure != o.failure {
             set.push(("failure", text(&o.failure)));
         }
+        if let Some(lines) = lines {
+            set.push(("lines", Sql::Text(lines_text(lines)?)));
+        }
         if set.is_empty() {
             return Ok(());
         }
@@ -218,26 +292,6 @@ impl Tx<'_> {
         self.tx
             .prepare_cached(&sql)?
             .execute(rusqlite::params_from_iter(values))?;
-        Ok(())
-    }
-
-    /// Writes the resolved fields of an order's lines back.
-    pub fn update_order_lines(&self, o: &Order, lines: &[OrderLine]) -> Result<(), Error> {
-        for l in lines {
-            self.exec(
-                "UPDATE order_lines SET local_sku = ?4, supplier = ?5, sku = ?6, price = ?7
-                 WHERE distributor = ?1 AND order_name = ?2 AND line = ?3",
-                params![
-                    o.distributor,
-                    o.order,
-                    l.line,
-                    l.local_sku,
-                    l.supplier,
-                    l.sku,
-                    l.price.map(|p| p.to_string())
-                ],
-            )?;
-        }
         Ok(())
     }
 
@@ -329,26 +383,35 @@ impl Tx<'_> {
         )?)
     }
 
-    /// An order's lines, in order.
+    /// An order's lines, in order (none when there is no such order).
     pub fn order_lines(&self, distributor: &str, order: &str) -> Result<Vec<OrderLine>, Error> {
-        Ok(self.rows(
-            "SELECT line, store_sku, qty, unit_price, local_sku, supplier, sku, price FROM order_lines
-             WHERE distributor = ?1 AND order_name = ?2 ORDER BY line",
-            [distributor, order],
-            |r| {
-            let price: Option<String> = r.get(7)?;
-            Ok(OrderLine {
-                line: r.get(0)?,
-                store_sku: r.get(1)?,
-                qty: r.get(2)?,
-                unit_price: r.get(3)?,
-                local_sku: r.get(4)?,
-                supplier: r.get(5)?,
-                sku: r.get(6)?,
-                price: price.and_then(|p| p.parse().ok()),
-            })
-            },
-        )?)
+        Ok(self
+            .row(
+                "SELECT lines FROM orders WHERE distributor = ?1 AND order_name = ?2",
+                [distributor, order],
+                |r| lines_column(r, 0),
+            )
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// A distributor's order with its lines, in one read.
+    pub fn order_with_lines(
+        &self,
+        distributor: &str,
+        order: &str,
+    ) -> Result<Option<(Order, Vec<OrderLine>)>, Error> {
+        Ok(self
+            .row(
+                concat!(
+                    "SELECT ",
+                    order_columns!(),
+                    ", lines FROM orders WHERE distributor = ?1 AND order_name = ?2"
+                ),
+                [distributor, order],
+                |r| Ok((order_row(r)?, lines_column(r, 22)?)),
+            )
+            .optional()?)
     }
 
     /// Sets a supplier's handling and shipping fees.
