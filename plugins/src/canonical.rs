@@ -1,8 +1,8 @@
 //! The canonical order: what every adapter turns a marketplace's own order payload into
 //! (DESIGN.md section 7).
 
-use serde::{de::DeserializeOwned, Deserialize, Deserializer, Serialize};
-use serde_json::{Map, Value};
+use serde::{de::Visitor, Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
 /// A marketplace order, in the shape the engine imports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,21 +59,48 @@ pub struct OrderLine {
 
 /// Reads a struct only from a JSON object. serde's derive also reads one from the list of its
 /// field values, in declaration order: a payload must not fill fields by position.
-pub fn object<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+pub fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<T, D::Error> {
-    let map = Map::<String, Value>::deserialize(deserializer)?;
-    T::deserialize(Value::Object(map)).map_err(serde::de::Error::custom)
+    T::deserialize(MapOnly(deserializer))
 }
 
 /// Reads a list of structs, each only from a JSON object (see [`object`]).
-pub fn objects<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+pub fn objects<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Vec<T>, D::Error> {
-    Vec::<Map<String, Value>>::deserialize(deserializer)?
+    Ok(Vec::<FromObject<T>>::deserialize(deserializer)?
         .into_iter()
-        .map(|map| T::deserialize(Value::Object(map)).map_err(serde::de::Error::custom))
-        .collect()
+        .map(|FromObject(item)| item)
+        .collect())
+}
+
+/// A `T` read with [`object`].
+struct FromObject<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for FromObject<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        object(deserializer).map(FromObject)
+    }
+}
+
+/// A deserializer that asks the one it wraps for a map whatever it is asked for, so a derived
+/// struct is read from a JSON object and a JSON list is refused as the wrong type — without
+/// building the object as a `Value` first.
+struct MapOnly<D>(D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for MapOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
+    }
 }
 
 /// Parses a list of canonical orders, each only from a JSON object (see [`object`]).

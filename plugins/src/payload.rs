@@ -8,7 +8,7 @@
 //! says what it expected and what it found. What a marketplace means by its fields (envelopes,
 //! status codes, which field holds the SKU) stays in its adapter.
 
-use std::str::FromStr;
+use std::{rc::Rc, str::FromStr};
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -67,7 +67,7 @@ impl Source {
     pub fn root(self, value: &Value) -> Node<'_> {
         Node {
             value,
-            path: self.root_path().to_owned(),
+            path: Rc::new(Step::Root),
             source: self,
         }
     }
@@ -101,15 +101,49 @@ impl Source {
 #[derive(Debug, Clone)]
 pub struct Node<'a> {
     value: &'a Value,
-    path: String,
+    /// Written out only for an error: reading a field costs a link, not a formatted string.
+    path: Rc<Step<'a>>,
     source: Source,
+}
+
+/// The last step of a path to a value, linked to the steps before it.
+#[derive(Debug)]
+enum Step<'a> {
+    Root,
+    /// A field, named by its key in the answer.
+    Field(Rc<Step<'a>>, &'a str),
+    Index(Rc<Step<'a>>, usize),
+}
+
+impl Step<'_> {
+    /// Writes the path: `$.a[0].b` below a `$` root, `a[0].b` below an empty one.
+    fn write(&self, root: &str, out: &mut String) {
+        match self {
+            Step::Root => out.push_str(root),
+            Step::Field(parent, name) => {
+                parent.write(root, out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(name);
+            }
+            Step::Index(parent, index) => {
+                parent.write(root, out);
+                out.push('[');
+                out.push_str(&index.to_string());
+                out.push(']');
+            }
+        }
+    }
 }
 
 impl<'a> Node<'a> {
     /// The path of this value: `$.a[0].b` for a named source, `a[0].b` otherwise (the root is
     /// `$` or empty).
-    pub fn path(&self) -> &str {
-        &self.path
+    pub fn path(&self) -> String {
+        let mut out = String::new();
+        self.path.write(self.source.root_path(), &mut out);
+        out
     }
 
     /// The value itself, for shapes the accessors do not cover.
@@ -128,23 +162,24 @@ impl<'a> Node<'a> {
 
     /// An error about this value that says `why` after its path.
     pub fn fail(&self, why: impl std::fmt::Display) -> AdapterError {
-        self.source.fail(&self.path, why)
+        self.source.fail(&self.path(), why)
     }
 
-    fn child(&self, value: &'a Value, path: String) -> Node<'a> {
+    fn child(&self, value: &'a Value, step: Step<'a>) -> Node<'a> {
         Node {
             value,
-            path,
+            path: Rc::new(step),
             source: self.source,
         }
     }
 
     fn field_path(&self, name: &str) -> String {
-        if self.path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}.{name}", self.path)
+        let mut out = self.path();
+        if !out.is_empty() {
+            out.push('.');
         }
+        out.push_str(name);
+        out
     }
 
     /// This value as an object's fields.
@@ -158,9 +193,9 @@ impl<'a> Node<'a> {
     pub fn get(&self, name: &str) -> Result<Option<Node<'a>>, AdapterError> {
         Ok(self
             .object()?
-            .get(name)
-            .filter(|value| !value.is_null())
-            .map(|value| self.child(value, self.field_path(name))))
+            .get_key_value(name)
+            .filter(|(_, value)| !value.is_null())
+            .map(|(key, value)| self.child(value, Step::Field(self.path.clone(), key))))
     }
 
     /// The field `name` of this object, which must be present and not `null`.
@@ -182,7 +217,7 @@ impl<'a> Node<'a> {
         Ok(array
             .iter()
             .enumerate()
-            .map(|(index, value)| self.child(value, format!("{}[{index}]", self.path)))
+            .map(|(index, value)| self.child(value, Step::Index(self.path.clone(), index)))
             .collect())
     }
 
@@ -480,7 +515,7 @@ mod tests {
     fn one_document_or_an_array_of_them() {
         let many = json!([{"a": 1}, {"a": 2}]);
         let nodes = Source::ANSWER.root(&many).one_or_many();
-        let paths: Vec<&str> = nodes.iter().map(Node::path).collect();
+        let paths: Vec<String> = nodes.iter().map(Node::path).collect();
         assert_eq!(paths, ["[0]", "[1]"]);
         let one = json!({"a": 1});
         let nodes = Source::ANSWER.root(&one).one_or_many();
