@@ -1,15 +1,15 @@
 //! The memo: reference rows (accounts, fees, products, claims, mappings, warehouses,
-//! partnerships) that the commands of one transaction read again and again, kept until a write
-//! touches their table.
+//! partnerships) that commands read again and again, kept until a write touches their table.
 //!
 //! Correctness rests on SQLite, not on discipline: the connection's update hook reports every row
 //! inserted, updated or deleted — by any statement, trigger or foreign-key action — with its
 //! table, and the memo drops that table's entries before its next read. What the hook cannot see
-//! is handled by clearing everything: a new transaction (another process may have written in
-//! between), a rollback to a savepoint (rows come back without a hook call). Two rules keep the
-//! hook complete: a memoised table is a rowid table (the hook ignores `WITHOUT ROWID` tables; a
-//! test checks the schema), and no statement deletes from one without a `WHERE` (SQLite's
-//! truncate optimisation skips the hook).
+//! is handled by clearing everything: another connection committed (`PRAGMA data_version`
+//! changed since this one last looked, checked as each transaction begins), a transaction or a
+//! savepoint rolled back (rows come back without a hook call), a panic. Two rules keep the hook
+//! complete: a memoised table is a rowid table (the hook ignores `WITHOUT ROWID` tables; a test
+//! checks the schema), and no statement deletes from one without a `WHERE` (SQLite's truncate
+//! optimisation skips the hook).
 
 use std::{
     any::Any,
@@ -77,20 +77,33 @@ impl Table {
     }
 }
 
-/// The tables written since the memo last looked, one bit each; set by the update hook.
+/// The most entries the memo keeps; past it, it starts again empty.
+pub const MEMO_ENTRIES_MAX: usize = 100_000;
+
+/// The tables written since the memo last looked, one bit each, and a count of every row
+/// written; set by the update hook.
 #[derive(Debug, Default, Clone)]
-pub struct Written(Arc<AtomicU64>);
+pub struct Written {
+    tables: Arc<AtomicU64>,
+    rows: Arc<AtomicU64>,
+}
 
 impl Written {
     /// What the update hook calls for each row written to `table`.
     pub fn row_written(&self, table: &str) {
+        self.rows.fetch_add(1, Ordering::Relaxed);
         if let Some(t) = Table::ALL.iter().find(|t| t.name() == table) {
-            self.0.fetch_or(t.bit(), Ordering::Relaxed);
+            self.tables.fetch_or(t.bit(), Ordering::Relaxed);
         }
     }
 
+    /// How many rows were written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows.load(Ordering::Relaxed)
+    }
+
     fn take(&self) -> u64 {
-        self.0.swap(0, Ordering::Relaxed)
+        self.tables.swap(0, Ordering::Relaxed)
     }
 }
 
@@ -98,6 +111,8 @@ impl Written {
 #[derive(Default)]
 pub struct Memo {
     written: Written,
+    /// `PRAGMA data_version` when the entries were read; `None` after a clear.
+    data_version: std::cell::Cell<Option<i64>>,
     tables: RefCell<[HashMap<String, Box<dyn Any>>; Table::ALL.len()]>,
 }
 
@@ -110,9 +125,21 @@ impl Memo {
     /// Forgets everything.
     pub fn clear(&self) {
         self.written.take();
+        self.data_version.set(None);
         for entries in self.tables.borrow_mut().iter_mut() {
             entries.clear();
         }
+    }
+
+    /// A transaction begins, seeing the store at `data_version`: what was read under another
+    /// version (another connection committed since) is forgotten, and so is everything when the
+    /// memo has grown past [`MEMO_ENTRIES_MAX`].
+    pub fn begin(&self, data_version: i64) {
+        let entries: usize = self.tables.borrow().iter().map(HashMap::len).sum();
+        if self.data_version.get() != Some(data_version) || entries > MEMO_ENTRIES_MAX {
+            self.clear();
+        }
+        self.data_version.set(Some(data_version));
     }
 
     /// The value `read` returns for `key` (the query's name and arguments), read from `table`;
@@ -150,7 +177,7 @@ impl Memo {
         }
         let value = read()?;
         // A row written while reading (never, for a plain SELECT) would make the value suspect.
-        if self.written.0.load(Ordering::Relaxed) & table.bit() == 0 {
+        if self.written.tables.load(Ordering::Relaxed) & table.bit() == 0 {
             self.tables.borrow_mut()[table as usize].insert(key, Box::new(value.clone()));
         }
         Ok(value)
@@ -237,5 +264,58 @@ mod tests {
         assert_eq!(read(&["q", "a", "b\u{1f}c"], 2), 2);
         assert_eq!(read(&["q", "ab", "c"], 3), 3);
         assert_eq!(read(&["q", "a\u{1f}b", "c"], 4), 1);
+    }
+
+    #[test]
+    fn what_another_connection_commits_is_seen_by_the_next_transaction() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("memo.db");
+        let open =
+            || Store::open(&path, &StoreOptions::default()).unwrap_or_else(|e| panic!("open: {e}"));
+        let (mut first, mut second) = (open(), open());
+        let sets = |names: &[&str]| names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let read = |store: &mut Store| {
+            store
+                .read(|tx| tx.user_permissions("acme", "ann"))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        first
+            .write(|tx| {
+                let account = Account {
+                    account: "acme".into(),
+                    plan: Plan::V3,
+                    inventory: true,
+                    currency: "MYR".into(),
+                };
+                tx.insert_account(&account, "t")?;
+                tx.upsert_user("acme", "ann", &sets(&["supplier"]))
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read(&mut first), Some(sets(&["supplier"])));
+        second
+            .write(|tx| tx.upsert_user("acme", "ann", &sets(&["distributor"])))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read(&mut first), Some(sets(&["distributor"])));
+    }
+
+    #[test]
+    fn a_transaction_that_fails_leaves_nothing_remembered() {
+        let mut store = store();
+        let sets = |names: &[&str]| names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let failed = store.write(|tx| {
+            let account = Account {
+                account: "acme".into(),
+                plan: Plan::V3,
+                inventory: true,
+                currency: "MYR".into(),
+            };
+            tx.insert_account(&account, "t")?;
+            tx.upsert_user("acme", "ann", &sets(&["supplier"]))?;
+            assert!(tx.user_permissions("acme", "ann")?.is_some());
+            Err::<(), _>(crate::error::Error::bad_request("refused"))
+        });
+        assert!(failed.is_err());
+        let after = store.read(|tx| tx.user_permissions("acme", "ann"));
+        assert_eq!(after.unwrap_or_else(|e| panic!("{e}")), None);
     }
 }

@@ -155,14 +155,21 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        self.memo.clear();
-        let value = work(&Tx::new(&tx, &self.memo))?;
-        failpoint!("commit.before", |code| Err(Error::failpoint(
-            "commit.before",
-            code
-        )));
-        tx.commit()?;
-        Ok(value)
+        self.memo.begin(data_version(&tx)?);
+        let outcome = work(&Tx::new(&tx, &self.memo));
+        let outcome = outcome.and_then(|value| {
+            failpoint!("commit.before", |code| Err(Error::failpoint(
+                "commit.before",
+                code
+            )));
+            tx.commit()?;
+            Ok(value)
+        });
+        if outcome.is_err() {
+            // Rolled back: rows come back without the update hook hearing of it.
+            self.memo.clear();
+        }
+        outcome
     }
 
     /// Like [`Store::write`], but `work` may also give up without an error: it returns
@@ -174,22 +181,32 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        self.memo.clear();
-        let Some(value) = work(&Tx::new(&tx, &self.memo))? else {
-            tx.rollback()?;
-            return Ok(None);
-        };
-        failpoint!("commit.before", |code| Err(Error::failpoint(
-            "commit.before",
-            code
-        )));
-        tx.commit()?;
-        Ok(Some(value))
+        self.memo.begin(data_version(&tx)?);
+        let outcome = work(&Tx::new(&tx, &self.memo));
+        let outcome = outcome.and_then(|value| {
+            let Some(value) = value else {
+                tx.rollback()?;
+                return Ok(None);
+            };
+            failpoint!("commit.before", |code| Err(Error::failpoint(
+                "commit.before",
+                code
+            )));
+            tx.commit()?;
+            Ok(Some(value))
+        });
+        if !matches!(outcome, Ok(Some(_))) {
+            // Rolled back: rows come back without the update hook hearing of it.
+            self.memo.clear();
+        }
+        outcome
     }
 
     /// Rolls back a transaction left open (a panic whose unwinding could not roll it back);
-    /// does nothing when none is.
+    /// does nothing when none is. The memo is forgotten either way: what a panicking command
+    /// read may be gone.
     pub fn roll_back_open_transaction(&self) -> Result<(), Error> {
+        self.memo.clear();
         if !self.conn.is_autocommit() {
             self.conn.execute_batch("ROLLBACK")?;
         }
@@ -201,11 +218,22 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)?;
-        self.memo.clear();
+        self.memo.begin(data_version(&tx)?);
+        let rows = self.memo.written().rows();
         let value = work(&Tx::new(&tx, &self.memo));
         tx.rollback()?;
+        if self.memo.written().rows() != rows {
+            self.memo.clear();
+        }
         value
     }
+}
+
+/// The store's version as this connection sees it: it changes when another connection commits.
+fn data_version(tx: &rusqlite::Transaction<'_>) -> Result<i64, Error> {
+    Ok(tx
+        .prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// An open transaction; every query of the engine is a method of it (see `queries.rs`).
