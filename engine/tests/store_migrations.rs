@@ -122,7 +122,10 @@ fn the_rebuilt_order_tables_keep_their_rows_and_lines() {
              VALUES ('dist', 'shopee:2', 'sup', 1, 't2'), ('dist', 'shopee:1', 'sup', 0, 't2');",
     )
     .unwrap();
-    let tables = [("deliveries", "seq"), ("transactions", "seq")];
+    let tables = [
+        ("deliveries", "seq"),
+        ("transactions", "seq"),
+    ];
     let columns = "distributor, order_name, marketplace, shop, order_sn, parent, state,
         marketplace_status, cancel_flagged, currency, address, supplier, warehouse, shipping,
         tracking_no, charges, charged, stock_locked, refunded_after_sale, documents,

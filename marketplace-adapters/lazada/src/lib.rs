@@ -342,8 +342,3 @@ fn sku_stock(item: &StockItem) -> Result<xml::SkuStock<'_>, AdapterError> {
         quantity: item.quantity,
     })
 }
-
-/// The plugin's own allocator (a cdylib does not share the host's): parsing an answer builds and
-/// drops a tree of JSON values per order, where the system allocator cost a fifth of the call.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -125,8 +125,3 @@ impl Adapter for TemuAdapter {
 }
 
 distributary_plugin::export_adapter!(TemuAdapter);
-
-/// The plugin's own allocator (a cdylib does not share the host's): parsing an answer builds and
-/// drops a tree of JSON values per order, where the system allocator cost a fifth of the call.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
