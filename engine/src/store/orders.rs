@@ -19,32 +19,36 @@ macro_rules! order_columns {
     };
 }
 
-/// An order line as its order row holds it, in the `lines` JSON array.
+/// An order line as its order row holds it: one JSON array per line, its fields in this order
+/// (`[line, store_sku, qty, unit_price, local_sku, supplier, sku, price]`), so the row does not
+/// repeat the field names for every line.
 #[derive(Serialize, Deserialize)]
-struct StoredLine {
-    line: i64,
-    store_sku: String,
-    qty: i64,
-    unit_price: String,
-    local_sku: Option<String>,
-    supplier: Option<String>,
-    sku: Option<String>,
-    /// A decimal string.
-    price: Option<String>,
-}
+struct StoredLine(
+    i64,
+    String,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    /// The price, a decimal string.
+    Option<String>,
+);
 
 fn lines_text(lines: &[OrderLine]) -> Result<String, Error> {
     let stored: Vec<StoredLine> = lines
         .iter()
-        .map(|l| StoredLine {
-            line: l.line,
-            store_sku: l.store_sku.clone(),
-            qty: l.qty,
-            unit_price: l.unit_price.clone(),
-            local_sku: l.local_sku.clone(),
-            supplier: l.supplier.clone(),
-            sku: l.sku.clone(),
-            price: l.price.map(|p| p.to_string()),
+        .map(|l| {
+            StoredLine(
+                l.line,
+                l.store_sku.clone(),
+                l.qty,
+                l.unit_price.clone(),
+                l.local_sku.clone(),
+                l.supplier.clone(),
+                l.sku.clone(),
+                l.price.map(|p| p.to_string()),
+            )
         })
         .collect();
     to_text(&stored)
@@ -59,23 +63,24 @@ fn lines_column(r: &Row<'_>, index: usize) -> rusqlite::Result<Vec<OrderLine>> {
     let stored: Vec<StoredLine> = serde_json::from_str(&text).map_err(|e| broken(Box::new(e)))?;
     stored
         .into_iter()
-        .map(|l| {
-            let price = l
-                .price
-                .map(|p| p.parse::<Decimal>())
-                .transpose()
-                .map_err(|e| broken(Box::new(e)))?;
-            Ok(OrderLine {
-                line: l.line,
-                store_sku: l.store_sku,
-                qty: l.qty,
-                unit_price: l.unit_price,
-                local_sku: l.local_sku,
-                supplier: l.supplier,
-                sku: l.sku,
-                price,
-            })
-        })
+        .map(
+            |StoredLine(line, store_sku, qty, unit_price, local_sku, supplier, sku, price)| {
+                let price = price
+                    .map(|p| p.parse::<Decimal>())
+                    .transpose()
+                    .map_err(|e| broken(Box::new(e)))?;
+                Ok(OrderLine {
+                    line,
+                    store_sku,
+                    qty,
+                    unit_price,
+                    local_sku,
+                    supplier,
+                    sku,
+                    price,
+                })
+            },
+        )
         .collect()
 }
 

@@ -332,9 +332,10 @@ CREATE INDEX claims_by_product ON claims (supplier, sku, state, distributor);";
 
 /// The order path's tables, rebuilt so that a command touches fewer rows and B-trees (the
 /// mega-sale, BENCHMARKS.md):
-/// - an order's lines move into its row (`orders.lines`, a JSON array): they are only ever read
-///   and written with their order, so reading, packing or pushing an order is one row, not one
-///   plus one per line;
+/// - an order's lines move into its row (`orders.lines`, a JSON array of one array per line, in
+///   the order `[line, store_sku, qty, unit_price, local_sku, supplier, sku, price]`): they are
+///   only ever read and written with their order, so reading, packing or pushing an order is
+///   one row, not one plus one per line;
 /// - `orders` is clustered by its primary key (`WITHOUT ROWID`): a lookup or an update by order
 ///   is one B-tree descent instead of two, an insert one B-tree fewer;
 /// - the supplier's index of orders holds only the orders delivered to a supplier (the only ones
@@ -385,9 +386,8 @@ SELECT distributor, order_name, marketplace, shop, order_sn, parent, state,
     marketplace_status, cancel_flagged, currency, address, supplier, warehouse, shipping,
     tracking_no, charges, charged, stock_locked, refunded_after_sale, documents, withdrawn_from,
     failure, created_at, updated_at,
-    (SELECT json_group_array(json_object('line', l.line, 'store_sku', l.store_sku, 'qty', l.qty,
-        'unit_price', l.unit_price, 'local_sku', l.local_sku, 'supplier', l.supplier,
-        'sku', l.sku, 'price', l.price) ORDER BY l.line)
+    (SELECT json_group_array(json_array(l.line, l.store_sku, l.qty, l.unit_price, l.local_sku,
+        l.supplier, l.sku, l.price) ORDER BY l.line)
      FROM order_lines l WHERE l.distributor = o.distributor AND l.order_name = o.order_name)
 FROM orders o;
 DROP TABLE orders;
