@@ -111,8 +111,8 @@ impl Engine {
         &self.plugins
     }
 
-    /// Delivers every queued pushed order to its supplier, each in a transaction of its own;
-    /// runs after every write command and when the store opens, so a crash only delays delivery.
+    /// Delivers every queued pushed order to its supplier, a thousand per transaction; runs after
+    /// every write command and when the store opens, so a crash only delays delivery.
     pub fn drain_deliveries(&self) -> Result<usize, Error> {
         catch_panic(|| self.drain_batches())?
     }
@@ -123,51 +123,28 @@ impl Engine {
         let mut delivered = 0;
         while delivered < orders::DELIVERY_DRAIN_MAX {
             // Like a batch of commands: one transaction without savepoints first. When a
-            // delivery fails, it stays queued, and the others run again with a savepoint each.
+            // delivery fails, that is rolled back and the batch runs again with a savepoint per
+            // delivery, the failed one left queued.
             let mut failed = None;
             let optimistic = store.write_or_abandon(|tx| {
-                let pending = tx.pending_deliveries(orders::DELIVERY_BATCH_MAX)?;
                 let ctx = self.ctx(tx, &system, Instant::now());
-                for (seq, distributor, order) in &pending {
-                    match orders::deliver(&ctx, *seq, distributor, order) {
-                        Ok(()) => {}
-                        Err(error) if error.code() == Code::Internal => return Err(error),
-                        Err(error) => {
-                            tracing::warn!(%error, order, "delivery failed; it stays queued");
-                            failed = Some(*seq);
-                            return Ok(None);
-                        }
+                match deliver_pending(tx, &ctx, None, false)? {
+                    Delivered::All(n) => Ok(Some(n)),
+                    Delivered::FailedAt(seq) => {
+                        failed = Some(seq);
+                        Ok(None)
                     }
                 }
-                Ok(Some(pending.len()))
             })?;
             let done = match optimistic {
                 Some(done) => done,
                 None => store.write(|tx| {
-                    let pending = tx.pending_deliveries(orders::DELIVERY_BATCH_MAX)?;
                     let ctx = self.ctx(tx, &system, Instant::now());
-                    let mut succeeded = 0;
-                    for (seq, distributor, order) in &pending {
-                        if failed == Some(*seq) {
-                            continue;
-                        }
-                        // One delivery's failure (a rule error, say) must not hold back the
-                        // others: it is rolled back alone and stays queued for the next drain.
-                        tx.savepoint()?;
-                        match orders::deliver(&ctx, *seq, distributor, order) {
-                            Ok(()) => {
-                                tx.release()?;
-                                succeeded += 1;
-                            }
-                            Err(error) if error.code() == Code::Internal => return Err(error),
-                            Err(error) => {
-                                tracing::warn!(%error, order, "delivery failed; it stays queued");
-                                tx.rollback_to()?;
-                                tx.release()?;
-                            }
-                        }
+                    match deliver_pending(tx, &ctx, failed, true)? {
+                        Delivered::All(n) => Ok(n),
+                        // Only a run without savepoints stops at a failure.
+                        Delivered::FailedAt(_) => Ok(0),
                     }
-                    Ok(succeeded)
                 })?,
             };
             // Nothing left, or only deliveries that keep failing: they wait for the next drain.
@@ -436,6 +413,55 @@ fn replayed(
             value.get("error").unwrap_or(&Value::Null),
         )))
     }
+}
+
+/// How a run over the pending deliveries ended.
+enum Delivered {
+    /// The run went through the queue; this many were delivered.
+    All(usize),
+    /// A run without savepoints stopped at the failed delivery of this queue row: its
+    /// transaction must be rolled back.
+    FailedAt(i64),
+}
+
+/// Runs the oldest pending deliveries but `skip`. Without `savepoints`, the first failure stops
+/// the run; with them, each delivery runs in a savepoint of its own, so one's failure (a rule
+/// error, say) is rolled back alone and stays queued for the next drain. A failure of the
+/// machine (`internal`) stops either.
+fn deliver_pending(
+    tx: &crate::store::Tx<'_>,
+    ctx: &Ctx<'_, '_>,
+    skip: Option<i64>,
+    savepoints: bool,
+) -> Result<Delivered, Error> {
+    let pending = tx.pending_deliveries(orders::DELIVERY_BATCH_MAX)?;
+    let mut succeeded = 0;
+    for (seq, distributor, order) in &pending {
+        if skip == Some(*seq) {
+            continue;
+        }
+        if savepoints {
+            tx.savepoint()?;
+        }
+        match orders::deliver(ctx, *seq, distributor, order) {
+            Ok(()) => {
+                if savepoints {
+                    tx.release()?;
+                }
+                succeeded += 1;
+            }
+            Err(error) if error.code() == Code::Internal => return Err(error),
+            Err(error) => {
+                tracing::warn!(%error, order, "delivery failed; it stays queued");
+                if !savepoints {
+                    return Ok(Delivered::FailedAt(*seq));
+                }
+                tx.rollback_to()?;
+                tx.release()?;
+            }
+        }
+    }
+    Ok(Delivered::All(succeeded))
 }
 
 /// Runs a command's handler; `fetched` is the outcome of the network phase of a sync command.
