@@ -215,18 +215,21 @@ mod tests {
         }
     }
 
+    fn acme() -> Account {
+        Account {
+            account: "acme".into(),
+            plan: Plan::V3,
+            inventory: true,
+            currency: "MYR".into(),
+        }
+    }
+
     #[test]
     fn a_write_or_a_rollback_is_seen_by_the_next_read() {
         let mut store = store();
         let sets = |names: &[&str]| names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let outcome = store.write(|tx| {
-            let account = Account {
-                account: "acme".into(),
-                plan: Plan::V3,
-                inventory: true,
-                currency: "MYR".into(),
-            };
-            tx.insert_account(&account, "t")?;
+            tx.insert_account(&acme(), "t")?;
             tx.upsert_user("acme", "ann", &sets(&["supplier"]))?;
             assert_eq!(
                 tx.user_permissions("acme", "ann")?,
@@ -281,13 +284,7 @@ mod tests {
         };
         first
             .write(|tx| {
-                let account = Account {
-                    account: "acme".into(),
-                    plan: Plan::V3,
-                    inventory: true,
-                    currency: "MYR".into(),
-                };
-                tx.insert_account(&account, "t")?;
+                tx.insert_account(&acme(), "t")?;
                 tx.upsert_user("acme", "ann", &sets(&["supplier"]))
             })
             .unwrap_or_else(|e| panic!("{e}"));
@@ -303,13 +300,7 @@ mod tests {
         let mut store = store();
         let sets = |names: &[&str]| names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let failed = store.write(|tx| {
-            let account = Account {
-                account: "acme".into(),
-                plan: Plan::V3,
-                inventory: true,
-                currency: "MYR".into(),
-            };
-            tx.insert_account(&account, "t")?;
+            tx.insert_account(&acme(), "t")?;
             tx.upsert_user("acme", "ann", &sets(&["supplier"]))?;
             assert!(tx.user_permissions("acme", "ann")?.is_some());
             Err::<(), _>(crate::error::Error::bad_request("refused"))

@@ -152,24 +152,8 @@ impl Store {
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction: committed when it returns `Ok`, rolled
     /// back — nothing changed — when it returns `Err`.
     pub fn write<T>(&mut self, work: impl FnOnce(&Tx<'_>) -> Result<T, Error>) -> Result<T, Error> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        self.memo.begin(data_version(&tx)?);
-        let outcome = work(&Tx::new(&tx, &self.memo));
-        let outcome = outcome.and_then(|value| {
-            failpoint!("commit.before", |code| Err(Error::failpoint(
-                "commit.before",
-                code
-            )));
-            tx.commit()?;
-            Ok(value)
-        });
-        if outcome.is_err() {
-            // Rolled back: rows come back without the update hook hearing of it.
-            self.memo.clear();
-        }
-        outcome
+        self.write_or_abandon(|tx| work(tx).map(Some))?
+            .ok_or_else(|| Error::new(Code::Internal, "a write was abandoned"))
     }
 
     /// Like [`Store::write`], but `work` may also give up without an error: it returns
