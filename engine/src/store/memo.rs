@@ -1,5 +1,6 @@
 //! The memo: reference rows (accounts, fees, products, claims, mappings, warehouses,
-//! partnerships) that commands read again and again, kept until a write touches their table.
+//! partnerships) that commands read again and again, and ledger accounts, kept until a write
+//! touches their table.
 //!
 //! Correctness rests on SQLite, not on discipline: the connection's update hook reports every row
 //! inserted, updated or deleted — by any statement, trigger or foreign-key action — with its
@@ -37,11 +38,14 @@ pub enum Table {
     StoreSkus,
     SupplierFees,
     PrintSettings,
+    /// Written by every charge and refund, so an entry lives only until the next one: what it
+    /// saves is a push reading its account for the checks and again for the charge.
+    LedgerAccounts,
 }
 
 impl Table {
     /// Every memoised table.
-    pub const ALL: [Table; 11] = [
+    pub const ALL: [Table; 12] = [
         Table::Accounts,
         Table::Users,
         Table::Warehouses,
@@ -53,6 +57,7 @@ impl Table {
         Table::StoreSkus,
         Table::SupplierFees,
         Table::PrintSettings,
+        Table::LedgerAccounts,
     ];
 
     /// The table's SQL name.
@@ -69,6 +74,7 @@ impl Table {
             Table::StoreSkus => "store_skus",
             Table::SupplierFees => "supplier_fees",
             Table::PrintSettings => "print_settings",
+            Table::LedgerAccounts => "ledger_accounts",
         }
     }
 

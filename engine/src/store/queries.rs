@@ -426,14 +426,20 @@ impl Tx<'_> {
         supplier: &str,
         distributor: &str,
     ) -> Result<Option<LedgerAccount>, Error> {
-        Ok(self
-            .row(
-                "SELECT supplier, distributor, currency, balance, credit_enabled, credit_limit
-                 FROM ledger_accounts WHERE supplier = ?1 AND distributor = ?2",
-                [supplier, distributor],
-                ledger_row,
-            )
-            .optional()?)
+        self.memo(
+            Table::LedgerAccounts,
+            &["ledger_account", supplier, distributor],
+            || {
+                Ok(self
+                    .row(
+                        "SELECT supplier, distributor, currency, balance, credit_enabled,
+                         credit_limit FROM ledger_accounts WHERE supplier = ?1 AND distributor = ?2",
+                        [supplier, distributor],
+                        ledger_row,
+                    )
+                    .optional()?)
+            },
+        )
     }
 
     /// Every ledger account where the account is the supplier or the distributor.
