@@ -111,8 +111,8 @@ impl Engine {
         &self.plugins
     }
 
-    /// Delivers every queued pushed order to its supplier, a thousand per transaction; runs after
-    /// every write command and when the store opens, so a crash only delays delivery.
+    /// Delivers every queued pushed order to its supplier, `DELIVERY_BATCH_MAX` per transaction;
+    /// runs after every write command and when the store opens, so a crash only delays delivery.
     pub fn drain_deliveries(&self) -> Result<usize, Error> {
         catch_panic(|| self.drain_batches())?
     }
