@@ -1,0 +1,51 @@
+//! The delivery drain (`Engine::drain_deliveries`): a batch of deliveries runs first in one
+//! transaction without savepoints; when a delivery fails, that transaction is rolled back and
+//! the batch runs again with a savepoint per delivery, the failed one left queued. A failure that
+//! passes is delivered by the drain's next round; one that keeps failing stays queued, and
+//! nothing else of the drain is lost. One `#[test]`: the failpoint registry is global.
+
+mod common;
+
+use common::{Request, World};
+use serde_json::json;
+
+fn state(world: &World, order: &str) -> String {
+    let answer = world.send(&Request::new("dis", "order", json!({"order": order})));
+    answer["result"]["state"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{order}: {answer}"))
+        .to_owned()
+}
+
+fn push(world: &World, order: &str) {
+    let answer = world.send(&Request::new("dis", "push", json!({"order": order})));
+    assert_eq!(answer["ok"], true, "push {order}: {answer}");
+}
+
+#[test]
+fn a_failed_delivery_stays_queued_while_the_others_are_delivered() {
+    // The fixture leaves shopee:1003 pushing, its delivery queued; 1002 is packed.
+    let world = World::build();
+    push(&world, "shopee:1002");
+    assert_eq!(state(&world, "shopee:1003"), "pushing");
+    assert_eq!(state(&world, "shopee:1002"), "pushing");
+
+    // Every delivery fails (a failure the delivery owns, not the machine's): nothing is
+    // delivered, nothing changes, and the drain still answers.
+    fail::cfg("delivery.during", "return(rule_error)").unwrap();
+    let delivered = world.engine.drain_deliveries();
+    fail::remove("delivery.during");
+    assert_eq!(delivered.unwrap(), 0);
+    assert_eq!(state(&world, "shopee:1003"), "pushing");
+    assert_eq!(state(&world, "shopee:1002"), "pushing");
+
+    // The oldest delivery (1003) fails once: the first run is rolled back, the second delivers
+    // 1002 without it, and the next round delivers 1003.
+    fail::cfg("delivery.during", "1*return(rule_error)").unwrap();
+    let delivered = world.engine.drain_deliveries();
+    fail::remove("delivery.during");
+    assert_eq!(delivered.unwrap(), 2);
+    assert_eq!(state(&world, "shopee:1003"), "pushed");
+    assert_eq!(state(&world, "shopee:1002"), "pushed");
+    assert_eq!(world.engine.drain_deliveries().unwrap(), 0);
+}
