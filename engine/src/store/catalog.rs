@@ -175,11 +175,11 @@ impl Tx<'_> {
         supplier: &str,
         sku: &str,
     ) -> Result<Vec<(Decimal, String)>, Error> {
-        let mut stmt = self.tx.prepare_cached(
+        Ok(self.rows(
             "SELECT price, at FROM price_history WHERE supplier = ?1 AND sku = ?2 ORDER BY seq DESC",
-        )?;
-        let rows = stmt.query_map([supplier, sku], |r| Ok((decimal(r, 0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [supplier, sku],
+            |r| Ok((decimal(r, 0)?, r.get(1)?)),
+        )?)
     }
 
     /// Turns distribution of a product on or off.

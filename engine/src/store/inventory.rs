@@ -184,12 +184,12 @@ impl Tx<'_> {
         supplier: &str,
         sku: &str,
     ) -> Result<Vec<StockCell>, Error> {
-        let mut stmt = self.tx.prepare_cached(
+        Ok(self.rows(
             "SELECT account, supplier, warehouse, sku, available, locked FROM stock
              WHERE account = ?1 AND supplier = ?2 AND sku = ?3 ORDER BY warehouse",
-        )?;
-        let rows = stmt.query_map([account, supplier, sku], cell_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [account, supplier, sku],
+            cell_row,
+        )?)
     }
 
     /// The region of a supplier's warehouse.
@@ -269,22 +269,22 @@ impl Tx<'_> {
 
     /// An account's newest movements of one supplier SKU, newest first.
     pub fn movements(&self, account: &str, sku: &str) -> Result<Vec<Movement>, Error> {
-        let mut stmt = self.tx.prepare_cached(
+        Ok(self.rows(
             "SELECT supplier, warehouse, sku, kind, before, after, at FROM movements
              WHERE account = ?1 AND sku = ?2 ORDER BY seq DESC LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![account, sku, MOVEMENTS_PAGE_MAX as i64], |r| {
-            Ok(Movement {
-                supplier: r.get(0)?,
-                warehouse: r.get(1)?,
-                sku: r.get(2)?,
-                kind: r.get(3)?,
-                before: r.get(4)?,
-                after: r.get(5)?,
-                at: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![account, sku, MOVEMENTS_PAGE_MAX as i64],
+            |r| {
+                Ok(Movement {
+                    supplier: r.get(0)?,
+                    warehouse: r.get(1)?,
+                    sku: r.get(2)?,
+                    kind: r.get(3)?,
+                    before: r.get(4)?,
+                    after: r.get(5)?,
+                    at: r.get(6)?,
+                })
+            },
+        )?)
     }
 }
 

@@ -80,9 +80,9 @@ impl Store {
             Durability::Normal => "NORMAL",
         };
         conn.pragma_update(None, "synchronous", synchronous)?;
-        // A batch runs in a savepoint (and its commands in savepoints of their own after a
-        // failure); the sub-journal of the pages they first touched stays in memory instead of a
-        // temporary file.
+        // A single command runs in a savepoint, and so does each command of a batch run again
+        // after a failure; the sub-journal of the pages they first touch stays in memory instead
+        // of a temporary file.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // A page cache big enough for the indexes a busy day touches (the default is 2 MiB).
         conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
@@ -320,8 +320,8 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// A read of reference rows from `table`, memoised for the rest of the transaction or
-    /// until a row of `table` is written (see `memo.rs`).
+    /// A read of rows from `table`, memoised until a row of `table` is written, a rollback, or
+    /// another connection's commit (see `memo.rs`).
     fn memo<V: Clone + 'static>(
         &self,
         table: Table,

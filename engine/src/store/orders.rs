@@ -489,11 +489,11 @@ impl Tx<'_> {
 
     /// The oldest pending deliveries, as `(seq, distributor, order)`, at most `limit`.
     pub fn pending_deliveries(&self, limit: usize) -> Result<Vec<(i64, String, String)>, Error> {
-        let mut stmt = self.tx.prepare_cached(
+        Ok(self.rows(
             "SELECT seq, distributor, order_name FROM deliveries WHERE done = 0 ORDER BY seq LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [limit as i64],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
     }
 
     /// Marks a delivery done; `false` when it already was (another process drained it).

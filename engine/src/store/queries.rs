@@ -205,12 +205,12 @@ impl Tx<'_> {
             Table::AssignedWarehouses,
             &["assigned_warehouses", supplier, distributor],
             || {
-                let mut stmt = self.tx.prepare_cached(
-                "SELECT warehouse FROM assigned_warehouses WHERE supplier = ?1 AND distributor = ?2
-                 ORDER BY warehouse",
-            )?;
-                let rows = stmt.query_map([supplier, distributor], |r| r.get(0))?;
-                Ok(rows.collect::<Result<_, _>>()?)
+                Ok(self.rows(
+                    "SELECT warehouse FROM assigned_warehouses WHERE supplier = ?1 AND distributor = ?2
+                     ORDER BY warehouse",
+                    [supplier, distributor],
+                    |r| r.get(0),
+                )?)
             },
         )
     }
@@ -250,12 +250,12 @@ impl Tx<'_> {
             Table::SupplierWarehouses,
             &["supplier_warehouses", distributor],
             || {
-                let mut stmt = self.tx.prepare_cached(
+                Ok(self.rows(
                     "SELECT supplier, warehouse FROM supplier_warehouses WHERE distributor = ?1
-                 ORDER BY supplier, warehouse",
-                )?;
-                let rows = stmt.query_map([distributor], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                Ok(rows.collect::<Result<_, _>>()?)
+                     ORDER BY supplier, warehouse",
+                    [distributor],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
             },
         )
     }
@@ -347,15 +347,21 @@ impl Tx<'_> {
         supplier: &str,
         distributor: &str,
     ) -> Result<Option<Partnership>, Error> {
-        self.memo(Table::Partnerships, &["latest_partnership", supplier, distributor], || {
-            Ok(self.row(
-                    "SELECT partnership, supplier, distributor, state, token, reason FROM partnerships
-                     WHERE supplier = ?1 AND distributor = ?2 ORDER BY rowid DESC LIMIT 1",
-                    [supplier, distributor],
-                    partnership_row,
-                )
-                .optional()?)
-        })
+        self.memo(
+            Table::Partnerships,
+            &["latest_partnership", supplier, distributor],
+            || {
+                Ok(self
+                    .row(
+                        "SELECT partnership, supplier, distributor, state, token, reason
+                         FROM partnerships WHERE supplier = ?1 AND distributor = ?2
+                         ORDER BY rowid DESC LIMIT 1",
+                        [supplier, distributor],
+                        partnership_row,
+                    )
+                    .optional()?)
+            },
+        )
     }
 
     /// The newest partnership of a distributor with each of its suppliers, by supplier.
@@ -363,14 +369,14 @@ impl Tx<'_> {
         &self,
         distributor: &str,
     ) -> Result<Vec<Partnership>, Error> {
-        let mut stmt = self.tx.prepare_cached(
+        Ok(self.rows(
             "SELECT partnership, supplier, distributor, state, token, reason FROM partnerships p
              WHERE distributor = ?1 AND rowid = (SELECT MAX(rowid) FROM partnerships q
-               WHERE q.supplier = p.supplier AND q.distributor = p.distributor)
+             WHERE q.supplier = p.supplier AND q.distributor = p.distributor)
              ORDER BY supplier",
-        )?;
-        let rows = stmt.query_map([distributor], partnership_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [distributor],
+            partnership_row,
+        )?)
     }
 
     /// Sets a distributor's note on a supplier.
@@ -444,13 +450,13 @@ impl Tx<'_> {
 
     /// Every ledger account where the account is the supplier or the distributor.
     pub fn ledger_accounts_of(&self, account: &str) -> Result<Vec<LedgerAccount>, Error> {
-        let mut stmt = self.tx.prepare_cached(
+        Ok(self.rows(
             "SELECT supplier, distributor, currency, balance, credit_enabled, credit_limit
              FROM ledger_accounts WHERE supplier = ?1 OR distributor = ?1
              ORDER BY supplier, distributor",
-        )?;
-        let rows = stmt.query_map([account], ledger_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [account],
+            ledger_row,
+        )?)
     }
 
     /// Sets credit terms on a pair's ledger account.
@@ -508,26 +514,26 @@ impl Tx<'_> {
         supplier: &str,
         distributor: &str,
     ) -> Result<Vec<Transaction>, Error> {
-        let mut stmt = self.tx.prepare_cached(
+        Ok(self.rows(
             "SELECT txn_id, supplier, distributor, kind, order_name, amount, currency,
              balance_after, note, at FROM transactions WHERE supplier = ?1 AND distributor = ?2
              ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([supplier, distributor], |r| {
-            Ok(Transaction {
-                txn_id: r.get(0)?,
-                supplier: r.get(1)?,
-                distributor: r.get(2)?,
-                kind: r.get(3)?,
-                order: r.get(4)?,
-                amount: decimal(r, 5)?,
-                currency: r.get(6)?,
-                balance_after: decimal(r, 7)?,
-                note: r.get(8)?,
-                at: r.get(9)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [supplier, distributor],
+            |r| {
+                Ok(Transaction {
+                    txn_id: r.get(0)?,
+                    supplier: r.get(1)?,
+                    distributor: r.get(2)?,
+                    kind: r.get(3)?,
+                    order: r.get(4)?,
+                    amount: decimal(r, 5)?,
+                    currency: r.get(6)?,
+                    balance_after: decimal(r, 7)?,
+                    note: r.get(8)?,
+                    at: r.get(9)?,
+                })
+            },
+        )?)
     }
 
     /// The next transaction's row number, which its id is made from.
@@ -573,18 +579,18 @@ impl Tx<'_> {
 
     /// An account's inbox, newest first.
     pub fn notifications(&self, account: &str) -> Result<Vec<Notification>, Error> {
-        let mut stmt = self.tx.prepare_cached(
+        Ok(self.rows(
             "SELECT kind, channels, data, at FROM notifications WHERE account = ?1 ORDER BY seq DESC",
-        )?;
-        let rows = stmt.query_map([account], |r| {
-            Ok(Notification {
-                kind: r.get(0)?,
-                channels: strings(r, 1)?,
-                data: json(r, 2)?,
-                at: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [account],
+            |r| {
+                Ok(Notification {
+                    kind: r.get(0)?,
+                    channels: strings(r, 1)?,
+                    data: json(r, 2)?,
+                    at: r.get(3)?,
+                })
+            },
+        )?)
     }
 
     // --- audit and idempotency
@@ -612,25 +618,25 @@ impl Tx<'_> {
 
     /// The audit rows of one entity, oldest first.
     pub fn audit(&self, entity_kind: &str, entity_id: &str) -> Result<Vec<AuditEntry>, Error> {
-        let mut stmt = self.tx.prepare_cached(
+        Ok(self.rows(
             "SELECT entity_kind, entity_id, from_state, to_state, event, actor, user, rules_version,
              guards, at FROM audit WHERE entity_kind = ?1 AND entity_id = ?2 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([entity_kind, entity_id], |r| {
-            Ok(AuditEntry {
-                entity_kind: r.get(0)?,
-                entity_id: r.get(1)?,
-                from_state: r.get(2)?,
-                to_state: r.get(3)?,
-                event: r.get(4)?,
-                actor: r.get(5)?,
-                user: r.get(6)?,
-                rules_version: r.get(7)?,
-                guards: json(r, 8)?,
-                at: r.get(9)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [entity_kind, entity_id],
+            |r| {
+                Ok(AuditEntry {
+                    entity_kind: r.get(0)?,
+                    entity_id: r.get(1)?,
+                    from_state: r.get(2)?,
+                    to_state: r.get(3)?,
+                    event: r.get(4)?,
+                    actor: r.get(5)?,
+                    user: r.get(6)?,
+                    rules_version: r.get(7)?,
+                    guards: json(r, 8)?,
+                    at: r.get(9)?,
+                })
+            },
+        )?)
     }
 
     /// The stored `(fingerprint, answer)` of an idempotency key.

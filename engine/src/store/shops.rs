@@ -81,12 +81,12 @@ impl Tx<'_> {
 
     /// An account's connected shops.
     pub fn shops(&self, account: &str) -> Result<Vec<Shop>, Error> {
-        let mut stmt = self.tx.prepare_cached(
+        Ok(self.rows(
             "SELECT marketplace, shop, base_url, credentials, synced_to FROM shops
              WHERE account = ?1 ORDER BY marketplace, shop",
-        )?;
-        let rows = stmt.query_map([account], shop_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [account],
+            shop_row,
+        )?)
     }
 
     /// One connected shop.
@@ -131,19 +131,19 @@ impl Tx<'_> {
         marketplace: &str,
         shop: &str,
     ) -> Result<Vec<ShopStoreSku>, Error> {
-        let mut stmt = self.tx.prepare_cached(
+        let limit = i64::try_from(SHOP_STORE_SKUS_MAX + 1).unwrap_or(i64::MAX);
+        Ok(self.rows(
             "SELECT store_sku, local_sku, listing FROM store_skus
              WHERE account = ?1 AND marketplace = ?2 AND shop = ?3 ORDER BY store_sku LIMIT ?4",
-        )?;
-        let limit = i64::try_from(SHOP_STORE_SKUS_MAX + 1).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![account, marketplace, shop, limit], |r| {
-            Ok(ShopStoreSku {
-                store_sku: r.get(0)?,
-                local_sku: r.get(1)?,
-                listing: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![account, marketplace, shop, limit],
+            |r| {
+                Ok(ShopStoreSku {
+                    store_sku: r.get(0)?,
+                    local_sku: r.get(1)?,
+                    listing: r.get(2)?,
+                })
+            },
+        )?)
     }
 
     /// The quantity last sent to each listing of a shop, by store SKU.
@@ -153,12 +153,12 @@ impl Tx<'_> {
         marketplace: &str,
         shop: &str,
     ) -> Result<Vec<(String, i64)>, Error> {
-        let mut stmt = self.tx.prepare_cached(
+        Ok(self.rows(
             "SELECT store_sku, sent FROM listing_stock
              WHERE account = ?1 AND marketplace = ?2 AND shop = ?3 ORDER BY store_sku",
-        )?;
-        let rows = stmt.query_map([account, marketplace, shop], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [account, marketplace, shop],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
     }
 
     /// Records the quantity a marketplace accepted for one listing.
