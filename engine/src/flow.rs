@@ -202,6 +202,8 @@ pub struct Entity<'e> {
     pub id: &'e str,
     /// Its current state.
     pub state: &'e str,
+    /// Its newest audit row, when its history is a chain (an order's); `None` otherwise.
+    pub audit_head: Option<i64>,
 }
 
 /// The outcome of a transition: where the entity goes and which effects the caller applies.
@@ -209,6 +211,8 @@ pub struct Entity<'e> {
 pub struct Moved {
     pub to: String,
     pub effects: Vec<String>,
+    /// The audit row that records the transition.
+    pub audit_seq: i64,
 }
 
 impl Ctx<'_, '_> {
@@ -237,27 +241,29 @@ impl Ctx<'_, '_> {
             .fire(entity.state, event, role, |g| guard(g))
             .map_err(|e| fire_error(entity, event, e))?;
         let guards = serde_json::to_value(&fired.guards).unwrap_or(Value::Null);
-        let moved = Moved {
-            to: fired.to.to_owned(),
-            effects: fired.effects.to_vec(),
-        };
-        self.tx.append_audit(&AuditEntry {
+        let audit_seq = self.tx.append_audit(&AuditEntry {
             entity_kind: entity.workflow.to_owned(),
             entity_id: entity.id.to_owned(),
             from_state: Some(entity.state.to_owned()),
-            to_state: moved.to.clone(),
+            to_state: fired.to.to_owned(),
             event: event.to_owned(),
             actor: self.actor.account().to_owned(),
             user: self.actor.user().map(str::to_owned),
             rules_version: self.rules.version().to_owned(),
             guards,
             at: self.now(),
+            prev: entity.audit_head,
         })?;
-        Ok(moved)
+        Ok(Moved {
+            to: fired.to.to_owned(),
+            effects: fired.effects.to_vec(),
+            audit_seq,
+        })
     }
 
-    /// Records an entity's creation in its initial state.
-    pub fn created(&self, workflow: &str, id: &str, event: &str) -> Result<String, Error> {
+    /// Records an entity's creation in its initial state; returns the state and the audit row
+    /// (the head of the entity's history, for an entity whose history is a chain).
+    pub fn created(&self, workflow: &str, id: &str, event: &str) -> Result<(String, i64), Error> {
         let initial = self
             .workflows
             .get(workflow)
@@ -269,7 +275,7 @@ impl Ctx<'_, '_> {
             })?
             .initial()
             .to_owned();
-        self.tx.append_audit(&AuditEntry {
+        let seq = self.tx.append_audit(&AuditEntry {
             entity_kind: workflow.to_owned(),
             entity_id: id.to_owned(),
             from_state: None,
@@ -280,8 +286,9 @@ impl Ctx<'_, '_> {
             rules_version: self.rules.version().to_owned(),
             guards: json!([]),
             at: self.now(),
+            prev: None,
         })?;
-        Ok(initial)
+        Ok((initial, seq))
     }
 }
 

@@ -181,3 +181,66 @@ fn the_rebuilt_order_tables_keep_their_rows_and_lines() {
         .collect();
     assert_eq!(delivered, ["shopee:2"]);
 }
+
+#[test]
+fn an_orders_audit_rows_become_a_chain_from_the_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    store_at_version(&path, 3);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let audit = |seq: i64, kind: &str, id: &str, to: &str| {
+        format!("({seq}, '{kind}', '{id}', NULL, '{to}', 'e', 'dist', NULL, 'v', '[]', 't')")
+    };
+    conn.execute_batch(&format!(
+        "INSERT INTO accounts VALUES ('dist', 'V1', 1, 'MYR', 't0');
+         INSERT INTO orders (distributor, order_name, marketplace, shop, order_sn, state,
+             marketplace_status, currency, address, created_at, updated_at, lines)
+             VALUES ('dist', 'shopee:1', 'shopee', 's1', '1', 'packed', 'ready_to_ship', 'MYR',
+                     '{{}}', 't1', 't2', '[]'),
+                    ('dist', 'shopee:2', 'shopee', 's1', '2', 'pending', 'ready_to_ship', 'MYR',
+                     '{{}}', 't1', 't2', '[]'),
+                    ('dist', 'shopee:3', 'shopee', 's1', '3', 'pending', 'ready_to_ship', 'MYR',
+                     '{{}}', 't1', 't2', '[]');
+         INSERT INTO audit (seq, entity_kind, entity_id, from_state, to_state, event, actor,
+             user, rules_version, guards, at) VALUES {}, {}, {}, {}, {};",
+        audit(1, "distribution_order", "shopee:1", "pending"),
+        audit(2, "distribution_order", "shopee:2", "pending"),
+        audit(3, "partnership", "shopee:1", "partnered"),
+        audit(4, "distribution_order", "shopee:1", "packed"),
+        audit(5, "distribution_order", "shopee:1", "packed"),
+    ))
+    .unwrap();
+    drop(conn);
+    drop(Store::open(&path, &StoreOptions::default()).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let heads = dump(&conn, "(SELECT order_sn + 0, audit_head FROM orders)", "1");
+    assert_eq!(
+        heads,
+        [
+            "Integer(1)|Integer(5)",
+            "Integer(2)|Integer(2)",
+            "Integer(3)|Null"
+        ]
+    );
+    // Each of an order's rows names its previous one; another entity's rows are not chained.
+    let prevs = dump(&conn, "(SELECT seq, prev FROM audit)", "seq");
+    assert_eq!(
+        prevs,
+        [
+            "Integer(1)|Null",
+            "Integer(2)|Null",
+            "Integer(3)|Null",
+            "Integer(4)|Integer(1)",
+            "Integer(5)|Integer(4)"
+        ]
+    );
+    // The other entities' rows are still found by the (now partial) index.
+    let found: Vec<i64> = conn
+        .prepare("SELECT seq FROM audit INDEXED BY audit_by_entity WHERE entity_id = 'shopee:1' AND entity_kind = 'partnership' AND entity_kind <> 'distribution_order'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(found, [3]);
+}

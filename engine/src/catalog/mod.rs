@@ -251,7 +251,7 @@ fn claim_one(
     };
     let number = ctx.tx.claim_count(distributor, supplier, sku)? + 1;
     let id = format!("{distributor}:{supplier}:{sku}:{number}");
-    let state = ctx.created(WORKFLOW, &id, "claim")?;
+    let (state, _) = ctx.created(WORKFLOW, &id, "claim")?;
     let claim = Claim {
         claim: id,
         distributor: distributor.to_owned(),
@@ -280,6 +280,7 @@ pub(crate) fn move_claim(
     let entity = Entity {
         workflow: WORKFLOW,
         id: &claim.claim,
+        audit_head: None,
         state: &claim.state,
     };
     let moved = ctx.transition(&entity, event, role, crate::flow::no_guards)?;

@@ -138,6 +138,8 @@ pub struct AuditEntry {
     pub rules_version: String,
     pub guards: serde_json::Value,
     pub at: String,
+    /// The entity's previous audit row, for an entity whose history is a chain (an order).
+    pub prev: Option<i64>,
 }
 
 /// A SKU a supplier publishes for distribution.
@@ -254,6 +256,8 @@ pub struct Order {
     pub withdrawn_from: Option<String>,
     /// Why the last delivery failed.
     pub failure: Option<String>,
+    /// Its newest audit row: its history is the chain of rows from there (`AuditEntry::prev`).
+    pub audit_head: Option<i64>,
 }
 
 /// One line of a distribution order.

@@ -161,6 +161,7 @@ fn fire(
         workflow: WORKFLOW,
         id: &id,
         state: &entity_state,
+        audit_head: loaded.order.audit_head,
     };
     let moved = {
         let Loaded { order, lines, .. } = &mut *loaded;
@@ -193,6 +194,7 @@ fn fire(
         }
     }
     loaded.order.state = moved.to.clone();
+    loaded.order.audit_head = Some(moved.audit_seq);
     for effect in &moved.effects {
         apply_effect(ctx, loaded, effect, event, args, &mut checked)?;
     }
@@ -577,9 +579,10 @@ fn create_children(
 ) -> Result<(), Error> {
     for (index, group) in groups.iter().enumerate() {
         let name = format!("{}/{}", loaded.order.order, index + 1);
-        let state = ctx.created(WORKFLOW, &name, "split")?;
+        let (state, audit_seq) = ctx.created(WORKFLOW, &name, "split")?;
         let child = Order {
             order: name,
+            audit_head: Some(audit_seq),
             parent: Some(loaded.order.order.clone()),
             state,
             supplier: None,
@@ -780,8 +783,9 @@ fn import_one(
     ] {
         check_text(field, text)?;
     }
-    let state = ctx.created(WORKFLOW, &name, "import")?;
+    let (state, audit_seq) = ctx.created(WORKFLOW, &name, "import")?;
     let order = Order {
+        audit_head: Some(audit_seq),
         distributor: me.clone(),
         order: name.clone(),
         marketplace: marketplace.to_owned(),
@@ -1178,9 +1182,11 @@ fn order_summary(o: &Order) -> Value {
 
 fn order_json(ctx: &Ctx<'_, '_>, loaded: &Loaded) -> Result<Value, Error> {
     let o = &loaded.order;
-    let history: Vec<Value> = ctx
-        .tx
-        .audit(WORKFLOW, &o.order)?
+    let chain = match o.audit_head {
+        Some(head) => ctx.tx.audit_chain(head)?,
+        None => Vec::new(),
+    };
+    let history: Vec<Value> = chain
         .into_iter()
         .filter(|a| a.from_state.is_some() || a.event == "import" || a.event == "split")
         .map(|a| {

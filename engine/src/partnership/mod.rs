@@ -166,7 +166,7 @@ pub fn bind_supplier(ctx: &Ctx<'_, '_>, args: &BindSupplier) -> Result<Value, Er
     }
     let number = latest.map_or(1, |p| sequence_of(&p.partnership) + 1);
     let id = format!("{supplier}:{distributor}:{number}");
-    let state = ctx.created(WORKFLOW, &id, "bind")?;
+    let (state, _) = ctx.created(WORKFLOW, &id, "bind")?;
     ctx.tx.insert_partnership(
         &Partnership {
             partnership: id,
@@ -230,6 +230,7 @@ fn move_partnership(
     let entity = Entity {
         workflow: WORKFLOW,
         id: &p.partnership,
+        audit_head: None,
         state: &p.state,
     };
     let moved = ctx.transition(&entity, event, Role::Supplier, no_guards)?;

@@ -15,7 +15,7 @@ macro_rules! order_columns {
         "distributor, order_name, marketplace, shop, order_sn, parent, state,
     marketplace_status, cancel_flagged, currency, address, supplier, warehouse, shipping,
     tracking_no, charges, charged, refunded_after_sale, documents, withdrawn_from, failure,
-    stock_locked"
+    stock_locked, audit_head"
     };
 }
 
@@ -127,6 +127,7 @@ fn order_row(r: &Row<'_>) -> rusqlite::Result<Order> {
         withdrawn_from: r.get(19)?,
         failure: r.get(20)?,
         stock_locked: r.get(21)?,
+        audit_head: r.get(22)?,
     })
 }
 
@@ -168,7 +169,7 @@ impl Tx<'_> {
                 order_columns!(),
                 ", created_at, updated_at, lines) VALUES
              (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-              ?20, ?21, ?23, ?22, ?22, ?24)"
+              ?20, ?21, ?23, ?25, ?22, ?22, ?24)"
             ),
             params![
                 o.distributor,
@@ -194,7 +195,8 @@ impl Tx<'_> {
                 o.failure,
                 at,
                 o.stock_locked,
-                lines_text(lines)?
+                lines_text(lines)?,
+                o.audit_head
             ],
         )?;
         Ok(())
@@ -275,6 +277,9 @@ impl Tx<'_> {
         }
         if before.failure != o.failure {
             set.push(("failure", text(&o.failure)));
+        }
+        if before.audit_head != o.audit_head {
+            set.push(("audit_head", o.audit_head.map_or(Sql::Null, Sql::Integer)));
         }
         if let Some(lines) = lines {
             set.push(("lines", Sql::Text(lines_text(lines)?)));
@@ -414,7 +419,7 @@ impl Tx<'_> {
                     ", lines FROM orders WHERE distributor = ?1 AND order_name = ?2"
                 ),
                 [distributor, order],
-                |r| Ok((order_row(r)?, lines_column(r, 22)?)),
+                |r| Ok((order_row(r)?, lines_column(r, 23)?)),
             )
             .optional()?)
     }

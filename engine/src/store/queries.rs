@@ -595,11 +595,11 @@ impl Tx<'_> {
 
     // --- audit and idempotency
 
-    /// Appends an audit row.
-    pub fn append_audit(&self, e: &AuditEntry) -> Result<(), Error> {
+    /// Appends an audit row; returns its `seq`.
+    pub fn append_audit(&self, e: &AuditEntry) -> Result<i64, Error> {
         self.exec(
             "INSERT INTO audit (entity_kind, entity_id, from_state, to_state, event, actor, user,
-             rules_version, guards, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             rules_version, guards, at, prev) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 e.entity_kind,
                 e.entity_id,
@@ -610,18 +610,22 @@ impl Tx<'_> {
                 e.user,
                 e.rules_version,
                 e.guards.to_string(),
-                e.at
+                e.at,
+                e.prev
             ],
         )?;
-        Ok(())
+        Ok(self.tx.last_insert_rowid())
     }
 
-    /// The audit rows of one entity, oldest first.
-    pub fn audit(&self, entity_kind: &str, entity_id: &str) -> Result<Vec<AuditEntry>, Error> {
+    /// The audit rows of the chain whose newest row is `head`, oldest first.
+    pub fn audit_chain(&self, head: i64) -> Result<Vec<AuditEntry>, Error> {
         Ok(self.rows(
-            "SELECT entity_kind, entity_id, from_state, to_state, event, actor, user, rules_version,
-             guards, at FROM audit WHERE entity_kind = ?1 AND entity_id = ?2 ORDER BY seq",
-            [entity_kind, entity_id],
+            "WITH RECURSIVE chain (seq) AS (
+                 SELECT ?1 UNION ALL SELECT a.prev FROM audit a JOIN chain c ON a.seq = c.seq
+                 WHERE a.prev IS NOT NULL)
+             SELECT entity_kind, entity_id, from_state, to_state, event, actor, user,
+             rules_version, guards, at, prev FROM audit WHERE seq IN chain ORDER BY seq",
+            [head],
             |r| {
                 Ok(AuditEntry {
                     entity_kind: r.get(0)?,
@@ -634,6 +638,7 @@ impl Tx<'_> {
                     rules_version: r.get(7)?,
                     guards: json(r, 8)?,
                     at: r.get(9)?,
+                    prev: r.get(10)?,
                 })
             },
         )?)
