@@ -244,3 +244,45 @@ fn an_orders_audit_rows_become_a_chain_from_the_order() {
         .collect();
     assert_eq!(found, [3]);
 }
+
+#[test]
+fn a_cells_movements_become_a_chain_from_the_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    store_at_version(&path, 3);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let movement = |seq: i64, warehouse: &str, after: i64| {
+        format!("({seq}, 'dist', 'sup', '{warehouse}', 'MUG', 'k', 0, {after}, 't')")
+    };
+    conn.execute_batch(&format!(
+        "INSERT INTO stock VALUES ('dist', 'sup', 'KL', 'MUG', 3, 0), ('dist', 'sup', 'JB', 'MUG', 2, 0),
+             ('dist', 'sup', 'PG', 'MUG', 0, 0);
+         INSERT INTO movements (seq, account, supplier, warehouse, sku, kind, before, after, at)
+             VALUES {}, {}, {}, {};",
+        movement(1, "KL", 1),
+        movement(2, "JB", 2),
+        movement(3, "KL", 2),
+        movement(4, "KL", 3),
+    ))
+    .unwrap();
+    drop(conn);
+    drop(Store::open(&path, &StoreOptions::default()).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(
+        dump(&conn, "(SELECT available, last_movement FROM stock)", "1"),
+        [
+            "Integer(0)|Null",
+            "Integer(2)|Integer(2)",
+            "Integer(3)|Integer(4)"
+        ]
+    );
+    assert_eq!(
+        dump(&conn, "(SELECT seq, prev FROM movements)", "seq"),
+        [
+            "Integer(1)|Null",
+            "Integer(2)|Null",
+            "Integer(3)|Integer(1)",
+            "Integer(4)|Integer(3)"
+        ]
+    );
+}

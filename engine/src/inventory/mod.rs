@@ -18,7 +18,7 @@ use crate::{
     flow::Ctx,
     model::{Claim, StockCell},
     orders,
-    store::{movement, ClearScope},
+    store::{movement, ClearScope, MOVEMENTS_PAGE_MAX},
 };
 
 /// The most items one `push_stock` carries.
@@ -315,16 +315,20 @@ pub fn stock(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Value, Error> {
 /// `movements {sku}`: the actor's newest stock movements of the SKU, newest first.
 pub fn movements(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Value, Error> {
     let me = ctx.actor.account();
-    let mut out = Vec::new();
-    let skus: BTreeSet<String> = resolve_sku(ctx, &args.sku)?
-        .into_iter()
-        .map(|(_, sku)| sku)
-        .collect();
-    for sku in skus {
-        for m in ctx.tx.movements(me, &sku)? {
-            out.push(json!({"kind": m.kind, "supplier": m.supplier, "warehouse": m.warehouse, "sku": m.sku,
-                            "before": m.before, "after": m.after, "at": m.at}));
-        }
+    let mut found = Vec::new();
+    let skus: BTreeSet<(String, String)> = resolve_sku(ctx, &args.sku)?.into_iter().collect();
+    for (supplier, sku) in skus {
+        found.extend(ctx.tx.movements(me, &supplier, &sku, MOVEMENTS_PAGE_MAX)?);
     }
+    // A name may resolve to SKUs of several suppliers: newest first across them.
+    found.sort_unstable_by_key(|m| std::cmp::Reverse(m.seq));
+    found.truncate(MOVEMENTS_PAGE_MAX);
+    let out: Vec<Value> = found
+        .into_iter()
+        .map(|m| {
+            json!({"kind": m.kind, "supplier": m.supplier, "warehouse": m.warehouse, "sku": m.sku,
+                   "before": m.before, "after": m.after, "at": m.at})
+        })
+        .collect();
     Ok(json!({"movements": out}))
 }

@@ -205,6 +205,8 @@ pub struct CellKey<'a> {
 /// One stock movement record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Movement {
+    /// Its place in the log: a later movement has a larger one.
+    pub seq: i64,
     pub supplier: String,
     pub warehouse: String,
     pub sku: String,

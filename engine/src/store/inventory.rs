@@ -40,44 +40,64 @@ pub enum ClearScope<'a> {
 impl Tx<'_> {
     /// Sets the available stock of one cell (creating it), logging a movement when it changes.
     pub fn set_available(&self, cell: &StockCell, kind: &str, at: &str) -> Result<(), Error> {
-        let before: Option<i64> = self
-            .tx
-            .prepare_cached(
-                "SELECT available FROM stock WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
-            )?
-            .query_row([&cell.account, &cell.supplier, &cell.warehouse, &cell.sku], |r| r.get(0))
-            .optional()?;
-        self.tx
-            .prepare_cached(
-                "INSERT INTO stock (account, supplier, warehouse, sku, available, locked)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 0) ON CONFLICT (account, supplier, warehouse, sku)
-                 DO UPDATE SET available = excluded.available",
-            )?
-            .execute(params![
+        let key = [&cell.account, &cell.supplier, &cell.warehouse, &cell.sku];
+        let (before, last): (i64, Option<i64>) = self
+            .row(
+                "SELECT available, last_movement FROM stock
+                 WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
+                key,
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((0, None));
+        let last = if before == cell.available {
+            last
+        } else {
+            Some(self.log_movement(cell.key(), kind, before, cell.available, at, last)?)
+        };
+        self.exec(
+            "INSERT INTO stock (account, supplier, warehouse, sku, available, locked, last_movement)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6) ON CONFLICT (account, supplier, warehouse, sku)
+             DO UPDATE SET available = excluded.available, last_movement = excluded.last_movement",
+            params![
                 cell.account,
                 cell.supplier,
                 cell.warehouse,
                 cell.sku,
-                cell.available
-            ])?;
-        if before.unwrap_or(0) != cell.available {
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )?
-                .execute(params![
-                    cell.account,
-                    cell.supplier,
-                    cell.warehouse,
-                    cell.sku,
-                    kind,
-                    before.unwrap_or(0),
-                    cell.available,
-                    at
-                ])?;
-        }
+                cell.available,
+                last
+            ],
+        )?;
         Ok(())
+    }
+
+    /// Appends a movement of one cell to the log, after `prev` (the cell's last movement);
+    /// returns its `seq`, which the caller stores as the cell's `last_movement`.
+    fn log_movement(
+        &self,
+        cell: CellKey<'_>,
+        kind: &str,
+        before: i64,
+        after: i64,
+        at: &str,
+        prev: Option<i64>,
+    ) -> Result<i64, Error> {
+        self.exec(
+            "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at, prev)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                cell.account,
+                cell.supplier,
+                cell.warehouse,
+                cell.sku,
+                kind,
+                before,
+                after,
+                at,
+                prev
+            ],
+        )?;
+        Ok(self.tx.last_insert_rowid())
     }
 
     /// Sets `available` of one supplier SKU in one warehouse for every distributor that mirrors
@@ -97,22 +117,24 @@ impl Tx<'_> {
              JOIN claims k ON k.distributor = c.account AND k.supplier = c.supplier AND k.sku = c.sku AND k.state = 'claimed'
              WHERE c.supplier = ?1 AND c.warehouse = ?2 AND c.sku = ?3 AND c.account <> ?1 AND c.available <> ?4";
         // The join runs once; each mirrored cell is then written by its primary key.
-        let mirrors: Vec<(String, i64)> = self
+        let mirrors: Vec<(String, i64, Option<i64>)> = self
             .tx
-            .prepare_cached(&format!("SELECT c.account, c.available {MIRRORS}"))?
+            .prepare_cached(&format!(
+                "SELECT c.account, c.available, c.last_movement {MIRRORS}"
+            ))?
             .query_map(params![supplier, warehouse, sku, available], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?
             .collect::<Result<_, _>>()?;
         let mut update = self.tx.prepare_cached(
-            "UPDATE stock SET available = ?5 WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
+            "UPDATE stock SET available = ?5, last_movement = ?6
+             WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
         )?;
         let mut log = self.tx.prepare_cached(
-            "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at, prev)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
-        for (account, before) in &mirrors {
-            update.execute(params![account, supplier, warehouse, sku, available])?;
+        for (account, before, last) in &mirrors {
             log.execute(params![
                 account,
                 supplier,
@@ -121,7 +143,12 @@ impl Tx<'_> {
                 movement::STOCK_PUSH,
                 before,
                 available,
-                at
+                at,
+                last
+            ])?;
+            let logged = self.tx.last_insert_rowid();
+            update.execute(params![
+                account, supplier, warehouse, sku, available, logged
             ])?;
         }
         Ok(mirrors.len())
@@ -142,21 +169,32 @@ impl Tx<'_> {
             ClearScope::Warehouse(w) => ("warehouse", w),
             ClearScope::Sku(s) => ("sku", s),
         };
-        let filter = format!(
-            "account = ?1 AND supplier = ?2 AND (?3 = '' OR {column} = ?3) AND (available > 0 OR locked > 0)"
-        );
-        self.exec_built(
-            &format!(
-                "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at)
-                 SELECT account, supplier, warehouse, sku, ?4, available, 0, ?5 FROM stock WHERE {filter}"
-            ),
-            params![distributor, supplier, value, kind, at],
-        )?;
-        let n = self.exec_built(
-            &format!("UPDATE stock SET available = 0, locked = 0 WHERE {filter}"),
-            params![distributor, supplier, value],
-        )?;
-        Ok(n)
+        let cells: Vec<(String, String, i64, Option<i64>)> = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT warehouse, sku, available, last_movement FROM stock
+                 WHERE account = ?1 AND supplier = ?2 AND (?3 = '' OR {column} = ?3)
+                 AND (available > 0 OR locked > 0) ORDER BY warehouse, sku"
+            ))?
+            .query_map(params![distributor, supplier, value], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        for (warehouse, sku, before, last) in &cells {
+            let cell = CellKey {
+                account: distributor,
+                supplier,
+                warehouse,
+                sku,
+            };
+            let logged = self.log_movement(cell, kind, *before, 0, at, *last)?;
+            self.exec(
+                "UPDATE stock SET available = 0, locked = 0, last_movement = ?5
+                 WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
+                params![distributor, supplier, warehouse, sku, logged],
+            )?;
+        }
+        Ok(cells.len())
     }
 
     /// One cell.
@@ -214,8 +252,8 @@ impl Tx<'_> {
     }
 
     /// Moves quantities within one cell: `available += d_available`, `locked += d_locked`,
-    /// logging `kind`; refuses (returns `false`) when either would go below zero or there is no
-    /// such cell.
+    /// logging `kind` when `available` changes; refuses (returns `false`) when either would go
+    /// below zero or there is no such cell.
     pub fn adjust_cell(
         &self,
         cell: CellKey<'_>,
@@ -224,64 +262,81 @@ impl Tx<'_> {
         kind: &str,
         at: &str,
     ) -> Result<bool, Error> {
-        // No `RETURNING`: SQLite runs it as a trigger, which gives the statement a journal of its
+        let key = [cell.account, cell.supplier, cell.warehouse, cell.sku];
+        // Read, then write: the transaction is the only writer (`BEGIN IMMEDIATE`). No
+        // `RETURNING`: SQLite runs it as a trigger, which gives the statement a journal of its
         // own, and releasing that walks a batch's whole sub-journal (quadratic in a batch).
-        let changed = self.exec(
-            "UPDATE stock SET available = available + ?5, locked = locked + ?6
-             WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4
-             AND available + ?5 >= 0 AND locked + ?6 >= 0",
+        let Some((available, locked, last)) = self
+            .row(
+                "SELECT available, locked, last_movement FROM stock
+                 WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
+                key,
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get(2)?)),
+            )
+            .optional()?
+        else {
+            return Ok(false);
+        };
+        let (Some(after), Some(now_locked)) = (
+            available.checked_add(d_available).filter(|n| *n >= 0),
+            locked.checked_add(d_locked).filter(|n| *n >= 0),
+        ) else {
+            return Ok(false);
+        };
+        let last = if d_available == 0 {
+            last
+        } else {
+            Some(self.log_movement(cell, kind, available, after, at, last)?)
+        };
+        self.exec(
+            "UPDATE stock SET available = ?5, locked = ?6, last_movement = ?7
+             WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
             params![
                 cell.account,
                 cell.supplier,
                 cell.warehouse,
                 cell.sku,
-                d_available,
-                d_locked
+                after,
+                now_locked,
+                last
             ],
         )?;
-        if changed == 0 {
-            return Ok(false);
-        }
-        if d_available != 0 {
-            let after: i64 = self.row(
-                "SELECT available FROM stock
-                 WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
-                [cell.account, cell.supplier, cell.warehouse, cell.sku],
-                |r| r.get(0),
-            )?;
-            self.exec(
-                "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    cell.account,
-                    cell.supplier,
-                    cell.warehouse,
-                    cell.sku,
-                    kind,
-                    after - d_available,
-                    after,
-                    at
-                ],
-            )?;
-        }
         Ok(true)
     }
 
-    /// An account's newest movements of one supplier SKU, newest first.
-    pub fn movements(&self, account: &str, sku: &str) -> Result<Vec<Movement>, Error> {
+    /// An account's newest `limit` movements of one supplier SKU, newest first: the chains of its
+    /// cells in the supplier's warehouses, merged by `seq`.
+    pub fn movements(
+        &self,
+        account: &str,
+        supplier: &str,
+        sku: &str,
+        limit: usize,
+    ) -> Result<Vec<Movement>, Error> {
+        // A recursive query whose queue is ordered (newest first) walks every chain at once and
+        // stops after the limit: each movement's `prev` is older than it.
         Ok(self.rows(
-            "SELECT supplier, warehouse, sku, kind, before, after, at FROM movements
-             WHERE account = ?1 AND sku = ?2 ORDER BY seq DESC LIMIT ?3",
-            params![account, sku, MOVEMENTS_PAGE_MAX as i64],
+            "WITH RECURSIVE chain (seq) AS (
+                 SELECT last_movement FROM stock
+                 WHERE account = ?1 AND supplier = ?2 AND sku = ?3 AND last_movement IS NOT NULL
+                 AND warehouse IN (SELECT warehouse FROM warehouses WHERE account = ?2)
+                 UNION ALL
+                 SELECT m.prev FROM movements m JOIN chain c ON m.seq = c.seq
+                 WHERE m.prev IS NOT NULL
+                 ORDER BY 1 DESC LIMIT ?4)
+             SELECT seq, supplier, warehouse, sku, kind, before, after, at FROM movements
+             WHERE seq IN chain ORDER BY seq DESC",
+            params![account, supplier, sku, limit as i64],
             |r| {
                 Ok(Movement {
-                    supplier: r.get(0)?,
-                    warehouse: r.get(1)?,
-                    sku: r.get(2)?,
-                    kind: r.get(3)?,
-                    before: r.get(4)?,
-                    after: r.get(5)?,
-                    at: r.get(6)?,
+                    seq: r.get(0)?,
+                    supplier: r.get(1)?,
+                    warehouse: r.get(2)?,
+                    sku: r.get(3)?,
+                    kind: r.get(4)?,
+                    before: r.get(5)?,
+                    after: r.get(6)?,
+                    at: r.get(7)?,
                 })
             },
         )?)
@@ -297,4 +352,78 @@ fn cell_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StockCell> {
         available: r.get(4)?,
         locked: r.get(5)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use proptest::prelude::*;
+
+    use super::MOVEMENTS_PAGE_MAX;
+    use crate::model::{Account, CellKey, Movement, Plan, StockCell};
+    use crate::store::{Store, StoreOptions};
+
+    const WAREHOUSES: [&str; 3] = ["JB", "KL", "PG"];
+
+    /// One write to a cell of `dist`: set its stock, or move some between available and locked.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(usize, &'static str, i64),
+        Adjust(usize, &'static str, i64, i64),
+        ClearWarehouse(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let sku = prop::sample::select(vec!["MUG", "CAP"]);
+        prop_oneof![
+            4 => (0..3usize, sku.clone(), 0..50i64).prop_map(|(w, s, n)| Op::Set(w, s, n)),
+            4 => (0..3usize, sku, -5..5i64, -5..5i64).prop_map(|(w, s, a, l)| Op::Adjust(w, s, a, l)),
+            1 => (0..3usize).prop_map(Op::ClearWarehouse),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        /// Walking the cells' chains answers what a scan of the whole log would, newest first,
+        /// across warehouses, up to the page size.
+        #[test]
+        fn the_chains_of_a_skus_cells_are_its_movements_newest_first(
+            ops in prop::collection::vec(op(), 1..400),
+            page in prop::sample::select(vec![1usize, 3, 50, MOVEMENTS_PAGE_MAX]),
+        ) {
+            let mut store = Store::open(Path::new(":memory:"), &StoreOptions::default())
+                .unwrap_or_else(|e| panic!("open: {e}"));
+            let (walked, scanned) = store.write(|tx| {
+                tx.insert_account(&Account { account: "sup".into(), plan: Plan::V3, inventory: true, currency: "MYR".into() }, "t")?;
+                for w in WAREHOUSES {
+                    tx.insert_warehouse("sup", w, w, "r")?;
+                }
+                for op in &ops {
+                    match *op {
+                        Op::Set(w, sku, n) => {
+                            let cell = StockCell { account: "dist".into(), supplier: "sup".into(), warehouse: WAREHOUSES[w].into(), sku: sku.into(), available: n, locked: 0 };
+                            tx.set_available(&cell, "set", "t")?;
+                        }
+                        Op::Adjust(w, sku, a, l) => {
+                            let cell = CellKey { account: "dist", supplier: "sup", warehouse: WAREHOUSES[w], sku };
+                            tx.adjust_cell(cell, a, l, "adjust", "t")?;
+                        }
+                        Op::ClearWarehouse(w) => {
+                            tx.clear_stock("dist", "sup", super::ClearScope::Warehouse(WAREHOUSES[w]), "clear", "t")?;
+                        }
+                    }
+                }
+                let walked = tx.movements("dist", "sup", "MUG", page)?;
+                let scanned: Vec<Movement> = tx.rows(
+                    "SELECT seq, supplier, warehouse, sku, kind, before, after, at FROM movements
+                     WHERE account = 'dist' AND supplier = 'sup' AND sku = 'MUG' ORDER BY seq DESC",
+                    [],
+                    |r| Ok(Movement { seq: r.get(0)?, supplier: r.get(1)?, warehouse: r.get(2)?, sku: r.get(3)?, kind: r.get(4)?, before: r.get(5)?, after: r.get(6)?, at: r.get(7)? }),
+                )?.into_iter().take(page).collect();
+                Ok((walked, scanned))
+            }).unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(walked, scanned);
+        }
+    }
 }

@@ -273,11 +273,6 @@ impl<'a> Tx<'a> {
         self.with(sql, |statement| statement.query_row(params, map))
     }
 
-    /// Runs one statement whose text is built at run time (through the connection's cache).
-    fn exec_built(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
-        self.tx.prepare_cached(sql)?.execute(params)
-    }
-
     /// Reads the one row of a statement whose text is built at run time.
     fn row_built<T>(
         &self,

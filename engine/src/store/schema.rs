@@ -426,15 +426,18 @@ ALTER TABLE transactions_v3 RENAME TO transactions;
 CREATE INDEX transactions_by_pair ON transactions (supplier, distributor, seq);
 ";
 
-/// An order's history is a chain instead of an index entry per transition (the mega-sale,
-/// BENCHMARKS.md): each audit row of an order names the order's previous one (`audit.prev`) and
-/// the order names its newest (`orders.audit_head`). The index by entity id spread a batch of
-/// transitions over as many leaves as it had orders, the largest share of the pages a commit
-/// wrote; the order row is written by every transition anyway. It also keeps two distributors'
-/// orders of the same name apart, which the index by name alone could not. Other entities' rows
-/// keep the index (now partial) and no `prev`.
-///
-/// The existing rows are chained by name, as the index found them.
+/// Histories that grow with every order are chains instead of index entries (the mega-sale,
+/// BENCHMARKS.md). An index by entity spreads a batch's rows over as many leaves as it has
+/// entities, and a commit writes each leaf it touched: these two indexes were the largest share
+/// of the pages a commit wrote.
+/// - An order's audit rows: each names the order's previous one (`audit.prev`) and the order
+///   names its newest (`orders.audit_head`); the order row is written by every transition
+///   anyway. This also keeps two distributors' orders of the same name apart, which the index by
+///   name alone could not. Other entities' rows keep the index (now partial) and no `prev`. The
+///   existing rows are chained by name, as the index found them.
+/// - A stock cell's movements: each names the cell's previous one (`movements.prev`) and the
+///   cell its newest (`stock.last_movement`), written by the same statement that changes the
+///   cell.
 const V4: &str = "
 ALTER TABLE audit ADD COLUMN prev INTEGER;
 UPDATE audit SET prev = chained.prev
@@ -447,4 +450,15 @@ UPDATE orders SET audit_head = (SELECT max(seq) FROM audit
 DROP INDEX audit_by_entity;
 CREATE INDEX audit_by_entity ON audit (entity_id, entity_kind, seq)
     WHERE entity_kind <> 'distribution_order';
+
+ALTER TABLE movements ADD COLUMN prev INTEGER;
+UPDATE movements SET prev = chained.prev
+FROM (SELECT seq, lag(seq) OVER (PARTITION BY account, supplier, warehouse, sku ORDER BY seq)
+      AS prev FROM movements) AS chained
+WHERE movements.seq = chained.seq;
+ALTER TABLE stock ADD COLUMN last_movement INTEGER;
+UPDATE stock SET last_movement = (SELECT max(seq) FROM movements m
+    WHERE m.account = stock.account AND m.sku = stock.sku AND m.supplier = stock.supplier
+    AND m.warehouse = stock.warehouse);
+DROP INDEX movements_by_sku;
 ";
