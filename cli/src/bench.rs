@@ -110,6 +110,13 @@ pub fn run(
             "push": round(push.cpu.as_secs_f64() * 1e6 / orders),
             "deliver": round(deliver.cpu.as_secs_f64() * 1e6 / orders),
         },
+        "written_kib_per_order": {
+            "import": round(import.written as f64 / 1024.0 / orders),
+            "pack": round(pack.written as f64 / 1024.0 / orders),
+            "push": round(push.written as f64 / 1024.0 / orders),
+            "deliver": round(deliver.written as f64 / 1024.0 / orders),
+        },
+        "ceiling_written_kib_per_order": round(ceiling.written as f64 / 1024.0 / orders),
         "orders_per_cpu_s": round(orders_per_cpu_s),
         "ceiling_orders_per_cpu_s": round(ceiling_orders_per_cpu_s),
         "cpu_ratio": (orders_per_cpu_s / ceiling_orders_per_cpu_s * 1000.0).round() / 1000.0,
@@ -139,24 +146,28 @@ pub fn run(
     Ok(())
 }
 
-/// Wall-clock and on-CPU time of the engine's thread: the CPU figure does not grow when other
-/// processes compete for the cores, so runs on a shared machine stay comparable.
+/// Wall-clock and on-CPU time of the engine's thread (the CPU figure does not grow when other
+/// processes compete for the cores, so runs on a shared machine stay comparable), and the bytes
+/// the process handed to `write` meanwhile (WAL frames and checkpoints).
 #[derive(Debug, Clone, Copy, Default)]
 struct Spent {
     wall: Duration,
     cpu: Duration,
+    written: u64,
 }
 
 impl std::ops::AddAssign for Spent {
     fn add_assign(&mut self, other: Spent) {
         self.wall += other.wall;
         self.cpu += other.cpu;
+        self.written += other.written;
     }
 }
 
 struct Stopwatch {
     wall: Instant,
     cpu: Duration,
+    written: u64,
 }
 
 impl Stopwatch {
@@ -164,6 +175,7 @@ impl Stopwatch {
         Stopwatch {
             wall: Instant::now(),
             cpu: thread_cpu(),
+            written: bytes_written(),
         }
     }
 
@@ -171,8 +183,21 @@ impl Stopwatch {
         Spent {
             wall: self.wall.elapsed(),
             cpu: thread_cpu().saturating_sub(self.cpu),
+            written: bytes_written().saturating_sub(self.written),
         }
     }
+}
+
+/// The bytes this process has passed to `write` calls (Linux `/proc/self/io`; zero elsewhere).
+fn bytes_written() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("wchar:"))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// This thread's time on a CPU (Linux `schedstat`; zero elsewhere).
