@@ -211,9 +211,12 @@ impl Engine {
     /// together (one fsync for the batch). Each command keeps its atomicity and its idempotency
     /// rules; answers come back in order, after the commit. Queries read in the same transaction.
     pub fn execute_batch(&self, envelopes: &[Envelope]) -> Vec<Result<Value, Error>> {
-        let results = catch_panic(|| self.execute_commands(envelopes))
-            .unwrap_or_else(|error| envelopes.iter().map(|_| Err(error.clone())).collect());
-        if self.auto_deliver && envelopes.iter().any(|e| e.command.side() != Side::Query) {
+        let (results, drain) =
+            catch_panic(|| self.execute_commands(envelopes)).unwrap_or_else(|error| {
+                let failed = envelopes.iter().map(|_| Err(error.clone())).collect();
+                (failed, true)
+            });
+        if drain && self.delivers_after(envelopes) {
             if let Err(error) = self.drain_deliveries() {
                 tracing::warn!(%error, "delivery drain stopped; it resumes after the next command");
             }
@@ -221,7 +224,54 @@ impl Engine {
         results
     }
 
-    fn execute_commands(&self, envelopes: &[Envelope]) -> Vec<Result<Value, Error>> {
+    /// Whether deliveries follow these commands: the engine delivers, and one of them writes.
+    fn delivers_after(&self, envelopes: &[Envelope]) -> bool {
+        self.auto_deliver && envelopes.iter().any(|e| e.command.side() != Side::Query)
+    }
+
+    /// Delivers the queue inside the transaction of the commands just run, before it commits:
+    /// the pages their pushes dirtied (orders, audit, queue) are then written by one commit, not
+    /// two. It runs as a round of the drain does (first without a savepoint per delivery; at a
+    /// failure, again with one, the failed delivery left queued), inside a savepoint of its own,
+    /// so deliveries never change the answers of the commands before them: when the machine
+    /// fails (`internal`, a panic) every delivery of the round is rolled back and waits for the
+    /// next drain, as a drain stops at such a failure. Returns whether to drain after the commit
+    /// (more is queued, or a failed delivery is worth another round, as in the drain).
+    fn deliver_within(
+        &self,
+        tx: &crate::store::Tx<'_>,
+        envelopes: &[Envelope],
+    ) -> Result<bool, Error> {
+        if !self.delivers_after(envelopes) {
+            return Ok(false);
+        }
+        let system = Actor::system();
+        let ctx = self.ctx(tx, &system, Instant::now());
+        let mut skip = None;
+        for savepoints in [false, true] {
+            tx.savepoint()?;
+            match catch_panic(|| deliver_pending(tx, &ctx, skip, savepoints)) {
+                Ok(Ok(Delivered::All(n))) => {
+                    tx.release()?;
+                    return Ok(n >= orders::DELIVERY_BATCH_MAX || (skip.is_some() && n > 0));
+                }
+                Ok(Ok(Delivered::FailedAt(seq))) => skip = Some(seq),
+                Ok(Err(error)) | Err(error) => {
+                    tracing::warn!(%error, "delivery stopped; it resumes after the next command");
+                    tx.rollback_to()?;
+                    tx.release()?;
+                    return Ok(false);
+                }
+            }
+            tx.rollback_to()?;
+            tx.release()?;
+        }
+        // Only a run without savepoints stops at a failure.
+        Ok(false)
+    }
+
+    /// The commands' answers, and whether to drain deliveries after their commit.
+    fn execute_commands(&self, envelopes: &[Envelope]) -> (Vec<Result<Value, Error>>, bool) {
         // Each command's logical time, read once: its network phase and its run (both runs of
         // a batch that is run again) see the same clock.
         let ats: Vec<Result<Instant, Error>> = envelopes.iter().map(at_of).collect();
@@ -233,11 +283,13 @@ impl Engine {
             .collect();
         let mut store = match self.lock() {
             Ok(store) => store,
-            Err(error) => return envelopes.iter().map(|_| Err(error.clone())).collect(),
+            Err(error) => return (envelopes.iter().map(|_| Err(error.clone())).collect(), true),
         };
+        let mut drain = true;
         if let [only] = envelopes {
             if only.command.side() == Side::Query && only.key.is_none() {
-                return vec![store.read(|tx| self.run(tx, only, ats[0].clone()?, None))];
+                let answer = store.read(|tx| self.run(tx, only, ats[0].clone()?, None));
+                return (vec![answer], drain);
             }
         }
         // Most batches fail nowhere: they run in one transaction without a savepoint (a
@@ -253,12 +305,15 @@ impl Engine {
                         Err(_) => return Ok(None),
                     }
                 }
+                drain = self.deliver_within(tx, envelopes)?;
                 Ok(Some(results))
             });
             match optimistic {
-                Ok(Some(results)) => return results,
+                Ok(Some(results)) => return (results, drain),
                 Ok(None) => {}
-                Err(error) => return envelopes.iter().map(|_| Err(error.clone())).collect(),
+                Err(error) => {
+                    return (envelopes.iter().map(|_| Err(error.clone())).collect(), true)
+                }
             }
         }
         let outcome = store.write(|tx| {
@@ -295,11 +350,12 @@ impl Engine {
                     }
                 }
             }
+            drain = self.deliver_within(tx, envelopes)?;
             Ok(results)
         });
         match outcome {
-            Ok(results) => results,
-            Err(error) => envelopes.iter().map(|_| Err(error.clone())).collect(),
+            Ok(results) => (results, drain),
+            Err(error) => (envelopes.iter().map(|_| Err(error.clone())).collect(), true),
         }
     }
 

@@ -2,7 +2,9 @@
 //! transaction without savepoints; when a delivery fails, that transaction is rolled back and
 //! the batch runs again with a savepoint per delivery, the failed one left queued. A failure that
 //! passes is delivered by the drain's next round; one that keeps failing stays queued, and
-//! nothing else of the drain is lost. One `#[test]`: the failpoint registry is global.
+//! nothing else of the drain is lost. An engine that delivers runs such a round inside each write
+//! command's transaction: a delivery failing or panicking there never changes the command's
+//! answer or effects. One `#[test]`: the failpoint registry is global.
 
 mod common;
 
@@ -48,4 +50,36 @@ fn a_failed_delivery_stays_queued_while_the_others_are_delivered() {
     assert_eq!(state(&world, "shopee:1003"), "pushed");
     assert_eq!(state(&world, "shopee:1002"), "pushed");
     assert_eq!(world.engine.drain_deliveries().unwrap(), 0);
+
+    // Inside a write command's transaction. The engine drains 1003 as it opens.
+    let world = World::build();
+    let engine = world.delivering_engine();
+    let send = |cmd: &str, order: &str| {
+        engine.execute_line(&Request::new("dis", cmd, json!({"order": order})).line())
+    };
+    assert_eq!(state(&world, "shopee:1003"), "pushed");
+    // The only delivery of the push fails: the push is answered and kept, its delivery stays
+    // queued, and the next write command's round delivers it (even a command that fails).
+    fail::cfg("delivery.during", "1*return(rule_error)").unwrap();
+    let pushed = send("push", "shopee:1002");
+    fail::remove("delivery.during");
+    assert_eq!(pushed["result"]["state"], "pushing", "{pushed}");
+    assert_eq!(state(&world, "shopee:1002"), "pushing");
+    assert_eq!(
+        send("push", "shopee:1002")["error"]["code"],
+        "invalid_transition"
+    );
+    assert_eq!(state(&world, "shopee:1002"), "pushed");
+    // A delivery that panics: the same.
+    assert_eq!(send("pack", "shopee:1001")["ok"], true);
+    fail::cfg("delivery.during", "1*panic").unwrap();
+    let pushed = send("push", "shopee:1001");
+    fail::remove("delivery.during");
+    assert_eq!(pushed["result"]["state"], "pushing", "{pushed}");
+    assert_eq!(state(&world, "shopee:1001"), "pushing");
+    assert_eq!(
+        send("pack", "shopee:1001")["error"]["code"],
+        "invalid_transition"
+    );
+    assert_eq!(state(&world, "shopee:1001"), "pushed");
 }

@@ -5,8 +5,9 @@
 //!   every delivery drain);
 //! - `ledger.after_append` — after a ledger transaction row is inserted, before the balance
 //!   follows it (`Tx::append_transaction`);
-//! - `delivery.during` — inside the delivery drain, after the queue row is taken and before the
-//!   order is delivered (`orders::deliver`);
+//! - `delivery.during` — inside a delivery (in the transaction of the write command that queued
+//!   it, or in the drain after it), after the queue row is taken and before the order is
+//!   delivered (`orders::deliver`);
 //! - `plugin.call` — around every call into a marketplace adapter (`PluginAdapter::call`); the
 //!   workload imports half its orders as Shopee's native payload, parsed by the real adapter.
 //!

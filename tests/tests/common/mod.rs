@@ -377,6 +377,17 @@ impl World {
         world
     }
 
+    /// Another engine on this world's store, one that delivers after (and within) every write
+    /// command, as shipped.
+    #[allow(dead_code)] // one suite uses it
+    pub fn delivering_engine(&self) -> Engine {
+        let options = EngineOptions {
+            auto_deliver: true,
+            ..options()
+        };
+        Engine::open(&self.dir.path().join("world.db"), options).expect("the engine opens")
+    }
+
     fn drain(&self) {
         self.engine.drain_deliveries().expect("deliveries drain");
     }
