@@ -492,21 +492,19 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// The oldest pending deliveries, as `(seq, distributor, order)`, at most `limit`.
+    /// The oldest queued deliveries, as `(seq, distributor, order)`, at most `limit`.
     pub fn pending_deliveries(&self, limit: usize) -> Result<Vec<(i64, String, String)>, Error> {
         Ok(self.rows(
-            "SELECT seq, distributor, order_name FROM deliveries WHERE done = 0 ORDER BY seq LIMIT ?1",
+            "SELECT seq, distributor, order_name FROM deliveries ORDER BY seq LIMIT ?1",
             [limit as i64],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?)
     }
 
-    /// Marks a delivery done; `false` when it already was (another process drained it).
+    /// Takes a delivery off the queue (the order's audit row records it); `false` when it was
+    /// already taken (another process drained it).
     pub fn finish_delivery(&self, seq: i64) -> Result<bool, Error> {
-        let n = self.exec(
-            "UPDATE deliveries SET done = 1 WHERE seq = ?1 AND done = 0",
-            [seq],
-        )?;
+        let n = self.exec("DELETE FROM deliveries WHERE seq = ?1", [seq])?;
         Ok(n == 1)
     }
 }

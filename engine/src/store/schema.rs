@@ -438,6 +438,10 @@ CREATE INDEX transactions_by_pair ON transactions (supplier, distributor, seq);
 /// - A stock cell's movements: each names the cell's previous one (`movements.prev`) and the
 ///   cell its newest (`stock.last_movement`), written by the same statement that changes the
 ///   cell.
+///
+/// And the delivery queue holds only what is queued: a delivery leaves it when it is done (the
+/// order's audit row records it), so the queue needs no index, and a push delivered in its own
+/// transaction (`Engine::deliver_within`) leaves nothing behind.
 const V4: &str = "
 ALTER TABLE audit ADD COLUMN prev INTEGER;
 UPDATE audit SET prev = chained.prev
@@ -461,4 +465,8 @@ UPDATE stock SET last_movement = (SELECT max(seq) FROM movements m
     WHERE m.account = stock.account AND m.sku = stock.sku AND m.supplier = stock.supplier
     AND m.warehouse = stock.warehouse);
 DROP INDEX movements_by_sku;
+
+DELETE FROM deliveries WHERE done = 1;
+DROP INDEX deliveries_pending;
+ALTER TABLE deliveries DROP COLUMN done;
 ";
