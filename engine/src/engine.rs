@@ -2,15 +2,17 @@
 //! run in one `BEGIN IMMEDIATE` transaction and answered only after it commits.
 
 use std::{
+    cell::RefCell,
     path::{Path, PathBuf},
     sync::Mutex,
 };
 
+use distributary_plugin::CanonicalOrder;
 use serde_json::{json, Value};
 
 use crate::{
     accounts, catalog,
-    command::{answer, Command, Envelope, Side},
+    command::{answer, Command, Envelope, PayloadFormat, Side},
     error::{Code, Error},
     flow::{Actor, Ctx},
     inventory, ledger,
@@ -76,6 +78,13 @@ pub struct Engine {
     plugins: PluginHost,
     auto_deliver: bool,
 }
+
+// A host shares one engine between its threads (commands from several threads take turns at the
+// store; what they prepare before it, they prepare at once).
+const _: fn() = || {
+    fn shared<T: Send + Sync>() {}
+    shared::<Engine>();
+};
 
 impl Engine {
     /// Opens the store at `path` (`:memory:` for a throwaway one) with the given rules.
@@ -275,11 +284,11 @@ impl Engine {
         // Each command's logical time, read once: its network phase and its run (both runs of
         // a batch that is run again) see the same clock.
         let ats: Vec<Result<Instant, Error>> = envelopes.iter().map(at_of).collect();
-        // Sync commands talk to their marketplace before the store is locked (`network_phase`).
-        let fetched: Vec<Option<shops::Fetched>> = envelopes
+        // What can be worked out without the store is, before it is locked (`prepare`).
+        let prepared: Vec<Option<Prepared>> = envelopes
             .iter()
             .zip(&ats)
-            .map(|(e, at)| self.network_phase(e, at))
+            .map(|(e, at)| self.prepare(e, at))
             .collect();
         let mut store = match self.lock() {
             Ok(store) => store,
@@ -298,8 +307,8 @@ impl Engine {
         if envelopes.len() > 1 {
             let optimistic = store.write_or_abandon(|tx| {
                 let mut results = Vec::with_capacity(envelopes.len());
-                for ((envelope, at), fetched) in envelopes.iter().zip(&ats).zip(&fetched) {
-                    match self.run_keyed(tx, envelope, at, fetched.as_ref()) {
+                for ((envelope, at), prepared) in envelopes.iter().zip(&ats).zip(&prepared) {
+                    match self.run_keyed(tx, envelope, at, prepared.as_ref()) {
                         Ok(result) => results.push(Ok(result)),
                         Err(error) if error.code() == Code::Internal => return Err(error),
                         Err(_) => return Ok(None),
@@ -318,9 +327,9 @@ impl Engine {
         }
         let outcome = store.write(|tx| {
             let mut results = Vec::with_capacity(envelopes.len());
-            for ((envelope, at), fetched) in envelopes.iter().zip(&ats).zip(&fetched) {
+            for ((envelope, at), prepared) in envelopes.iter().zip(&ats).zip(&prepared) {
                 tx.savepoint()?;
-                match self.run_keyed(tx, envelope, at, fetched.as_ref()) {
+                match self.run_keyed(tx, envelope, at, prepared.as_ref()) {
                     Ok(result) => {
                         tx.release()?;
                         results.push(Ok(result));
@@ -365,19 +374,35 @@ impl Engine {
         tx: &crate::store::Tx<'_>,
         envelope: &Envelope,
         at: &Result<Instant, Error>,
-        fetched: Option<&shops::Fetched>,
+        prepared: Option<&Prepared>,
     ) -> Result<Value, Error> {
         if let Some((key, fingerprint)) = envelope.keyed() {
             if let Some(stored) = tx.idempotent_answer(&envelope.actor, key)? {
                 return replayed(&stored, fingerprint)?;
             }
         }
-        let result = self.run(tx, envelope, at.clone()?, fetched)?;
+        let result = self.run(tx, envelope, at.clone()?, prepared)?;
         if let Some((key, fingerprint)) = envelope.keyed() {
             let stored = json!({"ok": true, "result": result}).to_string();
             tx.record_idempotent_answer(&envelope.actor, key, fingerprint, &stored)?;
         }
         Ok(result)
+    }
+
+    /// What a command works out before the store is locked, so that another thread's command can
+    /// run its transaction meanwhile: a sync's marketplace round trip ([`Engine::network_phase`]),
+    /// a native import's parsing by its adapter (which reads nothing from the store; a command
+    /// that would fail before parsing is left to its handler, which says why in its own order).
+    fn prepare(&self, envelope: &Envelope, at: &Result<Instant, Error>) -> Option<Prepared> {
+        if let Command::ImportOrders(args) = &envelope.command {
+            if args.format != PayloadFormat::Native {
+                return None;
+            }
+            let adapter = self.plugins.adapter(&args.marketplace)?;
+            let parsed = orders::parse_native(adapter, args.shop.as_deref()?, &args.payload);
+            return Some(Prepared::Parsed(RefCell::new(Some(parsed))));
+        }
+        self.network_phase(envelope, at).map(Prepared::Fetched)
     }
 
     /// Phases 1 and 2 of `sync_orders` and `sync_stock` (see the `shops` module doc): plan in
@@ -416,10 +441,35 @@ impl Engine {
         tx: &crate::store::Tx<'_>,
         envelope: &Envelope,
         at: Instant,
-        fetched: Option<&shops::Fetched>,
+        prepared: Option<&Prepared>,
     ) -> Result<Value, Error> {
         let actor = Actor::authorise(tx, envelope)?;
-        dispatch(&self.ctx(tx, &actor, at), &envelope.command, fetched)
+        dispatch(&self.ctx(tx, &actor, at), &envelope.command, prepared)
+    }
+}
+
+/// What a command worked out before the store was locked (`Engine::prepare`).
+enum Prepared {
+    /// A sync's marketplace round trip.
+    Fetched(shops::Fetched),
+    /// A native import's payload, read by its adapter; taken by the command's run (a batch run
+    /// again parses it again).
+    Parsed(RefCell<Option<Result<Vec<CanonicalOrder>, Error>>>),
+}
+
+impl Prepared {
+    fn fetched(&self) -> Option<&shops::Fetched> {
+        match self {
+            Prepared::Fetched(fetched) => Some(fetched),
+            Prepared::Parsed(_) => None,
+        }
+    }
+
+    fn take_parsed(&self) -> Option<Result<Vec<CanonicalOrder>, Error>> {
+        match self {
+            Prepared::Parsed(parsed) => parsed.borrow_mut().take(),
+            Prepared::Fetched(_) => None,
+        }
     }
 }
 
@@ -520,12 +570,13 @@ fn deliver_pending(
     Ok(Delivered::All(succeeded))
 }
 
-/// Runs a command's handler; `fetched` is the outcome of the network phase of a sync command.
+/// Runs a command's handler with what it prepared before the store was locked.
 fn dispatch(
     ctx: &Ctx<'_, '_>,
     command: &Command,
-    fetched: Option<&shops::Fetched>,
+    prepared: Option<&Prepared>,
 ) -> Result<Value, Error> {
+    let fetched = prepared.and_then(Prepared::fetched);
     use Command::*;
     match command {
         CreateAccount(args) => accounts::create_account(ctx, args),
@@ -567,7 +618,9 @@ fn dispatch(
         Movements(args) => inventory::movements(ctx, args),
         SetFees(args) => orders::set_fees(ctx, args),
         SetPrintSettings(args) => orders::set_print_settings(ctx, args),
-        ImportOrders(args) => orders::import_orders(ctx, args),
+        ImportOrders(args) => {
+            orders::import_orders(ctx, args, prepared.and_then(Prepared::take_parsed))
+        }
         Pack(args) => orders::pack(ctx, args),
         SplitOrder(args) => orders::split_order(ctx, args),
         Push(args) => orders::push(ctx, args),

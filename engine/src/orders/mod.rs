@@ -20,6 +20,7 @@ use crate::{
     flow::{Ctx, Entity},
     ledger::{self, kind},
     model::{money, CellKey, Charges, Order, OrderLine},
+    plugin_host::PluginAdapter,
     rules::inputs::{
         AccountInput, AddressInput, FeeSettings, Fees, FeesInput, LineInput, OrderInput,
         PartnershipInput, PushCheckInput, SHIPPING_PLATFORM, SHIPPING_SELLER,
@@ -648,7 +649,14 @@ pub fn set_print_settings(ctx: &Ctx<'_, '_>, args: &PrintSettings) -> Result<Val
 
 /// `import_orders {marketplace, shop?, format, payload}`: creates new orders, updates the
 /// marketplace status of known ones, and applies cancellations.
-pub fn import_orders(ctx: &Ctx<'_, '_>, args: &ImportOrders) -> Result<Value, Error> {
+///
+/// `parsed` is the native payload as [`parse_native`] read it before the store was locked, when
+/// it was (the engine's prepare phase); the handler parses it itself otherwise.
+pub fn import_orders(
+    ctx: &Ctx<'_, '_>,
+    args: &ImportOrders,
+    parsed: Option<Result<Vec<CanonicalOrder>, Error>>,
+) -> Result<Value, Error> {
     check_name("marketplace", &args.marketplace)?;
     let orders: Vec<CanonicalOrder> = match args.format {
         PayloadFormat::Canonical => canonical::parse_orders(args.payload.clone()).map_err(|e| {
@@ -665,15 +673,28 @@ pub fn import_orders(ctx: &Ctx<'_, '_>, args: &ImportOrders) -> Result<Value, Er
                     args.marketplace
                 ))
             })?;
-            let body = match &args.payload {
-                Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
-            adapter.parse_orders(shop, &body)?
+            match parsed {
+                Some(parsed) => parsed?,
+                None => parse_native(adapter, shop, &args.payload)?,
+            }
         }
     };
     let (answers, _, _) = import_canonical(ctx, &args.marketplace, args.shop.as_deref(), orders)?;
     Ok(json!({"orders": answers}))
+}
+
+/// A marketplace's own order payload (its text, or JSON to be sent as text), read by its
+/// adapter into canonical orders. Reads nothing from the store.
+pub(crate) fn parse_native(
+    adapter: &PluginAdapter,
+    shop: &str,
+    payload: &Value,
+) -> Result<Vec<CanonicalOrder>, Error> {
+    let parsed = match payload {
+        Value::String(text) => adapter.parse_orders(shop, text),
+        other => adapter.parse_orders(shop, &other.to_string()),
+    };
+    Ok(parsed?)
 }
 
 /// Imports canonical orders; returns the answers and how many were created and updated.

@@ -119,7 +119,7 @@ pub struct Memo {
     written: Written,
     /// `PRAGMA data_version` when the entries were read; `None` after a clear.
     data_version: std::cell::Cell<Option<i64>>,
-    tables: RefCell<[HashMap<String, Box<dyn Any>>; Table::ALL.len()]>,
+    tables: RefCell<[HashMap<String, Box<dyn Any + Send>>; Table::ALL.len()]>,
 }
 
 impl Memo {
@@ -150,7 +150,7 @@ impl Memo {
 
     /// The value `read` returns for `key` (the query's name and arguments), read from `table`;
     /// read once until a row of `table` is written.
-    pub fn get<V: Clone + 'static>(
+    pub fn get<V: Clone + Send + 'static>(
         &self,
         table: Table,
         key: &[&str],

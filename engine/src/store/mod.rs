@@ -317,7 +317,7 @@ impl Tx<'_> {
 
     /// A read of rows from `table`, memoised until a row of `table` is written, a rollback, or
     /// another connection's commit (see `memo.rs`).
-    fn memo<V: Clone + 'static>(
+    fn memo<V: Clone + Send + 'static>(
         &self,
         table: Table,
         key: &[&str],
