@@ -427,12 +427,17 @@ fn progress(len: usize, what: &str, quiet: bool) -> ProgressBar {
 /// An imported order: its distributor's number and its name (kept small: a million of them).
 type Named = (u32, Box<str>);
 
-/// Imports every order as native payloads, a chunk per `import_orders`, chunks batched.
-/// Returns every order and the phase's time.
+/// Host threads sending imports at once, as marketplace pushes arrive: while one thread's
+/// command holds the store, the other's payload is parsed by its adapter (the engine's prepare
+/// phase runs before the store is locked).
+const IMPORT_THREADS: usize = 2;
+
+/// Imports every order as native payloads, a chunk per `import_orders`, from
+/// [`IMPORT_THREADS`] threads. Returns every order (in chunk order, whichever thread sent it) and
+/// the phase's time: the wall-clock time during which some thread had a command in the engine
+/// (not the host's own time building payloads), the engine's CPU time summed over the threads.
 fn phase_import(engine: &Engine, shape: &Shape, quiet: bool) -> Result<(Vec<Named>, Spent)> {
     let bar = progress(shape.orders, "import", quiet);
-    let mut names = Vec::with_capacity(shape.orders);
-    let mut elapsed = Spent::default();
     // Group order numbers by (distributor, marketplace) and cut into chunks.
     let mut groups: Vec<Vec<usize>> = vec![Vec::new(); shape.distributors * MARKETPLACES.len()];
     for n in 0..shape.orders {
@@ -443,31 +448,106 @@ fn phase_import(engine: &Engine, shape: &Shape, quiet: bool) -> Result<(Vec<Name
             .unwrap_or(0);
         groups[d * MARKETPLACES.len() + m].push(n);
     }
-    for (g, numbers) in groups.iter().enumerate() {
+    let chunks: Vec<(usize, &[usize])> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, numbers)| numbers.chunks(shape.import_chunk).map(move |c| (g, c)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let written = bytes_written();
+    let send = |i: usize, (g, chunk): (usize, &[usize])| -> Result<Sent> {
         let (d, marketplace) = (g / MARKETPLACES.len(), MARKETPLACES[g % MARKETPLACES.len()]);
-        for chunk in numbers.chunks(shape.import_chunk) {
-            let orders: Vec<GenOrder> = chunk
-                .iter()
-                .map(|&n| {
-                    let (_, _, s, l) = order_shape(shape, n);
-                    (n, s, l)
+        let orders: Vec<GenOrder> = chunk
+            .iter()
+            .map(|&n| {
+                let (_, _, s, l) = order_shape(shape, n);
+                (n, s, l)
+            })
+            .collect();
+        // The payload as a host receives it from the marketplace: the body's text.
+        let payload = native(marketplace, &orders).to_string();
+        let request = json!({"as": distributor(d), "cmd": "import_orders", "args": {"marketplace": marketplace, "shop": format!("{marketplace}-1"), "format": "native", "payload": payload}});
+        let envelope = Envelope::from_value(request).map_err(|e| miette!("{e}"))?;
+        let t = Stopwatch::start();
+        let result = engine
+            .execute(&envelope)
+            .map_err(|e| miette!("import failed: {e}"))?;
+        let spent = t.stop();
+        let names = result["orders"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| (d as u32, o["order"].as_str().unwrap_or_default().into()))
+            .collect();
+        bar.inc(chunk.len() as u64);
+        Ok(Sent {
+            chunk: i,
+            names,
+            spent,
+            interval: (t.wall, t.wall + spent.wall),
+        })
+    };
+    let sent: Vec<Vec<Sent>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..IMPORT_THREADS)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut sent = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&chunk) = chunks.get(i) else {
+                            return Ok(sent);
+                        };
+                        sent.push(send(i, chunk)?);
+                    }
                 })
-                .collect();
-            let request = json!({"as": distributor(d), "cmd": "import_orders", "args": {"marketplace": marketplace, "shop": format!("{marketplace}-1"), "format": "native", "payload": native(marketplace, &orders)}});
-            let envelope = Envelope::from_value(request).map_err(|e| miette!("{e}"))?;
-            let t = Stopwatch::start();
-            let result = engine
-                .execute(&envelope)
-                .map_err(|e| miette!("import failed: {e}"))?;
-            elapsed += t.stop();
-            for o in result["orders"].as_array().into_iter().flatten() {
-                names.push((d as u32, o["order"].as_str().unwrap_or_default().into()));
-            }
-            bar.inc(chunk.len() as u64);
-        }
-    }
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().map_err(|_| miette!("an import thread panicked"))?)
+            .collect::<Result<_>>()
+    })?;
     bar.finish_and_clear();
+    let mut sent: Vec<Sent> = sent.into_iter().flatten().collect();
+    sent.sort_unstable_by_key(|s| s.chunk);
+    let mut intervals: Vec<(Instant, Instant)> = sent.iter().map(|s| s.interval).collect();
+    let mut elapsed = Spent {
+        wall: busy(&mut intervals),
+        written: bytes_written().saturating_sub(written),
+        ..Spent::default()
+    };
+    let mut names = Vec::with_capacity(shape.orders);
+    for chunk in sent {
+        elapsed.cpu += chunk.spent.cpu;
+        names.extend(chunk.names);
+    }
     Ok((names, elapsed))
+}
+
+/// One `import_orders` a thread sent: which chunk, the orders it created, its time.
+struct Sent {
+    chunk: usize,
+    names: Vec<Named>,
+    spent: Spent,
+    interval: (Instant, Instant),
+}
+
+/// The time covered by at least one of `intervals`.
+fn busy(intervals: &mut [(Instant, Instant)]) -> Duration {
+    intervals.sort_unstable();
+    let mut total = Duration::ZERO;
+    let mut covered: Option<(Instant, Instant)> = None;
+    for &(start, end) in intervals.iter() {
+        covered = match covered {
+            Some((s, e)) if start <= e => Some((s, e.max(end))),
+            Some((s, e)) => {
+                total += e - s;
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+    total + covered.map_or(Duration::ZERO, |(s, e)| e - s)
 }
 
 /// Runs `cmd {order}` for every order, `shape.batch` commands per transaction; returns the
@@ -593,4 +673,24 @@ fn peak_rss_mb() -> f64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| round(kb / 1024.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn busy_time_counts_overlapping_intervals_once() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut intervals = [
+            (at(20), at(30)),
+            (at(0), at(10)),
+            (at(5), at(12)),
+            (at(30), at(31)),
+            (at(40), at(41)),
+        ];
+        assert_eq!(super::busy(&mut intervals), Duration::from_millis(24));
+        assert_eq!(super::busy(&mut []), Duration::ZERO);
+    }
 }
