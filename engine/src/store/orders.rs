@@ -1,6 +1,11 @@
 //! Statements for distribution orders, their lines, fee and print settings, and the delivery
 //! queue.
 
+use std::{
+    collections::HashMap,
+    sync::{Mutex, OnceLock, PoisonError},
+};
+
 use rusqlite::{params, OptionalExtension, Row};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -156,6 +161,34 @@ fn identity(o: &Order) -> Identity<'_> {
     )
 }
 
+/// The text of an `UPDATE` of these order columns (`?1`, `?2` the order's key, then one
+/// parameter per column), built once per set of columns and kept for the life of the process, so
+/// that a transaction finds its statement by the text's address (`Tx::with`). Transitions change
+/// a few dozen sets of columns, so the texts kept stay few.
+fn update_sql(columns: &[&'static str]) -> &'static str {
+    type Texts = HashMap<Vec<&'static str>, &'static str>;
+    static TEXTS: OnceLock<Mutex<Texts>> = OnceLock::new();
+    let mut texts = TEXTS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(text) = texts.get(columns) {
+        return text;
+    }
+    let set: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| format!("{column} = ?{}", i + 3))
+        .collect();
+    let sql = format!(
+        "UPDATE orders SET {} WHERE distributor = ?1 AND order_name = ?2",
+        set.join(", ")
+    );
+    let text: &'static str = Box::leak(sql.into_boxed_str());
+    texts.insert(columns.to_vec(), text);
+    text
+}
+
 fn to_text<T: serde::Serialize>(value: &T) -> Result<String, Error> {
     serde_json::to_string(value).map_err(|e| Error::new(Code::Internal, e.to_string()))
 }
@@ -288,20 +321,13 @@ impl Tx<'_> {
             return Ok(());
         }
         set.push(("updated_at", Sql::Text(at.to_owned())));
-        let mut sql = String::from("UPDATE orders SET ");
-        for (i, (column, _)) in set.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("{column} = ?{}", i + 3));
-        }
-        sql.push_str(" WHERE distributor = ?1 AND order_name = ?2");
+        let columns: Vec<&'static str> = set.iter().map(|(column, _)| *column).collect();
         let values = [Sql::Text(o.distributor.clone()), Sql::Text(o.order.clone())]
             .into_iter()
             .chain(set.into_iter().map(|(_, value)| value));
-        self.tx
-            .prepare_cached(&sql)?
-            .execute(rusqlite::params_from_iter(values))?;
+        self.with(update_sql(&columns), |statement| {
+            statement.execute(rusqlite::params_from_iter(values))
+        })?;
         Ok(())
     }
 
@@ -494,10 +520,16 @@ impl Tx<'_> {
 
     /// The oldest queued deliveries, as `(seq, distributor, order)`, at most `limit`.
     pub fn pending_deliveries(&self, limit: usize) -> Result<Vec<(i64, String, String)>, Error> {
-        Ok(self.rows(
-            "SELECT seq, distributor, order_name FROM deliveries ORDER BY seq LIMIT ?1",
-            [limit as i64],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        // The limit is not a bound `LIMIT ?`: SQLite's planner reads such a value, so binding it
+        // makes the statement be prepared again at every run. Reading stops at the limit.
+        Ok(self.with(
+            "SELECT seq, distributor, order_name FROM deliveries ORDER BY seq",
+            |statement| {
+                statement
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .take(limit)
+                    .collect()
+            },
         )?)
     }
 
