@@ -113,13 +113,16 @@ impl Written {
     }
 }
 
+/// One table's memoised reads, by query and arguments (each length-prefixed).
+type Entries = HashMap<Vec<u8>, Box<dyn Any + Send>>;
+
 /// Memoised reads, by table, then by query and arguments.
 #[derive(Default)]
 pub struct Memo {
     written: Written,
     /// `PRAGMA data_version` when the entries were read; `None` after a clear.
     data_version: std::cell::Cell<Option<i64>>,
-    tables: RefCell<[HashMap<String, Box<dyn Any + Send>>; Table::ALL.len()]>,
+    tables: RefCell<[Entries; Table::ALL.len()]>,
 }
 
 impl Memo {
@@ -148,23 +151,21 @@ impl Memo {
         self.data_version.set(Some(data_version));
     }
 
-    /// The value `read` returns for `key` (the query's name and arguments), read from `table`;
+    /// The value `read` returns for `key_parts` (the query's name and arguments), read from `table`;
     /// read once until a row of `table` is written.
     pub fn get<V: Clone + Send + 'static>(
         &self,
         table: Table,
-        key: &[&str],
+        key_parts: &[&str],
         read: impl FnOnce() -> Result<V, Error>,
     ) -> Result<V, Error> {
         let written = self.written.take();
         // Each part prefixed by its length, so no two argument lists make the same key.
-        let mut joined = String::with_capacity(key.iter().map(|p| p.len() + 4).sum());
-        for part in key {
-            joined.push_str(&part.len().to_string());
-            joined.push(':');
-            joined.push_str(part);
+        let mut key: Vec<u8> = Vec::with_capacity(key_parts.iter().map(|p| p.len() + 8).sum());
+        for part in key_parts {
+            key.extend_from_slice(&part.len().to_le_bytes());
+            key.extend_from_slice(part.as_bytes());
         }
-        let key = joined;
         {
             let mut tables = self.tables.borrow_mut();
             if written != 0 {
