@@ -161,11 +161,15 @@ impl Tx<'_> {
             "INSERT INTO price_history (supplier, sku, price, at) VALUES (?1, ?2, ?3, ?4)",
             params![supplier, sku, price.to_string(), at],
         )?;
-        self.exec(
-            "DELETE FROM price_history WHERE supplier = ?1 AND sku = ?2 AND seq NOT IN
-             (SELECT seq FROM price_history WHERE supplier = ?1 AND sku = ?2 ORDER BY seq DESC LIMIT ?3)",
-            params![supplier, sku, PRICE_HISTORY_MAX as i64],
-        )?;
+        // The limit is written into the text: SQLite's planner reads a bound `LIMIT ?`, so a
+        // statement binding one is prepared again at every run.
+        self.tx
+            .prepare_cached(&format!(
+                "DELETE FROM price_history WHERE supplier = ?1 AND sku = ?2 AND seq NOT IN
+                 (SELECT seq FROM price_history WHERE supplier = ?1 AND sku = ?2
+                  ORDER BY seq DESC LIMIT {PRICE_HISTORY_MAX})"
+            ))?
+            .execute(params![supplier, sku])?;
         Ok(())
     }
 

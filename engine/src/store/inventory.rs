@@ -314,8 +314,10 @@ impl Tx<'_> {
         limit: usize,
     ) -> Result<Vec<Movement>, Error> {
         // A recursive query whose queue is ordered (newest first) walks every chain at once and
-        // stops after the limit: each movement's `prev` is older than it.
-        Ok(self.rows(
+        // stops after the limit: each movement's `prev` is older than it. The limit is written
+        // into the text (the planner reads a bound `LIMIT ?`, which makes SQLite prepare the
+        // statement again at every run); the engine asks for one page size.
+        let sql = format!(
             "WITH RECURSIVE chain (seq) AS (
                  SELECT last_movement FROM stock
                  WHERE account = ?1 AND supplier = ?2 AND sku = ?3 AND last_movement IS NOT NULL
@@ -323,23 +325,24 @@ impl Tx<'_> {
                  UNION ALL
                  SELECT m.prev FROM movements m JOIN chain c ON m.seq = c.seq
                  WHERE m.prev IS NOT NULL
-                 ORDER BY 1 DESC LIMIT ?4)
+                 ORDER BY 1 DESC LIMIT {limit})
              SELECT seq, supplier, warehouse, sku, kind, before, after, at FROM movements
-             WHERE seq IN chain ORDER BY seq DESC",
-            params![account, supplier, sku, limit as i64],
-            |r| {
-                Ok(Movement {
-                    seq: r.get(0)?,
-                    supplier: r.get(1)?,
-                    warehouse: r.get(2)?,
-                    sku: r.get(3)?,
-                    kind: r.get(4)?,
-                    before: r.get(5)?,
-                    after: r.get(6)?,
-                    at: r.get(7)?,
-                })
-            },
-        )?)
+             WHERE seq IN chain ORDER BY seq DESC"
+        );
+        let mut statement = self.tx.prepare_cached(&sql)?;
+        let rows = statement.query_map(params![account, supplier, sku], |r| {
+            Ok(Movement {
+                seq: r.get(0)?,
+                supplier: r.get(1)?,
+                warehouse: r.get(2)?,
+                sku: r.get(3)?,
+                kind: r.get(4)?,
+                before: r.get(5)?,
+                after: r.get(6)?,
+                at: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 

@@ -131,17 +131,22 @@ impl Tx<'_> {
         marketplace: &str,
         shop: &str,
     ) -> Result<Vec<ShopStoreSku>, Error> {
-        let limit = i64::try_from(SHOP_STORE_SKUS_MAX + 1).unwrap_or(i64::MAX);
-        Ok(self.rows(
+        // Reading stops at the limit (a bound `LIMIT ?` would make SQLite prepare the statement
+        // again at every run).
+        Ok(self.with(
             "SELECT store_sku, local_sku, listing FROM store_skus
-             WHERE account = ?1 AND marketplace = ?2 AND shop = ?3 ORDER BY store_sku LIMIT ?4",
-            params![account, marketplace, shop, limit],
-            |r| {
-                Ok(ShopStoreSku {
-                    store_sku: r.get(0)?,
-                    local_sku: r.get(1)?,
-                    listing: r.get(2)?,
-                })
+             WHERE account = ?1 AND marketplace = ?2 AND shop = ?3 ORDER BY store_sku",
+            |statement| {
+                statement
+                    .query_map(params![account, marketplace, shop], |r| {
+                        Ok(ShopStoreSku {
+                            store_sku: r.get(0)?,
+                            local_sku: r.get(1)?,
+                            listing: r.get(2)?,
+                        })
+                    })?
+                    .take(SHOP_STORE_SKUS_MAX + 1)
+                    .collect()
             },
         )?)
     }
