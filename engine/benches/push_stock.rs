@@ -35,8 +35,8 @@ const SUPPLIER: &str = "sup";
 const WAREHOUSE: &str = "KL";
 /// The fixed `at` of the timed push, so the answer does not depend on the clock.
 const PUSH_AT: &str = "2026-11-27T09:00:00Z";
-/// The tables of the raw ceiling, copied from `engine/src/store/schema.rs` (the `stock` and
-/// `movements` tables and their indexes).
+/// The tables of the raw ceiling: the `stock` and `movements` tables and their indexes as the
+/// engine's migrations leave them (`engine/src/store/schema.rs`).
 const RAW_DDL: &str = r#"
 CREATE TABLE stock (
     account     TEXT NOT NULL,
@@ -45,6 +45,7 @@ CREATE TABLE stock (
     sku         TEXT NOT NULL,
     available   INTEGER NOT NULL CHECK (available >= 0),
     locked      INTEGER NOT NULL CHECK (locked >= 0),
+    last_movement INTEGER,
     PRIMARY KEY (account, supplier, warehouse, sku)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX stock_by_cell ON stock (supplier, warehouse, sku);
@@ -58,9 +59,9 @@ CREATE TABLE movements (
     kind        TEXT NOT NULL,
     before      INTEGER NOT NULL,
     after       INTEGER NOT NULL,
-    at          TEXT NOT NULL
+    at          TEXT NOT NULL,
+    prev        INTEGER
 ) STRICT;
-CREATE INDEX movements_by_sku ON movements (account, sku, seq);
 "#;
 
 type BenchResult<T> = Result<T, Box<dyn Error>>;
@@ -327,21 +328,24 @@ fn raw_ceiling(path: &Path, sizes: &Sizes) -> BenchResult<Duration> {
     let started = Instant::now();
     let tx = conn.transaction()?;
     {
-        let mut update = tx.prepare(
-            "UPDATE stock SET available = ?5
-             WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
-        )?;
+        // Like the engine: the movement first, then the cell with its new value and the
+        // movement's seq (a cell names its last movement, a movement the one before).
         let mut log = tx.prepare(
-            "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at)
-             VALUES (?1, ?2, ?3, ?4, 'distribution_stock_push', 0, ?5, ?6)",
+            "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at, prev)
+             VALUES (?1, ?2, ?3, ?4, 'distribution_stock_push', 0, ?5, ?6, NULL)",
+        )?;
+        let mut update = tx.prepare(
+            "UPDATE stock SET available = ?5, last_movement = ?6
+             WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
         )?;
         for (i, s) in skus.iter().enumerate() {
             let q = quantity(1, i);
             for d in &distributors {
-                if update.execute(params![d, SUPPLIER, WAREHOUSE, s, q])? != 1 {
+                log.execute(params![d, SUPPLIER, WAREHOUSE, s, q, PUSH_AT])?;
+                let logged = tx.last_insert_rowid();
+                if update.execute(params![d, SUPPLIER, WAREHOUSE, s, q, logged])? != 1 {
                     return Err(format!("raw: no cell {d}/{s}").into());
                 }
-                log.execute(params![d, SUPPLIER, WAREHOUSE, s, q, PUSH_AT])?;
             }
         }
     }
