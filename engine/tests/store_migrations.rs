@@ -77,6 +77,16 @@ fn every_table_is_strict() {
     }
 }
 
+/// The first column of every row `sql` reads.
+fn column<T: rusqlite::types::FromSql>(conn: &rusqlite::Connection, sql: &str) -> Vec<T> {
+    conn.prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 /// Every row of `table`, each as text, in primary-key order.
 fn dump(conn: &rusqlite::Connection, table: &str, order_by: &str) -> Vec<String> {
     let mut stmt = conn
@@ -163,21 +173,9 @@ fn the_rebuilt_order_tables_keep_their_rows_and_lines() {
     );
     // The queue keeps only the pending delivery (migration 4); the supplier's partial index
     // answers what its queries ask, the delivered order.
-    let pending: Vec<i64> = conn
-        .prepare("SELECT seq FROM deliveries ORDER BY seq")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let pending: Vec<i64> = column(&conn, "SELECT seq FROM deliveries ORDER BY seq");
     assert_eq!(pending, [2]);
-    let delivered: Vec<String> = conn
-        .prepare("SELECT order_name FROM orders INDEXED BY orders_by_supplier WHERE supplier = 'sup' AND documents IS NOT NULL")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let delivered: Vec<String> = column(&conn, "SELECT order_name FROM orders INDEXED BY orders_by_supplier WHERE supplier = 'sup' AND documents IS NOT NULL");
     assert_eq!(delivered, ["shopee:2"]);
 }
 
@@ -234,13 +232,7 @@ fn an_orders_audit_rows_become_a_chain_from_the_order() {
         ]
     );
     // The other entities' rows are still found by the (now partial) index.
-    let found: Vec<i64> = conn
-        .prepare("SELECT seq FROM audit INDEXED BY audit_by_entity WHERE entity_id = 'shopee:1' AND entity_kind = 'partnership' AND entity_kind <> 'distribution_order'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let found: Vec<i64> = column(&conn, "SELECT seq FROM audit INDEXED BY audit_by_entity WHERE entity_id = 'shopee:1' AND entity_kind = 'partnership' AND entity_kind <> 'distribution_order'");
     assert_eq!(found, [3]);
 }
 

@@ -58,28 +58,20 @@ fn a_failed_delivery_stays_queued_while_the_others_are_delivered() {
         engine.execute_line(&Request::new("dis", cmd, json!({"order": order})).line())
     };
     assert_eq!(state(&world, "shopee:1003"), "pushed");
-    // The only delivery of the push fails: the push is answered and kept, its delivery stays
-    // queued, and the next write command's round delivers it (even a command that fails).
-    fail::cfg("delivery.during", "1*return(rule_error)").unwrap();
-    let pushed = send("push", "shopee:1002");
-    fail::remove("delivery.during");
-    assert_eq!(pushed["result"]["state"], "pushing", "{pushed}");
-    assert_eq!(state(&world, "shopee:1002"), "pushing");
-    assert_eq!(
-        send("push", "shopee:1002")["error"]["code"],
-        "invalid_transition"
-    );
-    assert_eq!(state(&world, "shopee:1002"), "pushed");
-    // A delivery that panics: the same.
+    // The only delivery of a push fails, or panics: the push is answered and kept, its delivery
+    // stays queued, and the next write command's round delivers it (even a command that fails).
     assert_eq!(send("pack", "shopee:1001")["ok"], true);
-    fail::cfg("delivery.during", "1*panic").unwrap();
-    let pushed = send("push", "shopee:1001");
-    fail::remove("delivery.during");
-    assert_eq!(pushed["result"]["state"], "pushing", "{pushed}");
-    assert_eq!(state(&world, "shopee:1001"), "pushing");
-    assert_eq!(
-        send("pack", "shopee:1001")["error"]["code"],
-        "invalid_transition"
-    );
-    assert_eq!(state(&world, "shopee:1001"), "pushed");
+    for (action, order) in [
+        ("1*return(rule_error)", "shopee:1002"),
+        ("1*panic", "shopee:1001"),
+    ] {
+        fail::cfg("delivery.during", action).unwrap();
+        let pushed = send("push", order);
+        fail::remove("delivery.during");
+        assert_eq!(pushed["result"]["state"], "pushing", "{action}: {pushed}");
+        assert_eq!(state(&world, order), "pushing", "{action}");
+        let again = send("push", order);
+        assert_eq!(again["error"]["code"], "invalid_transition", "{action}");
+        assert_eq!(state(&world, order), "pushed", "{action}");
+    }
 }

@@ -330,20 +330,23 @@ impl Tx<'_> {
              WHERE seq IN chain ORDER BY seq DESC"
         );
         let mut statement = self.tx.prepare_cached(&sql)?;
-        let rows = statement.query_map(params![account, supplier, sku], |r| {
-            Ok(Movement {
-                seq: r.get(0)?,
-                supplier: r.get(1)?,
-                warehouse: r.get(2)?,
-                sku: r.get(3)?,
-                kind: r.get(4)?,
-                before: r.get(5)?,
-                after: r.get(6)?,
-                at: r.get(7)?,
-            })
-        })?;
+        let rows = statement.query_map(params![account, supplier, sku], movement_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// A movement from the columns `seq, supplier, warehouse, sku, kind, before, after, at`.
+fn movement_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Movement> {
+    Ok(Movement {
+        seq: r.get(0)?,
+        supplier: r.get(1)?,
+        warehouse: r.get(2)?,
+        sku: r.get(3)?,
+        kind: r.get(4)?,
+        before: r.get(5)?,
+        after: r.get(6)?,
+        at: r.get(7)?,
+    })
 }
 
 fn cell_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StockCell> {
@@ -422,7 +425,7 @@ mod tests {
                     "SELECT seq, supplier, warehouse, sku, kind, before, after, at FROM movements
                      WHERE account = 'dist' AND supplier = 'sup' AND sku = 'MUG' ORDER BY seq DESC",
                     [],
-                    |r| Ok(Movement { seq: r.get(0)?, supplier: r.get(1)?, warehouse: r.get(2)?, sku: r.get(3)?, kind: r.get(4)?, before: r.get(5)?, after: r.get(6)?, at: r.get(7)? }),
+                    super::movement_row,
                 )?.into_iter().take(page).collect();
                 Ok((walked, scanned))
             }).unwrap_or_else(|e| panic!("{e}"));
