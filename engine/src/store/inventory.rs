@@ -215,7 +215,9 @@ impl Tx<'_> {
             .optional()?)
     }
 
-    /// An account's cells of one supplier SKU, by warehouse.
+    /// An account's cells of one supplier SKU, by warehouse: one lookup per warehouse of the
+    /// supplier (a cell is always in one of its supplier's warehouses), not a scan of every cell
+    /// the account holds of that supplier.
     pub fn stock_cells(
         &self,
         account: &str,
@@ -224,7 +226,9 @@ impl Tx<'_> {
     ) -> Result<Vec<StockCell>, Error> {
         Ok(self.rows(
             "SELECT account, supplier, warehouse, sku, available, locked FROM stock
-             WHERE account = ?1 AND supplier = ?2 AND sku = ?3 ORDER BY warehouse",
+             WHERE account = ?1 AND supplier = ?2 AND sku = ?3
+             AND warehouse IN (SELECT warehouse FROM warehouses WHERE account = ?2)
+             ORDER BY warehouse",
             [account, supplier, sku],
             cell_row,
         )?)
