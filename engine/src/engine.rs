@@ -294,13 +294,14 @@ impl Engine {
             Ok(store) => store,
             Err(error) => return (envelopes.iter().map(|_| Err(error.clone())).collect(), true),
         };
-        let mut drain = true;
         if let [only] = envelopes {
             if only.command.side() == Side::Query && only.key.is_none() {
                 let answer = store.read(|tx| self.run(tx, only, ats[0].clone()?, None));
-                return (vec![answer], drain);
+                return (vec![answer], false);
             }
         }
+        // Set by the run that commits (`deliver_within`).
+        let mut drain = true;
         // Most batches fail nowhere: they run in one transaction without a savepoint (a
         // savepoint copies every page first written under it). When a command fails, that
         // transaction is rolled back and the batch runs again with a savepoint per command.
