@@ -76,6 +76,14 @@ pub fn repo_root() -> &'static Path {
 
 /// Runs a scenario file against a fresh in-memory store; the error names the step that failed.
 pub fn run_file(path: &Path) -> Result<usize, String> {
+    run_file_observed(path, &mut |_, _| {})
+}
+
+/// [`run_file`], showing `observe` every request line sent and the answer line it got.
+pub fn run_file_observed(
+    path: &Path,
+    observe: &mut dyn FnMut(&Value, &Value),
+) -> Result<usize, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let scenario: Scenario =
         serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -121,7 +129,7 @@ pub fn run_file(path: &Path) -> Result<usize, String> {
     let engine = Engine::open(Path::new(":memory:"), options).map_err(|e| format!("{e:?}"))?;
     let mut vars = BTreeMap::new();
     for (index, step) in scenario.steps.iter().enumerate() {
-        run_step(&engine, step, &mut vars).map_err(|e| {
+        run_step(&engine, step, &mut vars, observe).map_err(|e| {
             format!(
                 "{} step {} (`{}` as {}): {e}",
                 path.display(),
@@ -146,6 +154,7 @@ fn run_step(
     engine: &Engine,
     step: &Step,
     vars: &mut BTreeMap<String, Value>,
+    observe: &mut dyn FnMut(&Value, &Value),
 ) -> Result<(), String> {
     if step.drain {
         engine
@@ -163,6 +172,7 @@ fn run_step(
         request["args"] = substitute(args, vars)?;
     }
     let answer = engine.execute_line(&request.to_string());
+    observe(&request, &answer);
     let ok = answer["ok"] == json!(true);
     match (&step.error, &step.result) {
         (Some(code), _) => {

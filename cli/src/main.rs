@@ -61,7 +61,12 @@ enum Cmd {
         which: BenchCmd,
     },
     /// Print the JSON Schema of a workflow file, for editors with a YAML language server.
-    Schema,
+    Schema {
+        /// Print the host protocol's schema instead: every request line and the answer line
+        /// to each command (docs/protocol.md is its prose).
+        #[arg(long)]
+        protocol: bool,
+    },
     /// Speak the host protocol: one JSON request a line on stdin, one answer a line on stdout.
     Exec {
         /// The SQLite store (created if missing); `:memory:` for a throwaway one.
@@ -179,8 +184,12 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             };
             bench::run(shape, db, plugins, json).map(|()| ExitCode::SUCCESS)
         }
-        Cmd::Schema => {
-            let schema = workflow::json_schema();
+        Cmd::Schema { protocol } => {
+            let schema = if protocol {
+                distributary::protocol::json_schema()
+            } else {
+                workflow::json_schema()
+            };
             println!(
                 "{}",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()

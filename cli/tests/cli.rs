@@ -268,3 +268,21 @@ fn the_demo_runs_to_the_end_and_reconciles() {
     let again = run(&["demo", "--db", db.to_str().unwrap()], "");
     assert_eq!(again.status.code(), Some(1));
 }
+
+#[test]
+fn schema_prints_the_workflow_or_the_protocol_schema() {
+    let workflow = run(&["schema"], "");
+    assert!(workflow.status.success());
+    let workflow: serde_json::Value = serde_json::from_slice(&workflow.stdout).expect("JSON");
+    assert_eq!(workflow["title"], "Distributary workflow");
+    let protocol = run(&["schema", "--protocol"], "");
+    assert!(protocol.status.success());
+    let protocol: serde_json::Value = serde_json::from_slice(&protocol.stdout).expect("JSON");
+    assert_eq!(protocol, distributary::protocol::json_schema());
+    for cmd in distributary::command::names() {
+        assert!(
+            protocol["$defs"][format!("answer.{cmd}")].is_object(),
+            "{cmd}"
+        );
+    }
+}

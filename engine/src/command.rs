@@ -1,8 +1,10 @@
 //! The host protocol's vocabulary (DESIGN.md 7): the request envelope, the typed [`Command`] enum
 //! whose serde form *is* the protocol's `{"cmd", "args"}`, and the answer line.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use strum::VariantArray;
 
 use crate::error::{Code, Error};
 
@@ -81,6 +83,11 @@ impl Envelope {
 
     /// Builds an envelope from a parsed JSON request.
     pub fn from_value(value: Value) -> Result<Envelope, Error> {
+        // serde's derive also reads a struct from a list of its fields' values: a request is
+        // an object, never a list whose values land on whichever fields they happen to.
+        if !value.is_object() {
+            return Err(Error::bad_request("a request is a JSON object"));
+        }
         let wire: WireEnvelope = serde_json::from_value(value)
             .map_err(|e| Error::bad_request(format!("malformed request: {e}")))?;
         let args = match wire.args {
@@ -137,72 +144,54 @@ pub fn check_text(field: &str, text: &str) -> Result<(), Error> {
 }
 
 /// Every command name of the protocol (`cmd`), in the order of [`Command`]'s variants: what a
-/// host or a test iterates to cover them all. A unit test keeps it equal to the enum.
-pub const NAMES: &[&str] = &[
-    "create_account",
-    "create_user",
-    "set_live_rate",
-    "create_warehouse",
-    "create_invitation",
-    "revoke_invitation",
-    "review_partnership",
-    "end_partnership",
-    "add_balance",
-    "deduct_balance",
-    "set_credit",
-    "publish_product",
-    "set_price",
-    "set_distribution",
-    "assign_warehouses",
-    "push_stock",
-    "set_fees",
-    "ship_order",
-    "confirm_pickup",
-    "review_withdrawal",
-    "after_sale_refund",
-    "bind_supplier",
-    "set_supplier_note",
-    "set_fixed_rate",
-    "subscribe",
-    "create_sku",
-    "claim",
-    "remove_expired",
-    "stop_distribution",
-    "map_store_sku",
-    "add_supplier_warehouse",
-    "warehouse_action",
-    "export_claimed",
-    "import_claimed",
-    "import_orders",
-    "pack",
-    "split_order",
-    "push",
-    "refresh",
-    "withdraw",
-    "mark_shipped",
-    "set_print_settings",
-    "fire",
-    "connect_shop",
-    "sync_orders",
-    "sync_stock",
-    "suppliers",
-    "balances",
-    "transactions",
-    "notifications",
-    "products",
-    "price_history",
-    "stock",
-    "movements",
-    "orders",
-    "order",
-    "plugins",
-    "shops",
-];
+/// host or a test iterates to cover them all. Derived from the enum ([`CommandName`]).
+pub fn names() -> impl Iterator<Item = &'static str> {
+    CommandName::VARIANTS.iter().map(|name| name.as_str())
+}
+
+impl CommandName {
+    /// The protocol name, as in `cmd`.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The side the command belongs to.
+    pub fn side(self) -> Side {
+        use CommandName::*;
+        match self {
+            CreateAccount | CreateUser | SetLiveRate => Side::System,
+            CreateWarehouse | CreateInvitation | RevokeInvitation | ReviewPartnership
+            | EndPartnership | AddBalance | DeductBalance | SetCredit | PublishProduct
+            | SetPrice | SetDistribution | AssignWarehouses | PushStock | SetFees | ShipOrder
+            | ConfirmPickup | ReviewWithdrawal | AfterSaleRefund => Side::Supplier,
+            BindSupplier | SetSupplierNote | SetFixedRate | Subscribe | CreateSku | Claim
+            | RemoveExpired | StopDistribution | MapStoreSku | AddSupplierWarehouse
+            | WarehouseAction | ExportClaimed | ImportClaimed | ImportOrders | Pack
+            | SplitOrder | Push | Refresh | Withdraw | MarkShipped | SetPrintSettings | Fire
+            | ConnectShop | SyncOrders | SyncStock => Side::Distributor,
+            Suppliers | Balances | Transactions | Notifications | Products | PriceHistory
+            | Stock | Movements | Orders | Order | Plugins | Shops => Side::Query,
+        }
+    }
+}
 
 /// Every command of the host protocol this engine implements, with its arguments. The serde form
 /// is the protocol's: `{"cmd": "add_balance", "args": {"distributor": "d1", "amount": "10"}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::EnumDiscriminants)]
 #[serde(tag = "cmd", content = "args", rename_all = "snake_case")]
+#[strum_discriminants(
+    name(CommandName),
+    doc = "The name of a command, without its arguments.",
+    derive(
+        Hash,
+        PartialOrd,
+        Ord,
+        strum::IntoStaticStr,
+        strum::EnumString,
+        strum::VariantArray
+    ),
+    strum(serialize_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum Command {
     // --- system
@@ -270,7 +259,8 @@ pub enum Command {
 }
 
 /// Which side of the business a command belongs to; authorisation starts from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Side {
     /// Setup commands, only for the `system` actor.
     System,
@@ -288,78 +278,38 @@ impl Command {
         // serde's derive also reads a struct from a list of its field values in declaration
         // order; the protocol's `args` is an object, and a list must not run a command with its
         // values assigned to whichever fields they happen to land on.
-        if !args.is_object() && NAMES.contains(&cmd) {
+        if cmd.parse::<CommandName>().is_err() {
+            return Err(
+                Error::new(Code::UnknownCommand, format!("unknown command {cmd:?}"))
+                    .with("cmd", cmd),
+            );
+        }
+        if !args.is_object() {
             return Err(Error::bad_request(format!(
                 "`args` of `{cmd}` must be an object"
             )));
         }
-        serde_json::from_value(json!({"cmd": cmd, "args": args})).map_err(|e| {
-            let text = e.to_string();
-            if text.starts_with(&format!("unknown variant `{cmd}`")) {
-                Error::new(Code::UnknownCommand, format!("unknown command {cmd:?}"))
-                    .with("cmd", cmd)
-            } else {
-                Error::bad_request(format!("bad arguments for `{cmd}`: {text}"))
-            }
-        })
+        serde_json::from_value(json!({"cmd": cmd, "args": args}))
+            .map_err(|e| Error::bad_request(format!("bad arguments for `{cmd}`: {e}")))
     }
 
     /// The side the command belongs to.
     pub fn side(&self) -> Side {
-        use Command::*;
-        match self {
-            CreateAccount(_) | CreateUser(_) | SetLiveRate(_) => Side::System,
-            CreateWarehouse(_) | CreateInvitation(_) | RevokeInvitation(_)
-            | ReviewPartnership(_) | EndPartnership(_) | AddBalance(_) | DeductBalance(_)
-            | SetCredit(_) | PublishProduct(_) | SetPrice(_) | SetDistribution(_)
-            | AssignWarehouses(_) | PushStock(_) | SetFees(_) | ShipOrder(_) | ConfirmPickup(_)
-            | ReviewWithdrawal(_) | AfterSaleRefund(_) => Side::Supplier,
-            BindSupplier(_)
-            | SetSupplierNote(_)
-            | SetFixedRate(_)
-            | Subscribe(_)
-            | CreateSku(_)
-            | Claim(_)
-            | RemoveExpired(_)
-            | StopDistribution(_)
-            | MapStoreSku(_)
-            | AddSupplierWarehouse(_)
-            | WarehouseAction(_)
-            | ExportClaimed(_)
-            | ImportClaimed(_)
-            | ImportOrders(_)
-            | Pack(_)
-            | SplitOrder(_)
-            | Push(_)
-            | Refresh(_)
-            | Withdraw(_)
-            | MarkShipped(_)
-            | SetPrintSettings(_)
-            | Fire(_)
-            | ConnectShop(_)
-            | SyncOrders(_)
-            | SyncStock(_) => Side::Distributor,
-            Suppliers(_) | Balances(_) | Transactions(_) | Notifications(_) | Products(_)
-            | PriceHistory(_) | Stock(_) | Movements(_) | Orders(_) | Order(_) | Plugins(_)
-            | Shops(_) => Side::Query,
-        }
+        CommandName::from(self).side()
     }
 
     /// The protocol name, as in `cmd`.
-    pub fn name(&self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.get("cmd").and_then(Value::as_str).map(str::to_owned))
-            .unwrap_or_default()
+    pub fn name(&self) -> &'static str {
+        CommandName::from(self).as_str()
     }
 }
 
 /// No arguments (an empty object, or none).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoArgs {}
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     pub account: String,
@@ -368,7 +318,7 @@ pub struct CreateAccount {
     pub currency: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     pub account: String,
@@ -376,7 +326,7 @@ pub struct CreateUser {
     pub permissions: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetRate {
     pub from: String,
@@ -384,7 +334,7 @@ pub struct SetRate {
     pub rate: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWarehouse {
     pub warehouse: String,
@@ -392,7 +342,7 @@ pub struct CreateWarehouse {
     pub region: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInvitation {
     pub warehouses: Vec<String>,
@@ -400,13 +350,13 @@ pub struct CreateInvitation {
     pub expires_at: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkArgs {
     pub link: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewPartnership {
     pub distributor: String,
@@ -415,13 +365,13 @@ pub struct ReviewPartnership {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DistributorArgs {
     pub distributor: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BalanceChange {
     pub distributor: String,
@@ -430,7 +380,7 @@ pub struct BalanceChange {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetCredit {
     pub distributor: String,
@@ -438,7 +388,7 @@ pub struct SetCredit {
     pub limit: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindSupplier {
     pub link: String,
@@ -446,21 +396,21 @@ pub struct BindSupplier {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SupplierNote {
     pub supplier: String,
     pub note: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Subscribe {
     pub web: bool,
     pub app: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransactionsQuery {
     #[serde(default)]
@@ -469,7 +419,7 @@ pub struct TransactionsQuery {
     pub distributor: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublishProduct {
     pub sku: String,
@@ -482,28 +432,28 @@ pub struct PublishProduct {
     pub visible_to: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPrice {
     pub sku: String,
     pub price: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetDistribution {
     pub sku: String,
     pub enabled: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignWarehouses {
     pub distributor: String,
     pub warehouses: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushStock {
     pub warehouse: String,
@@ -511,34 +461,34 @@ pub struct PushStock {
     pub items: Vec<StockItem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockItem {
     pub sku: String,
     pub available: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSku {
     pub sku: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimArgs {
     pub supplier: String,
     pub skus: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkuArgs {
     pub sku: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MapStoreSku {
     pub sku: String,
@@ -550,34 +500,34 @@ pub struct MapStoreSku {
     pub listing: std::collections::BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddSupplierWarehouse {
     pub supplier: String,
     pub warehouse: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WarehouseAction {
     pub warehouse: String,
     pub action: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportClaimed {
     pub csv: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductsQuery {
     /// `unclaimed`, `claimed` or `expired` for a distributor; `published` for a supplier.
     pub tab: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetFees {
     pub handling: String,
@@ -585,7 +535,7 @@ pub struct SetFees {
 }
 
 /// A supplier names an order by its name, and by its distributor when two share the name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SupplierOrder {
     pub order: String,
@@ -593,7 +543,7 @@ pub struct SupplierOrder {
     pub distributor: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipOrder {
     pub order: String,
@@ -603,7 +553,7 @@ pub struct ShipOrder {
     pub tracking_no: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewWithdrawal {
     pub order: String,
@@ -614,7 +564,7 @@ pub struct ReviewWithdrawal {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AfterSaleRefund {
     pub order: String,
@@ -626,14 +576,14 @@ pub struct AfterSaleRefund {
 
 /// `canonical` (a list of canonical orders) or `native` (the marketplace's own order-detail
 /// answer, parsed by its adapter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PayloadFormat {
     Canonical,
     Native,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportOrders {
     pub marketplace: String,
@@ -643,7 +593,7 @@ pub struct ImportOrders {
     pub payload: Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pack {
     pub order: String,
@@ -654,7 +604,7 @@ pub struct Pack {
     pub shipping: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SplitOrder {
     pub order: String,
@@ -662,19 +612,19 @@ pub struct SplitOrder {
     pub groups: Vec<Vec<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderArgs {
     pub order: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrintSettings {
     pub documents: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fire {
     pub entity: String,
@@ -682,14 +632,14 @@ pub struct Fire {
     pub event: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrdersQuery {
     #[serde(default)]
     pub state: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderQuery {
     pub order: String,
@@ -697,7 +647,7 @@ pub struct OrderQuery {
     pub distributor: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectShop {
     pub marketplace: String,
@@ -707,7 +657,7 @@ pub struct ConnectShop {
     pub credentials: Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SyncOrders {
     pub marketplace: String,
@@ -717,7 +667,7 @@ pub struct SyncOrders {
     pub since: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShopArgs {
     pub marketplace: String,
@@ -737,7 +687,7 @@ mod tests {
     use super::*;
 
     /// The variant names as serde's derive knows them: its error for an unknown `cmd` lists
-    /// every variant, so a command added to the enum and not to [`NAMES`] fails here.
+    /// every variant, so the strum-derived names must spell them as serde does.
     fn serde_names() -> Vec<String> {
         let error = serde_json::from_value::<Command>(json!({"cmd": "-", "args": {}}))
             .expect_err("`-` is no command");
@@ -753,7 +703,7 @@ mod tests {
 
     #[test]
     fn names_are_every_variant_in_order() {
-        assert_eq!(serde_names(), NAMES);
+        assert_eq!(serde_names(), names().collect::<Vec<_>>());
     }
 
     #[test]
@@ -773,13 +723,16 @@ mod tests {
         }
         let error = Command::parse("nope", json!([])).expect_err("nope");
         assert_eq!(error.code(), Code::UnknownCommand);
+        let positional = json!(["r1", "system", null, null, null, "suppliers", {}]);
+        let error = Envelope::from_value(positional).expect_err("a list is no request");
+        assert_eq!(error.code(), Code::BadRequest);
     }
 
     #[test]
     fn every_name_parses_as_a_command() {
-        for name in NAMES {
+        for name in names() {
             match Command::parse(name, json!({})) {
-                Ok(command) => assert_eq!(command.name(), *name),
+                Ok(command) => assert_eq!(command.name(), name),
                 Err(error) => assert_eq!(error.code(), Code::BadRequest, "{name}: {error}"),
             }
         }

@@ -11,15 +11,12 @@ use distributary_plugin::CanonicalOrder;
 use serde_json::{json, Value};
 
 use crate::{
-    accounts, catalog,
     command::{answer, Command, Envelope, PayloadFormat, Side},
     error::{Code, Error},
     flow::{Actor, Ctx},
-    inventory, ledger,
     model::time::Instant,
-    notify, orders,
+    orders,
     pack::RulePack,
-    partnership,
     plugin_host::PluginHost,
     rules::RuleSet,
     shops,
@@ -445,12 +442,12 @@ impl Engine {
         prepared: Option<&Prepared>,
     ) -> Result<Value, Error> {
         let actor = Actor::authorise(tx, envelope)?;
-        dispatch(&self.ctx(tx, &actor, at), &envelope.command, prepared)
+        crate::dispatch::dispatch(&self.ctx(tx, &actor, at), &envelope.command, prepared)
     }
 }
 
 /// What a command worked out before the store was locked (`Engine::prepare`).
-enum Prepared {
+pub(crate) enum Prepared {
     /// A sync's marketplace round trip.
     Fetched(shops::Fetched),
     /// A native import's payload, read by its adapter; taken by the command's run (a batch run
@@ -459,14 +456,14 @@ enum Prepared {
 }
 
 impl Prepared {
-    fn fetched(&self) -> Option<&shops::Fetched> {
+    pub(crate) fn fetched(&self) -> Option<&shops::Fetched> {
         match self {
             Prepared::Fetched(fetched) => Some(fetched),
             Prepared::Parsed(_) => None,
         }
     }
 
-    fn take_parsed(&self) -> Option<Result<Vec<CanonicalOrder>, Error>> {
+    pub(crate) fn take_parsed(&self) -> Option<Result<Vec<CanonicalOrder>, Error>> {
         match self {
             Prepared::Parsed(parsed) => parsed.borrow_mut().take(),
             Prepared::Fetched(_) => None,
@@ -569,76 +566,4 @@ fn deliver_pending(
         }
     }
     Ok(Delivered::All(succeeded))
-}
-
-/// Runs a command's handler with what it prepared before the store was locked.
-fn dispatch(
-    ctx: &Ctx<'_, '_>,
-    command: &Command,
-    prepared: Option<&Prepared>,
-) -> Result<Value, Error> {
-    let fetched = prepared.and_then(Prepared::fetched);
-    use Command::*;
-    match command {
-        CreateAccount(args) => accounts::create_account(ctx, args),
-        CreateUser(args) => accounts::create_user(ctx, args),
-        SetLiveRate(args) => ledger::set_rate(ctx, "", args),
-        SetFixedRate(args) => ledger::set_rate(ctx, ctx.actor.account(), args),
-        CreateWarehouse(args) => partnership::create_warehouse(ctx, args),
-        CreateInvitation(args) => partnership::create_invitation(ctx, args),
-        RevokeInvitation(args) => partnership::revoke_invitation(ctx, args),
-        BindSupplier(args) => partnership::bind_supplier(ctx, args),
-        ReviewPartnership(args) => partnership::review(ctx, args),
-        EndPartnership(args) => partnership::end(ctx, args),
-        SetSupplierNote(args) => partnership::set_note(ctx, args),
-        Suppliers(_) => partnership::suppliers(ctx),
-        AddBalance(args) => ledger::add_balance(ctx, args),
-        DeductBalance(args) => ledger::deduct_balance(ctx, args),
-        SetCredit(args) => ledger::set_credit(ctx, args),
-        Balances(_) => ledger::balances(ctx),
-        Transactions(args) => ledger::transactions(ctx, args),
-        Subscribe(args) => notify::subscribe(ctx, args),
-        Notifications(_) => notify::notifications(ctx),
-        PublishProduct(args) => catalog::publish_product(ctx, args),
-        SetPrice(args) => catalog::set_price(ctx, args),
-        SetDistribution(args) => catalog::set_distribution(ctx, args),
-        CreateSku(args) => catalog::create_sku(ctx, args),
-        Claim(args) => catalog::claim(ctx, args),
-        RemoveExpired(args) => catalog::remove_expired(ctx, args),
-        StopDistribution(args) => catalog::stop_distribution(ctx, args),
-        MapStoreSku(args) => catalog::map_store_sku(ctx, args),
-        ExportClaimed(_) => catalog::export_claimed(ctx),
-        ImportClaimed(args) => catalog::import_claimed(ctx, args),
-        Products(args) => catalog::products(ctx, args),
-        PriceHistory(args) => catalog::price_history(ctx, args),
-        AssignWarehouses(args) => inventory::assign_warehouses(ctx, args),
-        PushStock(args) => inventory::push_stock(ctx, args),
-        AddSupplierWarehouse(args) => inventory::add_supplier_warehouse(ctx, args),
-        WarehouseAction(args) => inventory::warehouse_action(ctx, args),
-        Stock(args) => inventory::stock(ctx, args),
-        Movements(args) => inventory::movements(ctx, args),
-        SetFees(args) => orders::set_fees(ctx, args),
-        SetPrintSettings(args) => orders::set_print_settings(ctx, args),
-        ImportOrders(args) => {
-            orders::import_orders(ctx, args, prepared.and_then(Prepared::take_parsed))
-        }
-        Pack(args) => orders::pack(ctx, args),
-        SplitOrder(args) => orders::split_order(ctx, args),
-        Push(args) => orders::push(ctx, args),
-        Refresh(args) => orders::refresh(ctx, args),
-        Withdraw(args) => orders::withdraw(ctx, args),
-        MarkShipped(args) => orders::mark_shipped(ctx, args),
-        Fire(args) => orders::fire_event(ctx, args),
-        ShipOrder(args) => orders::ship_order(ctx, args),
-        ConfirmPickup(args) => orders::confirm_pickup(ctx, args),
-        ReviewWithdrawal(args) => orders::review_withdrawal(ctx, args),
-        AfterSaleRefund(args) => orders::after_sale_refund(ctx, args),
-        Orders(args) => orders::orders(ctx, args),
-        Order(args) => orders::order(ctx, args),
-        ConnectShop(args) => shops::connect_shop(ctx, args),
-        Shops(_) => shops::shops(ctx),
-        Plugins(_) => shops::plugins(ctx),
-        SyncOrders(args) => shops::sync_orders(ctx, args, fetched),
-        SyncStock(args) => shops::sync_stock(ctx, args, fetched),
-    }
 }

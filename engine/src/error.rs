@@ -14,8 +14,23 @@ pub struct Error {
 }
 
 /// The stable error codes of the host protocol, plus `internal` for failures of the machine (a
-/// full disk, a corrupt store) that no input causes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// full disk, a corrupt store) that no input causes. The protocol spelling is the variant's name
+/// in snake case, derived once (`as_str`, `parse`, serde and the protocol schema all read it).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 #[non_exhaustive]
 pub enum Code {
     BadRequest,
@@ -50,77 +65,17 @@ pub enum Code {
 }
 
 impl Code {
-    /// Every code, for tests and documentation.
-    pub const ALL: &'static [Code] = &[
-        Code::BadRequest,
-        Code::UnknownCommand,
-        Code::NotFound,
-        Code::PermissionDenied,
-        Code::PlanRequired,
-        Code::InventoryNotEnabled,
-        Code::InvalidInvitation,
-        Code::InvitationExpired,
-        Code::AlreadyPartnered,
-        Code::NotPartnered,
-        Code::CombinationSkuUnsupported,
-        Code::SubDistributionForbidden,
-        Code::ProductExpired,
-        Code::SkuNotMapped,
-        Code::InsufficientBalance,
-        Code::CreditLimitExceeded,
-        Code::InsufficientStock,
-        Code::MultiWarehouseOrder,
-        Code::SellerDeliveryUnsupported,
-        Code::InvalidTransition,
-        Code::VirtualWarehouse,
-        Code::DistributorCannotTopUp,
-        Code::WarehouseNotAssigned,
-        Code::NoExchangeRate,
-        Code::IdempotencyConflict,
-        Code::RuleError,
-        Code::PluginError,
-        Code::MarketplaceError,
-        Code::Internal,
-    ];
+    /// Every code, in declaration order, for tests and documentation.
+    pub const ALL: &'static [Code] = <Code as strum::VariantArray>::VARIANTS;
 
     /// The code as the host protocol spells it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Code::BadRequest => "bad_request",
-            Code::UnknownCommand => "unknown_command",
-            Code::NotFound => "not_found",
-            Code::PermissionDenied => "permission_denied",
-            Code::PlanRequired => "plan_required",
-            Code::InventoryNotEnabled => "inventory_not_enabled",
-            Code::InvalidInvitation => "invalid_invitation",
-            Code::InvitationExpired => "invitation_expired",
-            Code::AlreadyPartnered => "already_partnered",
-            Code::NotPartnered => "not_partnered",
-            Code::CombinationSkuUnsupported => "combination_sku_unsupported",
-            Code::SubDistributionForbidden => "sub_distribution_forbidden",
-            Code::ProductExpired => "product_expired",
-            Code::SkuNotMapped => "sku_not_mapped",
-            Code::InsufficientBalance => "insufficient_balance",
-            Code::CreditLimitExceeded => "credit_limit_exceeded",
-            Code::InsufficientStock => "insufficient_stock",
-            Code::MultiWarehouseOrder => "multi_warehouse_order",
-            Code::SellerDeliveryUnsupported => "seller_delivery_unsupported",
-            Code::InvalidTransition => "invalid_transition",
-            Code::VirtualWarehouse => "virtual_warehouse",
-            Code::DistributorCannotTopUp => "distributor_cannot_top_up",
-            Code::WarehouseNotAssigned => "warehouse_not_assigned",
-            Code::NoExchangeRate => "no_exchange_rate",
-            Code::IdempotencyConflict => "idempotency_conflict",
-            Code::RuleError => "rule_error",
-            Code::PluginError => "plugin_error",
-            Code::MarketplaceError => "marketplace_error",
-            Code::Internal => "internal",
-        }
+        self.into()
     }
 
     /// The code of a protocol spelling, for failures that rules report by name.
     pub fn parse(text: &str) -> Option<Code> {
-        Code::ALL.iter().copied().find(|c| c.as_str() == text)
+        text.parse().ok()
     }
 }
 

@@ -20,6 +20,7 @@ macro_rules! failpoint {
 pub mod accounts;
 pub mod catalog;
 pub mod command;
+pub mod dispatch;
 pub mod engine;
 pub mod error;
 pub mod flow;
@@ -31,6 +32,7 @@ pub mod orders;
 pub mod pack;
 pub mod partnership;
 pub mod plugin_host;
+pub mod protocol;
 pub mod rules;
 pub mod shops;
 pub mod store;

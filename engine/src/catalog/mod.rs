@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use crate::{
     command::{
-        check_name, check_text, ClaimArgs, CreateSku, ImportClaimed, MapStoreSku, ProductsQuery,
-        PublishProduct, SetDistribution, SetPrice, SkuArgs,
+        check_name, check_text, ClaimArgs, CreateSku, ImportClaimed, MapStoreSku, NoArgs,
+        ProductsQuery, PublishProduct, SetDistribution, SetPrice, SkuArgs,
     },
     error::{Code, Error},
     flow::{Ctx, Entity},
@@ -507,7 +507,7 @@ pub fn price_history(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Value, Error> 
 }
 
 /// `export_claimed {} -> {csv}`: the claimed SKUs, one row each.
-pub fn export_claimed(ctx: &Ctx<'_, '_>) -> Result<Value, Error> {
+pub fn export_claimed(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Value, Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let csv_error = |e: csv::Error| Error::new(Code::Internal, format!("csv: {e}"));
     writer.write_record(CSV_COLUMNS).map_err(csv_error)?;

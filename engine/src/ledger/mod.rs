@@ -6,7 +6,9 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::{
-    command::{check_name, check_text, BalanceChange, SetCredit, SetRate, TransactionsQuery},
+    command::{
+        check_name, check_text, BalanceChange, NoArgs, SetCredit, SetRate, TransactionsQuery,
+    },
     error::{Code, Error},
     flow::Ctx,
     model::{
@@ -205,7 +207,7 @@ fn visible_accounts(ctx: &Ctx<'_, '_>) -> Result<Vec<LedgerAccount>, Error> {
 }
 
 /// `balances`: every visible ledger account.
-pub fn balances(ctx: &Ctx<'_, '_>) -> Result<Value, Error> {
+pub fn balances(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Value, Error> {
     let balances: Vec<Value> = visible_accounts(ctx)?.iter().map(balance_json).collect();
     Ok(json!({"balances": balances}))
 }

@@ -3,7 +3,12 @@
 
 use serde_json::{json, Value};
 
-use crate::{command::Subscribe, error::Error, flow::Ctx, model::Notification};
+use crate::{
+    command::{NoArgs, Subscribe},
+    error::Error,
+    flow::Ctx,
+    model::Notification,
+};
 
 /// Puts a notification of `kind` in `account`'s inbox, on the channels it subscribes to.
 pub fn notify(ctx: &Ctx<'_, '_>, account: &str, kind: &str, data: Value) -> Result<(), Error> {
@@ -32,7 +37,7 @@ pub fn subscribe(ctx: &Ctx<'_, '_>, args: &Subscribe) -> Result<Value, Error> {
 }
 
 /// `notifications`: the inbox, newest first.
-pub fn notifications(ctx: &Ctx<'_, '_>) -> Result<Value, Error> {
+pub fn notifications(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Value, Error> {
     let rows = ctx.tx.notifications(ctx.actor.account())?;
     let notifications: Vec<Value> = rows
         .into_iter()

@@ -8,7 +8,7 @@ use crate::{
     catalog,
     command::{
         check_name, check_text, BindSupplier, CreateInvitation, CreateWarehouse, DistributorArgs,
-        LinkArgs, ReviewPartnership, SupplierNote,
+        LinkArgs, NoArgs, ReviewPartnership, SupplierNote,
     },
     error::{Code, Error},
     flow::{no_guards, Ctx, Entity},
@@ -301,7 +301,7 @@ pub fn set_note(ctx: &Ctx<'_, '_>, args: &SupplierNote) -> Result<Value, Error> 
 }
 
 /// `suppliers`: the distributor's suppliers with the newest partnership's status.
-pub fn suppliers(ctx: &Ctx<'_, '_>) -> Result<Value, Error> {
+pub fn suppliers(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Value, Error> {
     if !ctx.actor.sees_distributor_side() {
         return Err(Error::new(
             Code::PermissionDenied,

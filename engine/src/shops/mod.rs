@@ -42,7 +42,7 @@ pub use network::{
 };
 
 use crate::{
-    command::{check_name, check_text, Command, ConnectShop, ShopArgs, SyncOrders},
+    command::{check_name, check_text, Command, ConnectShop, NoArgs, ShopArgs, SyncOrders},
     error::{Code, Error},
     flow::Ctx,
     model::time::Instant,
@@ -86,7 +86,7 @@ pub fn connect_shop(ctx: &Ctx<'_, '_>, args: &ConnectShop) -> Result<Value, Erro
 }
 
 /// `shops`: the connected shops, never their credentials.
-pub fn shops(ctx: &Ctx<'_, '_>) -> Result<Value, Error> {
+pub fn shops(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Value, Error> {
     let shops: Vec<Value> = ctx
         .tx
         .shops(ctx.actor.account())?
@@ -97,7 +97,7 @@ pub fn shops(ctx: &Ctx<'_, '_>) -> Result<Value, Error> {
 }
 
 /// `plugins`: the loaded adapters with their capabilities, and the libraries refused with why.
-pub fn plugins(ctx: &Ctx<'_, '_>) -> Result<Value, Error> {
+pub fn plugins(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Value, Error> {
     let plugins: Vec<Value> = ctx
         .plugins
         .plugins()

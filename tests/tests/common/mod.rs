@@ -4,7 +4,7 @@
 //!
 //! A [`Spec`] is one command with arguments that its owner may send (checked by
 //! [`World::control`] on a copy of the store); the suites derive their bad and foreign variants
-//! from it, so every command of [`distributary::command::NAMES`] is covered by one spec.
+//! from it, so every command of [`distributary::command::names`] is covered by one spec.
 
 #![allow(dead_code)] // each suite uses a part
 

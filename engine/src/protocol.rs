@@ -1,0 +1,125 @@
+//! The host protocol as one JSON Schema (`distributary schema --protocol`): a request line of any
+//! command, and the answer line of each, derived from the command table (`dispatch`) and the
+//! types of the arguments, answers and error codes. `docs/protocol.md` is its prose.
+
+use schemars::{generate::SchemaSettings, json_schema, transform::transform_subschemas, Schema};
+use serde_json::{json, Map, Value};
+
+use crate::{dispatch::command_schemas, error::Code};
+
+/// The schema of a request line of `cmd`, under `$defs`.
+pub fn request_def(cmd: &str) -> String {
+    format!("request.{cmd}")
+}
+
+/// The schema of the answer line to `cmd`, under `$defs`.
+pub fn answer_def(cmd: &str) -> String {
+    format!("answer.{cmd}")
+}
+
+/// The whole protocol: the root validates any request line; `$defs/answer.<cmd>` validates the
+/// answer line to `<cmd>`; `x-commands` says each command's side (who may send it).
+pub fn json_schema() -> Value {
+    let mut generator = SchemaSettings::draft2020_12().into_generator();
+    let commands = command_schemas(&mut generator);
+    let code = generator.subschema_for::<Code>();
+    let mut defs: Map<String, Value> = generator
+        .take_definitions(true)
+        .into_iter()
+        .map(|(name, schema)| (name, closed(schema)))
+        .collect();
+    defs.insert("error".to_owned(), error_schema(code).to_value());
+    defs.insert("failure".to_owned(), failure_schema().to_value());
+    let mut requests = Vec::new();
+    let mut sides = Map::new();
+    for command in commands {
+        let cmd = command.name.as_str();
+        let request = request_schema(cmd, closed(command.args.to_value()));
+        defs.insert(request_def(cmd), request.to_value());
+        defs.insert(
+            answer_def(cmd),
+            answer_schema(closed(command.result.to_value())).to_value(),
+        );
+        requests.push(json!({"$ref": format!("#/$defs/{}", request_def(cmd))}));
+        sides.insert(cmd.to_owned(), json!({"side": command.name.side()}));
+    }
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Distributary host protocol",
+        "description": "A request line validates against this schema; the answer line to command \
+            C against #/$defs/answer.C. The prose is docs/protocol.md.",
+        "oneOf": requests,
+        "x-commands": sides,
+        "$defs": defs,
+    })
+}
+
+/// A schema whose objects admit only the properties they declare: the protocol documents every
+/// key an answer carries, so a key that drifts fails validation instead of passing unseen.
+fn closed(value: Value) -> Value {
+    let mut schema = match Schema::try_from(value) {
+        Ok(schema) => schema,
+        Err(_) => return Value::Bool(true),
+    };
+    close_objects(&mut schema);
+    schema.to_value()
+}
+
+fn close_objects(schema: &mut Schema) {
+    if let Some(object) = schema.as_object_mut() {
+        if object.contains_key("properties") && !object.contains_key("additionalProperties") {
+            object.insert("additionalProperties".to_owned(), Value::Bool(false));
+        }
+    }
+    transform_subschemas(&mut close_objects, schema);
+}
+
+fn request_schema(cmd: &str, args: Value) -> Schema {
+    json_schema!({
+        "type": "object",
+        "properties": {
+            "id": true,
+            "as": {"type": "string"},
+            "user": {"type": ["string", "null"]},
+            "at": {"type": ["string", "null"]},
+            "key": {"type": ["string", "null"]},
+            "cmd": {"const": cmd},
+            "args": args,
+        },
+        "required": ["as", "cmd"],
+        "additionalProperties": false,
+    })
+}
+
+fn answer_schema(result: Value) -> Schema {
+    json_schema!({
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {"id": true, "ok": {"const": true}, "result": result},
+                "required": ["id", "ok", "result"],
+                "additionalProperties": false,
+            },
+            {"$ref": "#/$defs/failure"},
+        ]
+    })
+}
+
+fn failure_schema() -> Schema {
+    json_schema!({
+        "type": "object",
+        "properties": {"id": true, "ok": {"const": false}, "error": {"$ref": "#/$defs/error"}},
+        "required": ["id", "ok", "error"],
+        "additionalProperties": false,
+    })
+}
+
+/// An error: its stable code, a message for a person, and details a host can act on (the ids
+/// and amounts involved), which vary by error.
+fn error_schema(code: Schema) -> Schema {
+    json_schema!({
+        "type": "object",
+        "properties": {"code": code, "message": {"type": "string"}},
+        "required": ["code", "message"],
+    })
+}
