@@ -67,6 +67,10 @@
 //! - **One plugin per binary.** The entry symbol is unmangled, so two crates that invoke
 //!   [`export_adapter!`] cannot be linked into the same binary; test several adapters in-process
 //!   through [`export::call_table`] in separate test binaries, or load their libraries.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod abi;
 pub mod adapter;

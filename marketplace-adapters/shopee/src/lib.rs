@@ -4,6 +4,10 @@
 //!
 //! Credentials (`connect_shop`): `{partner_id, partner_key, shop_id, access_token}`.
 //! Status mapping: see [`status`].
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod orders;
 mod requests;

@@ -11,6 +11,10 @@
 //! ([`PAGE_SIZE`], [`UPDATE_AT_START_PARAM`], [`UPDATE_AT_END_PARAM`]), the shape of the
 //! `bg.order.detail.v2.get` answer, and the whole stock update ([`STOCK_UPDATE_TYPE`], its
 //! `goodsId` + `skuStockTargetList [{skuId, stockTarget}]` and [`STOCK_SKUS_MAX`]).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod orders;
 mod requests;

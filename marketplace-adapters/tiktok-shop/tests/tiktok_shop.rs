@@ -1,5 +1,5 @@
-//! Fixture-driven tests of the TikTok Shop adapter: every `fixtures/native/X.json` parses to
-//! `X.expected.json` or fails with the message in `X.error`; requests are checked parameter by
+//! Fixture-driven tests of the TikTok Shop adapter: every `fixtures/native/<name>.json` parses to
+//! `<name>.expected.json` or fails with the message in `<name>.error`; requests are checked parameter by
 //! parameter and their signatures re-derived.
 
 use std::collections::BTreeMap;
