@@ -1,5 +1,5 @@
-//! The host protocol's vocabulary (DESIGN.md 7): the request envelope, the typed [`Command`] enum
-//! whose serde form *is* the protocol's `{"cmd", "args"}`, and the answer line.
+//! The host protocol's vocabulary (docs/protocol.md): the request envelope, the typed [`Command`]
+//! enum whose serde form *is* the protocol's `{"cmd", "args"}`, and the answer line.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -653,7 +653,7 @@ pub struct ConnectShop {
     pub marketplace: String,
     pub shop: String,
     pub base_url: String,
-    /// The marketplace's own credential object (MARKETPLACES.md); stored, never answered.
+    /// The marketplace's own credential object (docs/marketplaces.md); stored, never answered.
     pub credentials: Value,
 }
 

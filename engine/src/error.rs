@@ -1,4 +1,4 @@
-//! The engine's errors: one enum whose every variant has a stable protocol code (DESIGN.md 7).
+//! The engine's errors: one enum whose every variant has a stable protocol code (docs/protocol.md).
 
 use serde_json::{json, Map, Value};
 

@@ -26,8 +26,9 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// Authorises the envelope's actor for its command (DESIGN.md 6.1): the account exists, the
-    /// user holds the command's permission set, and the account meets the role's preconditions.
+    /// Authorises the envelope's actor for its command (docs/protocol.md#accounts-and-users): the
+    /// account exists, the user holds the command's permission set, and the account meets the
+    /// role's preconditions.
     pub fn authorise(tx: &Tx<'_>, envelope: &Envelope) -> Result<Actor, Error> {
         let side = envelope.command.side();
         if envelope.actor == SYSTEM_ACTOR {

@@ -1,7 +1,7 @@
 //! Shops against loopback stand-ins of the four marketplaces: `connect_shop`, `sync_orders` and
 //! `sync_stock` through the real adapter libraries (built once with `cargo build -p <adapter>
 //! --message-format=json`, paths read from cargo's report) and the host's HTTP client. Each
-//! stand-in verifies every request's signature the documented way (MARKETPLACES.md) with the
+//! stand-in verifies every request's signature the documented way (docs/marketplaces.md) with the
 //! secret it was given, and answers the marketplace's documented shapes, or its bad-signature
 //! error when the signature does not verify.
 

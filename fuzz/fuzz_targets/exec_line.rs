@@ -7,8 +7,9 @@
 //! spell it.
 //!
 //! Besides panics, an answer must have the protocol's shape, and no input may make the engine
-//! answer `internal`: that code is for failures no input causes (DESIGN.md 7, ARCHITECTURE.md).
-//! With `EXEC_LINE_ECHO=1` each line and its answer are printed (to replay a seed or a crash).
+//! answer `internal`: that code is for failures no input causes (docs/protocol.md,
+//! ARCHITECTURE.md). With `EXEC_LINE_ECHO=1` each line and its answer are printed (to replay a seed
+//! or a crash).
 #![no_main]
 
 use std::{path::Path, sync::OnceLock};

@@ -33,7 +33,8 @@ pub const CAPABILITY_STOCK_UPDATE: &str = "stock_update";
 pub struct HttpRequest {
     /// `GET` or `POST`.
     pub method: String,
-    /// The API path, joined to the shop's base URL by the host, e.g. `/api/v2/order/get_order_list`.
+    /// The API path, joined to the shop's base URL by the host, e.g.
+    /// `/api/v2/order/get_order_list`.
     pub path: String,
     /// Query parameters in the order they are sent, the signature included.
     pub query: Vec<(String, String)>,
@@ -48,7 +49,8 @@ pub struct HttpRequest {
 /// The shop's credentials and the host's clock, given with every request-building call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestContext {
-    /// The credentials object of `connect_shop`, in the marketplace's own shape (MARKETPLACES.md).
+    /// The credentials object of `connect_shop`, in the marketplace's own shape
+    /// (docs/marketplaces.md).
     pub credentials: serde_json::Value,
     /// Now, in Unix seconds; adapters convert to milliseconds where the marketplace wants them.
     pub timestamp: i64,

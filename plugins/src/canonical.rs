@@ -1,5 +1,5 @@
 //! The canonical order: what every adapter turns a marketplace's own order payload into
-//! (DESIGN.md section 7).
+//! (docs/protocol.md#canonical-orders).
 
 use serde::{de::Visitor, Deserialize, Deserializer, Serialize};
 use serde_json::Value;

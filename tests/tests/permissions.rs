@@ -5,7 +5,8 @@
 //! Each command's spec (`common::specs`) is a request its owner may send: on a copy of the
 //! store the owner's answer is checked first (`ok`, or the code of a request refused by
 //! design), so every refusal below is the actor's, not the arguments'. Then the same request
-//! is sent by every wrong actor (DESIGN.md 6.1, ARCHITECTURE.md's isolation invariant):
+//! is sent by every wrong actor (docs/protocol.md#accounts-and-users, ARCHITECTURE.md's isolation
+//! invariant):
 //! `system` outside setup and anyone but `system` for setup (`permission_denied`), an unknown
 //! account or user (`permission_denied`), a sub-user without the command's permission set
 //! (`permission_denied`), a plan-V1 account as a supplier (`plan_required`, or

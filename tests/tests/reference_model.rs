@@ -1,7 +1,7 @@
 //! The reference model: random command sequences run against the engine (through the host
 //! protocol, `Engine::execute_line`, in-memory store) and against a small in-memory model of
-//! the order workflow, the ledger and the stock cells written here from DESIGN.md 6.5 and 6.6.
-//! After every command the two must agree on:
+//! the order workflow, the ledger and the stock cells written here from
+//! docs/protocol.md#stock-and-orders and #ledger. After every command the two must agree on:
 //!
 //! - the outcome: ok, or the same error code;
 //! - every order of every distributor: state, supplier, warehouse, marketplace status, cancel flag;
@@ -25,9 +25,10 @@
 //!
 //! The model keeps money in integer cents and recomputes the fee rule (`price x qty` summed, plus
 //! the supplier's handling and shipping), the push checks and the warehouse allocation itself.
-//! Two readings of DESIGN.md it holds the engine to: the refunds of an order never exceed its
-//! charge (a withdrawal after an after-sale refund returns only the rest), and auto-clear
-//! releases every lock of an order holding one in the cleared cells before it clears them.
+//! Two readings of the domain rules (docs/protocol.md#withdrawals-and-refunds, #auto-clear) it
+//! holds the engine to: the refunds of an order never exceed its charge (a withdrawal after an
+//! after-sale refund returns only the rest), and auto-clear releases every lock of an order holding
+//! one in the cleared cells before it clears them.
 //!
 //! A failure prints the step, what differed, and the minimal command sequence proptest shrank it
 //! to (picks shown as `fit#n`/`#n`, resolved names in the step line). Size: `MODEL_CASES`
@@ -113,7 +114,7 @@ fn skus_of(supplier: usize) -> impl Iterator<Item = usize> {
 
 // --- money: integer cents in the model, decimal strings on the wire
 
-/// Thousandths rounded to cents, half away from zero (DESIGN.md 6.6).
+/// Thousandths rounded to cents, half away from zero (docs/protocol.md#ledger).
 fn mills_to_cents(mills: i64) -> i64 {
     if mills >= 0 {
         (mills + 5) / 10
@@ -630,8 +631,8 @@ impl Model {
         }
     }
 
-    /// Auto-clear (DESIGN.md 6.5) of the distributor's cells outside `keep`: an order holding a
-    /// lock there gives all its locks back, then the cells go to zero.
+    /// Auto-clear (docs/protocol.md#stock-and-orders) of the distributor's cells outside `keep`: an
+    /// order holding a lock there gives all its locks back, then the cells go to zero.
     fn clear(&mut self, d: usize, keep: impl Fn(usize, usize) -> bool) {
         let touched: Vec<String> = self
             .orders
@@ -674,7 +675,7 @@ impl Model {
         }
     }
 
-    /// A marketplace cancellation (DESIGN.md 6.5).
+    /// A marketplace cancellation (docs/protocol.md#stock-and-orders).
     fn cancel(&mut self, d: usize, name: &str) {
         let order = self.order_mut(d, name);
         let (state, children, status) = (order.state, order.children, order.status);

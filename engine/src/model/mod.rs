@@ -5,7 +5,8 @@ pub mod time;
 
 use rust_decimal::Decimal;
 
-/// A subscription plan. Acting as a supplier needs `V2` or above (DESIGN.md 6.1).
+/// A subscription plan. Acting as a supplier needs `V2` or above
+/// (docs/protocol.md#accounts-and-users).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Plan {
     V1,

@@ -9,7 +9,8 @@ use crate::error::Error;
 /// larger is a typo or an attack, and keeping far from `Decimal::MAX` keeps sums from overflowing.
 pub const AMOUNT_ABS_MAX: Decimal = Decimal::from_parts(0xA4C6_8000, 0x0003_8D7E, 0, false, 0);
 
-/// Currencies whose minor unit is the unit itself (DESIGN.md 6.6); every other has two decimals.
+/// Currencies whose minor unit is the unit itself (docs/protocol.md#ledger); every other has two
+/// decimals.
 const ZERO_DECIMAL_CURRENCIES: &[&str] = &["IDR", "VND", "JPY"];
 
 /// How many decimals a currency's amounts keep.

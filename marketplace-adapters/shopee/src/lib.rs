@@ -1,6 +1,6 @@
 //! The Shopee Open Platform v2 adapter: signs shop API calls, lists and fetches orders, parses
 //! `get_order_detail` answers into canonical orders and builds stock updates. Pure translation,
-//! no I/O, no clock (MARKETPLACES.md, "Shopee Open Platform v2").
+//! no I/O, no clock (docs/marketplaces.md, "Shopee Open Platform v2").
 //!
 //! Credentials (`connect_shop`): `{partner_id, partner_key, shop_id, access_token}`.
 //! Status mapping: see [`status`].

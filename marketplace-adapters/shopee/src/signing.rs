@@ -1,5 +1,5 @@
 //! Shopee Open Platform v2 request signing: HMAC-SHA256 keyed with the partner key over a base
-//! string, as lowercase hex (MARKETPLACES.md, "Request signature").
+//! string, as lowercase hex (docs/marketplaces.md, "Request signature").
 
 use distributary_plugin::AdapterError;
 use hmac::{Hmac, Mac};

@@ -1,12 +1,12 @@
 //! The Temu Partner API adapter: signs router calls, lists orders (the list carries them whole),
 //! parses `bg.order.list.v2.get` answers into canonical orders and builds stock updates. Pure
-//! translation, no I/O, no clock (MARKETPLACES.md, "Temu Partner API"). Temu offers no seller
+//! translation, no I/O, no clock (docs/marketplaces.md, "Temu Partner API"). Temu offers no seller
 //! delivery.
 //!
 //! Credentials (`connect_shop`): `{app_key, app_secret, access_token}`. Status mapping: see
 //! [`status`].
 //!
-//! **Unverified** (not in MARKETPLACES.md; taken from a public transcription of Temu's partner
+//! **Unverified** (not in docs/marketplaces.md; taken from a public transcription of Temu's partner
 //! documentation, each kept in one constant): the list's paging and time parameters
 //! ([`PAGE_SIZE`], [`UPDATE_AT_START_PARAM`], [`UPDATE_AT_END_PARAM`]), the shape of the
 //! `bg.order.detail.v2.get` answer, and the whole stock update ([`STOCK_UPDATE_TYPE`], its

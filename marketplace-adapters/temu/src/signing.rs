@@ -1,4 +1,4 @@
-//! Temu Partner API request signing and the signed JSON body (MARKETPLACES.md, "Temu Partner
+//! Temu Partner API request signing and the signed JSON body (docs/marketplaces.md, "Temu Partner
 //! API"): every parameter but `sign`, sorted by name, concatenated `name + value` (nested objects
 //! and arrays as compact JSON), wrapped in the app secret; MD5, uppercase hex.
 //!
