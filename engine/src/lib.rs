@@ -18,6 +18,7 @@ macro_rules! failpoint {
 }
 
 pub mod accounts;
+mod batch;
 pub mod catalog;
 pub mod command;
 pub mod engine;
