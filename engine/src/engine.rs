@@ -8,14 +8,16 @@ use std::{
 };
 
 use distributary_plugin::CanonicalOrder;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::{
     accounts,
-    batch::{self, catch_panic, Batch, Scope},
+    batch::catch_panic,
     catalog,
     command::{answer, Command, Envelope, PayloadFormat, Side},
+    delivery,
     error::{Code, Error},
+    execute::{self, Commands},
     flow::{Actor, Ctx, OpenCtx},
     inventory, ledger,
     model::time::Instant,
@@ -125,7 +127,7 @@ impl Engine {
     /// Delivers every queued pushed order to its supplier, `DELIVERY_BATCH_MAX` per transaction;
     /// runs after every write command and when the store opens, so a crash only delays delivery.
     pub fn drain_deliveries(&self) -> Result<usize, Error> {
-        catch_panic(|| drain(&mut *self.lock()?, self))?
+        catch_panic(|| delivery::drain(&mut *self.lock()?, self))?
     }
 
     /// The store. A command that panicked poisoned the lock, but its transaction was rolled
@@ -170,7 +172,7 @@ impl Engine {
         let outcome = catch_panic(|| {
             // Each command's logical time, read once: its network phase and its run (both runs
             // of a batch that is run again) see the same clock.
-            let ats: Vec<Result<Instant, Error>> = envelopes.iter().map(at_of).collect();
+            let ats: Vec<Result<Instant, Error>> = envelopes.iter().map(execute::at_of).collect();
             // What can be worked out without the store is, before it is locked (`prepare`).
             let prepared: Vec<Option<Prepared>> = envelopes
                 .iter()
@@ -188,13 +190,13 @@ impl Engine {
                 },
                 deliver: &|tx| {
                     if self.delivers_after(envelopes) {
-                        deliver_within(tx, self)
+                        delivery::deliver_within(tx, self)
                     } else {
                         Ok(false)
                     }
                 },
             };
-            Ok(execute_commands(&mut store, &commands))
+            Ok(execute::execute(&mut store, &commands))
         });
         let (results, drain) = outcome.and_then(|outcome| outcome).unwrap_or_else(|error| {
             let failed = envelopes.iter().map(|_| Err(error.clone())).collect();
@@ -295,271 +297,6 @@ impl Prepared {
         match self {
             Prepared::Parsed(parsed) => parsed.borrow_mut().take(),
             Prepared::Fetched(_) => None,
-        }
-    }
-}
-
-/// Authorises a command's actor and runs its handler, with what the command prepared.
-type RunCommand<'e, P> =
-    dyn Fn(&Tx<'_>, &Envelope, Instant, Option<&P>) -> Result<Value, Error> + 'e;
-
-/// A batch of commands and what the engine lends it; `P` is what a command prepared before the
-/// store was locked.
-struct Commands<'e, P> {
-    /// The commands, in order.
-    envelopes: &'e [Envelope],
-    /// Each command's logical time ([`at_of`]), read once for both runs of the batch.
-    ats: &'e [Result<Instant, Error>],
-    /// What each command prepared.
-    prepared: &'e [Option<P>],
-    /// Authorises a command's actor and runs its handler.
-    run: &'e RunCommand<'e, P>,
-    /// Delivers what the commands queued, before the commit; answers whether to drain after it.
-    deliver: &'e dyn Fn(&Tx<'_>) -> Result<bool, Error>,
-}
-
-/// The commands' answers, and whether to drain deliveries after their commit.
-fn execute_commands<P>(
-    store: &mut Store,
-    commands: &Commands<'_, P>,
-) -> (Vec<Result<Value, Error>>, bool) {
-    let envelopes = commands.envelopes;
-    if let ([only], [at]) = (envelopes, commands.ats) {
-        if only.command.side() == Side::Query && only.key.is_none() {
-            let answer = store.read(|tx| (commands.run)(tx, only, at.clone()?, None));
-            return (vec![answer], false);
-        }
-    }
-    // A batch of several runs without savepoints first; a single command runs with its savepoint
-    // at once.
-    match batch::run(store, commands, envelopes.len() > 1) {
-        Ok(ran) => (ran.results, ran.closed),
-        Err(error) => (envelopes.iter().map(|_| Err(error.clone())).collect(), true),
-    }
-}
-
-/// The command's logical time: `at`, or now.
-fn at_of(envelope: &Envelope) -> Result<Instant, Error> {
-    match &envelope.at {
-        Some(text) => Instant::parse("at", text),
-        None => Ok(Instant::now()),
-    }
-}
-
-/// One command of a batch: its place, and what the batch holds of it.
-struct Numbered<'e, P> {
-    index: usize,
-    envelope: &'e Envelope,
-    at: &'e Result<Instant, Error>,
-    prepared: Option<&'e P>,
-}
-
-impl<P> PartialEq for Numbered<'_, P> {
-    fn eq(&self, other: &Self) -> bool {
-        self.index == other.index
-    }
-}
-
-impl<'e, P> Batch for Commands<'e, P> {
-    type Item = Numbered<'e, P>;
-    type Shared = ();
-    type Done = Value;
-    /// Whether to drain after the commit.
-    type Closed = bool;
-    const RUN_FAILED_AGAIN: bool = true;
-
-    fn begin(&self, _tx: &Tx<'_>) -> Result<((), Vec<Self::Item>), Error> {
-        let items = self
-            .envelopes
-            .iter()
-            .zip(self.ats)
-            .zip(self.prepared)
-            .enumerate()
-            .map(|(index, ((envelope, at), prepared))| Numbered {
-                index,
-                envelope,
-                at,
-                prepared: prepared.as_ref(),
-            })
-            .collect();
-        Ok(((), items))
-    }
-
-    /// One command, honouring its idempotency key.
-    fn run(&self, tx: &Tx<'_>, _: &(), command: &Self::Item) -> Result<Value, Error> {
-        let envelope = command.envelope;
-        if let Some((key, fingerprint)) = envelope.keyed() {
-            if let Some(stored) = tx.idempotent_answer(&envelope.actor, key)? {
-                return replayed(&stored, fingerprint)?;
-            }
-        }
-        let result = (self.run)(tx, envelope, command.at.clone()?, command.prepared)?;
-        if let Some((key, fingerprint)) = envelope.keyed() {
-            let stored = json!({"ok": true, "result": result}).to_string();
-            tx.record_idempotent_answer(&envelope.actor, key, fingerprint, &stored)?;
-        }
-        Ok(result)
-    }
-
-    /// Remembers the failure under the key so a retry answers the same, unless the failure is
-    /// the key itself.
-    fn rolled_back(&self, tx: &Tx<'_>, command: &Self::Item, error: &Error) -> Result<(), Error> {
-        let envelope = command.envelope;
-        if let Some((key, fingerprint)) = envelope.keyed() {
-            if error.code() != Code::IdempotencyConflict
-                && tx.idempotent_answer(&envelope.actor, key)?.is_none()
-            {
-                let stored = json!({"ok": false, "error": error.to_json()}).to_string();
-                tx.record_idempotent_answer(&envelope.actor, key, fingerprint, &stored)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn close(&self, tx: &Tx<'_>) -> Result<bool, Error> {
-        (self.deliver)(tx)
-    }
-}
-
-/// The stored answer of a repeated key, or `idempotency_conflict` when the payload differs.
-fn replayed(
-    (fingerprint, stored): &(String, String),
-    now: &str,
-) -> Result<Result<Value, Error>, Error> {
-    if fingerprint != now {
-        return Err(Error::new(
-            Code::IdempotencyConflict,
-            "this idempotency key was used with a different command or arguments",
-        ));
-    }
-    let value: Value = serde_json::from_str(stored)
-        .map_err(|e| Error::new(Code::Internal, format!("stored answer does not parse: {e}")))?;
-    if value.get("ok") == Some(&Value::Bool(true)) {
-        Ok(Ok(value.get("result").cloned().unwrap_or(Value::Null)))
-    } else {
-        Ok(Err(Error::from_json(
-            value.get("error").unwrap_or(&Value::Null),
-        )))
-    }
-}
-
-/// Delivers every queued pushed order to its supplier, `DELIVERY_BATCH_MAX` per transaction, until
-/// the queue is empty, only failing deliveries are left, or `DELIVERY_DRAIN_MAX` were delivered.
-/// Answers how many were.
-fn drain(store: &mut Store, engine: &dyn OpenCtx) -> Result<usize, Error> {
-    let deliveries = Deliveries {
-        engine,
-        system: Actor::system(),
-        at: None,
-    };
-    let mut delivered = 0;
-    while delivered < orders::DELIVERY_DRAIN_MAX {
-        // Like a batch of commands: one transaction without savepoints first. When a delivery
-        // fails, that is rolled back and the batch runs again with a savepoint per delivery, the
-        // failed one left queued.
-        let done = batch::run(store, &deliveries, true)?.succeeded();
-        // Nothing left, or only deliveries that keep failing: they wait for the next drain.
-        if done == 0 {
-            break;
-        }
-        delivered += done;
-    }
-    Ok(delivered)
-}
-
-/// Delivers the queue inside the transaction of the commands just run, before it commits: the
-/// pages their pushes dirtied (orders, audit, queue) are then written by one commit, not two. It
-/// runs as a round of the drain does (first without a savepoint per delivery; at a failure, again
-/// with one, the failed delivery left queued), inside a savepoint of its own, so deliveries never
-/// change the answers of the commands before them: when the machine fails (`internal`, a panic)
-/// every delivery of the round is rolled back and waits for the next drain, as a drain stops at
-/// such a failure. Returns whether to drain after the commit (more is queued, or a failed delivery
-/// is worth another round, as in the drain).
-fn deliver_within(tx: &Tx<'_>, engine: &dyn OpenCtx) -> Result<bool, Error> {
-    let deliveries = Deliveries {
-        engine,
-        system: Actor::system(),
-        at: Some(Instant::now()),
-    };
-    let mut round = Round { tx, stopped: false };
-    match batch::run(&mut round, &deliveries, true) {
-        Ok(ran) => {
-            let n = ran.succeeded();
-            Ok(n >= orders::DELIVERY_BATCH_MAX || (ran.again && n > 0))
-        }
-        // The round is rolled back; its deliveries wait for the next drain.
-        Err(_) if round.stopped => Ok(false),
-        Err(error) => Err(error),
-    }
-}
-
-/// The oldest queued deliveries, `DELIVERY_BATCH_MAX` of them, delivered by the system actor.
-struct Deliveries<'e> {
-    engine: &'e dyn OpenCtx,
-    system: Actor,
-    /// The deliveries' logical time: fixed for the whole round, or read as each run begins.
-    at: Option<Instant>,
-}
-
-impl Batch for Deliveries<'_> {
-    /// A queue row: its sequence number, the distributor and the order.
-    type Item = (i64, String, String);
-    type Shared = Instant;
-    type Done = ();
-    type Closed = ();
-    const RUN_FAILED_AGAIN: bool = false;
-
-    fn begin(&self, tx: &Tx<'_>) -> Result<(Instant, Vec<Self::Item>), Error> {
-        let at = self.at.unwrap_or_else(Instant::now);
-        Ok((at, tx.pending_deliveries(orders::DELIVERY_BATCH_MAX)?))
-    }
-
-    fn run(&self, tx: &Tx<'_>, at: &Instant, item: &Self::Item) -> Result<(), Error> {
-        let (seq, distributor, order) = item;
-        let ctx = self.engine.ctx(tx, &self.system, *at);
-        orders::deliver(&ctx, *seq, distributor, order).inspect_err(|error| {
-            if error.code() != Code::Internal {
-                tracing::warn!(%error, order, "delivery failed; it stays queued");
-            }
-        })
-    }
-
-    fn close(&self, _tx: &Tx<'_>) -> Result<(), Error> {
-        Ok(())
-    }
-}
-
-/// The deliveries' round inside a command's transaction: each run in a savepoint of its own, a
-/// panic answered as `internal`. A run that fails is rolled back and marks the round `stopped`, so
-/// its failure is told apart from one of the savepoint itself (which aborts the commands' run).
-struct Round<'a, 't> {
-    tx: &'a Tx<'t>,
-    stopped: bool,
-}
-
-impl Scope for Round<'_, '_> {
-    fn attempt<T>(
-        &mut self,
-        work: impl FnOnce(&Tx<'_>) -> Result<Option<T>, Error>,
-    ) -> Result<Option<T>, Error> {
-        self.tx.savepoint()?;
-        match catch_panic(|| work(self.tx)).and_then(|outcome| outcome) {
-            Ok(Some(done)) => {
-                self.tx.release()?;
-                Ok(Some(done))
-            }
-            Ok(None) => {
-                self.tx.rollback_to()?;
-                self.tx.release()?;
-                Ok(None)
-            }
-            Err(error) => {
-                tracing::warn!(%error, "delivery stopped; it resumes after the next command");
-                self.tx.rollback_to()?;
-                self.tx.release()?;
-                self.stopped = true;
-                Err(error)
-            }
         }
     }
 }

@@ -274,18 +274,11 @@ fn distributor_side(ctx: &Ctx<'_, '_>, order: &Order) -> Role {
     }
 }
 
-/// Delivers one queued pushed order to its supplier: `delivered` (the print settings travel with
-/// it) while the partnership is live, else `delivery_failed` with the reason and a refund. A
-/// delivery whose order is no longer `pushing` is already done (idempotent by order).
-pub(crate) fn deliver(
-    ctx: &Ctx<'_, '_>,
-    seq: i64,
-    distributor: &str,
-    order: &str,
-) -> Result<(), Error> {
-    if !ctx.tx.finish_delivery(seq)? {
-        return Ok(());
-    }
+/// Delivers a pushed order, its queue row done (`delivery`), to its supplier: `delivered` (the
+/// print settings travel with it) while the partnership is live, else `delivery_failed` with the
+/// reason and a refund. A delivery whose order is no longer `pushing` is already done (idempotent
+/// by order).
+pub(crate) fn deliver(ctx: &Ctx<'_, '_>, distributor: &str, order: &str) -> Result<(), Error> {
     let mut loaded = load(ctx, distributor, order)?;
     if loaded.order.state != "pushing" {
         return Ok(());

@@ -32,14 +32,6 @@ pub const IMPORT_ORDERS_MAX: usize = 10_000;
 pub const ORDER_LINES_MAX: usize = 500;
 /// The largest quantity of one line.
 pub const LINE_QTY_MAX: u32 = 1_000_000;
-/// The most deliveries one drain handles before it returns (a bound, not a target: a drain
-/// empties any ordinary queue).
-pub const DELIVERY_DRAIN_MAX: usize = 10_000_000;
-/// Deliveries committed together in one transaction while draining. A drain holds the store
-/// until the queue is empty whatever this is; larger transactions only commit (and rewrite the
-/// pages deliveries share) less often: 5,000 delivered a mega-sale's orders about 25% faster
-/// than 1,000.
-pub const DELIVERY_BATCH_MAX: usize = 5_000;
 /// The documents a distributor may have travel with its pushed orders.
 pub const DOCUMENTS: &[&str] = &["invoice", "delivery_receipt"];
 /// Events with a command of their own; `fire` refuses them so their preparation is never skipped.
