@@ -36,6 +36,7 @@ pub mod partnership;
 pub mod plugin_host;
 pub mod rules;
 pub mod shops;
+mod skus;
 pub mod store;
 pub mod workflow;
 
