@@ -3,7 +3,11 @@
 
 use rust_decimal::Decimal;
 
-use super::{fire::Args, inputs::push_input, loaded::Loaded, WORKFLOW};
+use super::{
+    inputs::push_input,
+    loaded::{Args, Loaded},
+    WORKFLOW,
+};
 use crate::{
     error::{Code, Error},
     flow::Ctx,

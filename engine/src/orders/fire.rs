@@ -1,8 +1,11 @@
 //! Firing an event on an order: the workflow's guards, its effects, and the order written back.
 
 use super::{
-    effects::apply_effect, guards::builtin_guard, inputs::push_input, loaded::Loaded, plan,
-    WORKFLOW,
+    effects::apply_effect,
+    guards::builtin_guard,
+    inputs::push_input,
+    loaded::{Args, Loaded},
+    plan, WORKFLOW,
 };
 use crate::{
     error::Error,
@@ -10,13 +13,6 @@ use crate::{
     rules::inputs::PushCheckInput,
     workflow::{Guard, GuardFailure, Role},
 };
-
-/// What a command brings to a transition besides the order itself.
-#[derive(Default)]
-pub(super) struct Args<'a> {
-    pub(super) warehouse: Option<&'a str>,
-    pub(super) groups: Option<&'a [Vec<String>]>,
-}
 
 /// Fires `event` on the order: guards from the workflow (built-ins in `guards`, `rule:` scripts through
 /// the rule set), then the transition's effects, then the order is written back.

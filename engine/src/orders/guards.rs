@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{fire::Args, inputs::order_input, plan};
+use super::{inputs::order_input, loaded::Args, plan};
 use crate::{
     error::{Code, Error},
     flow::Ctx,

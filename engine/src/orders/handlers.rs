@@ -7,8 +7,8 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use super::{
-    fire::{fire, Args},
-    loaded::{load, my_order, supplier_order},
+    fire::fire,
+    loaded::{load, my_order, supplier_order, Args},
     queries::{charges_json, order_json, order_summary},
     COMMAND_EVENTS, DOCUMENTS, WORKFLOW,
 };

@@ -6,8 +6,8 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use super::{
-    fire::{fire, Args},
-    loaded::Loaded,
+    fire::fire,
+    loaded::{Args, Loaded},
     IMPORT_ORDERS_MAX, LINE_QTY_MAX, ORDER_LINES_MAX, WORKFLOW,
 };
 use crate::{

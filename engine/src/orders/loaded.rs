@@ -1,5 +1,6 @@
 //! An order as a command works on it: read from the store with its lines ([`Loaded`]), changed
-//! in memory, and written back with only what changed.
+//! in memory, and written back with only what changed; and what the command brings to its
+//! transition besides the order ([`Args`]).
 
 use crate::{
     command::check_name,
@@ -39,6 +40,13 @@ impl Loaded {
         order.clone_from(&self.order);
         Ok(())
     }
+}
+
+/// What a command brings to a transition besides the order itself.
+#[derive(Default)]
+pub(super) struct Args<'a> {
+    pub(super) warehouse: Option<&'a str>,
+    pub(super) groups: Option<&'a [Vec<String>]>,
 }
 
 /// The order `order` of `distributor`, with its lines.
