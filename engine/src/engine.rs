@@ -8,19 +8,22 @@ use std::{
 };
 
 use distributary_plugin::CanonicalOrder;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::{
+    batch::catch_panic,
     command::{answer, Command, Envelope, PayloadFormat, Side},
+    delivery,
     error::{Code, Error},
-    flow::{Actor, Ctx},
+    execute::{self, Commands},
+    flow::{Actor, Ctx, OpenCtx},
     model::time::Instant,
     orders,
     pack::RulePack,
     plugin_host::PluginHost,
     rules::RuleSet,
     shops,
-    store::{Store, StoreOptions},
+    store::{Store, StoreOptions, Tx},
     workflow::{self, Vocabulary, WorkflowSet},
 };
 
@@ -120,46 +123,7 @@ impl Engine {
     /// Delivers every queued pushed order to its supplier, `DELIVERY_BATCH_MAX` per transaction;
     /// runs after every write command and when the store opens, so a crash only delays delivery.
     pub fn drain_deliveries(&self) -> Result<usize, Error> {
-        catch_panic(|| self.drain_batches())?
-    }
-
-    fn drain_batches(&self) -> Result<usize, Error> {
-        let mut store = self.lock()?;
-        let system = Actor::system();
-        let mut delivered = 0;
-        while delivered < orders::DELIVERY_DRAIN_MAX {
-            // Like a batch of commands: one transaction without savepoints first. When a
-            // delivery fails, that is rolled back and the batch runs again with a savepoint per
-            // delivery, the failed one left queued.
-            let mut failed = None;
-            let optimistic = store.write_or_abandon(|tx| {
-                let ctx = self.ctx(tx, &system, Instant::now());
-                match deliver_pending(tx, &ctx, None, false)? {
-                    Delivered::All(n) => Ok(Some(n)),
-                    Delivered::FailedAt(seq) => {
-                        failed = Some(seq);
-                        Ok(None)
-                    }
-                }
-            })?;
-            let done = match optimistic {
-                Some(done) => done,
-                None => store.write(|tx| {
-                    let ctx = self.ctx(tx, &system, Instant::now());
-                    match deliver_pending(tx, &ctx, failed, true)? {
-                        Delivered::All(n) => Ok(n),
-                        // Only a run without savepoints stops at a failure.
-                        Delivered::FailedAt(_) => Ok(0),
-                    }
-                })?,
-            };
-            // Nothing left, or only deliveries that keep failing: they wait for the next drain.
-            if done == 0 {
-                break;
-            }
-            delivered += done;
-        }
-        Ok(delivered)
+        catch_panic(|| delivery::drain(&mut *self.lock()?, self))?
     }
 
     /// The store. A command that panicked poisoned the lock, but its transaction was rolled
@@ -173,22 +137,6 @@ impl Engine {
                 self.store.clear_poison();
                 Ok(store)
             }
-        }
-    }
-
-    fn ctx<'a, 't>(
-        &'a self,
-        tx: &'a crate::store::Tx<'t>,
-        actor: &'a Actor,
-        at: Instant,
-    ) -> Ctx<'a, 't> {
-        Ctx {
-            tx,
-            actor,
-            at,
-            workflows: &self.workflows,
-            rules: &self.rules,
-            plugins: &self.plugins,
         }
     }
 
@@ -217,11 +165,43 @@ impl Engine {
     /// together (one fsync for the batch). Each command keeps its atomicity and its idempotency
     /// rules; answers come back in order, after the commit. Queries read in the same transaction.
     pub fn execute_batch(&self, envelopes: &[Envelope]) -> Vec<Result<Value, Error>> {
-        let (results, drain) =
-            catch_panic(|| self.execute_commands(envelopes)).unwrap_or_else(|error| {
-                let failed = envelopes.iter().map(|_| Err(error.clone())).collect();
-                (failed, true)
-            });
+        let outcome = catch_panic(|| {
+            // Each command's logical time, read once: its network phase and its run (both runs
+            // of a batch that is run again) see the same clock.
+            let ats: Vec<Result<Instant, Error>> = envelopes.iter().map(execute::at_of).collect();
+            // What can be worked out without the store is, before it is locked (`prepare`).
+            let prepared: Vec<Option<Prepared>> = envelopes
+                .iter()
+                .zip(&ats)
+                .map(|(e, at)| self.prepare(e, at))
+                .collect();
+            let mut store = self.lock()?;
+            let commands = Commands {
+                envelopes,
+                ats: &ats,
+                prepared: &prepared,
+                run: &|tx, envelope, at, prepared| {
+                    let actor = Actor::authorise(tx, envelope)?;
+                    crate::dispatch::dispatch(
+                        &self.ctx(tx, &actor, at),
+                        &envelope.command,
+                        prepared,
+                    )
+                },
+                deliver: &|tx| {
+                    if self.delivers_after(envelopes) {
+                        delivery::deliver_within(tx, self)
+                    } else {
+                        Ok(false)
+                    }
+                },
+            };
+            Ok(execute::execute(&mut store, &commands))
+        });
+        let (results, drain) = outcome.and_then(|outcome| outcome).unwrap_or_else(|error| {
+            let failed = envelopes.iter().map(|_| Err(error.clone())).collect();
+            (failed, true)
+        });
         if drain && self.delivers_after(envelopes) {
             if let Err(error) = self.drain_deliveries() {
                 tracing::warn!(%error, "delivery drain stopped; it resumes after the next command");
@@ -233,158 +213,6 @@ impl Engine {
     /// Whether deliveries follow these commands: the engine delivers, and one of them writes.
     fn delivers_after(&self, envelopes: &[Envelope]) -> bool {
         self.auto_deliver && envelopes.iter().any(|e| e.command.side() != Side::Query)
-    }
-
-    /// Delivers the queue inside the transaction of the commands just run, before it commits:
-    /// the pages their pushes dirtied (orders, audit, queue) are then written by one commit, not
-    /// two. It runs as a round of the drain does (first without a savepoint per delivery; at a
-    /// failure, again with one, the failed delivery left queued), inside a savepoint of its own,
-    /// so deliveries never change the answers of the commands before them: when the machine
-    /// fails (`internal`, a panic) every delivery of the round is rolled back and waits for the
-    /// next drain, as a drain stops at such a failure. Returns whether to drain after the commit
-    /// (more is queued, or a failed delivery is worth another round, as in the drain).
-    fn deliver_within(
-        &self,
-        tx: &crate::store::Tx<'_>,
-        envelopes: &[Envelope],
-    ) -> Result<bool, Error> {
-        if !self.delivers_after(envelopes) {
-            return Ok(false);
-        }
-        let system = Actor::system();
-        let ctx = self.ctx(tx, &system, Instant::now());
-        let mut skip = None;
-        for savepoints in [false, true] {
-            tx.savepoint()?;
-            match catch_panic(|| deliver_pending(tx, &ctx, skip, savepoints)) {
-                Ok(Ok(Delivered::All(n))) => {
-                    tx.release()?;
-                    return Ok(n >= orders::DELIVERY_BATCH_MAX || (skip.is_some() && n > 0));
-                }
-                Ok(Ok(Delivered::FailedAt(seq))) => skip = Some(seq),
-                Ok(Err(error)) | Err(error) => {
-                    tracing::warn!(%error, "delivery stopped; it resumes after the next command");
-                    tx.rollback_to()?;
-                    tx.release()?;
-                    return Ok(false);
-                }
-            }
-            tx.rollback_to()?;
-            tx.release()?;
-        }
-        // Only a run without savepoints stops at a failure.
-        Ok(false)
-    }
-
-    /// The commands' answers, and whether to drain deliveries after their commit.
-    fn execute_commands(&self, envelopes: &[Envelope]) -> (Vec<Result<Value, Error>>, bool) {
-        // Each command's logical time, read once: its network phase and its run (both runs of
-        // a batch that is run again) see the same clock.
-        let ats: Vec<Result<Instant, Error>> = envelopes.iter().map(at_of).collect();
-        // What can be worked out without the store is, before it is locked (`prepare`).
-        let prepared: Vec<Option<Prepared>> = envelopes
-            .iter()
-            .zip(&ats)
-            .map(|(e, at)| self.prepare(e, at))
-            .collect();
-        let mut store = match self.lock() {
-            Ok(store) => store,
-            Err(error) => return (envelopes.iter().map(|_| Err(error.clone())).collect(), true),
-        };
-        if let [only] = envelopes {
-            if only.command.side() == Side::Query && only.key.is_none() {
-                let answer = store.read(|tx| self.run(tx, only, ats[0].clone()?, None));
-                return (vec![answer], false);
-            }
-        }
-        // Set by the run that commits (`deliver_within`).
-        let mut drain = true;
-        // Most batches fail nowhere: they run in one transaction without a savepoint (a
-        // savepoint copies every page first written under it). When a command fails, that
-        // transaction is rolled back and the batch runs again with a savepoint per command.
-        if envelopes.len() > 1 {
-            let optimistic = store.write_or_abandon(|tx| {
-                let mut results = Vec::with_capacity(envelopes.len());
-                for ((envelope, at), prepared) in envelopes.iter().zip(&ats).zip(&prepared) {
-                    match self.run_keyed(tx, envelope, at, prepared.as_ref()) {
-                        Ok(result) => results.push(Ok(result)),
-                        Err(error) if error.code() == Code::Internal => return Err(error),
-                        Err(_) => return Ok(None),
-                    }
-                }
-                drain = self.deliver_within(tx, envelopes)?;
-                Ok(Some(results))
-            });
-            match optimistic {
-                Ok(Some(results)) => return (results, drain),
-                Ok(None) => {}
-                Err(error) => {
-                    return (envelopes.iter().map(|_| Err(error.clone())).collect(), true)
-                }
-            }
-        }
-        let outcome = store.write(|tx| {
-            let mut results = Vec::with_capacity(envelopes.len());
-            for ((envelope, at), prepared) in envelopes.iter().zip(&ats).zip(&prepared) {
-                tx.savepoint()?;
-                match self.run_keyed(tx, envelope, at, prepared.as_ref()) {
-                    Ok(result) => {
-                        tx.release()?;
-                        results.push(Ok(result));
-                    }
-                    // A failure of the machine, not of the command: nothing of the batch stays.
-                    Err(error) if error.code() == Code::Internal => return Err(error),
-                    Err(error) => {
-                        tx.rollback_to()?;
-                        // Remember the failure under the key so a retry answers the same,
-                        // unless the failure is the key itself.
-                        if let Some((key, fingerprint)) = envelope.keyed() {
-                            if error.code() != Code::IdempotencyConflict
-                                && tx.idempotent_answer(&envelope.actor, key)?.is_none()
-                            {
-                                let stored =
-                                    json!({"ok": false, "error": error.to_json()}).to_string();
-                                tx.record_idempotent_answer(
-                                    &envelope.actor,
-                                    key,
-                                    fingerprint,
-                                    &stored,
-                                )?;
-                            }
-                        }
-                        tx.release()?;
-                        results.push(Err(error));
-                    }
-                }
-            }
-            drain = self.deliver_within(tx, envelopes)?;
-            Ok(results)
-        });
-        match outcome {
-            Ok(results) => (results, drain),
-            Err(error) => (envelopes.iter().map(|_| Err(error.clone())).collect(), true),
-        }
-    }
-
-    /// One command inside the batch's transaction, honouring its idempotency key.
-    fn run_keyed(
-        &self,
-        tx: &crate::store::Tx<'_>,
-        envelope: &Envelope,
-        at: &Result<Instant, Error>,
-        prepared: Option<&Prepared>,
-    ) -> Result<Value, Error> {
-        if let Some((key, fingerprint)) = envelope.keyed() {
-            if let Some(stored) = tx.idempotent_answer(&envelope.actor, key)? {
-                return replayed(&stored, fingerprint)?;
-            }
-        }
-        let result = self.run(tx, envelope, at.clone()?, prepared)?;
-        if let Some((key, fingerprint)) = envelope.keyed() {
-            let stored = json!({"ok": true, "result": result}).to_string();
-            tx.record_idempotent_answer(&envelope.actor, key, fingerprint, &stored)?;
-        }
-        Ok(result)
     }
 
     /// What a command works out before the store is locked, so that another thread's command can
@@ -433,16 +261,18 @@ impl Engine {
             Err(error) => Some(shops::Fetched::failed(error)),
         }
     }
+}
 
-    fn run(
-        &self,
-        tx: &crate::store::Tx<'_>,
-        envelope: &Envelope,
-        at: Instant,
-        prepared: Option<&Prepared>,
-    ) -> Result<Value, Error> {
-        let actor = Actor::authorise(tx, envelope)?;
-        crate::dispatch::dispatch(&self.ctx(tx, &actor, at), &envelope.command, prepared)
+impl OpenCtx for Engine {
+    fn ctx<'a, 't>(&'a self, tx: &'a Tx<'t>, actor: &'a Actor, at: Instant) -> Ctx<'a, 't> {
+        Ctx {
+            tx,
+            actor,
+            at,
+            workflows: &self.workflows,
+            rules: &self.rules,
+            plugins: &self.plugins,
+        }
     }
 }
 
@@ -469,101 +299,4 @@ impl Prepared {
             Prepared::Fetched(_) => None,
         }
     }
-}
-
-/// Runs `work`, answering a panic inside it as `internal` instead of unwinding into the host.
-/// Nothing is half-applied: the transaction a panic unwinds through rolls back when rusqlite's
-/// `Transaction` drops, and the engine's other state is immutable (rules, workflows, plugins).
-fn catch_panic<T>(work: impl FnOnce() -> T) -> Result<T, Error> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|payload| {
-        let message = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("no message");
-        tracing::error!(
-            message,
-            "the engine panicked; the transaction was rolled back"
-        );
-        Error::new(Code::Internal, format!("the engine panicked: {message}"))
-    })
-}
-
-/// The command's logical time: `at`, or now.
-fn at_of(envelope: &Envelope) -> Result<Instant, Error> {
-    match &envelope.at {
-        Some(text) => Instant::parse("at", text),
-        None => Ok(Instant::now()),
-    }
-}
-
-/// The stored answer of a repeated key, or `idempotency_conflict` when the payload differs.
-fn replayed(
-    (fingerprint, stored): &(String, String),
-    now: &str,
-) -> Result<Result<Value, Error>, Error> {
-    if fingerprint != now {
-        return Err(Error::new(
-            Code::IdempotencyConflict,
-            "this idempotency key was used with a different command or arguments",
-        ));
-    }
-    let value: Value = serde_json::from_str(stored)
-        .map_err(|e| Error::new(Code::Internal, format!("stored answer does not parse: {e}")))?;
-    if value.get("ok") == Some(&Value::Bool(true)) {
-        Ok(Ok(value.get("result").cloned().unwrap_or(Value::Null)))
-    } else {
-        Ok(Err(Error::from_json(
-            value.get("error").unwrap_or(&Value::Null),
-        )))
-    }
-}
-
-/// How a run over the pending deliveries ended.
-enum Delivered {
-    /// The run went through the queue; this many were delivered.
-    All(usize),
-    /// A run without savepoints stopped at the failed delivery of this queue row: its
-    /// transaction must be rolled back.
-    FailedAt(i64),
-}
-
-/// Runs the oldest pending deliveries but `skip`. Without `savepoints`, the first failure stops
-/// the run; with them, each delivery runs in a savepoint of its own, so one's failure (a rule
-/// error, say) is rolled back alone and stays queued for the next drain. A failure of the
-/// machine (`internal`) stops either.
-fn deliver_pending(
-    tx: &crate::store::Tx<'_>,
-    ctx: &Ctx<'_, '_>,
-    skip: Option<i64>,
-    savepoints: bool,
-) -> Result<Delivered, Error> {
-    let pending = tx.pending_deliveries(orders::DELIVERY_BATCH_MAX)?;
-    let mut succeeded = 0;
-    for (seq, distributor, order) in &pending {
-        if skip == Some(*seq) {
-            continue;
-        }
-        if savepoints {
-            tx.savepoint()?;
-        }
-        match orders::deliver(ctx, *seq, distributor, order) {
-            Ok(()) => {
-                if savepoints {
-                    tx.release()?;
-                }
-                succeeded += 1;
-            }
-            Err(error) if error.code() == Code::Internal => return Err(error),
-            Err(error) => {
-                tracing::warn!(%error, order, "delivery failed; it stays queued");
-                if !savepoints {
-                    return Ok(Delivered::FailedAt(*seq));
-                }
-                tx.rollback_to()?;
-                tx.release()?;
-            }
-        }
-    }
-    Ok(Delivered::All(succeeded))
 }

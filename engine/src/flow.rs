@@ -195,6 +195,13 @@ pub struct Ctx<'a, 't> {
     pub plugins: &'a crate::plugin_host::PluginHost,
 }
 
+/// What opens a [`Ctx`] on a transaction: the engine, whose rules, workflows and adapters every
+/// command and every delivery reads.
+pub(crate) trait OpenCtx {
+    /// The context of `actor` acting at `at` in `tx`.
+    fn ctx<'a, 't>(&'a self, tx: &'a Tx<'t>, actor: &'a Actor, at: Instant) -> Ctx<'a, 't>;
+}
+
 /// An entity a workflow drives.
 pub struct Entity<'e> {
     /// The workflow's name, e.g. `partnership`.

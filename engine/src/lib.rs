@@ -18,11 +18,14 @@ macro_rules! failpoint {
 }
 
 pub mod accounts;
+mod batch;
 pub mod catalog;
 pub mod command;
+pub mod delivery;
 pub mod dispatch;
 pub mod engine;
 pub mod error;
+mod execute;
 pub mod flow;
 pub mod inventory;
 pub mod ledger;
@@ -35,6 +38,7 @@ pub mod plugin_host;
 pub mod protocol;
 pub mod rules;
 pub mod shops;
+mod skus;
 pub mod store;
 pub mod workflow;
 

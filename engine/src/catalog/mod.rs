@@ -18,6 +18,7 @@ use crate::{
     ledger::{self, RateSource},
     model::{money, Claim, Product},
     notify::notify,
+    skus::resolve_sku,
     store::{movement, ClearScope},
     workflow::Role,
 };
@@ -471,26 +472,6 @@ fn claim_json(ctx: &Ctx<'_, '_>, claim: &Claim) -> Result<Value, Error> {
         "currency": supplier_currency(ctx, &claim.supplier)?, "stock": stock, "state": claim.state,
         "cost": claim.cost.map(|c| c.to_string()), "cost_currency": claim.cost_currency}),
     )
-}
-
-/// The supplier SKUs a SKU names for the actor: its own published SKU, and the supplier SKUs
-/// claimed under that local SKU.
-pub(crate) fn resolve_sku(ctx: &Ctx<'_, '_>, sku: &str) -> Result<Vec<(String, String)>, Error> {
-    check_name("sku", sku)?;
-    let me = ctx.actor.account();
-    let mut found = Vec::new();
-    if ctx.actor.sees_supplier_side() && ctx.tx.product(me, sku)?.is_some() {
-        found.push((me.to_owned(), sku.to_owned()));
-    }
-    if ctx.actor.sees_distributor_side() {
-        for claim in ctx.tx.claims_by_local_sku(me, sku)? {
-            found.push((claim.supplier, claim.sku));
-        }
-    }
-    if found.is_empty() {
-        return Err(Error::not_found("sku", sku));
-    }
-    Ok(found)
 }
 
 /// `price_history {sku}`: the prices in force, newest first.

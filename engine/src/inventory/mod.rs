@@ -10,7 +10,6 @@ use std::collections::BTreeSet;
 use serde_json::{json, Value};
 
 use crate::{
-    catalog::resolve_sku,
     command::{
         check_name, AddSupplierWarehouse, AssignWarehouses, PushStock, SkuArgs, WarehouseAction,
     },
@@ -18,6 +17,7 @@ use crate::{
     flow::Ctx,
     model::{Claim, StockCell},
     orders,
+    skus::resolve_sku,
     store::{movement, ClearScope, MOVEMENTS_PAGE_MAX},
 };
 

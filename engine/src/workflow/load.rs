@@ -2,7 +2,7 @@
 //! domain types and validated as a graph. Every problem in every file is collected before the
 //! loader answers, so a user sees them all at once.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use marked_yaml::{from_node, parse_yaml_with_options, LoadError, LoaderOptions};
 use miette::SourceSpan;
@@ -19,6 +19,7 @@ use super::{
     model::{Guard, Role, Transition, Workflow, WorkflowSet},
     shape::ShapeCheck,
     source::SourceText,
+    suggest::suggest,
 };
 use crate::pack::{FileKind, RulePack, SourceFile};
 
@@ -26,10 +27,6 @@ use crate::pack::{FileKind, RulePack, SourceFile};
 pub const WORKFLOW_STATES_MAX: usize = 256;
 /// The most transitions one workflow may declare.
 pub const WORKFLOW_TRANSITIONS_MAX: usize = 1024;
-/// How alike (Jaro-Winkler, 0 to 1) a known name must be to a wrong one to be suggested.
-const SUGGESTION_SIMILARITY_MIN: f64 = 0.8;
-/// How many known names a help text lists when none is close to the wrong one.
-const KNOWN_NAMES_SHOWN_MAX: usize = 16;
 
 /// The names a workflow may use besides its own states: guards, effects and Rhai scripts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -605,31 +602,4 @@ struct States<'f> {
     names: Vec<&'f str>,
     spans: Vec<SourceSpan>,
     index: HashMap<&'f str, usize>,
-}
-
-/// "did you mean `x`?" when a known name is close to `wrong`, else the list of known names.
-pub(crate) fn suggest<'k>(
-    wrong: &str,
-    known: impl IntoIterator<Item = &'k str>,
-    what: &str,
-) -> Option<String> {
-    let known: BTreeMap<&str, f64> = known
-        .into_iter()
-        .map(|k| (k, strsim::jaro_winkler(wrong, k)))
-        .collect();
-    let best = known
-        .iter()
-        .filter(|(_, &score)| score >= SUGGESTION_SIMILARITY_MIN)
-        .max_by(|a, b| a.1.total_cmp(b.1));
-    if let Some((name, _)) = best {
-        return Some(format!("did you mean `{name}`?"));
-    }
-    if known.is_empty() {
-        return None;
-    }
-    let mut list: Vec<&str> = known.keys().copied().take(KNOWN_NAMES_SHOWN_MAX).collect();
-    if known.len() > KNOWN_NAMES_SHOWN_MAX {
-        list.push("...");
-    }
-    Some(format!("known {what}: {}", list.join(", ")))
 }

@@ -14,6 +14,7 @@ mod load;
 mod model;
 mod shape;
 mod source;
+mod suggest;
 
 pub use diagnostic::{ProblemKind, WorkflowError, WorkflowErrors};
 pub use file::json_schema;

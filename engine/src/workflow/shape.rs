@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::{
     diagnostic::{ProblemKind, WorkflowError},
-    load::suggest,
     source::SourceText,
+    suggest::suggest,
 };
 
 /// Walks the YAML against the JSON Schema of the boundary types: reports every unknown key (and

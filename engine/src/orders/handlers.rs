@@ -1,0 +1,318 @@
+//! The order commands' handlers (fees, print settings, pack, split, push, withdraw, ship, pickup,
+//! refunds, user events) and the system's delivery of a queued order to its supplier.
+
+use std::collections::BTreeSet;
+
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+use super::{
+    fire::fire,
+    loaded::{load, my_order, supplier_order, Args},
+    queries::{charges_json, order_json, order_summary},
+    COMMAND_EVENTS, DOCUMENTS, WORKFLOW,
+};
+use crate::{
+    command::{
+        check_name, check_text, AfterSaleRefund, Fire, OrderArgs, Pack, PrintSettings,
+        ReviewWithdrawal, SetFees, ShipOrder, SplitOrder, SupplierOrder,
+    },
+    error::{Code, Error},
+    flow::Ctx,
+    ledger::{self, kind},
+    model::{money, Order},
+    rules::inputs::{SHIPPING_PLATFORM, SHIPPING_SELLER},
+    workflow::Role,
+};
+
+/// `set_fees {handling, shipping}`: the supplier's fees, charged once per pushed order.
+pub fn set_fees(ctx: &Ctx<'_, '_>, args: &SetFees) -> Result<Value, Error> {
+    let currency = ctx.actor.currency();
+    let handling = money::round(money::parse_amount("handling", &args.handling)?, currency);
+    let shipping = money::round(money::parse_amount("shipping", &args.shipping)?, currency);
+    if handling.is_sign_negative() || shipping.is_sign_negative() {
+        return Err(Error::bad_request("fees must not be negative"));
+    }
+    ctx.tx.set_fees(ctx.actor.account(), handling, shipping)?;
+    Ok(
+        json!({"handling": handling.to_string(), "shipping": shipping.to_string(), "currency": currency}),
+    )
+}
+
+/// `set_print_settings {documents}`.
+pub fn set_print_settings(ctx: &Ctx<'_, '_>, args: &PrintSettings) -> Result<Value, Error> {
+    let mut documents: Vec<String> = args.documents.clone();
+    if let Some(bad) = documents.iter().find(|d| !DOCUMENTS.contains(&d.as_str())) {
+        return Err(Error::bad_request(format!(
+            "unknown document {bad:?}: expected {}",
+            DOCUMENTS.join(" or ")
+        )));
+    }
+    documents.sort();
+    documents.dedup();
+    ctx.tx.set_print_settings(ctx.actor.account(), &documents)?;
+    Ok(json!({"documents": documents}))
+}
+
+/// `pack {order, warehouse?, shipping?}`.
+pub fn pack(ctx: &Ctx<'_, '_>, args: &Pack) -> Result<Value, Error> {
+    let mut loaded = my_order(ctx, &args.order)?;
+    if let Some(w) = &args.warehouse {
+        check_name("warehouse", w)?;
+    }
+    let shipping = args.shipping.as_deref().unwrap_or(SHIPPING_PLATFORM);
+    if shipping != SHIPPING_PLATFORM && shipping != SHIPPING_SELLER {
+        return Err(Error::bad_request(format!(
+            "`shipping` must be `platform` or `seller`, got {shipping:?}"
+        )));
+    }
+    loaded.order.shipping = shipping.to_owned();
+    fire(
+        ctx,
+        &mut loaded,
+        "pack",
+        Role::Distributor,
+        &Args {
+            warehouse: args.warehouse.as_deref(),
+            ..Args::default()
+        },
+    )?;
+    Ok(order_summary(&loaded.order))
+}
+
+/// `split_order {order, groups}`: one child order per group of store SKUs.
+pub fn split_order(ctx: &Ctx<'_, '_>, args: &SplitOrder) -> Result<Value, Error> {
+    let mut loaded = my_order(ctx, &args.order)?;
+    let all: BTreeSet<&str> = loaded.lines.iter().map(|l| l.store_sku.as_str()).collect();
+    let mut seen = BTreeSet::new();
+    for sku in args.groups.iter().flatten() {
+        if !all.contains(sku.as_str()) || !seen.insert(sku.as_str()) {
+            return Err(Error::bad_request(format!(
+                "store SKU {sku:?} is not a line of the order, or is named twice"
+            )));
+        }
+    }
+    if args.groups.len() < 2 || args.groups.iter().any(Vec::is_empty) || seen.len() != all.len() {
+        return Err(Error::bad_request(
+            "`groups` must be two or more non-empty groups naming every line once",
+        ));
+    }
+    fire(
+        ctx,
+        &mut loaded,
+        "split",
+        Role::Distributor,
+        &Args {
+            groups: Some(&args.groups),
+            ..Args::default()
+        },
+    )?;
+    let children: Vec<Value> = (1..=args.groups.len())
+        .map(|i| json!(format!("{}/{i}", args.order)))
+        .collect();
+    Ok(json!({"order": args.order, "state": loaded.order.state, "children": children}))
+}
+
+/// `push {order}`: the checks and fees rules decide; a passing push charges and queues delivery.
+pub fn push(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error> {
+    let mut loaded = my_order(ctx, &args.order)?;
+    fire(
+        ctx,
+        &mut loaded,
+        "push",
+        Role::Distributor,
+        &Args::default(),
+    )?;
+    Ok(
+        json!({"order": loaded.order.order, "state": loaded.order.state, "charged": charges_json(loaded.order.charges.as_ref())}),
+    )
+}
+
+/// `withdraw {order}`: asks the supplier to withdraw a pushed order.
+pub fn withdraw(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error> {
+    let mut loaded = my_order(ctx, &args.order)?;
+    let from = loaded.order.state.clone();
+    fire(
+        ctx,
+        &mut loaded,
+        "withdraw",
+        Role::Distributor,
+        &Args::default(),
+    )?;
+    loaded.order.withdrawn_from = Some(from);
+    loaded.save(ctx)?;
+    Ok(order_summary(&loaded.order))
+}
+
+/// `mark_shipped {order}`: a distributor cannot ship a distribution order; the workflow says so.
+pub fn mark_shipped(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error> {
+    let mut loaded = my_order(ctx, &args.order)?;
+    fire(
+        ctx,
+        &mut loaded,
+        "mark_shipped",
+        Role::Distributor,
+        &Args::default(),
+    )?;
+    Ok(order_summary(&loaded.order))
+}
+
+/// `refresh {order}`: the latest state (deliveries are drained before every answer).
+pub fn refresh(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error> {
+    let loaded = my_order(ctx, &args.order)?;
+    order_json(ctx, &loaded)
+}
+
+/// `fire {entity, id, event}`: a user-declared event on an order.
+pub fn fire_event(ctx: &Ctx<'_, '_>, args: &Fire) -> Result<Value, Error> {
+    if args.entity != WORKFLOW {
+        return Err(Error::bad_request(format!(
+            "`fire` drives `{WORKFLOW}` entities, not {:?}",
+            args.entity
+        )));
+    }
+    check_name("event", &args.event)?;
+    if COMMAND_EVENTS.contains(&args.event.as_str()) {
+        return Err(Error::bad_request(format!(
+            "`{}` has a command of its own; use it",
+            args.event
+        )));
+    }
+    let mut loaded = my_order(ctx, &args.id)?;
+    let role = distributor_side(ctx, &loaded.order);
+    fire(ctx, &mut loaded, &args.event, role, &Args::default())?;
+    Ok(order_summary(&loaded.order))
+}
+
+/// `ship_order {order, tracking_no?}` by the supplier.
+pub fn ship_order(ctx: &Ctx<'_, '_>, args: &ShipOrder) -> Result<Value, Error> {
+    let mut loaded = supplier_order(ctx, &args.order, args.distributor.as_deref())?;
+    if let Some(t) = &args.tracking_no {
+        check_name("tracking_no", t)?;
+        loaded.order.tracking_no = Some(t.clone());
+    }
+    fire(ctx, &mut loaded, "ship", Role::Supplier, &Args::default())?;
+    Ok(order_summary(&loaded.order))
+}
+
+/// `confirm_pickup {order}` by the supplier.
+pub fn confirm_pickup(ctx: &Ctx<'_, '_>, args: &SupplierOrder) -> Result<Value, Error> {
+    let mut loaded = supplier_order(ctx, &args.order, args.distributor.as_deref())?;
+    fire(
+        ctx,
+        &mut loaded,
+        "confirm_pickup",
+        Role::Supplier,
+        &Args::default(),
+    )?;
+    Ok(order_summary(&loaded.order))
+}
+
+/// `review_withdrawal {order, approve, reason?}` by the supplier.
+pub fn review_withdrawal(ctx: &Ctx<'_, '_>, args: &ReviewWithdrawal) -> Result<Value, Error> {
+    if let Some(reason) = &args.reason {
+        check_text("reason", reason)?;
+    }
+    let mut loaded = supplier_order(ctx, &args.order, args.distributor.as_deref())?;
+    let event = if args.approve {
+        "approve_withdrawal"
+    } else {
+        "reject_withdrawal"
+    };
+    fire(ctx, &mut loaded, event, Role::Supplier, &Args::default())?;
+    if !args.approve {
+        loaded.order.withdrawn_from = None;
+        loaded.order.failure = args.reason.clone();
+        loaded.save(ctx)?;
+    }
+    Ok(order_summary(&loaded.order))
+}
+
+/// `after_sale_refund {order, amount, reason}`: the supplier returns part of a charge.
+pub fn after_sale_refund(ctx: &Ctx<'_, '_>, args: &AfterSaleRefund) -> Result<Value, Error> {
+    check_text("reason", &args.reason)?;
+    let mut loaded = supplier_order(ctx, &args.order, args.distributor.as_deref())?;
+    let (Some(charges), true) = (loaded.order.charges.clone(), loaded.order.charged) else {
+        return Err(Error::new(
+            Code::InvalidTransition,
+            "the order holds no charge to refund",
+        ));
+    };
+    let account = ledger::account_of(ctx, ctx.actor.account(), &loaded.order.distributor)?;
+    let amount = money::round(
+        money::parse_amount("amount", &args.amount)?,
+        &account.currency,
+    );
+    let refundable = money::sub(charges.total, loaded.order.refunded_after_sale)?;
+    if amount <= Decimal::ZERO || amount > refundable {
+        return Err(Error::bad_request(format!(
+            "`amount` must be positive and at most {refundable} {}",
+            account.currency
+        )));
+    }
+    let txn = ledger::post(
+        ctx,
+        &account,
+        kind::AFTER_SALE_REFUND,
+        Some(&loaded.order.order),
+        amount,
+        Some(&args.reason),
+    )?;
+    loaded.order.refunded_after_sale = money::add(loaded.order.refunded_after_sale, amount)?;
+    loaded.save(ctx)?;
+    Ok(
+        json!({"order": loaded.order.order, "refunded": amount.to_string(), "balance": txn.balance_after.to_string(), "txn_id": txn.txn_id}),
+    )
+}
+
+/// The role a user event is fired in: the distributor on its own order, else the supplier.
+fn distributor_side(ctx: &Ctx<'_, '_>, order: &Order) -> Role {
+    if order.distributor == ctx.actor.account() {
+        Role::Distributor
+    } else {
+        Role::Supplier
+    }
+}
+
+/// Delivers a pushed order, its queue row done (`delivery`), to its supplier: `delivered` (the
+/// print settings travel with it) while the partnership is live, else `delivery_failed` with the
+/// reason and a refund. A delivery whose order is no longer `pushing` is already done (idempotent
+/// by order).
+pub(crate) fn deliver(ctx: &Ctx<'_, '_>, distributor: &str, order: &str) -> Result<(), Error> {
+    let mut loaded = load(ctx, distributor, order)?;
+    if loaded.order.state != "pushing" {
+        return Ok(());
+    }
+    failpoint!("delivery.during", |code| Err(Error::failpoint(
+        "delivery.during",
+        code
+    )));
+    let supplier = loaded.order.supplier.clone().unwrap_or_default();
+    let partnered = ctx
+        .tx
+        .latest_partnership(&supplier, distributor)?
+        .is_some_and(|p| p.state == "partnered");
+    if partnered {
+        let documents = ctx.tx.print_settings(distributor)?;
+        loaded.order.documents = Some(json!(documents));
+        loaded.order.failure = None;
+        fire(
+            ctx,
+            &mut loaded,
+            "delivered",
+            Role::System,
+            &Args::default(),
+        )
+    } else {
+        loaded.order.failure = Some(format!(
+            "{distributor} is no longer partnered with {supplier}"
+        ));
+        fire(
+            ctx,
+            &mut loaded,
+            "delivery_failed",
+            Role::System,
+            &Args::default(),
+        )
+    }
+}
