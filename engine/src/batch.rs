@@ -138,13 +138,20 @@ fn with_savepoints<B: Batch>(
     let mut results = Vec::with_capacity(items.len());
     for item in items.iter().filter(|item| skip != Some(*item)) {
         tx.savepoint()?;
-        match batch.run(tx, &shared, item) {
+        // A panic is caught here so that the item's savepoint is closed before the batch's
+        // failure reaches its scope: savepoints share one name, and a scope that is itself a
+        // savepoint (`delivery::Round`) must roll back its own, not the item's.
+        match catch_panic(|| batch.run(tx, &shared, item)).and_then(|ran| ran) {
             Ok(done) => {
                 tx.release()?;
                 results.push(Ok(done));
             }
             // A failure of the machine, not of the item: nothing of the batch stays.
-            Err(error) if error.code() == Code::Internal => return Err(error),
+            Err(error) if error.code() == Code::Internal => {
+                tx.rollback_to()?;
+                tx.release()?;
+                return Err(error);
+            }
             Err(error) => {
                 tx.rollback_to()?;
                 batch.rolled_back(tx, item, &error)?;

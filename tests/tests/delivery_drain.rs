@@ -74,4 +74,30 @@ fn a_failed_delivery_stays_queued_while_the_others_are_delivered() {
         assert_eq!(again["error"]["code"], "invalid_transition", "{action}");
         assert_eq!(state(&world, order), "pushed", "{action}");
     }
+
+    // A round that panics after delivering some is rolled back whole: three deliveries queued
+    // by an engine that does not deliver; the delivering engine opens while every delivery fails.
+    let world = World::build();
+    assert_eq!(send_to(&world.engine, "pack", "shopee:1001")["ok"], true);
+    push(&world, "shopee:1002");
+    push(&world, "shopee:1001");
+    fail::cfg("delivery.during", "return(rule_error)").unwrap();
+    let engine = world.delivering_engine();
+    // The oldest (1003) fails the first run; the second delivers 1002, then 1001 panics.
+    fail::cfg("delivery.during", "1*return(rule_error)->1*off->1*panic").unwrap();
+    let fees = json!({"handling": "1.00", "shipping": "2.00"});
+    let answer = engine.execute_line(&Request::new("sup", "set_fees", fees).line());
+    fail::remove("delivery.during");
+    assert_eq!(answer["ok"], true, "{answer}");
+    for order in ["shopee:1003", "shopee:1002", "shopee:1001"] {
+        assert_eq!(
+            state(&world, order),
+            "pushing",
+            "{order}: the round was rolled back"
+        );
+    }
+}
+
+fn send_to(engine: &distributary::Engine, cmd: &str, order: &str) -> serde_json::Value {
+    engine.execute_line(&Request::new("dis", cmd, json!({"order": order})).line())
 }
