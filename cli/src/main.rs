@@ -237,7 +237,7 @@ fn test(pack: &RulePack) -> miette::Result<ExitCode> {
     let rules = RuleSet::compile(pack)?;
     let report = rules.run_tests(pack);
     for case in report.failures() {
-        println!("FAIL {} :: {}", case.file, case.name);
+        println!("FAIL {} :: {}", case.location(), case.name);
         if let Some(detail) = &case.detail {
             for line in detail.lines() {
                 println!("     {line}");
