@@ -12,6 +12,7 @@ pub mod workload;
 use std::{collections::BTreeMap, path::Path};
 
 use distributary::{Engine, EngineOptions, RulePack};
+use marked_yaml::{parse_yaml_with_options, LoaderOptions, Node};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -85,8 +86,7 @@ pub fn run_file_observed(
     observe: &mut dyn FnMut(&Value, &Value),
 ) -> Result<usize, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let scenario: Scenario =
-        serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let scenario = read_scenario(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let rules_dir = repo_root().join(scenario.rules.as_deref().unwrap_or("rules"));
     let mut rules = RulePack::from_dir(&rules_dir).map_err(|e| e.to_string())?;
     if let Some(overlay) = &scenario.rules_overlay {
@@ -140,6 +140,67 @@ pub fn run_file_observed(
         })?;
     }
     Ok(scenario.steps.len())
+}
+
+/// A scenario file's text as a [`Scenario`]; an error names the line and column to blame.
+fn read_scenario(text: &str) -> Result<Scenario, String> {
+    let options = LoaderOptions::default()
+        .error_on_duplicate_keys(true)
+        .prevent_coercion(true);
+    let node = parse_yaml_with_options(0, text, options).map_err(|e| e.to_string())?;
+    serde_json::from_value(to_json(&node)).map_err(|error| {
+        let steps = node.as_mapping().and_then(|m| m.get_sequence("steps"));
+        for (index, step) in steps.iter().flat_map(|s| s.iter()).enumerate() {
+            if let Err(error) = serde_json::from_value::<Step>(to_json(step)) {
+                // A block mapping is marked where its first `:` is; its first key is the step's.
+                let first_key = step.as_mapping().and_then(|m| m.keys().next());
+                let span = first_key.map_or(step.span(), |key| key.span());
+                let at = span.start().map(|m| (m.line(), m.column()));
+                let (line, column) = at.unwrap_or((1, 1));
+                return format!("step {} at line {line} column {column}: {error}", index + 1);
+            }
+        }
+        error.to_string()
+    })
+}
+
+/// A YAML node as JSON, as serde_yaml read scenario files: a quoted scalar is text, and a plain
+/// one is resolved as YAML 1.2's core schema does (null, booleans, decimal integers, floats;
+/// hexadecimal and octal integers stay text, which no scenario writes).
+fn to_json(node: &Node) -> Value {
+    match node {
+        Node::Mapping(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| (key.as_str().to_owned(), to_json(value)))
+                .collect(),
+        ),
+        Node::Sequence(list) => Value::Array(list.iter().map(to_json).collect()),
+        Node::Scalar(scalar) if !scalar.may_coerce() => Value::String(scalar.as_str().to_owned()),
+        Node::Scalar(scalar) => plain_scalar(scalar.as_str()),
+    }
+}
+
+fn plain_scalar(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Ok(integer) = text.parse::<i64>() {
+        return Value::from(integer);
+    }
+    if let Ok(integer) = text.parse::<u64>() {
+        return Value::from(integer);
+    }
+    let numeric = text.bytes().any(|b| b.is_ascii_digit())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+    match text.parse::<f64>().ok().filter(|_| numeric) {
+        Some(float) => serde_json::Number::from_f64(float).map_or(Value::Null, Value::Number),
+        None => Value::String(text.to_owned()),
+    }
 }
 
 /// Where the workspace build puts the adapters' libraries.
@@ -304,4 +365,37 @@ pub fn build_adapter(package: &str, into: &Path) {
         copied, 1,
         "expected one {package} library in cargo's report"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_scalars_are_typed_and_quoted_ones_text() {
+        let node = parse_yaml_with_options(
+            0,
+            "a: [5, -3, 1.5, 1e3, true, False, ~, null, \"5\", 'true', yes, 0x1F, 18446744073709551615]\n",
+            LoaderOptions::default().prevent_coercion(true),
+        )
+        .unwrap();
+        assert_eq!(
+            to_json(&node),
+            json!({"a": [5, -3, 1.5, 1000.0, true, false, null, null, "5", "true", "yes", "0x1F",
+                         18446744073709551615u64]})
+        );
+    }
+
+    #[test]
+    fn a_malformed_step_is_named_with_its_line() {
+        let text =
+            "name: x\nsteps:\n  - {as: system, cmd: plans}\n  - as: system\n    cmdd: plans\n";
+        let error = read_scenario(text).unwrap_err();
+        assert!(
+            error.starts_with("step 2 at line 4 column 5: unknown field `cmdd`"),
+            "{error}"
+        );
+        let error = read_scenario("name: x\nname: y\nsteps: []\n").unwrap_err();
+        assert!(error.contains("Duplicate key"), "{error}");
+    }
 }

@@ -9,6 +9,7 @@ use std::{
 
 mod bench;
 mod demo;
+mod log;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -26,6 +27,10 @@ use distributary::{
 #[derive(Parser)]
 #[command(name = "distributary", version, about, long_about = None)]
 struct Cli {
+    /// What is logged to stderr, as a `RUST_LOG` filter (e.g. `info`,
+    /// `distributary::rules=debug`) [default: `RUST_LOG`, else `warn`].
+    #[arg(long, global = true, value_name = "FILTER", value_parser = log::filter)]
+    log: Option<String>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -137,6 +142,7 @@ const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    log::init(cli.log.as_deref());
     let colour = io::stderr().is_terminal();
     let _ = miette::set_hook(Box::new(move |_| {
         Box::new(miette::MietteHandlerOpts::new().color(colour).build())
@@ -246,7 +252,7 @@ fn test(pack: &RulePack) -> miette::Result<ExitCode> {
     let rules = RuleSet::compile(pack)?;
     let report = rules.run_tests(pack);
     for case in report.failures() {
-        println!("FAIL {} :: {}", case.file, case.name);
+        println!("FAIL {} :: {}", case.location(), case.name);
         if let Some(detail) = &case.detail {
             for line in detail.lines() {
                 println!("     {line}");
@@ -308,6 +314,7 @@ fn exec(
         if line.trim().is_empty() {
             continue;
         }
+        let _command = log::command_span(&line).entered();
         let answer = engine.execute_line(&line);
         writeln!(stdout, "{answer}")
             .and_then(|()| stdout.flush())

@@ -222,7 +222,7 @@ fn check(value: &Value) -> Vec<String> {
 fn default_files_as_json() -> Vec<(String, Value)> {
     let (pack, _) = default_pack();
     pack.files(FileKind::Workflow)
-        .map(|f| (f.stem.clone(), serde_yaml::from_str(&f.text).unwrap()))
+        .map(|f| (f.stem.clone(), marked_yaml::from_yaml(0, &f.text).unwrap()))
         .collect()
 }
 

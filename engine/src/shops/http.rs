@@ -1,16 +1,24 @@
-//! The host's HTTP client for marketplace APIs: sends an adapter's [`HttpRequest`] to a shop's
-//! base URL with ureq, with timeouts, no redirects (a redirect would carry the signed query, and
-//! its access token, to another host), a cap on the answer's size, and a bounded retry with
-//! backoff for connection failures, timeouts, 429 and 5xx answers.
+//! How the engine reaches a marketplace's API: through the [`Transport`] a host sets for the
+//! process ([`set_transport`]), else through the built-in client, a ureq agent compiled in with
+//! the `http-client` feature (on by default). A host that brings its own HTTP stack turns the
+//! feature off and sets its transport; with neither, `sync_orders` and `sync_stock` answer
+//! `marketplace_error` (reason `no_http_client`) and nothing else changes.
 //!
-//! Error texts are built here from fixed words, the method and the path: never from the URL, its
-//! query or the headers, which carry the shop's access token and signature.
+//! The built-in client sends an adapter's [`HttpRequest`] to a shop's base URL with timeouts, no
+//! redirects (a redirect would carry the signed query, and its access token, to another host), a
+//! cap on the answer's size, and a bounded retry with backoff for connection failures, timeouts,
+//! 429 and 5xx answers. Its error texts are built from fixed words, the method and the path:
+//! never from the URL, its query or the headers, which carry the shop's access token and
+//! signature.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use distributary_plugin::HttpRequest;
 
-/// How long connecting to a marketplace may take.
+use crate::error::Error;
+
+/// How long the built-in client may take to connect to a marketplace.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one exchange (connect, send, receive the whole answer) may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -26,6 +34,7 @@ pub const RESPONSE_BYTES_MAX: u64 = 16 * 1024 * 1024;
 
 /// Why a request got no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SendError {
     /// The marketplace answered with a status other than 2xx (after the retries, for 429 and
     /// 5xx); its body may say why, in the marketplace's own words.
@@ -39,15 +48,97 @@ pub enum SendError {
     Transport(String),
 }
 
-/// A client for one shop: an agent (with its connection pool) and the shop's base URL.
-pub struct Client {
-    agent: ureq::Agent,
+/// How a host sends the engine's marketplace requests with its own HTTP stack.
+///
+/// The transport owns the exchange: timeouts, retries, redirects (following one would carry
+/// the signed query to another host) and a cap on the answer's size, as the built-in client's
+/// constants show. The engine calls it from the thread running the command, holding no lock,
+/// and masks the shop's credentials in any message it answers with.
+pub trait Transport: Send + Sync {
+    /// Sends `request` to `base_url` (no trailing `/`) followed by `request.path`, and answers
+    /// the body of a 2xx answer.
+    fn send(&self, base_url: &str, request: &HttpRequest) -> Result<String, SendError>;
+}
+
+/// The transport a host set for the process, if any.
+static HOST_TRANSPORT: OnceLock<Box<dyn Transport>> = OnceLock::new();
+
+/// [`set_transport`] was called when the process had a transport already.
+#[derive(Debug, thiserror::Error)]
+#[error("the process has a marketplace transport already; it is set once")]
+pub struct TransportAlreadySet;
+
+/// Sets the transport every engine of this process sends marketplace requests through, in place
+/// of the built-in client. Set once, before the first sync (as a process sets its allocator or
+/// its logger).
+pub fn set_transport(transport: Box<dyn Transport>) -> Result<(), TransportAlreadySet> {
+    HOST_TRANSPORT
+        .set(transport)
+        .map_err(|_| TransportAlreadySet)
+}
+
+/// How one sync reaches its shop: the host's transport or the built-in client, and the shop's
+/// base URL.
+pub(crate) struct Client {
+    transport: Chosen,
     base_url: String,
 }
 
+enum Chosen {
+    Host(&'static dyn Transport),
+    #[cfg(feature = "http-client")]
+    BuiltIn(UreqClient),
+}
+
 impl Client {
-    /// A client for the API at `base_url` (no trailing `/`), with the module's timeouts.
-    pub fn new(base_url: &str) -> Client {
+    /// A client for the API at `base_url`; `marketplace_error` when the engine has no way to
+    /// send a request.
+    pub(crate) fn new(base_url: &str) -> Result<Client, Error> {
+        let transport = match HOST_TRANSPORT.get() {
+            Some(transport) => Chosen::Host(transport.as_ref()),
+            None => built_in()?,
+        };
+        Ok(Client {
+            transport,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// Sends `request` and answers the body of its 2xx answer.
+    pub(crate) fn send(&self, request: &HttpRequest) -> Result<String, SendError> {
+        match &self.transport {
+            Chosen::Host(transport) => transport.send(&self.base_url, request),
+            #[cfg(feature = "http-client")]
+            Chosen::BuiltIn(client) => client.send(&self.base_url, request),
+        }
+    }
+}
+
+#[cfg(feature = "http-client")]
+fn built_in() -> Result<Chosen, Error> {
+    Ok(Chosen::BuiltIn(UreqClient::new()))
+}
+
+#[cfg(not(feature = "http-client"))]
+fn built_in() -> Result<Chosen, Error> {
+    Err(Error::new(
+        crate::error::Code::MarketplaceError,
+        "this engine was built without an HTTP client (the `http-client` feature) and the host \
+         set no transport (`shops::set_transport`): it cannot reach the marketplace",
+    )
+    .with("reason", "no_http_client"))
+}
+
+/// The built-in client: an agent (with its connection pool) for one sync, with the module's
+/// timeouts and retries.
+#[cfg(feature = "http-client")]
+struct UreqClient {
+    agent: ureq::Agent,
+}
+
+#[cfg(feature = "http-client")]
+impl UreqClient {
+    fn new() -> UreqClient {
         let agent = ureq::Agent::config_builder()
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .timeout_global(Some(REQUEST_TIMEOUT))
@@ -55,39 +146,7 @@ impl Client {
             .max_redirects(0)
             .build()
             .into();
-        Client {
-            agent,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-        }
-    }
-
-    /// Sends `request` and answers the body of its 2xx answer, retrying as the module says.
-    pub fn send(&self, request: &HttpRequest) -> Result<String, SendError> {
-        let url = format!("{}{}", self.base_url, request.path);
-        let mut last = SendError::Transport("no attempt was made".to_owned());
-        let mut wait = BACKOFF_FIRST;
-        for attempt in 1..=ATTEMPTS_MAX {
-            match self.once(&url, request) {
-                Ok((status, body)) if (200..300).contains(&status) => return Ok(body),
-                Ok((status, body)) if status == 429 || status >= 500 => {
-                    last = SendError::Status { status, body };
-                }
-                Ok((status, body)) => return Err(SendError::Status { status, body }),
-                Err(error) if retryable(&error) => {
-                    last = SendError::Transport(describe(request, &error));
-                }
-                Err(error) => return Err(SendError::Transport(describe(request, &error))),
-            }
-            if attempt < ATTEMPTS_MAX {
-                tracing::debug!(
-                    method = %request.method, path = %request.path, attempt,
-                    "marketplace request failed; retrying"
-                );
-                std::thread::sleep(wait);
-                wait = (wait * 2).min(BACKOFF_MAX);
-            }
-        }
-        Err(last)
+        UreqClient { agent }
     }
 
     /// One attempt: the status and the body, whatever the status.
@@ -136,7 +195,40 @@ impl Client {
     }
 }
 
+#[cfg(feature = "http-client")]
+impl Transport for UreqClient {
+    /// Sends `request`, retrying as the module says.
+    fn send(&self, base_url: &str, request: &HttpRequest) -> Result<String, SendError> {
+        let url = format!("{base_url}{}", request.path);
+        let mut last = SendError::Transport("no attempt was made".to_owned());
+        let mut wait = BACKOFF_FIRST;
+        for attempt in 1..=ATTEMPTS_MAX {
+            match self.once(&url, request) {
+                Ok((status, body)) if (200..300).contains(&status) => return Ok(body),
+                Ok((status, body)) if status == 429 || status >= 500 => {
+                    last = SendError::Status { status, body };
+                }
+                Ok((status, body)) => return Err(SendError::Status { status, body }),
+                Err(error) if retryable(&error) => {
+                    last = SendError::Transport(describe(request, &error));
+                }
+                Err(error) => return Err(SendError::Transport(describe(request, &error))),
+            }
+            if attempt < ATTEMPTS_MAX {
+                tracing::debug!(
+                    method = %request.method, path = %request.path, attempt,
+                    "marketplace request failed; retrying"
+                );
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(BACKOFF_MAX);
+            }
+        }
+        Err(last)
+    }
+}
+
 /// Failures worth another attempt: the network's, not the request's.
+#[cfg(feature = "http-client")]
 fn retryable(error: &ureq::Error) -> bool {
     matches!(
         error,
@@ -150,6 +242,7 @@ fn retryable(error: &ureq::Error) -> bool {
 
 /// A description of a failure from fixed words: ureq's own texts may quote the URL, whose query
 /// holds the access token and the signature.
+#[cfg(feature = "http-client")]
 fn describe(request: &HttpRequest, error: &ureq::Error) -> String {
     let what = match error {
         ureq::Error::Timeout(_) => "timed out".to_owned(),
@@ -174,4 +267,49 @@ fn describe(request: &HttpRequest, error: &ureq::Error) -> String {
         _ => "the exchange failed".to_owned(),
     };
     format!("{} {}: {what}", request.method, request.path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers the URL it was asked for.
+    struct Echo;
+
+    impl Transport for Echo {
+        fn send(&self, base_url: &str, request: &HttpRequest) -> Result<String, SendError> {
+            Ok(format!("{} {base_url}{}", request.method, request.path))
+        }
+    }
+
+    /// One test, as the transport is the process's: before a host sets one, a build without
+    /// the client has no way to send; once set, every client sends through it, and it stays.
+    #[test]
+    fn a_host_transport_is_set_once_and_carries_every_request() {
+        #[cfg(not(feature = "http-client"))]
+        {
+            let error = Client::new("https://shop.example").err().unwrap();
+            assert_eq!(error.code(), crate::error::Code::MarketplaceError);
+            assert!(
+                error.message().contains("without an HTTP client"),
+                "{error}"
+            );
+            assert_eq!(error.to_json()["reason"], "no_http_client");
+        }
+        set_transport(Box::new(Echo)).unwrap();
+        assert!(set_transport(Box::new(Echo)).is_err());
+        let request = HttpRequest {
+            method: "GET".to_owned(),
+            path: "/api/orders".to_owned(),
+            query: vec![("sign".to_owned(), "abc".to_owned())],
+            headers: Vec::new(),
+            body: None,
+            content_type: None,
+        };
+        let client = Client::new("https://shop.example/").unwrap();
+        assert_eq!(
+            client.send(&request),
+            Ok("GET https://shop.example/api/orders".to_owned())
+        );
+    }
 }

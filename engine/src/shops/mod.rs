@@ -32,7 +32,8 @@ use distributary_plugin::StockItem;
 use serde_json::{json, Value};
 
 pub use http::{
-    ATTEMPTS_MAX, BACKOFF_FIRST, BACKOFF_MAX, CONNECT_TIMEOUT, REQUEST_TIMEOUT, RESPONSE_BYTES_MAX,
+    set_transport, SendError, Transport, TransportAlreadySet, ATTEMPTS_MAX, BACKOFF_FIRST,
+    BACKOFF_MAX, CONNECT_TIMEOUT, REQUEST_TIMEOUT, RESPONSE_BYTES_MAX,
 };
 pub(crate) use network::fetch;
 use network::{Fetch, Plan, Target};

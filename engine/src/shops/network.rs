@@ -1,6 +1,7 @@
 //! The network phase of `sync_orders` and `sync_stock`: what was read before it ([`Plan`]),
-//! the exchanges with the marketplace through its adapter and [`Client`], and what it hands to
-//! the write phase ([`Fetched`]). Nothing here touches the store.
+//! the exchanges with the marketplace through its adapter and [`Client`] (the host's transport or
+//! the built-in client), and what it hands to the write phase ([`Fetched`]). Nothing here touches
+//! the store.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -125,7 +126,12 @@ pub(crate) fn fetch(plan: Plan) -> Fetched {
             unchanged,
             skipped,
             pending,
-        } => Fetched(Ok(send_stock(&target, &items, unchanged, skipped, pending))),
+        } => match Client::new(&target.base_url) {
+            Ok(client) => Fetched(Ok(send_stock(
+                &target, &client, &items, unchanged, skipped, pending,
+            ))),
+            Err(error) => Fetched::failed(error),
+        },
     }
 }
 
@@ -133,7 +139,7 @@ pub(crate) fn fetch(plan: Plan) -> Fetched {
 /// and keeps one order per `order_sn` (the last fetched). Any failure fails the whole fetch.
 fn fetch_orders(target: &Target, from: i64, to: i64) -> Result<Vec<CanonicalOrder>, Error> {
     let adapter = &target.adapter;
-    let client = Client::new(&target.base_url);
+    let client = Client::new(&target.base_url)?;
     let ctx = target.request_ctx();
     let windows = adapter.list_windows(from, to)?;
     if windows.len() > WINDOWS_MAX {
@@ -259,13 +265,13 @@ fn exchange<T>(
 /// levels of the items whose every request succeeded.
 fn send_stock(
     target: &Target,
+    client: &Client,
     items: &[StockItem],
     unchanged: usize,
     skipped: usize,
     pending: usize,
 ) -> Fetch {
     let secrets = target.secrets();
-    let client = Client::new(&target.base_url);
     let ctx = target.request_ctx();
     let mut batches = Vec::new();
     batch_items(&target.adapter, &ctx, items, &mut batches);
