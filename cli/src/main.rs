@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use distributary::{
     engine::{Engine, EngineOptions},
     pack::{FileKind, RulePack},
+    plugin_host::PluginHost,
     rules::RuleSet,
     store::{Durability, StoreOptions},
     workflow::{self, Vocabulary},
@@ -79,7 +80,7 @@ enum Cmd {
         db: PathBuf,
         #[command(flatten)]
         rules: RulesArg,
-        /// Where marketplace adapters are loaded from.
+        /// Where the marketplace adapters are [default: beside this executable].
         #[arg(long)]
         plugins: Option<PathBuf>,
         /// Commit with synchronous=NORMAL: survives a process crash, but the last commits may be
@@ -302,7 +303,7 @@ fn exec(
     };
     let options = EngineOptions {
         rules,
-        plugins_dir,
+        plugins_dir: plugins_dir.or_else(PluginHost::default_dir),
         store: StoreOptions { durability },
         auto_deliver: true,
     };

@@ -286,3 +286,21 @@ fn schema_prints_the_workflow_or_the_protocol_schema() {
         );
     }
 }
+
+#[test]
+fn exec_loads_the_adapters_beside_it_by_default() {
+    let lines = concat!(
+        r#"{"id": 1, "as": "system", "cmd": "create_account", "args": {"account": "acme", "plan": "V3", "inventory": true, "currency": "MYR"}}"#,
+        "\n",
+        r#"{"id": 2, "as": "acme", "cmd": "plugins"}"#,
+        "\n",
+    );
+    let out = run(&["exec", "--db", ":memory:"], lines);
+    assert!(out.status.success());
+    let answers: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let plugins = answers[1]["result"]["plugins"].as_array().expect("plugins");
+    assert_eq!(plugins.len(), 4, "{}", answers[1]);
+}
