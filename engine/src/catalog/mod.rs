@@ -20,7 +20,6 @@ use crate::{
     ledger::{self, RateSource},
     model::{money, Claim, Product},
     notify::notify,
-    protocol::Amount,
     store::{movement, ClearScope},
     workflow::Role,
 };
@@ -295,7 +294,7 @@ fn claim_one(
         sku: sku.to_owned(),
         local_sku: local_sku.to_owned(),
         matched,
-        cost: cost.map(Amount),
+        cost: cost.map(Into::into),
         cost_currency: my_currency.to_owned(),
         cost_note,
     })
@@ -555,7 +554,7 @@ fn claim_row(ctx: &Ctx<'_, '_>, claim: &Claim) -> Result<DistributorProduct, Err
         currency: supplier_currency(ctx, &claim.supplier)?,
         stock,
         state: claim.state.clone(),
-        cost: claim.cost.map(Amount),
+        cost: claim.cost.map(Into::into),
         cost_currency: Some(claim.cost_currency.clone()),
     })
 }
