@@ -1,7 +1,8 @@
 //! Accounts and sub-users (DESIGN.md 6.1): created by the `system` actor, the embedding host's
 //! own identity layer.
 
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use crate::{
     command::{check_name, CreateAccount, CreateUser},
@@ -10,8 +11,32 @@ use crate::{
     model::{money::check_currency, Account, Plan, PERMISSION_SETS},
 };
 
+/// The answer to `create_account`: the account as created.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AccountCreated {
+    /// The account's name.
+    pub account: String,
+    /// Its plan, `V1` … `V5` (`V2` and above may act as a supplier).
+    pub plan: String,
+    /// Whether the inventory feature is on (both roles of distribution need it).
+    pub inventory: bool,
+    /// Its settlement currency.
+    pub currency: String,
+}
+
+/// The answer to `create_user`: the sub-user as it now is.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UserCreated {
+    /// The account the user belongs to.
+    pub account: String,
+    /// The sub-user's name.
+    pub user: String,
+    /// Its permission sets (`supplier`, `distributor`), sorted, without duplicates.
+    pub permissions: Vec<String>,
+}
+
 /// `create_account {account, plan, inventory, currency}`.
-pub fn create_account(ctx: &Ctx<'_, '_>, args: &CreateAccount) -> Result<Value, Error> {
+pub fn create_account(ctx: &Ctx<'_, '_>, args: &CreateAccount) -> Result<AccountCreated, Error> {
     check_name("account", &args.account)?;
     if args.account == SYSTEM_ACTOR {
         return Err(Error::bad_request(
@@ -33,15 +58,17 @@ pub fn create_account(ctx: &Ctx<'_, '_>, args: &CreateAccount) -> Result<Value, 
                 .with("account", args.account.as_str()),
         );
     }
-    Ok(
-        json!({"account": account.account, "plan": plan.as_str(), "inventory": account.inventory,
-              "currency": account.currency}),
-    )
+    Ok(AccountCreated {
+        account: account.account,
+        plan: plan.as_str().to_owned(),
+        inventory: account.inventory,
+        currency: account.currency,
+    })
 }
 
 /// `create_user {account, user, permissions}`: a sub-user with the `supplier` and/or
 /// `distributor` permission sets (an existing user's sets are replaced).
-pub fn create_user(ctx: &Ctx<'_, '_>, args: &CreateUser) -> Result<Value, Error> {
+pub fn create_user(ctx: &Ctx<'_, '_>, args: &CreateUser) -> Result<UserCreated, Error> {
     check_name("account", &args.account)?;
     check_name("user", &args.user)?;
     if ctx.tx.account(&args.account)?.is_none() {
@@ -67,5 +94,9 @@ pub fn create_user(ctx: &Ctx<'_, '_>, args: &CreateUser) -> Result<Value, Error>
     permissions.dedup();
     ctx.tx
         .upsert_user(&args.account, &args.user, &permissions)?;
-    Ok(json!({"account": args.account, "user": args.user, "permissions": permissions}))
+    Ok(UserCreated {
+        account: args.account.clone(),
+        user: args.user.clone(),
+        permissions,
+    })
 }

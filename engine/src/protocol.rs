@@ -1,8 +1,16 @@
 //! The host protocol as one JSON Schema (`distributary schema --protocol`): a request line of any
 //! command, and the answer line of each, derived from the command table (`dispatch`) and the
-//! types of the arguments, answers and error codes. `docs/protocol.md` is its prose.
+//! types of the arguments, answers and error codes. `docs/protocol.md` is its prose. Also the
+//! shape the answers of every area share: [`Amount`].
 
-use schemars::{generate::SchemaSettings, json_schema, transform::transform_subschemas, Schema};
+use std::{borrow::Cow, fmt};
+
+use rust_decimal::Decimal;
+use schemars::{
+    generate::SchemaSettings, json_schema, transform::transform_subschemas, JsonSchema, Schema,
+    SchemaGenerator,
+};
+use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
 use crate::{dispatch::command_schemas, error::Code};
@@ -122,4 +130,44 @@ fn error_schema(code: Schema) -> Schema {
         "properties": {"code": code, "message": {"type": "string"}},
         "required": ["code", "message"],
     })
+}
+
+/// An amount of money or a rate as every answer writes it: a JSON string holding the decimal
+/// with the scale it was computed at (`"12.50"`, `"-10.00"`, `"1500"` in IDR, a rate `"0.2900"`),
+/// never a JSON number, so no host reads money through a float. It is `Decimal`'s `Display`, the
+/// text the answers wrote when they were `json!` literals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amount(pub Decimal);
+
+impl From<Decimal> for Amount {
+    fn from(value: Decimal) -> Amount {
+        Amount(value)
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl JsonSchema for Amount {
+    fn schema_name() -> Cow<'static, str> {
+        "Amount".into()
+    }
+
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A decimal string: an amount in its currency's minor unit (`\"12.50\"`, \
+                `\"-3.00\"`; no decimals in IDR, VND, JPY), or a rate as it was given.",
+            "type": "string",
+            "pattern": "^-?[0-9]+(\\.[0-9]+)?$",
+        })
+    }
 }

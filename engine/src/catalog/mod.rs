@@ -2,10 +2,12 @@
 //! by the `distribution_product` workflow), local SKUs, store-SKU mappings, and the claimed-SKU
 //! CSV.
 
+mod answers;
+
 use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::{
     command::{
@@ -21,6 +23,12 @@ use crate::{
     skus::resolve_sku,
     store::{movement, ClearScope},
     workflow::Role,
+};
+
+pub use answers::{
+    Claimed, ClaimedExport, ClaimedImport, ClaimedSku, DistributionSet, DistributorProduct,
+    PriceHistory, PriceRow, PriceSet, ProductPublished, ProductRow, Products, Removed, SkuCreated,
+    Stopped, StoppedClaim, StoreSkuMapped, SupplierProduct, SupplierSku,
 };
 
 /// The claim workflow's name in the rule pack.
@@ -62,7 +70,10 @@ fn positive_price(text: &str, currency: &str) -> Result<Decimal, Error> {
 }
 
 /// `publish_product {sku, name, price, combination?, visible_to?}`.
-pub fn publish_product(ctx: &Ctx<'_, '_>, args: &PublishProduct) -> Result<Value, Error> {
+pub fn publish_product(
+    ctx: &Ctx<'_, '_>,
+    args: &PublishProduct,
+) -> Result<ProductPublished, Error> {
     check_name("sku", &args.sku)?;
     check_text("name", &args.name)?;
     let supplier = ctx.actor.account();
@@ -100,14 +111,17 @@ pub fn publish_product(ctx: &Ctx<'_, '_>, args: &PublishProduct) -> Result<Value
             args.sku
         )));
     }
-    Ok(
-        json!({"sku": product.sku, "price": product.price.to_string(), "currency": ctx.actor.currency(),
-              "combination": product.combination, "visible_to": args.visible_to}),
-    )
+    Ok(ProductPublished {
+        sku: product.sku,
+        price: product.price.into(),
+        currency: ctx.actor.currency().to_owned(),
+        combination: product.combination,
+        visible_to: args.visible_to.clone(),
+    })
 }
 
 /// `set_price {sku, price}`: keeps the last prices, notifies claimers; later pushes use it.
-pub fn set_price(ctx: &Ctx<'_, '_>, args: &SetPrice) -> Result<Value, Error> {
+pub fn set_price(ctx: &Ctx<'_, '_>, args: &SetPrice) -> Result<PriceSet, Error> {
     let product = own_product(ctx, &args.sku)?;
     let price = positive_price(&args.price, ctx.actor.currency())?;
     if price != product.price {
@@ -123,13 +137,18 @@ pub fn set_price(ctx: &Ctx<'_, '_>, args: &SetPrice) -> Result<Value, Error> {
             notify(ctx, &claim.distributor, "price_changed", data)?;
         }
     }
-    Ok(
-        json!({"sku": product.sku, "price": price.to_string(), "previous": product.price.to_string()}),
-    )
+    Ok(PriceSet {
+        sku: product.sku,
+        price: price.into(),
+        previous: product.price.into(),
+    })
 }
 
 /// `set_distribution {sku, enabled}`: turning it off expires every claim of the SKU.
-pub fn set_distribution(ctx: &Ctx<'_, '_>, args: &SetDistribution) -> Result<Value, Error> {
+pub fn set_distribution(
+    ctx: &Ctx<'_, '_>,
+    args: &SetDistribution,
+) -> Result<DistributionSet, Error> {
     let product = own_product(ctx, &args.sku)?;
     ctx.tx
         .set_product_enabled(&product.supplier, &product.sku, args.enabled)?;
@@ -143,11 +162,15 @@ pub fn set_distribution(ctx: &Ctx<'_, '_>, args: &SetDistribution) -> Result<Val
             expired += 1;
         }
     }
-    Ok(json!({"sku": product.sku, "enabled": args.enabled, "expired_claims": expired}))
+    Ok(DistributionSet {
+        sku: product.sku,
+        enabled: args.enabled,
+        expired_claims: expired,
+    })
 }
 
 /// `create_sku {sku, name}`: a distributor's own merchant SKU.
-pub fn create_sku(ctx: &Ctx<'_, '_>, args: &CreateSku) -> Result<Value, Error> {
+pub fn create_sku(ctx: &Ctx<'_, '_>, args: &CreateSku) -> Result<SkuCreated, Error> {
     check_name("sku", &args.sku)?;
     check_text("name", &args.name)?;
     if !ctx
@@ -159,11 +182,14 @@ pub fn create_sku(ctx: &Ctx<'_, '_>, args: &CreateSku) -> Result<Value, Error> {
             args.sku
         )));
     }
-    Ok(json!({"sku": args.sku, "name": args.name}))
+    Ok(SkuCreated {
+        sku: args.sku.clone(),
+        name: args.name.clone(),
+    })
 }
 
 /// `claim {supplier, skus}`: all or nothing.
-pub fn claim(ctx: &Ctx<'_, '_>, args: &ClaimArgs) -> Result<Value, Error> {
+pub fn claim(ctx: &Ctx<'_, '_>, args: &ClaimArgs) -> Result<Claimed, Error> {
     check_name("supplier", &args.supplier)?;
     if args.skus.is_empty() || args.skus.len() > CLAIM_SKUS_MAX {
         return Err(Error::bad_request(format!(
@@ -179,7 +205,7 @@ pub fn claim(ctx: &Ctx<'_, '_>, args: &ClaimArgs) -> Result<Value, Error> {
             claimed.push(claim_one(ctx, &args.supplier, sku, sku)?);
         }
     }
-    Ok(json!({"claimed": claimed}))
+    Ok(Claimed { claimed })
 }
 
 fn require_partnered(ctx: &Ctx<'_, '_>, supplier: &str) -> Result<(), Error> {
@@ -199,7 +225,7 @@ fn claim_one(
     supplier: &str,
     sku: &str,
     local_sku: &str,
-) -> Result<Value, Error> {
+) -> Result<ClaimedSku, Error> {
     let distributor = ctx.actor.account();
     let product = match ctx.tx.product(supplier, sku)? {
         Some(p) if ctx.tx.product_visible(supplier, sku, distributor)? => p,
@@ -265,10 +291,14 @@ fn claim_one(
     };
     ctx.tx.insert_claim(&claim, &ctx.now())?;
     inventory::mirror_claim(ctx, &claim)?;
-    Ok(
-        json!({"sku": sku, "local_sku": local_sku, "matched": matched,
-              "cost": cost.map(|c| c.to_string()), "cost_currency": my_currency, "cost_note": cost_note}),
-    )
+    Ok(ClaimedSku {
+        sku: sku.to_owned(),
+        local_sku: local_sku.to_owned(),
+        matched,
+        cost: cost.map(Into::into),
+        cost_currency: my_currency.to_owned(),
+        cost_note,
+    })
 }
 
 /// Fires `event` on a claim and applies the transition's effects.
@@ -319,27 +349,34 @@ fn my_claims(ctx: &Ctx<'_, '_>, sku: &str) -> Result<Vec<Claim>, Error> {
 }
 
 /// `remove_expired {sku}`: the expired claim goes; the SKU is unclaimed again.
-pub fn remove_expired(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Value, Error> {
+pub fn remove_expired(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Removed, Error> {
     let mut removed = Vec::new();
     for claim in my_claims(ctx, &args.sku)? {
         move_claim(ctx, &claim, "remove", Role::Distributor)?;
-        removed.push(json!({"supplier": claim.supplier, "sku": claim.sku}));
+        removed.push(SupplierSku {
+            supplier: claim.supplier,
+            sku: claim.sku,
+        });
     }
-    Ok(json!({"removed": removed}))
+    Ok(Removed { removed })
 }
 
 /// `stop_distribution {sku}`: the claim expires and its stock is cleared.
-pub fn stop_distribution(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Value, Error> {
+pub fn stop_distribution(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Stopped, Error> {
     let mut stopped = Vec::new();
     for claim in my_claims(ctx, &args.sku)? {
         let state = move_claim(ctx, &claim, "stop_distribution", Role::Distributor)?;
-        stopped.push(json!({"supplier": claim.supplier, "sku": claim.sku, "state": state}));
+        stopped.push(StoppedClaim {
+            supplier: claim.supplier,
+            sku: claim.sku,
+            state,
+        });
     }
-    Ok(json!({"stopped": stopped}))
+    Ok(Stopped { stopped })
 }
 
 /// `map_store_sku {sku, marketplace, shop, store_sku, listing?}`: one store SKU, one local SKU.
-pub fn map_store_sku(ctx: &Ctx<'_, '_>, args: &MapStoreSku) -> Result<Value, Error> {
+pub fn map_store_sku(ctx: &Ctx<'_, '_>, args: &MapStoreSku) -> Result<StoreSkuMapped, Error> {
     for (field, text) in [
         ("sku", &args.sku),
         ("marketplace", &args.marketplace),
@@ -363,49 +400,29 @@ pub fn map_store_sku(ctx: &Ctx<'_, '_>, args: &MapStoreSku) -> Result<Value, Err
         &args.sku,
         &listing,
     )?;
-    Ok(
-        json!({"sku": args.sku, "marketplace": args.marketplace, "shop": args.shop,
-              "store_sku": args.store_sku, "previous": previous}),
-    )
+    Ok(StoreSkuMapped {
+        sku: args.sku.clone(),
+        marketplace: args.marketplace.clone(),
+        shop: args.shop.clone(),
+        store_sku: args.store_sku.clone(),
+        previous,
+    })
 }
 
 /// `products {tab}`.
-pub fn products(ctx: &Ctx<'_, '_>, args: &ProductsQuery) -> Result<Value, Error> {
-    let me = ctx.actor.account();
-    let mut out = Vec::new();
-    match args.tab.as_str() {
+pub fn products(ctx: &Ctx<'_, '_>, args: &ProductsQuery) -> Result<Products, Error> {
+    let products = match args.tab.as_str() {
         "unclaimed" => {
             require_distributor_view(ctx)?;
-            for p in ctx
-                .tx
-                .partnerships_of_distributor(me)?
-                .into_iter()
-                .filter(|p| p.state == "partnered")
-            {
-                let currency = supplier_currency(ctx, &p.supplier)?;
-                let assigned = ctx.tx.assigned_warehouses(&p.supplier, me)?;
-                for product in ctx.tx.products_visible_to(&p.supplier, me)? {
-                    if ctx.tx.live_claim(me, &p.supplier, &product.sku)?.is_some() {
-                        continue;
-                    }
-                    let stock: i64 = ctx
-                        .tx
-                        .stock_cells(&p.supplier, &p.supplier, &product.sku)?
-                        .iter()
-                        .filter(|c| assigned.contains(&c.warehouse))
-                        .map(|c| c.available)
-                        .sum();
-                    out.push(json!({"supplier": product.supplier, "sku": product.sku, "name": product.name,
-                        "price": product.price.to_string(), "currency": currency, "stock": stock,
-                        "state": "unclaimed", "cost": null, "cost_currency": null, "local_sku": null}));
-                }
-            }
+            unclaimed_tab(ctx)?
         }
         "claimed" | "expired" => {
             require_distributor_view(ctx)?;
-            for claim in ctx.tx.claims_of(me, Some(&args.tab))? {
-                out.push(claim_json(ctx, &claim)?);
+            let mut rows = Vec::new();
+            for claim in ctx.tx.claims_of(ctx.actor.account(), Some(&args.tab))? {
+                rows.push(ProductRow::Distributor(claim_row(ctx, &claim)?));
             }
+            rows
         }
         "published" => {
             if !ctx.actor.sees_supplier_side() {
@@ -414,26 +431,88 @@ pub fn products(ctx: &Ctx<'_, '_>, args: &ProductsQuery) -> Result<Value, Error>
                     "the user lacks the `supplier` permission set",
                 ));
             }
-            for product in ctx.tx.products_of(me)? {
-                let stock: i64 = ctx
-                    .tx
-                    .stock_cells(me, me, &product.sku)?
-                    .iter()
-                    .map(|c| c.available)
-                    .sum();
-                out.push(json!({"supplier": me, "sku": product.sku, "name": product.name,
-                    "price": product.price.to_string(), "currency": ctx.actor.currency(), "stock": stock,
-                    "state": if product.enabled { "enabled" } else { "disabled" },
-                    "combination": product.combination, "cost": null, "cost_currency": null}));
-            }
+            published_tab(ctx)?
         }
         other => {
             return Err(Error::bad_request(format!(
                 "unknown tab {other:?}: expected unclaimed, claimed, expired or published"
             )))
         }
+    };
+    Ok(Products { products })
+}
+
+/// The `unclaimed` tab: the enabled products of partnered suppliers the distributor sees and has
+/// not claimed, with the supplier's stock in the warehouses assigned to it.
+fn unclaimed_tab(ctx: &Ctx<'_, '_>) -> Result<Vec<ProductRow>, Error> {
+    let me = ctx.actor.account();
+    let mut rows = Vec::new();
+    for p in ctx
+        .tx
+        .partnerships_of_distributor(me)?
+        .into_iter()
+        .filter(|p| p.state == "partnered")
+    {
+        let currency = supplier_currency(ctx, &p.supplier)?;
+        let assigned = ctx.tx.assigned_warehouses(&p.supplier, me)?;
+        for product in ctx.tx.products_visible_to(&p.supplier, me)? {
+            if ctx.tx.live_claim(me, &p.supplier, &product.sku)?.is_some() {
+                continue;
+            }
+            let stock: i64 = ctx
+                .tx
+                .stock_cells(&p.supplier, &p.supplier, &product.sku)?
+                .iter()
+                .filter(|c| assigned.contains(&c.warehouse))
+                .map(|c| c.available)
+                .sum();
+            rows.push(ProductRow::Distributor(DistributorProduct {
+                supplier: product.supplier,
+                sku: product.sku,
+                local_sku: None,
+                name: product.name,
+                price: product.price.into(),
+                currency: currency.clone(),
+                stock,
+                state: "unclaimed".to_owned(),
+                cost: None,
+                cost_currency: None,
+            }));
+        }
     }
-    Ok(json!({"products": out}))
+    Ok(rows)
+}
+
+/// The `published` tab: the supplier's own SKUs with their stock summed over its warehouses.
+fn published_tab(ctx: &Ctx<'_, '_>) -> Result<Vec<ProductRow>, Error> {
+    let me = ctx.actor.account();
+    let mut rows = Vec::new();
+    for product in ctx.tx.products_of(me)? {
+        let stock: i64 = ctx
+            .tx
+            .stock_cells(me, me, &product.sku)?
+            .iter()
+            .map(|c| c.available)
+            .sum();
+        let state = if product.enabled {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        rows.push(ProductRow::Supplier(SupplierProduct {
+            supplier: me.to_owned(),
+            sku: product.sku,
+            name: product.name,
+            price: product.price.into(),
+            currency: ctx.actor.currency().to_owned(),
+            stock,
+            state: state.to_owned(),
+            combination: product.combination,
+            cost: None,
+            cost_currency: None,
+        }));
+    }
+    Ok(rows)
 }
 
 fn require_distributor_view(ctx: &Ctx<'_, '_>) -> Result<(), Error> {
@@ -455,7 +534,8 @@ fn supplier_currency(ctx: &Ctx<'_, '_>, supplier: &str) -> Result<String, Error>
         .unwrap_or_default())
 }
 
-fn claim_json(ctx: &Ctx<'_, '_>, claim: &Claim) -> Result<Value, Error> {
+/// A claim as the `claimed` and `expired` tabs show it (and `export_claimed` writes it).
+fn claim_row(ctx: &Ctx<'_, '_>, claim: &Claim) -> Result<DistributorProduct, Error> {
     let product = ctx
         .tx
         .product(&claim.supplier, &claim.sku)?
@@ -466,50 +546,78 @@ fn claim_json(ctx: &Ctx<'_, '_>, claim: &Claim) -> Result<Value, Error> {
         .iter()
         .map(|c| c.available)
         .sum();
-    Ok(
-        json!({"supplier": claim.supplier, "sku": claim.sku, "local_sku": claim.local_sku,
-        "name": product.name, "price": product.price.to_string(),
-        "currency": supplier_currency(ctx, &claim.supplier)?, "stock": stock, "state": claim.state,
-        "cost": claim.cost.map(|c| c.to_string()), "cost_currency": claim.cost_currency}),
-    )
+    Ok(DistributorProduct {
+        supplier: claim.supplier.clone(),
+        sku: claim.sku.clone(),
+        local_sku: Some(claim.local_sku.clone()),
+        name: product.name,
+        price: product.price.into(),
+        currency: supplier_currency(ctx, &claim.supplier)?,
+        stock,
+        state: claim.state.clone(),
+        cost: claim.cost.map(Into::into),
+        cost_currency: Some(claim.cost_currency.clone()),
+    })
 }
 
 /// `price_history {sku}`: the prices in force, newest first.
-pub fn price_history(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Value, Error> {
+pub fn price_history(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<PriceHistory, Error> {
     let mut history = Vec::new();
     for (supplier, sku) in resolve_sku(ctx, &args.sku)? {
         for (price, at) in ctx.tx.price_history(&supplier, &sku)? {
-            history.push(
-                json!({"supplier": supplier, "sku": sku, "price": price.to_string(), "at": at}),
-            );
+            history.push(PriceRow {
+                supplier: supplier.clone(),
+                sku: sku.clone(),
+                price: price.into(),
+                at,
+            });
         }
     }
-    Ok(json!({"history": history}))
+    Ok(PriceHistory { history })
 }
 
-/// `export_claimed {} -> {csv}`: the claimed SKUs, one row each.
-pub fn export_claimed(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Value, Error> {
+/// The text of one column of the claimed-SKU CSV ([`CSV_COLUMNS`]); empty for a `null`.
+fn csv_field(row: &DistributorProduct, column: &str) -> String {
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    match column {
+        "supplier" => row.supplier.clone(),
+        "sku" => row.sku.clone(),
+        "local_sku" => text(&row.local_sku),
+        "name" => row.name.clone(),
+        "price" => row.price.to_string(),
+        "currency" => row.currency.clone(),
+        "cost" => row.cost.map(|c| c.to_string()).unwrap_or_default(),
+        "cost_currency" => text(&row.cost_currency),
+        "state" => row.state.clone(),
+        _ => String::new(),
+    }
+}
+
+/// `export_claimed {} -> {csv, rows}`: the claimed SKUs, one row each.
+pub fn export_claimed(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<ClaimedExport, Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let csv_error = |e: csv::Error| Error::new(Code::Internal, format!("csv: {e}"));
     writer.write_record(CSV_COLUMNS).map_err(csv_error)?;
     let claims = ctx.tx.claims_of(ctx.actor.account(), Some("claimed"))?;
     for claim in &claims {
-        let row = claim_json(ctx, claim)?;
-        let field = |key: &str| row[key].as_str().unwrap_or_default().to_owned();
+        let row = claim_row(ctx, claim)?;
         writer
-            .write_record(CSV_COLUMNS.map(field))
+            .write_record(CSV_COLUMNS.map(|column| csv_field(&row, column)))
             .map_err(csv_error)?;
     }
     let bytes = writer
         .into_inner()
         .map_err(|e| Error::new(Code::Internal, format!("csv: {e}")))?;
     let csv = String::from_utf8(bytes).map_err(|e| Error::new(Code::Internal, e.to_string()))?;
-    Ok(json!({"csv": csv, "rows": claims.len()}))
+    Ok(ClaimedExport {
+        csv,
+        rows: claims.len(),
+    })
 }
 
 /// `import_claimed {csv}`: claims every row's `(supplier, sku)` as its `local_sku` (default: the
 /// SKU), skipping rows already claimed; any bad row refuses the whole import.
-pub fn import_claimed(ctx: &Ctx<'_, '_>, args: &ImportClaimed) -> Result<Value, Error> {
+pub fn import_claimed(ctx: &Ctx<'_, '_>, args: &ImportClaimed) -> Result<ClaimedImport, Error> {
     if args.csv.len() > CSV_BYTES_MAX {
         return Err(Error::bad_request(format!(
             "`csv` is larger than {CSV_BYTES_MAX} bytes"
@@ -553,11 +661,11 @@ pub fn import_claimed(ctx: &Ctx<'_, '_>, args: &ImportClaimed) -> Result<Value, 
             .live_claim(ctx.actor.account(), &supplier, &sku)?
             .is_some()
         {
-            skipped.push(json!({"supplier": supplier, "sku": sku}));
+            skipped.push(SupplierSku { supplier, sku });
             continue;
         }
         require_partnered(ctx, &supplier).map_err(in_row)?;
         claimed.push(claim_one(ctx, &supplier, &sku, &local).map_err(in_row)?);
     }
-    Ok(json!({"claimed": claimed, "skipped": skipped}))
+    Ok(ClaimedImport { claimed, skipped })
 }

@@ -5,9 +5,9 @@
 //! the warehouse is mapped on its side; a push sets it while the warehouse is still assigned, the
 //! partnership live and the claim `claimed`.
 
-use std::collections::BTreeSet;
+mod answers;
 
-use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 use crate::{
     command::{
@@ -19,6 +19,11 @@ use crate::{
     orders,
     skus::resolve_sku,
     store::{movement, ClearScope, MOVEMENTS_PAGE_MAX},
+};
+
+pub use answers::{
+    MovementRow, Movements, Stock, StockPushed, StockRow, SupplierWarehouseAdded,
+    WarehouseActionAllowed, WarehouseCleared, WarehousesAssigned,
 };
 
 /// The most items one `push_stock` carries.
@@ -145,7 +150,10 @@ fn check_warehouses(ctx: &Ctx<'_, '_>, warehouses: &[String]) -> Result<Vec<Stri
 
 /// `assign_warehouses {distributor, warehouses}`: stock in warehouses no longer assigned is
 /// auto-cleared; newly assigned ones are not created on the distributor's side.
-pub fn assign_warehouses(ctx: &Ctx<'_, '_>, args: &AssignWarehouses) -> Result<Value, Error> {
+pub fn assign_warehouses(
+    ctx: &Ctx<'_, '_>,
+    args: &AssignWarehouses,
+) -> Result<WarehousesAssigned, Error> {
     check_name("distributor", &args.distributor)?;
     let supplier = ctx.actor.account();
     if ctx
@@ -166,16 +174,23 @@ pub fn assign_warehouses(ctx: &Ctx<'_, '_>, args: &AssignWarehouses) -> Result<V
             ClearScope::Warehouse(warehouse),
             movement::AUTO_CLEARED,
         )?;
-        cleared.push(json!({"warehouse": warehouse, "cells": cells}));
+        cleared.push(WarehouseCleared {
+            warehouse: warehouse.clone(),
+            cells,
+        });
     }
     ctx.tx
         .set_assigned_warehouses(supplier, &args.distributor, &new)?;
-    Ok(json!({"distributor": args.distributor, "warehouses": new, "cleared": cleared}))
+    Ok(WarehousesAssigned {
+        distributor: args.distributor.clone(),
+        warehouses: new,
+        cleared,
+    })
 }
 
 /// `push_stock {warehouse, items}`: sets available stock in the supplier's warehouse and in every
 /// distributor warehouse that mirrors it.
-pub fn push_stock(ctx: &Ctx<'_, '_>, args: &PushStock) -> Result<Value, Error> {
+pub fn push_stock(ctx: &Ctx<'_, '_>, args: &PushStock) -> Result<StockPushed, Error> {
     let supplier = ctx.actor.account();
     check_name("warehouse", &args.warehouse)?;
     if !ctx.tx.warehouse_exists(supplier, &args.warehouse)? {
@@ -216,7 +231,11 @@ pub fn push_stock(ctx: &Ctx<'_, '_>, args: &PushStock) -> Result<Value, Error> {
             &now,
         )?;
     }
-    Ok(json!({"warehouse": args.warehouse, "items": args.items.len(), "distributor_cells": cells}))
+    Ok(StockPushed {
+        warehouse: args.warehouse.clone(),
+        items: args.items.len(),
+        distributor_cells: cells,
+    })
 }
 
 /// `add_supplier_warehouse {supplier, warehouse}`: the distributor maps a warehouse the supplier
@@ -224,7 +243,7 @@ pub fn push_stock(ctx: &Ctx<'_, '_>, args: &PushStock) -> Result<Value, Error> {
 pub fn add_supplier_warehouse(
     ctx: &Ctx<'_, '_>,
     args: &AddSupplierWarehouse,
-) -> Result<Value, Error> {
+) -> Result<SupplierWarehouseAdded, Error> {
     check_name("supplier", &args.supplier)?;
     check_name("warehouse", &args.warehouse)?;
     let me = ctx.actor.account();
@@ -258,13 +277,20 @@ pub fn add_supplier_warehouse(
     for claim in ctx.tx.claims_from_supplier(me, &args.supplier, "claimed")? {
         mirror_cell(ctx, me, &args.supplier, &args.warehouse, &claim.sku)?;
     }
-    Ok(json!({"supplier": args.supplier, "warehouse": args.warehouse, "created": created}))
+    Ok(SupplierWarehouseAdded {
+        supplier: args.supplier.clone(),
+        warehouse: args.warehouse.clone(),
+        created,
+    })
 }
 
 /// `warehouse_action {warehouse, action}`: whether an in-warehouse or purchasing action may run
 /// there. The engine keeps no shelves; it refuses the actions on supplier warehouses, which are
 /// virtual (`virtual_warehouse`), and allows them on the account's own warehouses.
-pub fn warehouse_action(ctx: &Ctx<'_, '_>, args: &WarehouseAction) -> Result<Value, Error> {
+pub fn warehouse_action(
+    ctx: &Ctx<'_, '_>,
+    args: &WarehouseAction,
+) -> Result<WarehouseActionAllowed, Error> {
     check_name("warehouse", &args.warehouse)?;
     if !WAREHOUSE_ACTIONS.contains(&args.action.as_str()) {
         return Err(Error::bad_request(format!(
@@ -282,7 +308,11 @@ pub fn warehouse_action(ctx: &Ctx<'_, '_>, args: &WarehouseAction) -> Result<Val
                 args.warehouse == format!("{supplier}/{warehouse}") || args.warehouse == *warehouse
             });
     if ctx.tx.warehouse_exists(me, &args.warehouse)? {
-        return Ok(json!({"warehouse": args.warehouse, "action": args.action, "allowed": true}));
+        return Ok(WarehouseActionAllowed {
+            warehouse: args.warehouse.clone(),
+            action: args.action.clone(),
+            allowed: true,
+        });
     }
     if let Some((supplier, warehouse)) = virtual_match {
         return Err(Error::new(
@@ -296,24 +326,31 @@ pub fn warehouse_action(ctx: &Ctx<'_, '_>, args: &WarehouseAction) -> Result<Val
 }
 
 /// `stock {sku}`: the actor's cells of the SKU per warehouse, and the total available.
-pub fn stock(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Value, Error> {
+pub fn stock(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Stock, Error> {
     let me = ctx.actor.account();
     let mut warehouses = Vec::new();
     let mut total = 0i64;
     for (supplier, sku) in resolve_sku(ctx, &args.sku)? {
         for cell in ctx.tx.stock_cells(me, &supplier, &sku)? {
             total += cell.available;
-            warehouses.push(
-                json!({"supplier": cell.supplier, "warehouse": cell.warehouse, "sku": cell.sku,
-                                   "available": cell.available, "locked": cell.locked}),
-            );
+            warehouses.push(StockRow {
+                supplier: cell.supplier,
+                warehouse: cell.warehouse,
+                sku: cell.sku,
+                available: cell.available,
+                locked: cell.locked,
+            });
         }
     }
-    Ok(json!({"sku": args.sku, "total_available": total, "warehouses": warehouses}))
+    Ok(Stock {
+        sku: args.sku.clone(),
+        total_available: total,
+        warehouses,
+    })
 }
 
 /// `movements {sku}`: the actor's newest stock movements of the SKU, newest first.
-pub fn movements(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Value, Error> {
+pub fn movements(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Movements, Error> {
     let me = ctx.actor.account();
     let mut found = Vec::new();
     let skus: BTreeSet<(String, String)> = resolve_sku(ctx, &args.sku)?.into_iter().collect();
@@ -323,12 +360,17 @@ pub fn movements(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Value, Error> {
     // A name may resolve to SKUs of several suppliers: newest first across them.
     found.sort_unstable_by_key(|m| std::cmp::Reverse(m.seq));
     found.truncate(MOVEMENTS_PAGE_MAX);
-    let out: Vec<Value> = found
+    let movements = found
         .into_iter()
-        .map(|m| {
-            json!({"kind": m.kind, "supplier": m.supplier, "warehouse": m.warehouse, "sku": m.sku,
-                   "before": m.before, "after": m.after, "at": m.at})
+        .map(|m| MovementRow {
+            kind: m.kind,
+            supplier: m.supplier,
+            warehouse: m.warehouse,
+            sku: m.sku,
+            before: m.before,
+            after: m.after,
+            at: m.at,
         })
         .collect();
-    Ok(json!({"movements": out}))
+    Ok(Movements { movements })
 }

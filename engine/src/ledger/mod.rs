@@ -2,8 +2,9 @@
 //! settlement currency, changed only by appending a transaction, so a balance always equals the
 //! sum of its transactions. Also the exchange rates used to convert prices.
 
+mod answers;
+
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
 
 use crate::{
     command::{
@@ -16,6 +17,8 @@ use crate::{
         LedgerAccount, Transaction,
     },
 };
+
+pub use answers::{Balance, BalanceChanged, Balances, RateSet, TransactionRow, Transactions};
 
 /// The kinds of ledger transaction.
 pub mod kind {
@@ -119,7 +122,7 @@ fn balance_change(
     args: &BalanceChange,
     kind: &str,
     sign: Decimal,
-) -> Result<Value, Error> {
+) -> Result<BalanceChanged, Error> {
     check_name("distributor", &args.distributor)?;
     if let Some(note) = &args.note {
         check_text("note", note)?;
@@ -134,24 +137,25 @@ fn balance_change(
         sign * amount,
         args.note.as_deref(),
     )?;
-    Ok(
-        json!({"txn": transaction_json(&txn), "balance": txn.balance_after.to_string(),
-              "currency": txn.currency}),
-    )
+    Ok(BalanceChanged {
+        balance: txn.balance_after.into(),
+        currency: txn.currency.clone(),
+        txn: txn.into(),
+    })
 }
 
 /// `add_balance {distributor, amount, note?}` (suppliers only).
-pub fn add_balance(ctx: &Ctx<'_, '_>, args: &BalanceChange) -> Result<Value, Error> {
+pub fn add_balance(ctx: &Ctx<'_, '_>, args: &BalanceChange) -> Result<BalanceChanged, Error> {
     balance_change(ctx, args, kind::ADD_BALANCE, Decimal::ONE)
 }
 
 /// `deduct_balance {distributor, amount, note?}`.
-pub fn deduct_balance(ctx: &Ctx<'_, '_>, args: &BalanceChange) -> Result<Value, Error> {
+pub fn deduct_balance(ctx: &Ctx<'_, '_>, args: &BalanceChange) -> Result<BalanceChanged, Error> {
     balance_change(ctx, args, kind::DEDUCT_BALANCE, Decimal::NEGATIVE_ONE)
 }
 
 /// `set_credit {distributor, enabled, limit}`.
-pub fn set_credit(ctx: &Ctx<'_, '_>, args: &SetCredit) -> Result<Value, Error> {
+pub fn set_credit(ctx: &Ctx<'_, '_>, args: &SetCredit) -> Result<Balance, Error> {
     check_name("distributor", &args.distributor)?;
     let account = account_of(ctx, ctx.actor.account(), &args.distributor)?;
     let limit = money::round(parse_amount("limit", &args.limit)?, &account.currency);
@@ -161,35 +165,7 @@ pub fn set_credit(ctx: &Ctx<'_, '_>, args: &SetCredit) -> Result<Value, Error> {
     ctx.tx
         .set_credit(&account.supplier, &account.distributor, args.enabled, limit)?;
     let account = account_of(ctx, &account.supplier, &account.distributor)?;
-    Ok(balance_json(&account))
-}
-
-fn balance_json(a: &LedgerAccount) -> Value {
-    json!({
-        "supplier": a.supplier,
-        "distributor": a.distributor,
-        "balance": money::round(a.balance, &a.currency).to_string(),
-        "credit_enabled": a.credit_enabled,
-        "credit_limit": money::round(a.credit_limit, &a.currency).to_string(),
-        "credit_used": money::round(a.credit_used(), &a.currency).to_string(),
-        "available": money::round(a.available(), &a.currency).to_string(),
-        "currency": a.currency,
-    })
-}
-
-fn transaction_json(t: &Transaction) -> Value {
-    json!({
-        "txn_id": t.txn_id,
-        "type": t.kind,
-        "order": t.order,
-        "amount": t.amount.to_string(),
-        "currency": t.currency,
-        "balance_after": t.balance_after.to_string(),
-        "supplier": t.supplier,
-        "distributor": t.distributor,
-        "note": t.note,
-        "at": t.at,
-    })
+    Ok(Balance::from(&account))
 }
 
 /// The ledger accounts the actor may see: as supplier and/or as distributor, by permission set.
@@ -207,13 +183,13 @@ fn visible_accounts(ctx: &Ctx<'_, '_>) -> Result<Vec<LedgerAccount>, Error> {
 }
 
 /// `balances`: every visible ledger account.
-pub fn balances(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Value, Error> {
-    let balances: Vec<Value> = visible_accounts(ctx)?.iter().map(balance_json).collect();
-    Ok(json!({"balances": balances}))
+pub fn balances(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Balances, Error> {
+    let balances = visible_accounts(ctx)?.iter().map(Balance::from).collect();
+    Ok(Balances { balances })
 }
 
 /// `transactions {supplier? | distributor?}`: the same rows for both sides, oldest first.
-pub fn transactions(ctx: &Ctx<'_, '_>, args: &TransactionsQuery) -> Result<Value, Error> {
+pub fn transactions(ctx: &Ctx<'_, '_>, args: &TransactionsQuery) -> Result<Transactions, Error> {
     let me = ctx.actor.account();
     let accounts = visible_accounts(ctx)?;
     let selected: Vec<&LedgerAccount> = match (&args.supplier, &args.distributor) {
@@ -252,14 +228,14 @@ pub fn transactions(ctx: &Ctx<'_, '_>, args: &TransactionsQuery) -> Result<Value
             .tx
             .transactions(&account.supplier, &account.distributor)?
         {
-            rows.push(transaction_json(&txn));
+            rows.push(TransactionRow::from(txn));
         }
     }
-    Ok(json!({"transactions": rows}))
+    Ok(Transactions { transactions: rows })
 }
 
 /// `set_live_rate` (owner empty) and `set_fixed_rate` (owner = the distributor).
-pub fn set_rate(ctx: &Ctx<'_, '_>, owner: &str, args: &SetRate) -> Result<Value, Error> {
+pub fn set_rate(ctx: &Ctx<'_, '_>, owner: &str, args: &SetRate) -> Result<RateSet, Error> {
     check_currency(&args.from)?;
     check_currency(&args.to)?;
     if args.from == args.to {
@@ -273,7 +249,11 @@ pub fn set_rate(ctx: &Ctx<'_, '_>, owner: &str, args: &SetRate) -> Result<Value,
     }
     ctx.tx
         .upsert_rate(owner, &args.from, &args.to, rate, &ctx.now())?;
-    Ok(json!({"from": args.from, "to": args.to, "rate": rate.to_string()}))
+    Ok(RateSet {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        rate: rate.into(),
+    })
 }
 
 /// Where a conversion's rate came from.

@@ -1,7 +1,9 @@
 //! Notifications (DESIGN.md 6.7): kept in an inbox per account and tagged with the channels the
 //! account subscribes to (both `web` and `app` until it chooses).
 
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::{
     command::{NoArgs, Subscribe},
@@ -9,6 +11,37 @@ use crate::{
     flow::Ctx,
     model::Notification,
 };
+
+/// The answer to `subscribe`: the channels notifications are now tagged for.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Subscribed {
+    /// Whether notifications go to the web channel.
+    pub web: bool,
+    /// Whether notifications go to the app channel.
+    pub app: bool,
+}
+
+/// The answer to `notifications`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Notifications {
+    /// The account's inbox, newest first.
+    pub notifications: Vec<NotificationRow>,
+}
+
+/// One notification of an account's inbox.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NotificationRow {
+    /// `partnership_approved`, `partnership_rejected`, `partnership_terminated` or
+    /// `price_changed`.
+    pub kind: String,
+    /// The channels the account subscribed to when it was sent (`web`, `app`).
+    pub channels: Vec<String>,
+    /// What it is about: `{supplier, reason}` for a partnership notification, `{supplier, sku,
+    /// local_sku, old_price, new_price, currency}` for `price_changed`.
+    pub data: Value,
+    /// When it was sent (RFC 3339, UTC).
+    pub at: String,
+}
 
 /// Puts a notification of `kind` in `account`'s inbox, on the channels it subscribes to.
 pub fn notify(ctx: &Ctx<'_, '_>, account: &str, kind: &str, data: Value) -> Result<(), Error> {
@@ -30,18 +63,26 @@ pub fn notify(ctx: &Ctx<'_, '_>, account: &str, kind: &str, data: Value) -> Resu
 }
 
 /// `subscribe {web, app}`.
-pub fn subscribe(ctx: &Ctx<'_, '_>, args: &Subscribe) -> Result<Value, Error> {
+pub fn subscribe(ctx: &Ctx<'_, '_>, args: &Subscribe) -> Result<Subscribed, Error> {
     ctx.tx
         .set_subscription(ctx.actor.account(), args.web, args.app)?;
-    Ok(json!({"web": args.web, "app": args.app}))
+    Ok(Subscribed {
+        web: args.web,
+        app: args.app,
+    })
 }
 
 /// `notifications`: the inbox, newest first.
-pub fn notifications(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Value, Error> {
+pub fn notifications(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Notifications, Error> {
     let rows = ctx.tx.notifications(ctx.actor.account())?;
-    let notifications: Vec<Value> = rows
+    let notifications = rows
         .into_iter()
-        .map(|n| json!({"kind": n.kind, "channels": n.channels, "data": n.data, "at": n.at}))
+        .map(|n| NotificationRow {
+            kind: n.kind,
+            channels: n.channels,
+            data: n.data,
+            at: n.at,
+        })
         .collect();
-    Ok(json!({"notifications": notifications}))
+    Ok(Notifications { notifications })
 }

@@ -1,8 +1,10 @@
 //! Partnerships (DESIGN.md 6.2, 6.3): supplier warehouses, invitation links, binding, review,
 //! termination, and the distributor's notes. State changes go through the `partnership` workflow.
 
+mod answers;
+
 use rand::Rng;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::{
     catalog,
@@ -16,6 +18,11 @@ use crate::{
     model::{time::Instant, Invitation, Partnership},
     notify::notify,
     workflow::Role,
+};
+
+pub use answers::{
+    Bound, Ended, InvitationCreated, InvitationRevoked, Reviewed, SupplierNoted, SupplierRow,
+    Suppliers, WarehouseCreated,
 };
 
 /// The partnership workflow's name in the rule pack.
@@ -33,7 +40,10 @@ pub const LINK_PREFIX: &str = "distributary://invite/";
 const LIVE_STATES: &[&str] = &["pending_authorization", "partnered"];
 
 /// `create_warehouse {warehouse, name, region}`: a supplier's fulfilment warehouse.
-pub fn create_warehouse(ctx: &Ctx<'_, '_>, args: &CreateWarehouse) -> Result<Value, Error> {
+pub fn create_warehouse(
+    ctx: &Ctx<'_, '_>,
+    args: &CreateWarehouse,
+) -> Result<WarehouseCreated, Error> {
     check_name("warehouse", &args.warehouse)?;
     check_text("name", &args.name)?;
     check_text("region", &args.region)?;
@@ -48,11 +58,18 @@ pub fn create_warehouse(ctx: &Ctx<'_, '_>, args: &CreateWarehouse) -> Result<Val
             args.warehouse
         )));
     }
-    Ok(json!({"warehouse": args.warehouse, "name": args.name, "region": args.region}))
+    Ok(WarehouseCreated {
+        warehouse: args.warehouse.clone(),
+        name: args.name.clone(),
+        region: args.region.clone(),
+    })
 }
 
-/// `create_invitation {warehouses, expires_at?} -> {link, expires_at}`.
-pub fn create_invitation(ctx: &Ctx<'_, '_>, args: &CreateInvitation) -> Result<Value, Error> {
+/// `create_invitation {warehouses, expires_at?} -> {link, expires_at, warehouses}`.
+pub fn create_invitation(
+    ctx: &Ctx<'_, '_>,
+    args: &CreateInvitation,
+) -> Result<InvitationCreated, Error> {
     let supplier = ctx.actor.account();
     if args.warehouses.len() > INVITATION_WAREHOUSES_MAX {
         return Err(Error::bad_request(format!(
@@ -91,10 +108,11 @@ pub fn create_invitation(ctx: &Ctx<'_, '_>, args: &CreateInvitation) -> Result<V
         revoked: false,
     };
     ctx.tx.insert_invitation(&invitation, &ctx.now())?;
-    Ok(
-        json!({"link": format!("{LINK_PREFIX}{}", invitation.token), "expires_at": invitation.expires_at,
-              "warehouses": invitation.warehouses}),
-    )
+    Ok(InvitationCreated {
+        link: format!("{LINK_PREFIX}{}", invitation.token),
+        expires_at: invitation.expires_at,
+        warehouses: invitation.warehouses,
+    })
 }
 
 /// The token of a link (the whole link or the bare token are both accepted).
@@ -111,19 +129,22 @@ fn token_of(link: &str) -> Result<&str, Error> {
 }
 
 /// `revoke_invitation {link}`: the supplier withdraws a link it made.
-pub fn revoke_invitation(ctx: &Ctx<'_, '_>, args: &LinkArgs) -> Result<Value, Error> {
+pub fn revoke_invitation(ctx: &Ctx<'_, '_>, args: &LinkArgs) -> Result<InvitationRevoked, Error> {
     let token = token_of(&args.link)?;
     match ctx.tx.invitation(token)? {
         Some(invitation) if invitation.supplier == ctx.actor.account() => {
             ctx.tx.revoke_invitation(token)?;
-            Ok(json!({"link": args.link, "revoked": true}))
+            Ok(InvitationRevoked {
+                link: args.link.clone(),
+                revoked: true,
+            })
         }
         _ => Err(Error::not_found("invitation", &args.link)),
     }
 }
 
 /// `bind_supplier {link, note?}`: the distributor asks to partner; the supplier reviews.
-pub fn bind_supplier(ctx: &Ctx<'_, '_>, args: &BindSupplier) -> Result<Value, Error> {
+pub fn bind_supplier(ctx: &Ctx<'_, '_>, args: &BindSupplier) -> Result<Bound, Error> {
     let distributor = ctx.actor.account();
     let token = token_of(&args.link)?;
     let invitation = match ctx.tx.invitation(token)? {
@@ -180,7 +201,10 @@ pub fn bind_supplier(ctx: &Ctx<'_, '_>, args: &BindSupplier) -> Result<Value, Er
     )?;
     ctx.tx
         .set_assigned_warehouses(supplier, distributor, &invitation.warehouses)?;
-    Ok(json!({"supplier": supplier, "status": state}))
+    Ok(Bound {
+        supplier: supplier.to_owned(),
+        status: state,
+    })
 }
 
 fn sequence_of(id: &str) -> u64 {
@@ -199,7 +223,7 @@ fn partnership_with(ctx: &Ctx<'_, '_>, distributor: &str) -> Result<Partnership,
 }
 
 /// `review_partnership {distributor, approve, reason?}`.
-pub fn review(ctx: &Ctx<'_, '_>, args: &ReviewPartnership) -> Result<Value, Error> {
+pub fn review(ctx: &Ctx<'_, '_>, args: &ReviewPartnership) -> Result<Reviewed, Error> {
     if let Some(reason) = &args.reason {
         check_text("reason", reason)?;
     }
@@ -211,14 +235,21 @@ pub fn review(ctx: &Ctx<'_, '_>, args: &ReviewPartnership) -> Result<Value, Erro
         args.reason.as_deref()
     };
     let state = move_partnership(ctx, &p, event, reason)?;
-    Ok(json!({"distributor": p.distributor, "status": state, "reason": reason}))
+    Ok(Reviewed {
+        distributor: p.distributor,
+        status: state,
+        reason: reason.map(str::to_owned),
+    })
 }
 
 /// `end_partnership {distributor}`: the supplier terminates a partnership.
-pub fn end(ctx: &Ctx<'_, '_>, args: &DistributorArgs) -> Result<Value, Error> {
+pub fn end(ctx: &Ctx<'_, '_>, args: &DistributorArgs) -> Result<Ended, Error> {
     let p = partnership_with(ctx, &args.distributor)?;
     let state = move_partnership(ctx, &p, "end", None)?;
-    Ok(json!({"distributor": p.distributor, "status": state}))
+    Ok(Ended {
+        distributor: p.distributor,
+        status: state,
+    })
 }
 
 fn move_partnership(
@@ -284,7 +315,7 @@ fn apply_effect(
 }
 
 /// `set_supplier_note {supplier, note}`.
-pub fn set_note(ctx: &Ctx<'_, '_>, args: &SupplierNote) -> Result<Value, Error> {
+pub fn set_note(ctx: &Ctx<'_, '_>, args: &SupplierNote) -> Result<SupplierNoted, Error> {
     check_name("supplier", &args.supplier)?;
     check_text("note", &args.note)?;
     let distributor = ctx.actor.account();
@@ -297,11 +328,14 @@ pub fn set_note(ctx: &Ctx<'_, '_>, args: &SupplierNote) -> Result<Value, Error> 
     }
     ctx.tx
         .set_supplier_note(distributor, &args.supplier, &args.note)?;
-    Ok(json!({"supplier": args.supplier, "note": args.note}))
+    Ok(SupplierNoted {
+        supplier: args.supplier.clone(),
+        note: args.note.clone(),
+    })
 }
 
 /// `suppliers`: the distributor's suppliers with the newest partnership's status.
-pub fn suppliers(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Value, Error> {
+pub fn suppliers(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Suppliers, Error> {
     if !ctx.actor.sees_distributor_side() {
         return Err(Error::new(
             Code::PermissionDenied,
@@ -319,10 +353,13 @@ pub fn suppliers(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Value, Error> {
             .filter(|(s, _)| *s == p.supplier)
             .map(|(_, w)| w)
             .collect();
-        suppliers.push(
-            json!({"supplier": p.supplier, "status": p.state, "note": note,
-                              "reason": p.reason, "warehouses": warehouses}),
-        );
+        suppliers.push(SupplierRow {
+            supplier: p.supplier,
+            status: p.state,
+            note,
+            reason: p.reason,
+            warehouses,
+        });
     }
-    Ok(json!({"suppliers": suppliers}))
+    Ok(Suppliers { suppliers })
 }

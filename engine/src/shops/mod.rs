@@ -23,14 +23,18 @@
 //! order name, `synced_to` only moves forward, and a stock level recorded is one the marketplace
 //! accepted.
 
+mod answers;
 mod http;
 mod network;
 
 use std::collections::BTreeMap;
 
 use distributary_plugin::StockItem;
-use serde_json::{json, Value};
 
+pub use answers::{
+    OrdersSynced, PluginRow, Plugins, RefusedRow, ShopConnected, ShopRow, Shops, StockFailureRow,
+    StockSynced,
+};
 pub use http::{
     set_transport, SendError, Transport, TransportAlreadySet, ATTEMPTS_MAX, BACKOFF_FIRST,
     BACKOFF_MAX, CONNECT_TIMEOUT, REQUEST_TIMEOUT, RESPONSE_BYTES_MAX,
@@ -57,7 +61,7 @@ pub const FIRST_SYNC_DAYS: i64 = 15;
 pub const BASE_URL_CHARS_MAX: usize = 2_000;
 
 /// `connect_shop {marketplace, shop, base_url, credentials}`: stores (or replaces) a shop.
-pub fn connect_shop(ctx: &Ctx<'_, '_>, args: &ConnectShop) -> Result<Value, Error> {
+pub fn connect_shop(ctx: &Ctx<'_, '_>, args: &ConnectShop) -> Result<ShopConnected, Error> {
     check_name("marketplace", &args.marketplace)?;
     check_name("shop", &args.shop)?;
     if !(args.base_url.starts_with("http://") || args.base_url.starts_with("https://"))
@@ -83,39 +87,56 @@ pub fn connect_shop(ctx: &Ctx<'_, '_>, args: &ConnectShop) -> Result<Value, Erro
         args.base_url.trim_end_matches('/'),
         &credentials,
     )?;
-    Ok(json!({"marketplace": args.marketplace, "shop": args.shop, "base_url": args.base_url}))
+    Ok(ShopConnected {
+        marketplace: args.marketplace.clone(),
+        shop: args.shop.clone(),
+        base_url: args.base_url.clone(),
+    })
 }
 
 /// `shops`: the connected shops, never their credentials.
-pub fn shops(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Value, Error> {
-    let shops: Vec<Value> = ctx
+pub fn shops(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Shops, Error> {
+    let shops = ctx
         .tx
         .shops(ctx.actor.account())?
         .into_iter()
-        .map(|s| json!({"marketplace": s.marketplace, "shop": s.shop, "base_url": s.base_url, "synced_to": s.synced_to}))
+        .map(|s| ShopRow {
+            marketplace: s.marketplace,
+            shop: s.shop,
+            base_url: s.base_url,
+            synced_to: s.synced_to,
+        })
         .collect();
-    Ok(json!({"shops": shops}))
+    Ok(Shops { shops })
 }
 
 /// `plugins`: the loaded adapters with their capabilities, and the libraries refused with why.
-pub fn plugins(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Value, Error> {
-    let plugins: Vec<Value> = ctx
+pub fn plugins(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Plugins, Error> {
+    let plugins = ctx
         .plugins
         .plugins()
         .iter()
         .map(|p| {
             let m = p.manifest();
-            json!({"name": m.name, "marketplace": m.marketplace, "version": m.version,
-                   "capabilities": m.capabilities, "path": p.path().map(|p| p.display().to_string())})
+            PluginRow {
+                name: m.name.clone(),
+                marketplace: m.marketplace.clone(),
+                version: m.version.clone(),
+                capabilities: m.capabilities.clone(),
+                path: p.path().map(|p| p.display().to_string()),
+            }
         })
         .collect();
-    let refused: Vec<Value> = ctx
+    let refused = ctx
         .plugins
         .refused()
         .iter()
-        .map(|r| json!({"path": r.path.display().to_string(), "reason": r.reason.to_string()}))
+        .map(|r| RefusedRow {
+            path: r.path.display().to_string(),
+            reason: r.reason.to_string(),
+        })
         .collect();
-    Ok(json!({"plugins": plugins, "refused": refused}))
+    Ok(Plugins { plugins, refused })
 }
 
 /// Whether a command has a network phase (see the module doc).
@@ -281,14 +302,14 @@ fn still_connected(ctx: &Ctx<'_, '_>, marketplace: &str, shop: &str) -> Result<(
         .ok_or_else(|| Error::not_found("shop", shop))
 }
 
-/// `sync_orders {marketplace, shop, since?} -> {imported, updated}`, phase 3: imports the
+/// `sync_orders {marketplace, shop, since?} -> {imported, updated, synced_to}`, phase 3: imports the
 /// fetched orders (idempotently: an order already imported is updated) and moves the shop's
 /// `synced_to` to the command's time.
 pub fn sync_orders(
     ctx: &Ctx<'_, '_>,
     args: &SyncOrders,
     fetched_orders: Option<&Fetched>,
-) -> Result<Value, Error> {
+) -> Result<OrdersSynced, Error> {
     let Fetch::Orders(orders) = fetched(fetched_orders, "sync_orders")? else {
         return Err(Error::new(
             Code::Internal,
@@ -309,7 +330,11 @@ pub fn sync_orders(
         marketplace = %args.marketplace, shop = %args.shop, imported, updated,
         "orders synced"
     );
-    Ok(json!({"imported": imported, "updated": updated, "synced_to": synced_to}))
+    Ok(OrdersSynced {
+        imported,
+        updated,
+        synced_to,
+    })
 }
 
 /// `sync_stock {marketplace, shop} -> {sent, unchanged, failed, skipped, pending, requests,
@@ -319,7 +344,7 @@ pub fn sync_stock(
     ctx: &Ctx<'_, '_>,
     args: &ShopArgs,
     fetched_stock: Option<&Fetched>,
-) -> Result<Value, Error> {
+) -> Result<StockSynced, Error> {
     let Fetch::Stock {
         sent,
         failures,
@@ -348,22 +373,26 @@ pub fn sync_stock(
             &now,
         )?;
     }
-    let listed: Vec<Value> = failures
+    let listed = failures
         .iter()
         .take(STOCK_FAILURES_LISTED_MAX)
-        .map(|f| json!({"store_sku": f.store_sku, "code": f.code.as_str(), "message": f.message}))
+        .map(|f| StockFailureRow {
+            store_sku: f.store_sku.clone(),
+            code: f.code,
+            message: f.message.clone(),
+        })
         .collect();
     tracing::info!(
         marketplace = %args.marketplace, shop = %args.shop, sent = sent.len(),
         failed = failures.len(), "stock synced"
     );
-    Ok(json!({
-        "sent": sent.len(),
-        "unchanged": unchanged,
-        "failed": failures.len(),
-        "skipped": skipped,
-        "pending": pending,
-        "requests": requests,
-        "failures": listed,
-    }))
+    Ok(StockSynced {
+        sent: sent.len(),
+        unchanged: *unchanged,
+        failed: failures.len(),
+        skipped: *skipped,
+        pending: *pending,
+        requests: *requests,
+        failures: listed,
+    })
 }
