@@ -25,6 +25,15 @@ pub struct CommandSchema {
     pub result: Schema,
 }
 
+/// Where the schemas are generated: arguments as they are read (an `Option` may be left out),
+/// answers as they are written (every key is sent, an `Option` as `null`).
+pub struct Generators {
+    /// The arguments' generator (deserialising).
+    pub requests: SchemaGenerator,
+    /// The answers' generator (serialising).
+    pub answers: SchemaGenerator,
+}
+
 /// Turns a handler of `(ctx, args)` into one that also takes what the command prepared.
 fn plain<Args, A>(
     handler: fn(&Ctx<'_, '_>, &Args) -> Result<A, Error>,
@@ -50,12 +59,12 @@ fn schemas<Args: JsonSchema, A: JsonSchema>(
     name: CommandName,
     _variant: fn(Args) -> Command,
     _handler: impl Fn(&Ctx<'_, '_>, &Args, Option<&Prepared>) -> Result<A, Error>,
-    generator: &mut SchemaGenerator,
+    generators: &mut Generators,
 ) -> CommandSchema {
     CommandSchema {
         name,
-        args: generator.subschema_for::<Args>(),
-        result: generator.subschema_for::<A>(),
+        args: generators.requests.subschema_for::<Args>(),
+        result: generators.answers.subschema_for::<A>(),
     }
 }
 
@@ -73,8 +82,8 @@ macro_rules! commands {
         }
 
         /// Every command's argument and answer schemas, in the order of [`Command`].
-        pub fn command_schemas(generator: &mut SchemaGenerator) -> Vec<CommandSchema> {
-            vec![$(schemas(CommandName::$variant, Command::$variant, $handler, generator),)*]
+        pub fn command_schemas(generators: &mut Generators) -> Vec<CommandSchema> {
+            vec![$(schemas(CommandName::$variant, Command::$variant, $handler, generators),)*]
         }
     };
 }

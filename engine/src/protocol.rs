@@ -13,7 +13,10 @@ use schemars::{
 use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
-use crate::{dispatch::command_schemas, error::Code};
+use crate::{
+    dispatch::{command_schemas, Generators},
+    error::Code,
+};
 
 /// The schema of a request line of `cmd`, under `$defs`.
 pub fn request_def(cmd: &str) -> String {
@@ -28,14 +31,22 @@ pub fn answer_def(cmd: &str) -> String {
 /// The whole protocol: the root validates any request line; `$defs/answer.<cmd>` validates the
 /// answer line to `<cmd>`; `x-commands` says each command's side (who may send it).
 pub fn json_schema() -> Value {
-    let mut generator = SchemaSettings::draft2020_12().into_generator();
-    let commands = command_schemas(&mut generator);
-    let code = generator.subschema_for::<Code>();
-    let mut defs: Map<String, Value> = generator
-        .take_definitions(true)
-        .into_iter()
-        .map(|(name, schema)| (name, closed(schema)))
-        .collect();
+    let mut generators = Generators {
+        requests: SchemaSettings::draft2020_12()
+            .for_deserialize()
+            .into_generator(),
+        answers: SchemaSettings::draft2020_12()
+            .for_serialize()
+            .into_generator(),
+    };
+    let commands = command_schemas(&mut generators);
+    let code = generators.answers.subschema_for::<Code>();
+    let mut defs = definitions(&mut generators.requests);
+    // A type both read and written keeps its reading's schema (`definitions_agree` checks that
+    // none differs).
+    for (name, schema) in definitions(&mut generators.answers) {
+        defs.entry(name).or_insert(schema);
+    }
     defs.insert("error".to_owned(), error_schema(code).to_value());
     defs.insert("failure".to_owned(), failure_schema().to_value());
     let mut requests = Vec::new();
@@ -60,6 +71,15 @@ pub fn json_schema() -> Value {
         "x-commands": sides,
         "$defs": defs,
     })
+}
+
+/// A generator's definitions, their objects closed.
+fn definitions(generator: &mut SchemaGenerator) -> Map<String, Value> {
+    generator
+        .take_definitions(true)
+        .into_iter()
+        .map(|(name, schema)| (name, closed(schema)))
+        .collect()
 }
 
 /// A schema whose objects admit only the properties they declare: the protocol documents every
@@ -169,5 +189,45 @@ impl JsonSchema for Amount {
             "type": "string",
             "pattern": "^-?[0-9]+(\\.[0-9]+)?$",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `json_schema` keeps one schema per definition name: a type both read and written must
+    /// have the same schema either way, or the answers would be checked against the reading.
+    #[test]
+    fn definitions_agree() {
+        let mut generators = Generators {
+            requests: SchemaSettings::draft2020_12()
+                .for_deserialize()
+                .into_generator(),
+            answers: SchemaSettings::draft2020_12()
+                .for_serialize()
+                .into_generator(),
+        };
+        command_schemas(&mut generators);
+        let read = definitions(&mut generators.requests);
+        for (name, written) in definitions(&mut generators.answers) {
+            if let Some(read) = read.get(&name) {
+                assert_eq!(read, &written, "{name} is read and written differently");
+            }
+        }
+    }
+
+    /// Answers are described as written: an `Option` is sent as `null`, so its key is required.
+    #[test]
+    fn an_answer_key_that_may_be_null_is_still_required() {
+        let schema = json_schema();
+        let row = &schema["$defs"]["SupplierRow"];
+        let required: Vec<&str> = row["required"]
+            .as_array()
+            .expect("required")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(required.contains(&"note"), "{row}");
     }
 }
