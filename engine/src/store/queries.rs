@@ -807,7 +807,9 @@ mod tests {
     #[test]
     fn a_balance_moved_under_the_memo_is_not_overwritten() {
         let mut store = store_with_account();
-        store.conn.update_hook(None::<fn(_, &str, &str, i64)>);
+        store
+            .conn
+            .update_hook(None::<fn(rusqlite::hooks::Action, &str, &str, i64)>);
         let error = store
             .write(|tx| {
                 let before = tx.ledger_account(SUPPLIER, DISTRIBUTOR)?.unwrap().balance;
