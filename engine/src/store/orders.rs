@@ -320,8 +320,8 @@ fn to_text<T: serde::Serialize>(value: &T) -> Result<String, Error> {
 /// position: SQLite numbers named parameters in the order they first appear in the text, and
 /// every text here lists them in the order of its values (`orders_table!`, `update_sql`;
 /// `the_parameters_are_numbered_in_the_order_of_their_values` checks both, and a debug build
-/// every statement it runs). Looking each up by name cost about 300 instructions a parameter
-/// (callgrind), 1% of an order's.
+/// every statement it runs). Looking each up by name (about 300 instructions a parameter) and
+/// copying each value cost 2.5% of an order's instructions (callgrind, BENCHMARKS.md "Wave 2").
 fn execute_named(
     statement: &mut rusqlite::Statement<'_>,
     writes: &[Write<'_>],
