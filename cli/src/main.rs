@@ -121,6 +121,9 @@ enum BenchCmd {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// Run the default rules through Rhai, as an edited pack runs (see `bench.rs`).
+        #[arg(long)]
+        interpreted: bool,
     },
 }
 
@@ -179,6 +182,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                     db,
                     plugins,
                     json,
+                    interpreted,
                 },
         } => {
             let shape = bench::Shape {
@@ -188,6 +192,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 skus_per_supplier: skus,
                 batch,
                 import_chunk,
+                interpreted,
             };
             bench::run(shape, db, plugins, json).map(|()| ExitCode::SUCCESS)
         }

@@ -1,27 +1,226 @@
 //! Statements for distribution orders, their lines, fee and print settings, and the delivery
 //! queue.
 
-use std::{
-    collections::HashMap,
-    sync::{Mutex, OnceLock, PoisonError},
+use rusqlite::{
+    params,
+    types::{ToSqlOutput, Value},
+    OptionalExtension, Row, ToSql,
 };
-
-use rusqlite::{params, OptionalExtension, Row};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::{queries::decimal, Table, Tx};
 use crate::error::{Code, Error};
 use crate::model::{Order, OrderLine};
 
-/// The columns `order_row` reads, as a literal so that statements naming them stay constants.
-macro_rules! order_columns {
-    () => {
-        "distributor, order_name, marketplace, shop, order_sn, parent, state,
-    marketplace_status, cancel_flagged, currency, address, supplier, warehouse, shipping,
-    tracking_no, charges, charged, refunded_after_sale, documents, withdrawn_from, failure,
-    stock_locked, audit_head"
+/// How an `Order` field is kept in its column of `orders`.
+trait Codec<T> {
+    /// The field, from column `index` of a row.
+    fn read(row: &Row<'_>, index: usize) -> rusqlite::Result<T>;
+    /// What the column holds for the field (borrowed from it where SQLite takes it as is).
+    fn value(field: &T) -> Result<ToSqlOutput<'_>, Error>;
+}
+
+/// As SQLite holds the Rust value itself: text, an integer (a `bool` as 0 or 1), or NULL for
+/// `None`.
+enum Plain {}
+
+impl<T: rusqlite::types::FromSql + ToSql> Codec<T> for Plain {
+    fn read(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
+        row.get(index)
+    }
+
+    fn value(field: &T) -> Result<ToSqlOutput<'_>, Error> {
+        Ok(field.to_sql()?)
+    }
+}
+
+/// A decimal as its text, which keeps its scale.
+enum DecimalText {}
+
+impl Codec<Decimal> for DecimalText {
+    fn read(row: &Row<'_>, index: usize) -> rusqlite::Result<Decimal> {
+        decimal(row, index)
+    }
+
+    fn value(field: &Decimal) -> Result<ToSqlOutput<'_>, Error> {
+        Ok(ToSqlOutput::Owned(Value::Text(field.to_string())))
+    }
+}
+
+/// A JSON value as its text (a NULL column reads as JSON `null`).
+enum Json {}
+
+impl Codec<serde_json::Value> for Json {
+    fn read(row: &Row<'_>, index: usize) -> rusqlite::Result<serde_json::Value> {
+        Ok(from_json(row, index)?.unwrap_or_default())
+    }
+
+    fn value(field: &serde_json::Value) -> Result<ToSqlOutput<'_>, Error> {
+        Ok(ToSqlOutput::Owned(Value::Text(to_text(field)?)))
+    }
+}
+
+/// A value as its JSON text, or NULL for `None`.
+enum JsonOrNull {}
+
+impl<T: Serialize + DeserializeOwned> Codec<Option<T>> for JsonOrNull {
+    fn read(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<T>> {
+        from_json(row, index)
+    }
+
+    fn value(field: &Option<T>) -> Result<ToSqlOutput<'_>, Error> {
+        let text = field.as_ref().map(to_text).transpose()?;
+        Ok(ToSqlOutput::Owned(text.map_or(Value::Null, Value::Text)))
+    }
+}
+
+/// The JSON text in column `index`, parsed; `None` when the column is NULL.
+fn from_json<T: DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<T>> {
+    let text: Option<String> = row.get(index)?;
+    text.map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                index,
+                rusqlite::types::Type::Text,
+                Box::new(e),
+            )
+        })
+}
+
+/// A column a statement writes: its name, its named parameter (`:column`) and its value.
+struct Write<'v> {
+    column: &'static str,
+    parameter: &'static str,
+    value: ToSqlOutput<'v>,
+}
+
+/// The [`Write`] of `value` to `column`.
+macro_rules! assign {
+    ($column:ident, $value:expr) => {
+        Write {
+            column: stringify!($column),
+            parameter: concat!(":", stringify!($column)),
+            value: $value,
+        }
     };
+}
+
+/// `a, b, c`: column names joined as an SQL list.
+macro_rules! join_columns {
+    ($first:ident $(, $rest:ident)*) => {
+        concat!(stringify!($first) $(, ", ", stringify!($rest))*)
+    };
+}
+
+/// `:a, :b, :c`: the named parameters of columns, joined as an SQL list.
+macro_rules! join_parameters {
+    ($first:ident $(, $rest:ident)*) => {
+        concat!(":", stringify!($first) $(, ", :", stringify!($rest))*)
+    };
+}
+
+/// Whether a column is marked `[fixed]`.
+macro_rules! is_fixed {
+    () => {
+        false
+    };
+    (fixed) => {
+        true
+    };
+}
+
+/// Describes the columns of `orders` that hold an [`Order`], each once: its field, its column, its
+/// [`Codec`], and `[fixed]` when it names the order and never changes once stored. From this one
+/// list come the `order_columns!()` and `order_parameters!()` SQL lists, the row reader
+/// (`order_row`), the values an `INSERT` binds (`order_values`) and the columns an `UPDATE`
+/// writes (`changed_columns`).
+macro_rules! orders_table {
+    ($($field:ident => $column:ident: $codec:ident $([$fixed:ident])?),+ $(,)?) => {
+        /// The columns `order_row` reads, in its order, as a literal for statement constants.
+        macro_rules! order_columns {
+            () => {
+                join_columns!($($column),+)
+            };
+        }
+
+        /// The named parameters of those columns (`:column`), in the same order.
+        macro_rules! order_parameters {
+            () => {
+                join_parameters!($($column),+)
+            };
+        }
+
+        /// How many columns `order_row` reads.
+        const ORDER_COLUMNS: usize = [$(stringify!($column)),+].len();
+
+        /// The order in the first [`ORDER_COLUMNS`] columns of a row.
+        fn order_row(row: &Row<'_>) -> rusqlite::Result<Order> {
+            let mut index = 0;
+            let mut next = || {
+                let at = index;
+                index += 1;
+                at
+            };
+            Ok(Order {
+                $($field: <$codec as Codec<_>>::read(row, next())?,)+
+            })
+        }
+
+        /// Every column with its value, for an `INSERT`.
+        fn order_values(o: &Order) -> Result<Vec<Write<'_>>, Error> {
+            Ok(vec![$(assign!($column, <$codec as Codec<_>>::value(&o.$field)?),)+])
+        }
+
+        /// The columns whose field differs between `before` and `o`, with `o`'s values; an error
+        /// when a `[fixed]` one does.
+        fn changed_columns<'o>(before: &Order, o: &'o Order) -> Result<Vec<Write<'o>>, Error> {
+            let mut changed = Vec::new();
+            $(
+                if before.$field != o.$field {
+                    if is_fixed!($($fixed)?) {
+                        return Err(Error::new(
+                            Code::Internal,
+                            format!(
+                                "order {:?} would change its identity ({})",
+                                before.order,
+                                stringify!($column)
+                            ),
+                        ));
+                    }
+                    changed.push(assign!($column, <$codec as Codec<_>>::value(&o.$field)?));
+                }
+            )+
+            Ok(changed)
+        }
+    };
+}
+
+orders_table! {
+    distributor => distributor: Plain [fixed],
+    order => order_name: Plain [fixed],
+    marketplace => marketplace: Plain [fixed],
+    shop => shop: Plain [fixed],
+    order_sn => order_sn: Plain [fixed],
+    parent => parent: Plain [fixed],
+    state => state: Plain,
+    marketplace_status => marketplace_status: Plain,
+    cancel_flagged => cancel_flagged: Plain,
+    currency => currency: Plain [fixed],
+    address => address: Json [fixed],
+    supplier => supplier: Plain,
+    warehouse => warehouse: Plain,
+    shipping => shipping: Plain,
+    tracking_no => tracking_no: Plain,
+    charges => charges: JsonOrNull,
+    charged => charged: Plain,
+    refunded_after_sale => refunded_after_sale: DecimalText,
+    documents => documents: JsonOrNull,
+    withdrawn_from => withdrawn_from: Plain,
+    failure => failure: Plain,
+    stock_locked => stock_locked: Plain,
+    audit_head => audit_head: Plain,
 }
 
 /// An order line as its order row holds it: one JSON array per line, its fields in this order
@@ -89,157 +288,73 @@ fn lines_column(r: &Row<'_>, index: usize) -> rusqlite::Result<Vec<OrderLine>> {
         .collect()
 }
 
-fn json_column(r: &Row<'_>, index: usize) -> rusqlite::Result<Option<serde_json::Value>> {
-    let text: Option<String> = r.get(index)?;
-    text.map(|t| serde_json::from_str(&t))
-        .transpose()
-        .map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(
-                index,
-                rusqlite::types::Type::Text,
-                Box::new(e),
-            )
-        })
-}
-
-fn order_row(r: &Row<'_>) -> rusqlite::Result<Order> {
-    let charges = json_column(r, 15)?
-        .map(serde_json::from_value)
-        .transpose()
-        .map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(15, rusqlite::types::Type::Text, Box::new(e))
-        })?;
-    Ok(Order {
-        distributor: r.get(0)?,
-        order: r.get(1)?,
-        marketplace: r.get(2)?,
-        shop: r.get(3)?,
-        order_sn: r.get(4)?,
-        parent: r.get(5)?,
-        state: r.get(6)?,
-        marketplace_status: r.get(7)?,
-        cancel_flagged: r.get(8)?,
-        currency: r.get(9)?,
-        address: json_column(r, 10)?.unwrap_or_default(),
-        supplier: r.get(11)?,
-        warehouse: r.get(12)?,
-        shipping: r.get(13)?,
-        tracking_no: r.get(14)?,
-        charges,
-        charged: r.get(16)?,
-        refunded_after_sale: decimal(r, 17)?,
-        documents: json_column(r, 18)?,
-        withdrawn_from: r.get(19)?,
-        failure: r.get(20)?,
-        stock_locked: r.get(21)?,
-        audit_head: r.get(22)?,
-    })
-}
-
-/// What names an order and never changes once it is stored.
-type Identity<'o> = (
-    &'o str,
-    &'o str,
-    &'o str,
-    &'o str,
-    &'o str,
-    Option<&'o str>,
-    &'o str,
-    &'o serde_json::Value,
-);
-
-fn identity(o: &Order) -> Identity<'_> {
-    (
-        &o.distributor,
-        &o.order,
-        &o.marketplace,
-        &o.shop,
-        &o.order_sn,
-        o.parent.as_deref(),
-        &o.currency,
-        &o.address,
+/// The text of an `UPDATE` of these order columns, each set from its named parameter
+/// (`:column`), the order found by `:distributor` and `:order_name`. Transitions change a few
+/// dozen sets of columns, so the connection's statement cache holds each set's statement
+/// (`Tx::with_order_update`).
+fn update_sql(columns: &[&str]) -> String {
+    let set: Vec<String> = columns
+        .iter()
+        .map(|column| format!("{column} = :{column}"))
+        .collect();
+    format!(
+        "UPDATE orders SET {} WHERE distributor = :distributor AND order_name = :order_name",
+        set.join(", ")
     )
 }
 
-/// The text of an `UPDATE` of these order columns (`?1`, `?2` the order's key, then one
-/// parameter per column), built once per set of columns and kept for the life of the process, so
-/// that a transaction finds its statement by the text's address (`Tx::with`). Transitions change
-/// a few dozen sets of columns, so the texts kept stay few.
-fn update_sql(columns: &[&'static str]) -> &'static str {
-    type Texts = HashMap<Vec<&'static str>, &'static str>;
-    static TEXTS: OnceLock<Mutex<Texts>> = OnceLock::new();
-    let mut texts = TEXTS
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    if let Some(text) = texts.get(columns) {
-        return text;
-    }
-    let set: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, column)| format!("{column} = ?{}", i + 3))
-        .collect();
-    let sql = format!(
-        "UPDATE orders SET {} WHERE distributor = ?1 AND order_name = ?2",
-        set.join(", ")
-    );
-    let text: &'static str = Box::leak(sql.into_boxed_str());
-    texts.insert(columns.to_vec(), text);
-    text
-}
+/// Stores an order: its columns, when it was created and updated, and its lines.
+const INSERT_ORDER: &str = concat!(
+    "INSERT INTO orders (",
+    order_columns!(),
+    ", created_at, updated_at, lines) VALUES (",
+    order_parameters!(),
+    ", :at, :at, :lines)"
+);
 
 fn to_text<T: serde::Serialize>(value: &T) -> Result<String, Error> {
     serde_json::to_string(value).map_err(|e| Error::new(Code::Internal, e.to_string()))
 }
 
+/// Binds each value to its named parameter and runs the statement. The values are bound by
+/// position: SQLite numbers named parameters in the order they first appear in the text, and
+/// every text here lists them in the order of its values (`orders_table!`, `update_sql`;
+/// `the_parameters_are_numbered_in_the_order_of_their_values` checks both, and a debug build
+/// every statement it runs). Looking each up by name (about 300 instructions a parameter) and
+/// copying each value cost 2.5% of an order's instructions (callgrind, BENCHMARKS.md "Wave 2").
+fn execute_named(
+    statement: &mut rusqlite::Statement<'_>,
+    writes: &[Write<'_>],
+) -> rusqlite::Result<usize> {
+    if statement.parameter_count() != writes.len() {
+        return Err(rusqlite::Error::InvalidParameterCount(
+            writes.len(),
+            statement.parameter_count(),
+        ));
+    }
+    for (index, write) in writes.iter().enumerate() {
+        let position = index + 1;
+        debug_assert_eq!(statement.parameter_name(position), Some(write.parameter));
+        statement.raw_bind_parameter(position, &write.value)?;
+    }
+    statement.raw_execute()
+}
+
 impl Tx<'_> {
     /// Stores a new order with its lines.
     pub fn insert_order(&self, o: &Order, lines: &[OrderLine], at: &str) -> Result<(), Error> {
-        self.exec(
-            concat!(
-                "INSERT INTO orders (",
-                order_columns!(),
-                ", created_at, updated_at, lines) VALUES
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-              ?20, ?21, ?23, ?25, ?22, ?22, ?24)"
-            ),
-            params![
-                o.distributor,
-                o.order,
-                o.marketplace,
-                o.shop,
-                o.order_sn,
-                o.parent,
-                o.state,
-                o.marketplace_status,
-                o.cancel_flagged,
-                o.currency,
-                to_text(&o.address)?,
-                o.supplier,
-                o.warehouse,
-                o.shipping,
-                o.tracking_no,
-                o.charges.as_ref().map(to_text).transpose()?,
-                o.charged,
-                o.refunded_after_sale.to_string(),
-                o.documents.as_ref().map(to_text).transpose()?,
-                o.withdrawn_from,
-                o.failure,
-                at,
-                o.stock_locked,
-                lines_text(lines)?,
-                o.audit_head
-            ],
-        )?;
+        let mut values = order_values(o)?;
+        values.push(assign!(at, ToSqlOutput::from(at)));
+        values.push(assign!(lines, ToSqlOutput::from(lines_text(lines)?)));
+        self.with(INSERT_ORDER, |statement| execute_named(statement, &values))?;
         Ok(())
     }
 
     /// Writes back the fields of an order that differ from `before` (the order as read), and its
     /// `lines` when given (they changed); nothing when nothing did. Only the changed columns are
     /// written, so an index whose columns did not change (the supplier's, the state's) is not
-    /// rewritten. An order's identity (its names, marketplace, currency, address) never changes
-    /// once stored.
+    /// rewritten. An order's identity (the columns marked `[fixed]` in `orders_table!`: its
+    /// names, marketplace, currency, address) never changes once stored.
     pub fn update_order(
         &self,
         before: &Order,
@@ -247,86 +362,22 @@ impl Tx<'_> {
         lines: Option<&[OrderLine]>,
         at: &str,
     ) -> Result<(), Error> {
-        use rusqlite::types::Value as Sql;
-        if identity(before) != identity(o) {
-            return Err(Error::new(
-                Code::Internal,
-                format!("order {:?} would change its identity", before.order),
-            ));
-        }
-        let text = |t: &Option<String>| t.clone().map_or(Sql::Null, Sql::Text);
-        let json = |v: Option<String>| v.map_or(Sql::Null, Sql::Text);
-        let mut set: Vec<(&str, Sql)> = Vec::new();
-        if before.state != o.state {
-            set.push(("state", Sql::Text(o.state.clone())));
-        }
-        if before.marketplace_status != o.marketplace_status {
-            set.push((
-                "marketplace_status",
-                Sql::Text(o.marketplace_status.clone()),
-            ));
-        }
-        if before.cancel_flagged != o.cancel_flagged {
-            set.push(("cancel_flagged", Sql::Integer(o.cancel_flagged.into())));
-        }
-        if before.supplier != o.supplier {
-            set.push(("supplier", text(&o.supplier)));
-        }
-        if before.warehouse != o.warehouse {
-            set.push(("warehouse", text(&o.warehouse)));
-        }
-        if before.shipping != o.shipping {
-            set.push(("shipping", Sql::Text(o.shipping.clone())));
-        }
-        if before.tracking_no != o.tracking_no {
-            set.push(("tracking_no", text(&o.tracking_no)));
-        }
-        if before.charges != o.charges {
-            set.push((
-                "charges",
-                json(o.charges.as_ref().map(to_text).transpose()?),
-            ));
-        }
-        if before.charged != o.charged {
-            set.push(("charged", Sql::Integer(o.charged.into())));
-        }
-        if before.stock_locked != o.stock_locked {
-            set.push(("stock_locked", Sql::Integer(o.stock_locked.into())));
-        }
-        if before.refunded_after_sale != o.refunded_after_sale {
-            set.push((
-                "refunded_after_sale",
-                Sql::Text(o.refunded_after_sale.to_string()),
-            ));
-        }
-        if before.documents != o.documents {
-            set.push((
-                "documents",
-                json(o.documents.as_ref().map(to_text).transpose()?),
-            ));
-        }
-        if before.withdrawn_from != o.withdrawn_from {
-            set.push(("withdrawn_from", text(&o.withdrawn_from)));
-        }
-        if before.failure != o.failure {
-            set.push(("failure", text(&o.failure)));
-        }
-        if before.audit_head != o.audit_head {
-            set.push(("audit_head", o.audit_head.map_or(Sql::Null, Sql::Integer)));
-        }
+        let mut set = changed_columns(before, o)?;
         if let Some(lines) = lines {
-            set.push(("lines", Sql::Text(lines_text(lines)?)));
+            set.push(assign!(lines, ToSqlOutput::from(lines_text(lines)?)));
         }
         if set.is_empty() {
             return Ok(());
         }
-        set.push(("updated_at", Sql::Text(at.to_owned())));
-        let columns: Vec<&'static str> = set.iter().map(|(column, _)| *column).collect();
-        let values = [Sql::Text(o.distributor.clone()), Sql::Text(o.order.clone())]
-            .into_iter()
-            .chain(set.into_iter().map(|(_, value)| value));
-        self.with(update_sql(&columns), |statement| {
-            statement.execute(rusqlite::params_from_iter(values))
+        set.push(assign!(updated_at, ToSqlOutput::from(at)));
+        let columns: Vec<&'static str> = set.iter().map(|write| write.column).collect();
+        set.push(assign!(
+            distributor,
+            ToSqlOutput::from(o.distributor.as_str())
+        ));
+        set.push(assign!(order_name, ToSqlOutput::from(o.order.as_str())));
+        self.with_order_update(columns, update_sql, |statement| {
+            execute_named(statement, &set)
         })?;
         Ok(())
     }
@@ -445,7 +496,7 @@ impl Tx<'_> {
                     ", lines FROM orders WHERE distributor = ?1 AND order_name = ?2"
                 ),
                 [distributor, order],
-                |r| Ok((order_row(r)?, lines_column(r, 23)?)),
+                |r| Ok((order_row(r)?, lines_column(r, ORDER_COLUMNS)?)),
             )
             .optional()?)
     }
@@ -538,5 +589,110 @@ impl Tx<'_> {
     pub fn finish_delivery(&self, seq: i64) -> Result<bool, Error> {
         let n = self.exec("DELETE FROM deliveries WHERE seq = ?1", [seq])?;
         Ok(n == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::store::{Store, StoreOptions};
+
+    /// The parameters each statement binds, by position, in the order of its values.
+    fn parameters(sql: &str) -> Vec<String> {
+        let store = Store::open(Path::new(":memory:"), &StoreOptions::default()).unwrap();
+        let statement = store.conn.prepare(sql).unwrap();
+        (1..=statement.parameter_count())
+            .map(|index| statement.parameter_name(index).unwrap().to_owned())
+            .collect()
+    }
+
+    fn text(value: &str) -> serde_json::Value {
+        serde_json::Value::String(value.to_owned())
+    }
+
+    fn sample_order() -> Order {
+        Order {
+            distributor: "d".to_owned(),
+            order: "shopee:1".to_owned(),
+            marketplace: "shopee".to_owned(),
+            shop: "s".to_owned(),
+            order_sn: "1".to_owned(),
+            parent: None,
+            state: "imported".to_owned(),
+            marketplace_status: "unpaid".to_owned(),
+            cancel_flagged: false,
+            currency: "MYR".to_owned(),
+            address: text("a"),
+            supplier: None,
+            warehouse: None,
+            shipping: "platform".to_owned(),
+            tracking_no: None,
+            charges: None,
+            charged: false,
+            stock_locked: false,
+            refunded_after_sale: Decimal::ZERO,
+            documents: None,
+            withdrawn_from: None,
+            failure: None,
+            audit_head: None,
+        }
+    }
+
+    #[test]
+    fn the_parameters_are_numbered_in_the_order_of_their_values() {
+        let order = sample_order();
+        let mut values: Vec<&str> = order_values(&order)
+            .unwrap()
+            .iter()
+            .map(|write| write.parameter)
+            .collect();
+        values.extend([":at", ":lines"]);
+        assert_eq!(parameters(INSERT_ORDER), values);
+        assert_eq!(values.len(), ORDER_COLUMNS + 2);
+
+        let mut changed = order.clone();
+        changed.state = "packed".to_owned();
+        changed.supplier = Some("acme".to_owned());
+        changed.documents = Some(text("label"));
+        let columns: Vec<&str> = changed_columns(&order, &changed)
+            .unwrap()
+            .iter()
+            .map(|write| write.column)
+            .chain(["lines", "updated_at"])
+            .collect();
+        let expected: Vec<String> = columns
+            .iter()
+            .chain(&["distributor", "order_name"])
+            .map(|column| format!(":{column}"))
+            .collect();
+        assert_eq!(parameters(&update_sql(&columns)), expected);
+    }
+
+    #[test]
+    fn only_changed_columns_are_written_and_fixed_ones_never_change() {
+        let before = sample_order();
+        assert!(changed_columns(&before, &before).unwrap().is_empty());
+        let mut after = before.clone();
+        after.stock_locked = true;
+        after.refunded_after_sale = Decimal::new(150, 2);
+        let changed: Vec<&str> = changed_columns(&before, &after)
+            .unwrap()
+            .iter()
+            .map(|write| write.column)
+            .collect();
+        assert_eq!(changed, ["refunded_after_sale", "stock_locked"]);
+        let fixed: [fn(&mut Order); 3] = [
+            |o| o.currency = "SGD".to_owned(),
+            |o| o.address = text("elsewhere"),
+            |o| o.parent = Some("shopee:0".to_owned()),
+        ];
+        for change in fixed {
+            let mut after = before.clone();
+            change(&mut after);
+            let error = changed_columns(&before, &after).err().unwrap();
+            assert_eq!(error.code(), Code::Internal, "{error:?}");
+        }
     }
 }
