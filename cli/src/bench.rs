@@ -33,7 +33,7 @@ pub struct Shape {
     /// Orders per `import_orders` payload.
     pub import_chunk: usize,
     /// Run the default scripts through Rhai: each with a comment appended, as a rule author's
-    /// edited pack is, so the engine does not take their native path (`rules/native.rs`).
+    /// edited pack is, so the engine does not take their native path (`engine/src/rules/native.rs`).
     pub interpreted: bool,
 }
 
@@ -657,7 +657,7 @@ fn raw_ceiling(path: &Path, rows: u64) -> Result<Spent> {
         .into_diagnostic()?;
     conn.pragma_update(None, "synchronous", "FULL")
         .into_diagnostic()?;
-    // The engine's page cache and checkpoint interval (store/mod.rs), so only the engine differs.
+    // The engine's page cache and checkpoint interval (engine/src/store/mod.rs), so only the engine differs.
     conn.pragma_update(None, "cache_size", -64 * 1024)
         .into_diagnostic()?;
     conn.pragma_update(None, "wal_autocheckpoint", 10_000)

@@ -1,5 +1,5 @@
-//! Accounts and sub-users (DESIGN.md 6.1): created by the `system` actor, the embedding host's
-//! own identity layer.
+//! Accounts and sub-users (docs/protocol.md#accounts-and-users): created by the `system` actor, the
+//! embedding host's own identity layer.
 
 use schemars::JsonSchema;
 use serde::Serialize;

@@ -1,6 +1,6 @@
-//! Distribution products (DESIGN.md 6.4): what suppliers publish, what distributors claim (driven
-//! by the `distribution_product` workflow), local SKUs, store-SKU mappings, and the claimed-SKU
-//! CSV.
+//! Distribution products (docs/protocol.md#distribution-products): what suppliers publish, what
+//! distributors claim (driven by the `distribution_product` workflow), local SKUs, store-SKU
+//! mappings, and the claimed-SKU CSV.
 
 mod answers;
 

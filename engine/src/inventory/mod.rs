@@ -1,5 +1,6 @@
-//! Stock (DESIGN.md 6.3, 6.5): supplier warehouses on the distributor's side, the supplier's
-//! stock pushes mirrored into them, auto-clear, and the stock and movement queries.
+//! Stock (docs/protocol.md#warehouses, docs/protocol.md#stock-and-orders): supplier warehouses on
+//! the distributor's side, the supplier's stock pushes mirrored into them, auto-clear, and the
+//! stock and movement queries.
 //!
 //! A distributor's stock cell for `(supplier, warehouse, sku)` exists once the SKU is claimed and
 //! the warehouse is mapped on its side; a push sets it while the warehouse is still assigned, the
@@ -117,9 +118,9 @@ pub(crate) fn clear_partnership_stock(
     Ok(())
 }
 
-/// Auto-clear (DESIGN.md 6.5): the orders holding locks in the cells give them back first, so
-/// none keeps a lock the clear wiped; then the cells are zeroed, each with a movement of `kind`.
-/// Returns how many cells were cleared.
+/// Auto-clear (docs/protocol.md#stock-and-orders): the orders holding locks in the cells give them
+/// back first, so none keeps a lock the clear wiped; then the cells are zeroed, each with a
+/// movement of `kind`. Returns how many cells were cleared.
 pub(crate) fn auto_clear(
     ctx: &Ctx<'_, '_>,
     distributor: &str,

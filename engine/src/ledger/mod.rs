@@ -1,6 +1,6 @@
-//! The ledger (DESIGN.md 6.6): one prepaid account per (supplier, distributor) in the supplier's
-//! settlement currency, changed only by appending a transaction, so a balance always equals the
-//! sum of its transactions. Also the exchange rates used to convert prices.
+//! The ledger (docs/protocol.md#ledger): one prepaid account per (supplier, distributor) in the
+//! supplier's settlement currency, changed only by appending a transaction, so a balance always
+//! equals the sum of its transactions. Also the exchange rates used to convert prices.
 
 mod answers;
 

@@ -1,5 +1,5 @@
-//! Notifications (DESIGN.md 6.7): kept in an inbox per account and tagged with the channels the
-//! account subscribes to (both `web` and `app` until it chooses).
+//! Notifications (docs/protocol.md#notifications-and-print-settings): kept in an inbox per account
+//! and tagged with the channels the account subscribes to (both `web` and `app` until it chooses).
 
 use schemars::JsonSchema;
 use serde::Serialize;

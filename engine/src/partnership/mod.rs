@@ -1,5 +1,6 @@
-//! Partnerships (DESIGN.md 6.2, 6.3): supplier warehouses, invitation links, binding, review,
-//! termination, and the distributor's notes. State changes go through the `partnership` workflow.
+//! Partnerships (docs/protocol.md#partnerships, docs/protocol.md#warehouses): supplier warehouses,
+//! invitation links, binding, review, termination, and the distributor's notes. State changes go
+//! through the `partnership` workflow.
 
 mod answers;
 
@@ -29,7 +30,8 @@ pub use answers::{
 pub const WORKFLOW: &str = "partnership";
 /// How long an invitation lives unless the supplier says otherwise.
 pub const INVITATION_TTL_DAYS: i64 = 7;
-/// Random bytes in an invitation token: 128 bits from `rand::rng()`, a CSPRNG seeded by the operating system.
+/// Random bytes in an invitation token: 128 bits from `rand::rng()`, a CSPRNG seeded by the
+/// operating system.
 pub const INVITATION_TOKEN_BYTES: usize = 16;
 /// The most warehouses one invitation may assign.
 pub const INVITATION_WAREHOUSES_MAX: usize = 100;

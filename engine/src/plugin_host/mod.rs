@@ -219,7 +219,7 @@ impl PluginHost {
         &self.refused
     }
 
-    /// The adapter for a marketplace (`shopee`, `lazada`, ...), if a plugin serves it.
+    /// The adapter for a marketplace (as its manifest names it), if a plugin serves it.
     pub fn adapter(&self, marketplace: &str) -> Option<&PluginAdapter> {
         self.plugins
             .iter()

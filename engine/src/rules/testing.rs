@@ -6,7 +6,7 @@
 //! ```yaml
 //! rule: fees
 //! fixtures:            # optional: a place for YAML anchors the cases reuse (`<<: *order`)
-//!   order: &order {order: "shopee:1", currency: USD, lines: [{sku: A, qty: 2, price: "5"}]}
+//!   order: &order {order: "market:1", currency: USD, lines: [{sku: A, qty: 2, price: "5"}]}
 //! cases:
 //!   - name: goods are price times qty
 //!     input: {order: *order, settings: {handling: "1", shipping: "2"}}
@@ -463,7 +463,7 @@ mod tests {
 rule: fees
 fixtures:
   order: &order
-    order: \"shopee:1\"
+    order: \"market:1\"
     currency: USD
     lines: [{sku: A, qty: 2, price: \"5\"}]
 cases:
@@ -480,7 +480,7 @@ cases:
     expect: {goods: \"10\", handling: \"1\", shipping: \"2\"}
   - name: quoted quantity
     input:
-      order: {order: \"shopee:1\", currency: USD, lines: [{sku: A, qty: \"2\", price: \"5\"}]}
+      order: {order: \"market:1\", currency: USD, lines: [{sku: A, qty: \"2\", price: \"5\"}]}
       settings: {handling: \"1\", shipping: \"2\"}
     expect: {goods: \"10\", handling: \"1\", shipping: \"2\"}
   - nmae: no name

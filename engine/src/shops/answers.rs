@@ -50,7 +50,7 @@ pub struct Plugins {
 /// A loaded marketplace adapter, as its manifest declares it.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct PluginRow {
-    /// A human name, e.g. `Shopee Open Platform v2`.
+    /// A human name, as its adapter's manifest gives it.
     pub name: String,
     /// The marketplace it serves, as the protocol names it.
     pub marketplace: String,

@@ -1,6 +1,6 @@
-//! Marketplace shops (DESIGN.md 5, 7): connecting a shop, pulling its orders through its adapter
-//! and the host's HTTP client, and publishing stock levels to its listings. Credentials are
-//! stored but never answered nor logged.
+//! Marketplace shops (docs/marketplaces.md#how-the-engine-uses-an-adapter, docs/protocol.md):
+//! connecting a shop, pulling its orders through its adapter and the host's HTTP client, and
+//! publishing stock levels to its listings. Credentials are stored but never answered nor logged.
 //!
 //! # Sync commands run in three phases
 //! Every command runs in one SQLite write transaction, and a write transaction holds the store's
@@ -302,8 +302,8 @@ fn still_connected(ctx: &Ctx<'_, '_>, marketplace: &str, shop: &str) -> Result<(
         .ok_or_else(|| Error::not_found("shop", shop))
 }
 
-/// `sync_orders {marketplace, shop, since?} -> {imported, updated, synced_to}`, phase 3: imports the
-/// fetched orders (idempotently: an order already imported is updated) and moves the shop's
+/// `sync_orders {marketplace, shop, since?} -> {imported, updated, synced_to}`, phase 3: imports
+/// the fetched orders (idempotently: an order already imported is updated) and moves the shop's
 /// `synced_to` to the command's time.
 pub fn sync_orders(
     ctx: &Ctx<'_, '_>,

@@ -12,7 +12,7 @@ use super::http::{Client, SendError};
 use crate::error::{Code, Error};
 use crate::plugin_host::{PluginAdapter, PluginCallError};
 
-/// How many time windows one order sync may list (Shopee's are 15 days: about 8 years).
+/// How many time windows one order sync may list (at 15 days a window, the shortest a marketplace allows: about 8 years).
 pub const WINDOWS_MAX: usize = 200;
 /// How many list pages one window may take; a window with more is refused (sync up to an
 /// earlier `at` first) rather than imported half-way.

@@ -7,7 +7,7 @@ use super::{queries::decimal, Table, Tx};
 use crate::error::Error;
 use crate::model::{Claim, Product};
 
-/// How many prices of a SKU the history keeps (DESIGN.md 6.4).
+/// How many prices of a SKU the history keeps (docs/protocol.md#distribution-products).
 pub const PRICE_HISTORY_MAX: usize = 30;
 
 fn product_row(r: &Row<'_>) -> rusqlite::Result<Product> {
@@ -351,7 +351,8 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Maps a store SKU to a local SKU, replacing an earlier mapping; returns the earlier local SKU.
+    /// Maps a store SKU to a local SKU, replacing an earlier mapping; returns the earlier local
+    /// SKU.
     pub fn map_store_sku(
         &self,
         account: &str,

@@ -10,7 +10,7 @@ use crate::model::{CellKey, Movement, StockCell};
 /// The newest movements one `movements` answer returns.
 pub const MOVEMENTS_PAGE_MAX: usize = 1_000;
 
-/// The movement kinds of the stock log (DESIGN.md 6.5).
+/// The movement kinds of the stock log (docs/protocol.md#stock-and-orders).
 pub mod movement {
     /// The supplier pushed its stock.
     pub const STOCK_PUSH: &str = "distribution_stock_push";

@@ -1,6 +1,6 @@
 //! The durable store: SQLite through rusqlite, the only module that writes SQL. The rest of the
 //! engine talks to it through [`Tx`] methods that take and return the engine's own types, so a
-//! second backend (PostgreSQL, DESIGN.md 8) replaces this module and nothing else.
+//! second backend (PostgreSQL) replaces this module and nothing else.
 
 mod catalog;
 mod inventory;

@@ -615,8 +615,8 @@ mod tests {
     fn sample_order() -> Order {
         Order {
             distributor: "d".to_owned(),
-            order: "shopee:1".to_owned(),
-            marketplace: "shopee".to_owned(),
+            order: "market:1".to_owned(),
+            marketplace: "market".to_owned(),
             shop: "s".to_owned(),
             order_sn: "1".to_owned(),
             parent: None,
@@ -686,7 +686,7 @@ mod tests {
         let fixed: [fn(&mut Order); 3] = [
             |o| o.currency = "SGD".to_owned(),
             |o| o.address = text("elsewhere"),
-            |o| o.parent = Some("shopee:0".to_owned()),
+            |o| o.parent = Some("market:0".to_owned()),
         ];
         for change in fixed {
             let mut after = before.clone();

@@ -13,7 +13,7 @@ pub const SHOP_STORE_SKUS_MAX: usize = 100_000;
 /// A connected shop. `credentials` is the stored JSON text; it never leaves the engine.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Shop {
-    /// The marketplace, e.g. `shopee`.
+    /// The marketplace, as its adapter's manifest names it.
     pub marketplace: String,
     /// The distributor's name for the shop.
     pub shop: String,

@@ -80,8 +80,8 @@ fn edited(stem: &str, edit: impl Fn(&str) -> String) -> RuleSet {
 
 fn sample_order() -> OrderInput {
     OrderInput {
-        order: "shopee:1".into(),
-        marketplace: "shopee".into(),
+        order: "market:1".into(),
+        marketplace: "market".into(),
         currency: "USD".into(),
         shipping: "platform".into(),
         address: AddressInput {
@@ -483,8 +483,8 @@ fn order() -> impl Strategy<Value = OrderInput> {
         prop::collection::vec(line, 0..6),
     )
         .prop_map(|(currency, country, state, lines)| OrderInput {
-            order: "shopee:1".into(),
-            marketplace: "shopee".into(),
+            order: "market:1".into(),
+            marketplace: "market".into(),
             currency,
             shipping: "platform".into(),
             address: AddressInput {
