@@ -6,16 +6,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use marked_yaml::{from_node, parse_yaml_with_options, LoadError, LoaderOptions};
 use miette::SourceSpan;
-use petgraph::{
-    graph::{DiGraph, NodeIndex},
-    visit::{Dfs, Reversed},
-};
 use serde_json::Value;
 
 use super::{
     builtins,
     diagnostic::{ProblemKind, WorkflowError, WorkflowErrors},
     file::{json_schema, Name, TransitionFile, WorkflowFile},
+    graph::{End, Graph},
     model::{Guard, Role, Transition, Workflow, WorkflowSet},
     shape::ShapeCheck,
     source::SourceText,
@@ -233,7 +230,38 @@ impl Checker<'_> {
         stem: &str,
         check_duplicates: bool,
     ) -> Option<Workflow> {
-        let first_problem = self.problems.len();
+        if !self.header(file, stem) {
+            return None;
+        }
+        let states = self.states(file);
+        let ends = self.ends(file, &states);
+        let mut transitions = Vec::with_capacity(file.transitions.len());
+        let mut edges = Vec::new();
+        for transition in &file.transitions {
+            let (checked, mut from_to) = self.transition(&states, &ends.terminal, transition);
+            edges.append(&mut from_to);
+            transitions.push(checked);
+        }
+        self.graph(file, &states, &ends, &edges);
+        if check_duplicates {
+            self.duplicates(file, &transitions);
+        }
+        Some(Workflow {
+            name: file.workflow.as_str().to_owned(),
+            path: self.source.path().to_owned(),
+            initial: file.initial.as_str().to_owned(),
+            terminal: file
+                .terminal
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+            states: states.names.iter().map(|s| (*s).to_owned()).collect(),
+            transitions,
+        })
+    }
+
+    /// The workflow's name against the file's, and its size; false when it is too large to check.
+    fn header(&mut self, file: &WorkflowFile, stem: &str) -> bool {
         let name = file.workflow.as_str();
         if name != stem {
             self.problem(
@@ -246,9 +274,9 @@ impl Checker<'_> {
                 )),
             );
         }
-        if file.states.len() > WORKFLOW_STATES_MAX
-            || file.transitions.len() > WORKFLOW_TRANSITIONS_MAX
-        {
+        let too_large = file.states.len() > WORKFLOW_STATES_MAX
+            || file.transitions.len() > WORKFLOW_TRANSITIONS_MAX;
+        if too_large {
             self.problem(
                 ProblemKind::TooLarge,
                 self.span(&file.workflow),
@@ -261,14 +289,21 @@ impl Checker<'_> {
                 ),
                 None,
             );
-            return None;
         }
-        let states = self.states(file);
-        let initial = self.state(&states, &file.initial, "initial state");
+        !too_large
+    }
+
+    /// The initial and terminal states, resolved.
+    fn ends(&mut self, file: &WorkflowFile, states: &States<'_>) -> Ends {
+        let initial = self.state(states, &file.initial, "initial state");
         let mut terminal = BTreeSet::new();
+        let mut terminal_unknown = false;
         for state in &file.terminal {
-            if let Some(index) = self.state(&states, state, "terminal state") {
-                terminal.insert(index);
+            match self.state(states, state, "terminal state") {
+                Some(index) => {
+                    terminal.insert(index);
+                }
+                None => terminal_unknown = true,
             }
         }
         if file.terminal.is_empty() {
@@ -276,42 +311,18 @@ impl Checker<'_> {
                 ProblemKind::NoTerminalState,
                 self.span(&file.workflow),
                 "no terminal state",
-                format!("workflow `{name}` declares no terminal state"),
+                format!(
+                    "workflow `{}` declares no terminal state",
+                    file.workflow.as_str()
+                ),
                 Some("list the states no transition leaves under `terminal:`".to_owned()),
             );
         }
-        let mut transitions = Vec::with_capacity(file.transitions.len());
-        let mut edges = Vec::new();
-        for transition in &file.transitions {
-            let (checked, from, to) = self.transition(&states, &terminal, transition);
-            if let Some(to) = to {
-                edges.extend(from.into_iter().map(|from| (from, to)));
-            }
-            transitions.push(checked);
+        Ends {
+            initial,
+            terminal,
+            terminal_unknown,
         }
-        // With a state unknown the graph is incomplete, and what it says about reachability
-        // would mislead.
-        let unknown_states = self.problems[first_problem..]
-            .iter()
-            .any(|p| p.kind() == ProblemKind::UnknownState);
-        if !unknown_states {
-            self.graph(file, &states, initial, &terminal, &edges);
-        }
-        if check_duplicates {
-            self.duplicates(file, &transitions);
-        }
-        Some(Workflow {
-            name: name.to_owned(),
-            path: self.source.path().to_owned(),
-            initial: file.initial.as_str().to_owned(),
-            terminal: file
-                .terminal
-                .iter()
-                .map(|s| s.as_str().to_owned())
-                .collect(),
-            states: states.names.iter().map(|s| (*s).to_owned()).collect(),
-            transitions,
-        })
     }
 
     fn states<'f>(&mut self, file: &'f WorkflowFile) -> States<'f> {
@@ -358,37 +369,23 @@ impl Checker<'_> {
         None
     }
 
-    /// Checks one transition's names; returns it with the indexes of its known states.
+    /// Checks one transition's names; returns it with its edges, `from` to `to`, one per `from`
+    /// state.
     fn transition(
         &mut self,
         states: &States<'_>,
         terminal: &BTreeSet<usize>,
         transition: &TransitionFile,
-    ) -> (Transition, Vec<usize>, Option<usize>) {
+    ) -> (Transition, Vec<(End, End)>) {
         let event = transition.event.as_str();
-        let mut from = Vec::new();
-        for state in transition.from.names() {
-            let Some(index) = self.state(states, &state, "state") else {
-                continue;
-            };
-            if terminal.contains(&index) {
-                self.problem(
-                    ProblemKind::TransitionFromTerminal,
-                    self.span(&state),
-                    "a terminal state",
-                    format!(
-                        "transition `{event}` leaves the terminal state `{}`",
-                        state.as_str()
-                    ),
-                    Some(format!(
-                        "remove `{}` from `terminal`, or from this transition's `from`",
-                        state.as_str()
-                    )),
-                );
-            }
-            from.push(index);
-        }
-        let to = self.state(states, &transition.to, "state");
+        let from: Vec<End> = transition
+            .from
+            .names()
+            .iter()
+            .map(|state| self.origin(states, terminal, event, state))
+            .collect();
+        let to = self.end(states, &transition.to);
+        let edges = from.into_iter().map(|from| (from, to)).collect();
         let by = transition.by.as_ref().and_then(|by| self.role(by));
         let guards = transition.guards.iter().map(|g| self.guard(g)).collect();
         for effect in &transition.effects {
@@ -415,7 +412,40 @@ impl Checker<'_> {
                 .collect(),
             line,
         };
-        (checked, from, to)
+        (checked, edges)
+    }
+
+    /// A state named in `from` or `to`, or a problem.
+    fn end(&mut self, states: &States<'_>, name: &Name) -> End {
+        self.state(states, name, "state")
+            .map_or(End::Unknown, End::State)
+    }
+
+    /// A state a transition leaves (one of its `from`): it must be known, and not terminal.
+    fn origin(
+        &mut self,
+        states: &States<'_>,
+        terminal: &BTreeSet<usize>,
+        event: &str,
+        state: &Name,
+    ) -> End {
+        let end = self.end(states, state);
+        if matches!(end, End::State(index) if terminal.contains(&index)) {
+            self.problem(
+                ProblemKind::TransitionFromTerminal,
+                self.span(state),
+                "a terminal state",
+                format!(
+                    "transition `{event}` leaves the terminal state `{}`",
+                    state.as_str()
+                ),
+                Some(format!(
+                    "remove `{}` from `terminal`, or from this transition's `from`",
+                    state.as_str()
+                )),
+            );
+        }
+        end
     }
 
     fn role(&mut self, by: &Name) -> Option<Role> {
@@ -489,27 +519,19 @@ impl Checker<'_> {
         );
     }
 
-    /// Reachability from the initial state, and a path to a terminal state from every other one.
+    /// Reachability from the initial state, and a path to a terminal state from every other one,
+    /// judged on the edges as written: an unknown state holds back only the verdicts it could
+    /// change (the rule is `graph.rs`'s).
     fn graph(
         &mut self,
         file: &WorkflowFile,
         states: &States<'_>,
-        initial: Option<usize>,
-        terminal: &BTreeSet<usize>,
-        edges: &[(usize, usize)],
+        ends: &Ends,
+        edges: &[(End, End)],
     ) {
-        let mut graph = DiGraph::<(), ()>::with_capacity(states.names.len(), edges.len());
-        let nodes: Vec<NodeIndex> = states.names.iter().map(|_| graph.add_node(())).collect();
-        for &(from, to) in edges {
-            graph.add_edge(nodes[from], nodes[to], ());
-        }
-        if let Some(initial) = initial {
-            let mut reached = vec![false; nodes.len()];
-            let mut dfs = Dfs::new(&graph, nodes[initial]);
-            while let Some(node) = dfs.next(&graph) {
-                reached[node.index()] = true;
-            }
-            for (index, _) in reached.iter().enumerate().filter(|(_, r)| !**r) {
+        let graph = Graph::new(states.names.len(), edges);
+        if let Some(initial) = ends.initial {
+            for index in graph.unreachable(initial) {
                 self.problem(
                     ProblemKind::UnreachableState,
                     states.spans[index],
@@ -526,19 +548,11 @@ impl Checker<'_> {
                 );
             }
         }
-        if terminal.is_empty() {
+        // An unknown name in `terminal` might make any state terminal.
+        if ends.terminal.is_empty() || ends.terminal_unknown {
             return;
         }
-        let reversed = Reversed(&graph);
-        let mut finishes = vec![false; nodes.len()];
-        let mut dfs = Dfs::empty(reversed);
-        for &end in terminal {
-            dfs.move_to(nodes[end]);
-            while let Some(node) = dfs.next(reversed) {
-                finishes[node.index()] = true;
-            }
-        }
-        for (index, _) in finishes.iter().enumerate().filter(|(_, f)| !**f) {
+        for index in graph.dead_ends(&ends.terminal) {
             self.problem(
                 ProblemKind::DeadEnd,
                 states.spans[index],
@@ -557,7 +571,9 @@ impl Checker<'_> {
 
     /// A transition is a duplicate when an earlier one takes the same event from one of its
     /// states, for the same role (or any), with a subset of its guards: whenever the later one
-    /// could fire, the earlier one fires instead.
+    /// could fire, the earlier one fires instead. A misspelt role might be any role, so a
+    /// transition whose `by` is unknown shadows none (it may still be shadowed, by one for any
+    /// role).
     fn duplicates(&mut self, file: &WorkflowFile, transitions: &[Transition]) {
         for (later_index, later) in transitions.iter().enumerate() {
             let later_guards: BTreeSet<&Guard> = later.guards.iter().collect();
@@ -565,7 +581,8 @@ impl Checker<'_> {
                 .iter()
                 .enumerate()
                 .find_map(|(i, t)| {
-                    let same_role = t.by.is_none() || t.by == later.by;
+                    let any_role = t.by.is_none() && file.transitions[i].by.is_none();
+                    let same_role = any_role || (t.by.is_some() && t.by == later.by);
                     let state = t.from.iter().find(|s| later.from.contains(s))?;
                     let subset = t.guards.iter().all(|g| later_guards.contains(g));
                     (t.event == later.event && same_role && subset).then_some((i, state))
@@ -595,6 +612,14 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+/// The initial and terminal states, as far as they resolved.
+struct Ends {
+    initial: Option<usize>,
+    terminal: BTreeSet<usize>,
+    /// Whether `terminal` names a state `states` does not declare.
+    terminal_unknown: bool,
 }
 
 /// The declared states: names in order, their spans, and an index by name.

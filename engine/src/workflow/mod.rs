@@ -10,6 +10,7 @@ mod diagnostic;
 mod export;
 mod file;
 mod fire;
+mod graph;
 mod load;
 mod model;
 mod shape;
