@@ -4,12 +4,16 @@
 use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{
+    answers::{
+        AfterSaleRefunded, Charges, Documents, Fees, FullOrder, OrderPushed, OrderSplit,
+        OrderSummary,
+    },
     fire::fire,
     loaded::{load, my_order, supplier_order, Args},
-    queries::{charges_json, order_json, order_summary},
+    queries::full_order,
     COMMAND_EVENTS, DOCUMENTS, WORKFLOW,
 };
 use crate::{
@@ -26,7 +30,7 @@ use crate::{
 };
 
 /// `set_fees {handling, shipping}`: the supplier's fees, charged once per pushed order.
-pub fn set_fees(ctx: &Ctx<'_, '_>, args: &SetFees) -> Result<Value, Error> {
+pub fn set_fees(ctx: &Ctx<'_, '_>, args: &SetFees) -> Result<Fees, Error> {
     let currency = ctx.actor.currency();
     let handling = money::round(money::parse_amount("handling", &args.handling)?, currency);
     let shipping = money::round(money::parse_amount("shipping", &args.shipping)?, currency);
@@ -34,13 +38,15 @@ pub fn set_fees(ctx: &Ctx<'_, '_>, args: &SetFees) -> Result<Value, Error> {
         return Err(Error::bad_request("fees must not be negative"));
     }
     ctx.tx.set_fees(ctx.actor.account(), handling, shipping)?;
-    Ok(
-        json!({"handling": handling.to_string(), "shipping": shipping.to_string(), "currency": currency}),
-    )
+    Ok(Fees {
+        handling: handling.to_string(),
+        shipping: shipping.to_string(),
+        currency: currency.to_owned(),
+    })
 }
 
 /// `set_print_settings {documents}`.
-pub fn set_print_settings(ctx: &Ctx<'_, '_>, args: &PrintSettings) -> Result<Value, Error> {
+pub fn set_print_settings(ctx: &Ctx<'_, '_>, args: &PrintSettings) -> Result<Documents, Error> {
     let mut documents: Vec<String> = args.documents.clone();
     if let Some(bad) = documents.iter().find(|d| !DOCUMENTS.contains(&d.as_str())) {
         return Err(Error::bad_request(format!(
@@ -51,11 +57,11 @@ pub fn set_print_settings(ctx: &Ctx<'_, '_>, args: &PrintSettings) -> Result<Val
     documents.sort();
     documents.dedup();
     ctx.tx.set_print_settings(ctx.actor.account(), &documents)?;
-    Ok(json!({"documents": documents}))
+    Ok(Documents { documents })
 }
 
 /// `pack {order, warehouse?, shipping?}`.
-pub fn pack(ctx: &Ctx<'_, '_>, args: &Pack) -> Result<Value, Error> {
+pub fn pack(ctx: &Ctx<'_, '_>, args: &Pack) -> Result<OrderSummary, Error> {
     let mut loaded = my_order(ctx, &args.order)?;
     if let Some(w) = &args.warehouse {
         check_name("warehouse", w)?;
@@ -77,11 +83,11 @@ pub fn pack(ctx: &Ctx<'_, '_>, args: &Pack) -> Result<Value, Error> {
             ..Args::default()
         },
     )?;
-    Ok(order_summary(&loaded.order))
+    Ok(OrderSummary::from(&loaded.order))
 }
 
 /// `split_order {order, groups}`: one child order per group of store SKUs.
-pub fn split_order(ctx: &Ctx<'_, '_>, args: &SplitOrder) -> Result<Value, Error> {
+pub fn split_order(ctx: &Ctx<'_, '_>, args: &SplitOrder) -> Result<OrderSplit, Error> {
     let mut loaded = my_order(ctx, &args.order)?;
     let all: BTreeSet<&str> = loaded.lines.iter().map(|l| l.store_sku.as_str()).collect();
     let mut seen = BTreeSet::new();
@@ -107,14 +113,18 @@ pub fn split_order(ctx: &Ctx<'_, '_>, args: &SplitOrder) -> Result<Value, Error>
             ..Args::default()
         },
     )?;
-    let children: Vec<Value> = (1..=args.groups.len())
-        .map(|i| json!(format!("{}/{i}", args.order)))
+    let children = (1..=args.groups.len())
+        .map(|i| format!("{}/{i}", args.order))
         .collect();
-    Ok(json!({"order": args.order, "state": loaded.order.state, "children": children}))
+    Ok(OrderSplit {
+        order: args.order.clone(),
+        state: loaded.order.state,
+        children,
+    })
 }
 
 /// `push {order}`: the checks and fees rules decide; a passing push charges and queues delivery.
-pub fn push(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error> {
+pub fn push(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<OrderPushed, Error> {
     let mut loaded = my_order(ctx, &args.order)?;
     fire(
         ctx,
@@ -123,13 +133,15 @@ pub fn push(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error> {
         Role::Distributor,
         &Args::default(),
     )?;
-    Ok(
-        json!({"order": loaded.order.order, "state": loaded.order.state, "charged": charges_json(loaded.order.charges.as_ref())}),
-    )
+    Ok(OrderPushed {
+        charged: loaded.order.charges.as_ref().map(Charges::from),
+        order: loaded.order.order,
+        state: loaded.order.state,
+    })
 }
 
 /// `withdraw {order}`: asks the supplier to withdraw a pushed order.
-pub fn withdraw(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error> {
+pub fn withdraw(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<OrderSummary, Error> {
     let mut loaded = my_order(ctx, &args.order)?;
     let from = loaded.order.state.clone();
     fire(
@@ -141,11 +153,11 @@ pub fn withdraw(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error> {
     )?;
     loaded.order.withdrawn_from = Some(from);
     loaded.save(ctx)?;
-    Ok(order_summary(&loaded.order))
+    Ok(OrderSummary::from(&loaded.order))
 }
 
 /// `mark_shipped {order}`: a distributor cannot ship a distribution order; the workflow says so.
-pub fn mark_shipped(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error> {
+pub fn mark_shipped(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<OrderSummary, Error> {
     let mut loaded = my_order(ctx, &args.order)?;
     fire(
         ctx,
@@ -154,17 +166,17 @@ pub fn mark_shipped(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error>
         Role::Distributor,
         &Args::default(),
     )?;
-    Ok(order_summary(&loaded.order))
+    Ok(OrderSummary::from(&loaded.order))
 }
 
 /// `refresh {order}`: the latest state (deliveries are drained before every answer).
-pub fn refresh(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<Value, Error> {
+pub fn refresh(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<FullOrder, Error> {
     let loaded = my_order(ctx, &args.order)?;
-    order_json(ctx, &loaded)
+    full_order(ctx, &loaded)
 }
 
 /// `fire {entity, id, event}`: a user-declared event on an order.
-pub fn fire_event(ctx: &Ctx<'_, '_>, args: &Fire) -> Result<Value, Error> {
+pub fn fire_event(ctx: &Ctx<'_, '_>, args: &Fire) -> Result<OrderSummary, Error> {
     if args.entity != WORKFLOW {
         return Err(Error::bad_request(format!(
             "`fire` drives `{WORKFLOW}` entities, not {:?}",
@@ -181,22 +193,22 @@ pub fn fire_event(ctx: &Ctx<'_, '_>, args: &Fire) -> Result<Value, Error> {
     let mut loaded = my_order(ctx, &args.id)?;
     let role = distributor_side(ctx, &loaded.order);
     fire(ctx, &mut loaded, &args.event, role, &Args::default())?;
-    Ok(order_summary(&loaded.order))
+    Ok(OrderSummary::from(&loaded.order))
 }
 
 /// `ship_order {order, tracking_no?}` by the supplier.
-pub fn ship_order(ctx: &Ctx<'_, '_>, args: &ShipOrder) -> Result<Value, Error> {
+pub fn ship_order(ctx: &Ctx<'_, '_>, args: &ShipOrder) -> Result<OrderSummary, Error> {
     let mut loaded = supplier_order(ctx, &args.order, args.distributor.as_deref())?;
     if let Some(t) = &args.tracking_no {
         check_name("tracking_no", t)?;
         loaded.order.tracking_no = Some(t.clone());
     }
     fire(ctx, &mut loaded, "ship", Role::Supplier, &Args::default())?;
-    Ok(order_summary(&loaded.order))
+    Ok(OrderSummary::from(&loaded.order))
 }
 
 /// `confirm_pickup {order}` by the supplier.
-pub fn confirm_pickup(ctx: &Ctx<'_, '_>, args: &SupplierOrder) -> Result<Value, Error> {
+pub fn confirm_pickup(ctx: &Ctx<'_, '_>, args: &SupplierOrder) -> Result<OrderSummary, Error> {
     let mut loaded = supplier_order(ctx, &args.order, args.distributor.as_deref())?;
     fire(
         ctx,
@@ -205,11 +217,14 @@ pub fn confirm_pickup(ctx: &Ctx<'_, '_>, args: &SupplierOrder) -> Result<Value, 
         Role::Supplier,
         &Args::default(),
     )?;
-    Ok(order_summary(&loaded.order))
+    Ok(OrderSummary::from(&loaded.order))
 }
 
 /// `review_withdrawal {order, approve, reason?}` by the supplier.
-pub fn review_withdrawal(ctx: &Ctx<'_, '_>, args: &ReviewWithdrawal) -> Result<Value, Error> {
+pub fn review_withdrawal(
+    ctx: &Ctx<'_, '_>,
+    args: &ReviewWithdrawal,
+) -> Result<OrderSummary, Error> {
     if let Some(reason) = &args.reason {
         check_text("reason", reason)?;
     }
@@ -225,11 +240,14 @@ pub fn review_withdrawal(ctx: &Ctx<'_, '_>, args: &ReviewWithdrawal) -> Result<V
         loaded.order.failure = args.reason.clone();
         loaded.save(ctx)?;
     }
-    Ok(order_summary(&loaded.order))
+    Ok(OrderSummary::from(&loaded.order))
 }
 
 /// `after_sale_refund {order, amount, reason}`: the supplier returns part of a charge.
-pub fn after_sale_refund(ctx: &Ctx<'_, '_>, args: &AfterSaleRefund) -> Result<Value, Error> {
+pub fn after_sale_refund(
+    ctx: &Ctx<'_, '_>,
+    args: &AfterSaleRefund,
+) -> Result<AfterSaleRefunded, Error> {
     check_text("reason", &args.reason)?;
     let mut loaded = supplier_order(ctx, &args.order, args.distributor.as_deref())?;
     let (Some(charges), true) = (loaded.order.charges.clone(), loaded.order.charged) else {
@@ -260,9 +278,12 @@ pub fn after_sale_refund(ctx: &Ctx<'_, '_>, args: &AfterSaleRefund) -> Result<Va
     )?;
     loaded.order.refunded_after_sale = money::add(loaded.order.refunded_after_sale, amount)?;
     loaded.save(ctx)?;
-    Ok(
-        json!({"order": loaded.order.order, "refunded": amount.to_string(), "balance": txn.balance_after.to_string(), "txn_id": txn.txn_id}),
-    )
+    Ok(AfterSaleRefunded {
+        order: loaded.order.order,
+        refunded: amount.to_string(),
+        balance: txn.balance_after.to_string(),
+        txn_id: txn.txn_id,
+    })
 }
 
 /// The role a user event is fired in: the distributor on its own order, else the supplier.

@@ -3,9 +3,10 @@
 
 use distributary_plugin::{canonical, CanonicalOrder};
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{
+    answers::{Imported, ImportedOrder},
     fire::fire,
     loaded::{Args, Loaded},
     IMPORT_ORDERS_MAX, LINE_QTY_MAX, ORDER_LINES_MAX, WORKFLOW,
@@ -29,7 +30,7 @@ pub fn import_orders(
     ctx: &Ctx<'_, '_>,
     args: &ImportOrders,
     parsed: Option<Result<Vec<CanonicalOrder>, Error>>,
-) -> Result<Value, Error> {
+) -> Result<Imported, Error> {
     check_name("marketplace", &args.marketplace)?;
     let orders: Vec<CanonicalOrder> = match args.format {
         PayloadFormat::Canonical => canonical::parse_orders(args.payload.clone()).map_err(|e| {
@@ -53,7 +54,7 @@ pub fn import_orders(
         }
     };
     let (answers, _, _) = import_canonical(ctx, &args.marketplace, args.shop.as_deref(), orders)?;
-    Ok(json!({"orders": answers}))
+    Ok(Imported { orders: answers })
 }
 
 /// A marketplace's own order payload (its text, or JSON to be sent as text), read by its
@@ -76,7 +77,7 @@ pub(crate) fn import_canonical(
     marketplace: &str,
     shop: Option<&str>,
     orders: Vec<CanonicalOrder>,
-) -> Result<(Vec<Value>, usize, usize), Error> {
+) -> Result<(Vec<ImportedOrder>, usize, usize), Error> {
     if orders.len() > IMPORT_ORDERS_MAX {
         return Err(Error::bad_request(format!(
             "at most {IMPORT_ORDERS_MAX} orders per import"
@@ -102,7 +103,7 @@ fn import_one(
     marketplace: &str,
     shop: Option<&str>,
     c: CanonicalOrder,
-) -> Result<(Value, bool), Error> {
+) -> Result<(ImportedOrder, bool), Error> {
     if c.marketplace != marketplace {
         return Err(Error::bad_request(format!(
             "order {:?} is from {:?}, not {marketplace:?}",
@@ -130,19 +131,23 @@ fn import_one(
         if c.status.is_cancellation() && !was_cancelled {
             cancel(ctx, &mut loaded)?;
         }
-        return Ok((
-            json!({"order": name, "state": loaded.order.state, "created": false}),
-            false,
-        ));
+        let answer = ImportedOrder {
+            order: name,
+            state: loaded.order.state,
+            created: false,
+        };
+        return Ok((answer, false));
     }
     let mut loaded = insert_new(ctx, &c, marketplace, shop, &name, status)?;
     if c.status.is_cancellation() {
         cancel(ctx, &mut loaded)?;
     }
-    Ok((
-        json!({"order": name, "state": loaded.order.state, "created": true}),
-        true,
-    ))
+    let answer = ImportedOrder {
+        order: name,
+        state: loaded.order.state,
+        created: true,
+    };
+    Ok((answer, true))
 }
 
 /// A new order `name` from the canonical order `c`, checked and inserted in its workflow's

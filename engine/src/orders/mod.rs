@@ -4,6 +4,7 @@
 //! `distribution_order` workflow (`fire`); the guards and effects it names are implemented in
 //! `guards` and `effects`.
 
+pub mod answers;
 mod effects;
 mod fire;
 mod guards;

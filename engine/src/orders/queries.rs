@@ -1,17 +1,17 @@
-//! The order queries (`orders`, `order`) and the JSON an order is answered with.
+//! The order queries (`orders`, `order`) and the full order they and `refresh` answer.
 
-use serde_json::{json, Value};
-
-use super::loaded::{supplier_order, Loaded};
+use super::{
+    answers::{FullOrder, OrderList, OrderSummary, OrderTransition},
+    loaded::{supplier_order, Loaded},
+};
 use crate::{
     command::{check_name, OrderQuery, OrdersQuery},
     error::Error,
     flow::Ctx,
-    model::{Charges, Order},
 };
 
 /// `orders {state?}`: the actor's orders, and those delivered to it as a supplier.
-pub fn orders(ctx: &Ctx<'_, '_>, args: &OrdersQuery) -> Result<Value, Error> {
+pub fn orders(ctx: &Ctx<'_, '_>, args: &OrdersQuery) -> Result<OrderList, Error> {
     let me = ctx.actor.account();
     let state = args.state.as_deref();
     if let Some(state) = state {
@@ -19,21 +19,21 @@ pub fn orders(ctx: &Ctx<'_, '_>, args: &OrdersQuery) -> Result<Value, Error> {
     }
     let mut out = Vec::new();
     if ctx.actor.sees_distributor_side() {
-        out.extend(ctx.tx.orders_of(me, state)?.iter().map(order_summary));
+        out.extend(ctx.tx.orders_of(me, state)?.iter().map(OrderSummary::from));
     }
     if ctx.actor.sees_supplier_side() {
         out.extend(
             ctx.tx
                 .orders_for_supplier(me, state)?
                 .iter()
-                .map(order_summary),
+                .map(OrderSummary::from),
         );
     }
-    Ok(json!({"orders": out}))
+    Ok(OrderList { orders: out })
 }
 
 /// `order {order}`: one order with its lines, charges and transition history.
-pub fn order(ctx: &Ctx<'_, '_>, args: &OrderQuery) -> Result<Value, Error> {
+pub fn order(ctx: &Ctx<'_, '_>, args: &OrderQuery) -> Result<FullOrder, Error> {
     check_name("order", &args.order)?;
     if let Some(d) = &args.distributor {
         check_name("distributor", d)?;
@@ -56,53 +56,21 @@ pub fn order(ctx: &Ctx<'_, '_>, args: &OrderQuery) -> Result<Value, Error> {
         }
         None => return Err(Error::not_found("order", &args.order)),
     };
-    order_json(ctx, &loaded)
+    full_order(ctx, &loaded)
 }
 
-/// What an order was charged, as answered.
-pub(super) fn charges_json(charges: Option<&Charges>) -> Value {
-    charges.map_or(Value::Null, |c| {
-        json!({"goods": c.goods.to_string(), "handling": c.handling.to_string(),
-               "shipping": c.shipping.to_string(), "total": c.total.to_string()})
-    })
-}
-
-/// An order in a list, and in the answer of most order commands.
-pub(super) fn order_summary(o: &Order) -> Value {
-    json!({"order": o.order, "state": o.state, "supplier": o.supplier, "warehouse": o.warehouse,
-           "distributor": o.distributor, "marketplace_status": o.marketplace_status,
-           "cancel_flagged": o.cancel_flagged})
-}
-
-/// One order in full: lines, charges, documents and its transition history.
-pub(super) fn order_json(ctx: &Ctx<'_, '_>, loaded: &Loaded) -> Result<Value, Error> {
+/// One order in full: lines, charges, documents and its transition history (the transitions
+/// that created it or moved it; oldest first).
+pub(super) fn full_order(ctx: &Ctx<'_, '_>, loaded: &Loaded) -> Result<FullOrder, Error> {
     let o = &loaded.order;
     let chain = match o.audit_head {
         Some(head) => ctx.tx.audit_chain(head)?,
         None => Vec::new(),
     };
-    let history: Vec<Value> = chain
+    let history: Vec<OrderTransition> = chain
         .into_iter()
         .filter(|a| a.from_state.is_some() || a.event == "import" || a.event == "split")
-        .map(|a| {
-            json!({"from": a.from_state, "to": a.to_state, "event": a.event, "by": a.actor,
-                        "rules_version": a.rules_version, "at": a.at})
-        })
+        .map(OrderTransition::from)
         .collect();
-    let lines: Vec<Value> = loaded
-        .lines
-        .iter()
-        .map(|l| json!({"sku": l.local_sku, "supplier_sku": l.sku, "store_sku": l.store_sku, "qty": l.qty,
-                        "price": l.price.map(|p| p.to_string()), "unit_price": l.unit_price}))
-        .collect();
-    Ok(json!({
-        "order": o.order, "state": o.state, "distributor": o.distributor, "supplier": o.supplier,
-        "warehouse": o.warehouse, "shipping": o.shipping, "tracking_no": o.tracking_no,
-        "marketplace": o.marketplace, "shop": o.shop, "marketplace_status": o.marketplace_status,
-        "cancel_flagged": o.cancel_flagged, "parent": o.parent, "failure": o.failure,
-        "currency": o.currency, "address": o.address, "lines": lines,
-        "charges": charges_json(o.charges.as_ref()), "charged": o.charged,
-        "refunded_after_sale": o.refunded_after_sale.to_string(),
-        "history": history, "documents": o.documents,
-    }))
+    FullOrder::new(o, &loaded.lines, history)
 }

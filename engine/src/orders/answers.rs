@@ -1,0 +1,342 @@
+//! What the order commands and queries answer (docs/protocol.md#command-index): one type per
+//! shape of `result`, from which the command table derives each answer's JSON Schema, so a key
+//! cannot drift from what the schema tells a host. Every key of these answers is always sent
+//! (`null` where it has no value), and their schemas say so (`every_key_sent`).
+
+use schemars::{JsonSchema, Schema};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    error::{Code, Error},
+    model::{self, AuditEntry, Order},
+};
+
+/// A decimal amount as answered: an optional minus sign, digits, and the decimals the value
+/// carries (never an exponent).
+const DECIMAL_PATTERN: &str = r"^-?[0-9]+(\.[0-9]+)?$";
+
+/// Makes every property of an answer's schema required: an `Option` is sent as `null`, never
+/// left out, so a host may count on the key. (A key that may be absent would be a field with
+/// `skip_serializing_if`, in a type that does not use this.)
+fn every_key_sent(schema: &mut Schema) {
+    let keys: Option<Vec<Value>> = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|properties| properties.keys().cloned().map(Value::String).collect());
+    if let Some(keys) = keys {
+        schema.insert("required".to_owned(), Value::Array(keys));
+    }
+}
+
+/// The answer to `set_fees`: the fees each pushed order of the supplier will be charged.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = every_key_sent)]
+pub struct Fees {
+    /// The handling fee, rounded to the currency's minor unit.
+    #[schemars(pattern(DECIMAL_PATTERN))]
+    pub handling: String,
+    /// The shipping fee, rounded to the currency's minor unit.
+    #[schemars(pattern(DECIMAL_PATTERN))]
+    pub shipping: String,
+    /// The supplier's settlement currency, in which both fees are charged.
+    pub currency: String,
+}
+
+/// The answer to `set_print_settings`: the documents that now travel with each pushed order.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = every_key_sent)]
+pub struct Documents {
+    /// `invoice` and/or `delivery_receipt`, sorted, without duplicates; may be empty.
+    pub documents: Vec<String>,
+}
+
+/// An order summary: an order in a list, and the answer of most order commands.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = every_key_sent)]
+pub struct OrderSummary {
+    /// The order's name, `<marketplace>:<order_sn>` (a split child: `<parent>/<n>`).
+    pub order: String,
+    /// Its state in the `distribution_order` workflow.
+    pub state: String,
+    /// The supplier it goes to; `null` until it is packed.
+    pub supplier: Option<String>,
+    /// The supplier warehouse that fulfils it; `null` until it is packed.
+    pub warehouse: Option<String>,
+    /// The distributor whose order it is.
+    pub distributor: String,
+    /// The canonical marketplace status last imported.
+    pub marketplace_status: String,
+    /// Whether a marketplace cancellation arrived after the supplier shipped, so that the
+    /// distributor must request a withdrawal.
+    pub cancel_flagged: bool,
+}
+
+impl From<&Order> for OrderSummary {
+    fn from(o: &Order) -> OrderSummary {
+        OrderSummary {
+            order: o.order.clone(),
+            state: o.state.clone(),
+            supplier: o.supplier.clone(),
+            warehouse: o.warehouse.clone(),
+            distributor: o.distributor.clone(),
+            marketplace_status: o.marketplace_status.clone(),
+            cancel_flagged: o.cancel_flagged,
+        }
+    }
+}
+
+/// The answer to `orders`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = every_key_sent)]
+pub struct OrderList {
+    /// The actor's own orders, then those delivered to it as a supplier.
+    pub orders: Vec<OrderSummary>,
+}
+
+/// The answer to `split_order`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = every_key_sent)]
+pub struct OrderSplit {
+    /// The order that was split.
+    pub order: String,
+    /// Its state now (`split` in the default workflow).
+    pub state: String,
+    /// The child orders, `<order>/1`, `<order>/2`, …, one per group, in the order of the groups.
+    pub children: Vec<String>,
+}
+
+/// The answer to `push`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = every_key_sent)]
+pub struct OrderPushed {
+    /// The order pushed.
+    pub order: String,
+    /// Its state after the push (`pushing`); its delivery is answered by `refresh` or `order`.
+    pub state: String,
+    /// What the push charged the distributor's balance.
+    pub charged: Option<Charges>,
+}
+
+/// What an order was charged, in the supplier's settlement currency.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = every_key_sent)]
+pub struct Charges {
+    /// The supplier's price times the quantity, summed over the lines.
+    #[schemars(pattern(DECIMAL_PATTERN))]
+    pub goods: String,
+    /// The supplier's handling fee.
+    #[schemars(pattern(DECIMAL_PATTERN))]
+    pub handling: String,
+    /// The supplier's shipping fee.
+    #[schemars(pattern(DECIMAL_PATTERN))]
+    pub shipping: String,
+    /// `goods + handling + shipping`: what left the distributor's balance.
+    #[schemars(pattern(DECIMAL_PATTERN))]
+    pub total: String,
+}
+
+impl From<&model::Charges> for Charges {
+    fn from(c: &model::Charges) -> Charges {
+        Charges {
+            goods: c.goods.to_string(),
+            handling: c.handling.to_string(),
+            shipping: c.shipping.to_string(),
+            total: c.total.to_string(),
+        }
+    }
+}
+
+/// The answer to `after_sale_refund`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = every_key_sent)]
+pub struct AfterSaleRefunded {
+    /// The order refunded.
+    pub order: String,
+    /// The amount returned to the distributor, rounded to the currency's minor unit.
+    #[schemars(pattern(DECIMAL_PATTERN))]
+    pub refunded: String,
+    /// The distributor's balance with the supplier after the refund.
+    #[schemars(pattern(DECIMAL_PATTERN))]
+    pub balance: String,
+    /// The ledger transaction of the refund (`T` and 12 digits).
+    pub txn_id: String,
+}
+
+/// The answer to `import_orders`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = every_key_sent)]
+pub struct Imported {
+    /// One entry per order of the payload, in payload order.
+    pub orders: Vec<ImportedOrder>,
+}
+
+/// One order of an import.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = every_key_sent)]
+pub struct ImportedOrder {
+    /// The order's name, `<marketplace>:<order_sn>`.
+    pub order: String,
+    /// Its state after the import (a cancellation may have moved it).
+    pub state: String,
+    /// Whether the import created it (`false`: a known order whose marketplace status changed).
+    pub created: bool,
+}
+
+/// A full order, as `order` and `refresh` answer it: the summary's keys, its marketplace data,
+/// lines, charges, documents and transition history.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = every_key_sent)]
+pub struct FullOrder {
+    /// The keys of the order summary.
+    #[serde(flatten)]
+    pub summary: OrderSummary,
+    /// `platform` (the marketplace's logistics) or `seller` (seller delivery).
+    pub shipping: String,
+    /// The tracking number the supplier shipped with; `null` when none was given.
+    pub tracking_no: Option<String>,
+    /// The marketplace the order came from.
+    pub marketplace: String,
+    /// The marketplace shop the order came from.
+    pub shop: String,
+    /// The order a split child was split from; `null` for any other order.
+    pub parent: Option<String>,
+    /// Why the last delivery failed, or the reason a withdrawal was rejected; else `null`.
+    pub failure: Option<String>,
+    /// The currency of the marketplace order (its lines' `unit_price`).
+    pub currency: String,
+    /// The shipping address, as much of it as the allocation rule reads.
+    pub address: Address,
+    /// The order's lines, one per store SKU.
+    pub lines: Vec<OrderLine>,
+    /// What the push charged; `null` before the order is pushed.
+    pub charges: Option<Charges>,
+    /// Whether the charge is currently held (on the ledger and not refunded).
+    pub charged: bool,
+    /// What after-sale refunds returned of the charge so far (`0` when none).
+    #[schemars(pattern(DECIMAL_PATTERN))]
+    pub refunded_after_sale: String,
+    /// The order's transitions, oldest first.
+    pub history: Vec<OrderTransition>,
+    /// The print settings that travelled with the delivery to the supplier; `null` before it.
+    pub documents: Option<Vec<String>>,
+}
+
+impl FullOrder {
+    /// The answer for order `o` with its `lines` and `history`; fails (`internal`) only when
+    /// the store holds an address or documents of another shape than the engine writes.
+    pub(super) fn new(
+        o: &Order,
+        lines: &[model::OrderLine],
+        history: Vec<OrderTransition>,
+    ) -> Result<FullOrder, Error> {
+        let stored = |what: &str, e: serde_json::Error| {
+            Error::new(
+                Code::Internal,
+                format!("order {:?}: the stored {what} does not read: {e}", o.order),
+            )
+        };
+        let address = Address::deserialize(&o.address).map_err(|e| stored("address", e))?;
+        let documents = o
+            .documents
+            .as_ref()
+            .map(Vec::<String>::deserialize)
+            .transpose()
+            .map_err(|e| stored("documents", e))?;
+        Ok(FullOrder {
+            summary: OrderSummary::from(o),
+            shipping: o.shipping.clone(),
+            tracking_no: o.tracking_no.clone(),
+            marketplace: o.marketplace.clone(),
+            shop: o.shop.clone(),
+            parent: o.parent.clone(),
+            failure: o.failure.clone(),
+            currency: o.currency.clone(),
+            address,
+            lines: lines.iter().map(OrderLine::from).collect(),
+            charges: o.charges.as_ref().map(Charges::from),
+            charged: o.charged,
+            refunded_after_sale: o.refunded_after_sale.to_string(),
+            history,
+            documents,
+        })
+    }
+}
+
+/// An order's shipping address, as imported from the canonical order.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = every_key_sent)]
+pub struct Address {
+    /// The country (e.g. `MY`); empty when the marketplace gave none.
+    pub country: String,
+    /// The state or province; empty when the marketplace gave none.
+    pub state: String,
+    /// The city; empty when the marketplace gave none.
+    pub city: String,
+    /// The postcode; empty when the marketplace gave none.
+    pub postcode: String,
+}
+
+/// One line of a full order.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = every_key_sent)]
+pub struct OrderLine {
+    /// The distributor's local SKU the store SKU maps to; `null` until the order is packed.
+    pub sku: Option<String>,
+    /// The supplier's SKU behind the local SKU; `null` until the order is packed.
+    pub supplier_sku: Option<String>,
+    /// The SKU as the marketplace store knows it.
+    pub store_sku: String,
+    /// The quantity ordered.
+    pub qty: i64,
+    /// The supplier's price charged per unit; `null` until the order is pushed.
+    #[schemars(pattern(DECIMAL_PATTERN))]
+    pub price: Option<String>,
+    /// The buyer's unit price, as the marketplace gave it (may be empty).
+    pub unit_price: String,
+}
+
+impl From<&model::OrderLine> for OrderLine {
+    fn from(l: &model::OrderLine) -> OrderLine {
+        OrderLine {
+            sku: l.local_sku.clone(),
+            supplier_sku: l.sku.clone(),
+            store_sku: l.store_sku.clone(),
+            qty: l.qty,
+            price: l.price.map(|p| p.to_string()),
+            unit_price: l.unit_price.clone(),
+        }
+    }
+}
+
+/// One transition in an order's history.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = every_key_sent)]
+pub struct OrderTransition {
+    /// The state it left; `null` for the import or split that created the order.
+    pub from: Option<String>,
+    /// The state it entered.
+    pub to: String,
+    /// The event that fired it.
+    pub event: String,
+    /// The acting account, or `system`.
+    pub by: String,
+    /// The version (a hash) of the rule pack that decided it.
+    pub rules_version: String,
+    /// When it happened (RFC 3339, UTC).
+    pub at: String,
+}
+
+impl From<AuditEntry> for OrderTransition {
+    fn from(a: AuditEntry) -> OrderTransition {
+        OrderTransition {
+            from: a.from_state,
+            to: a.to_state,
+            event: a.event,
+            by: a.actor,
+            rules_version: a.rules_version,
+            at: a.at,
+        }
+    }
+}
