@@ -230,4 +230,16 @@ mod tests {
             .collect();
         assert!(required.contains(&"note"), "{row}");
     }
+
+    /// Every answer is typed: no command's `result` may be anything at all.
+    #[test]
+    fn every_answer_is_typed() {
+        let schema = json_schema();
+        let untyped: Vec<&str> = crate::command::names()
+            .filter(|cmd| {
+                schema["$defs"][answer_def(cmd)]["oneOf"][0]["properties"]["result"] == true
+            })
+            .collect();
+        assert!(untyped.is_empty(), "answers without a type: {untyped:?}");
+    }
 }

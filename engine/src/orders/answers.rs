@@ -1,51 +1,30 @@
 //! What the order commands and queries answer (docs/protocol.md#command-index): one type per
 //! shape of `result`, from which the command table derives each answer's JSON Schema, so a key
 //! cannot drift from what the schema tells a host. Every key of these answers is always sent
-//! (`null` where it has no value), and their schemas say so (`every_key_sent`).
+//! (`null` where it has no value); amounts are [`Amount`]s.
 
-use schemars::{JsonSchema, Schema};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::{
     error::{Code, Error},
     model::{self, AuditEntry, Order},
+    protocol::Amount,
 };
-
-/// A decimal amount as answered: an optional minus sign, digits, and the decimals the value
-/// carries (never an exponent).
-const DECIMAL_PATTERN: &str = r"^-?[0-9]+(\.[0-9]+)?$";
-
-/// Makes every property of an answer's schema required: an `Option` is sent as `null`, never
-/// left out, so a host may count on the key. (A key that may be absent would be a field with
-/// `skip_serializing_if`, in a type that does not use this.)
-fn every_key_sent(schema: &mut Schema) {
-    let keys: Option<Vec<Value>> = schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|properties| properties.keys().cloned().map(Value::String).collect());
-    if let Some(keys) = keys {
-        schema.insert("required".to_owned(), Value::Array(keys));
-    }
-}
 
 /// The answer to `set_fees`: the fees each pushed order of the supplier will be charged.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = every_key_sent)]
 pub struct Fees {
     /// The handling fee, rounded to the currency's minor unit.
-    #[schemars(pattern(DECIMAL_PATTERN))]
-    pub handling: String,
+    pub handling: Amount,
     /// The shipping fee, rounded to the currency's minor unit.
-    #[schemars(pattern(DECIMAL_PATTERN))]
-    pub shipping: String,
+    pub shipping: Amount,
     /// The supplier's settlement currency, in which both fees are charged.
     pub currency: String,
 }
 
 /// The answer to `set_print_settings`: the documents that now travel with each pushed order.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = every_key_sent)]
 pub struct Documents {
     /// `invoice` and/or `delivery_receipt`, sorted, without duplicates; may be empty.
     pub documents: Vec<String>,
@@ -53,7 +32,6 @@ pub struct Documents {
 
 /// An order summary: an order in a list, and the answer of most order commands.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = every_key_sent)]
 pub struct OrderSummary {
     /// The order's name, `<marketplace>:<order_sn>` (a split child: `<parent>/<n>`).
     pub order: String,
@@ -88,7 +66,6 @@ impl From<&Order> for OrderSummary {
 
 /// The answer to `orders`.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = every_key_sent)]
 pub struct OrderList {
     /// The actor's own orders, then those delivered to it as a supplier.
     pub orders: Vec<OrderSummary>,
@@ -96,7 +73,6 @@ pub struct OrderList {
 
 /// The answer to `split_order`.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = every_key_sent)]
 pub struct OrderSplit {
     /// The order that was split.
     pub order: String,
@@ -108,7 +84,6 @@ pub struct OrderSplit {
 
 /// The answer to `push`.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = every_key_sent)]
 pub struct OrderPushed {
     /// The order pushed.
     pub order: String,
@@ -120,52 +95,43 @@ pub struct OrderPushed {
 
 /// What an order was charged, in the supplier's settlement currency.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = every_key_sent)]
 pub struct Charges {
     /// The supplier's price times the quantity, summed over the lines.
-    #[schemars(pattern(DECIMAL_PATTERN))]
-    pub goods: String,
+    pub goods: Amount,
     /// The supplier's handling fee.
-    #[schemars(pattern(DECIMAL_PATTERN))]
-    pub handling: String,
+    pub handling: Amount,
     /// The supplier's shipping fee.
-    #[schemars(pattern(DECIMAL_PATTERN))]
-    pub shipping: String,
+    pub shipping: Amount,
     /// `goods + handling + shipping`: what left the distributor's balance.
-    #[schemars(pattern(DECIMAL_PATTERN))]
-    pub total: String,
+    pub total: Amount,
 }
 
 impl From<&model::Charges> for Charges {
     fn from(c: &model::Charges) -> Charges {
         Charges {
-            goods: c.goods.to_string(),
-            handling: c.handling.to_string(),
-            shipping: c.shipping.to_string(),
-            total: c.total.to_string(),
+            goods: c.goods.into(),
+            handling: c.handling.into(),
+            shipping: c.shipping.into(),
+            total: c.total.into(),
         }
     }
 }
 
 /// The answer to `after_sale_refund`.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = every_key_sent)]
 pub struct AfterSaleRefunded {
     /// The order refunded.
     pub order: String,
     /// The amount returned to the distributor, rounded to the currency's minor unit.
-    #[schemars(pattern(DECIMAL_PATTERN))]
-    pub refunded: String,
+    pub refunded: Amount,
     /// The distributor's balance with the supplier after the refund.
-    #[schemars(pattern(DECIMAL_PATTERN))]
-    pub balance: String,
+    pub balance: Amount,
     /// The ledger transaction of the refund (`T` and 12 digits).
     pub txn_id: String,
 }
 
 /// The answer to `import_orders`.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = every_key_sent)]
 pub struct Imported {
     /// One entry per order of the payload, in payload order.
     pub orders: Vec<ImportedOrder>,
@@ -173,7 +139,6 @@ pub struct Imported {
 
 /// One order of an import.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = every_key_sent)]
 pub struct ImportedOrder {
     /// The order's name, `<marketplace>:<order_sn>`.
     pub order: String,
@@ -186,7 +151,6 @@ pub struct ImportedOrder {
 /// A full order, as `order` and `refresh` answer it: the summary's keys, its marketplace data,
 /// lines, charges, documents and transition history.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = every_key_sent)]
 pub struct FullOrder {
     /// The keys of the order summary.
     #[serde(flatten)]
@@ -214,8 +178,7 @@ pub struct FullOrder {
     /// Whether the charge is currently held (on the ledger and not refunded).
     pub charged: bool,
     /// What after-sale refunds returned of the charge so far (`0` when none).
-    #[schemars(pattern(DECIMAL_PATTERN))]
-    pub refunded_after_sale: String,
+    pub refunded_after_sale: Amount,
     /// The order's transitions, oldest first.
     pub history: Vec<OrderTransition>,
     /// The print settings that travelled with the delivery to the supplier; `null` before it.
@@ -256,7 +219,7 @@ impl FullOrder {
             lines: lines.iter().map(OrderLine::from).collect(),
             charges: o.charges.as_ref().map(Charges::from),
             charged: o.charged,
-            refunded_after_sale: o.refunded_after_sale.to_string(),
+            refunded_after_sale: o.refunded_after_sale.into(),
             history,
             documents,
         })
@@ -266,7 +229,6 @@ impl FullOrder {
 /// An order's shipping address, as imported from the canonical order.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = every_key_sent)]
 pub struct Address {
     /// The country (e.g. `MY`); empty when the marketplace gave none.
     pub country: String,
@@ -280,7 +242,6 @@ pub struct Address {
 
 /// One line of a full order.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = every_key_sent)]
 pub struct OrderLine {
     /// The distributor's local SKU the store SKU maps to; `null` until the order is packed.
     pub sku: Option<String>,
@@ -291,8 +252,7 @@ pub struct OrderLine {
     /// The quantity ordered.
     pub qty: i64,
     /// The supplier's price charged per unit; `null` until the order is pushed.
-    #[schemars(pattern(DECIMAL_PATTERN))]
-    pub price: Option<String>,
+    pub price: Option<Amount>,
     /// The buyer's unit price, as the marketplace gave it (may be empty).
     pub unit_price: String,
 }
@@ -304,7 +264,7 @@ impl From<&model::OrderLine> for OrderLine {
             supplier_sku: l.sku.clone(),
             store_sku: l.store_sku.clone(),
             qty: l.qty,
-            price: l.price.map(|p| p.to_string()),
+            price: l.price.map(Amount),
             unit_price: l.unit_price.clone(),
         }
     }
@@ -312,7 +272,6 @@ impl From<&model::OrderLine> for OrderLine {
 
 /// One transition in an order's history.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = every_key_sent)]
 pub struct OrderTransition {
     /// The state it left; `null` for the import or split that created the order.
     pub from: Option<String>,

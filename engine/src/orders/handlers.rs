@@ -39,8 +39,8 @@ pub fn set_fees(ctx: &Ctx<'_, '_>, args: &SetFees) -> Result<Fees, Error> {
     }
     ctx.tx.set_fees(ctx.actor.account(), handling, shipping)?;
     Ok(Fees {
-        handling: handling.to_string(),
-        shipping: shipping.to_string(),
+        handling: handling.into(),
+        shipping: shipping.into(),
         currency: currency.to_owned(),
     })
 }
@@ -280,8 +280,8 @@ pub fn after_sale_refund(
     loaded.save(ctx)?;
     Ok(AfterSaleRefunded {
         order: loaded.order.order,
-        refunded: amount.to_string(),
-        balance: txn.balance_after.to_string(),
+        refunded: amount.into(),
+        balance: txn.balance_after.into(),
         txn_id: txn.txn_id,
     })
 }
