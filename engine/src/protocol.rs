@@ -31,14 +31,7 @@ pub fn answer_def(cmd: &str) -> String {
 /// The whole protocol: the root validates any request line; `$defs/answer.<cmd>` validates the
 /// answer line to `<cmd>`; `x-commands` says each command's side (who may send it).
 pub fn json_schema() -> Value {
-    let mut generators = Generators {
-        requests: SchemaSettings::draft2020_12()
-            .for_deserialize()
-            .into_generator(),
-        answers: SchemaSettings::draft2020_12()
-            .for_serialize()
-            .into_generator(),
-    };
+    let mut generators = generators();
     let commands = command_schemas(&mut generators);
     let code = generators.answers.subschema_for::<Code>();
     let mut defs = definitions(&mut generators.requests);
@@ -71,6 +64,18 @@ pub fn json_schema() -> Value {
         "x-commands": sides,
         "$defs": defs,
     })
+}
+
+/// Arguments described as they are read, answers as they are written.
+fn generators() -> Generators {
+    Generators {
+        requests: SchemaSettings::draft2020_12()
+            .for_deserialize()
+            .into_generator(),
+        answers: SchemaSettings::draft2020_12()
+            .for_serialize()
+            .into_generator(),
+    }
 }
 
 /// A generator's definitions, their objects closed.
@@ -200,14 +205,7 @@ mod tests {
     /// have the same schema either way, or the answers would be checked against the reading.
     #[test]
     fn definitions_agree() {
-        let mut generators = Generators {
-            requests: SchemaSettings::draft2020_12()
-                .for_deserialize()
-                .into_generator(),
-            answers: SchemaSettings::draft2020_12()
-                .for_serialize()
-                .into_generator(),
-        };
+        let mut generators = generators();
         command_schemas(&mut generators);
         let read = definitions(&mut generators.requests);
         for (name, written) in definitions(&mut generators.answers) {

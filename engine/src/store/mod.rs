@@ -4,6 +4,7 @@
 
 mod catalog;
 mod inventory;
+mod ledger;
 mod memo;
 mod orders;
 mod queries;
