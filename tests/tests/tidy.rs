@@ -254,9 +254,9 @@ fn a_comment_pointing_outside_the_repository_is_found() {
     let all = vec![repo_root().join("engine/src/lib.rs")];
     let exists = |from: &Path, word: &str| in_repository(from, word, &all);
     let text =
-        "// See DESIGN.md 7 and ARCHITECTURE.md, https://example.com/x.md\nlet s = \"a.md\";\n";
+        "// See ELSEWHERE.md 7 and ARCHITECTURE.md, https://example.com/x.md\nlet s = \"a.md\";\n";
     assert_eq!(
         dangling_paths(&from, text, &exists),
-        ["engine/src/lib.rs:1: the comment points at `DESIGN.md`, which is not in the repository"]
+        ["engine/src/lib.rs:1: the comment points at `ELSEWHERE.md`, which is not in the repository"]
     );
 }
