@@ -170,7 +170,7 @@ impl CommandName {
             | SplitOrder | Push | Refresh | Withdraw | MarkShipped | SetPrintSettings | Fire
             | ConnectShop | SyncOrders | SyncStock => Side::Distributor,
             Suppliers | Balances | Transactions | Notifications | Products | PriceHistory
-            | Stock | Movements | Orders | Order | Plugins | Shops => Side::Query,
+            | Stock | Movements | Orders | Order | Plugins | Shops | Distributors => Side::Query,
         }
     }
 }
@@ -256,6 +256,7 @@ pub enum Command {
     Order(OrderQuery),
     Plugins(NoArgs),
     Shops(NoArgs),
+    Distributors(DistributorsQuery),
 }
 
 /// Which side of the business a command belongs to; authorisation starts from it.
@@ -637,6 +638,16 @@ pub struct Fire {
 pub struct OrdersQuery {
     #[serde(default)]
     pub state: Option<String>,
+}
+
+/// A supplier's partnerships, all of them or those in one state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DistributorsQuery {
+    /// A state of the `partnership` workflow (`pending_authorization`, `partnered`, `rejected`
+    /// or `terminated` with the built-in pack); `None` lists every state.
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -153,4 +153,5 @@ commands! {
     Order => plain(orders::order),
     Plugins => plain(shops::plugins),
     Shops => plain(shops::shops),
+    Distributors => plain(partnership::distributors),
 }

@@ -95,3 +95,34 @@ pub struct SupplierRow {
     /// The supplier warehouses mapped on the distributor's side.
     pub warehouses: Vec<String>,
 }
+
+/// The answer to `distributors`: the supplier's partnerships, pending applications first.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Distributors {
+    /// One row per distributor that ever bound with the supplier (its newest partnership), in
+    /// the `status` asked for if any: those in the workflow's initial state
+    /// (`pending_authorization`) first, then the others, newest applied first within each group.
+    pub distributors: Vec<DistributorRow>,
+}
+
+/// One distributor of a supplier, with its newest partnership.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DistributorRow {
+    /// The distributor.
+    pub distributor: String,
+    /// The newest partnership's state, spelled as `suppliers` spells it:
+    /// `pending_authorization`, `partnered`, `rejected` or `terminated` with the built-in
+    /// workflow.
+    pub status: String,
+    /// When the distributor bound, starting this partnership (RFC 3339, UTC).
+    pub applied_at: String,
+    /// When the supplier decided the application (it first left `pending_authorization`; a
+    /// later termination does not move it), RFC 3339, UTC; `null` while pending.
+    pub decided_at: Option<String>,
+    /// The distributor's note on the supplier, given when binding or set later with
+    /// `set_supplier_note` (the newest one), or `null`.
+    pub note: Option<String>,
+    /// The supplier's warehouses assigned to the distributor now (by the invitation it bound
+    /// with, or `assign_warehouses` since), sorted.
+    pub warehouses: Vec<String>,
+}

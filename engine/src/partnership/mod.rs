@@ -11,7 +11,7 @@ use crate::{
     catalog,
     command::{
         check_name, check_text, BindSupplier, CreateInvitation, CreateWarehouse, DistributorArgs,
-        LinkArgs, NoArgs, ReviewPartnership, SupplierNote,
+        DistributorsQuery, LinkArgs, NoArgs, ReviewPartnership, SupplierNote,
     },
     error::{Code, Error},
     flow::{no_guards, Ctx, Entity},
@@ -22,8 +22,8 @@ use crate::{
 };
 
 pub use answers::{
-    Bound, Ended, InvitationCreated, InvitationRevoked, Reviewed, SupplierNoted, SupplierRow,
-    Suppliers, WarehouseCreated,
+    Bound, DistributorRow, Distributors, Ended, InvitationCreated, InvitationRevoked, Reviewed,
+    SupplierNoted, SupplierRow, Suppliers, WarehouseCreated,
 };
 
 /// The partnership workflow's name in the rule pack.
@@ -364,4 +364,51 @@ pub fn suppliers(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Suppliers, Error> {
         });
     }
     Ok(Suppliers { suppliers })
+}
+
+/// `distributors {status?}`: the acting supplier's partnerships, the newest per distributor (the
+/// one a supplier reviews; older ones are history). Applications still in the workflow's
+/// initial state (`pending_authorization`) come first, then the others; within each group the
+/// newest applied first, and of two applied at the same time the later bind first.
+pub fn distributors(ctx: &Ctx<'_, '_>, args: &DistributorsQuery) -> Result<Distributors, Error> {
+    if !ctx.actor.sees_supplier_side() {
+        return Err(Error::new(
+            Code::PermissionDenied,
+            "the user lacks the `supplier` permission set",
+        ));
+    }
+    let workflow = ctx.workflows.get(WORKFLOW).ok_or_else(|| {
+        Error::new(
+            Code::Internal,
+            format!("the rule pack has no `{WORKFLOW}` workflow"),
+        )
+    })?;
+    if let Some(status) = &args.status {
+        check_name("status", status)?;
+        if !workflow.states().contains(status) {
+            return Err(Error::bad_request(format!(
+                "unknown status {status:?}: the `{WORKFLOW}` workflow's states are {}",
+                workflow.states().join(", ")
+            ))
+            .with("status", status.as_str()));
+        }
+    }
+    let supplier = ctx.actor.account();
+    let mut distributors = Vec::new();
+    for (p, applied_at, decided_at) in
+        ctx.tx
+            .partnerships_of_supplier(supplier, WORKFLOW, args.status.as_deref())?
+    {
+        distributors.push(DistributorRow {
+            note: ctx.tx.supplier_note(&p.distributor, supplier)?,
+            warehouses: ctx.tx.assigned_warehouses(supplier, &p.distributor)?,
+            distributor: p.distributor,
+            status: p.state,
+            applied_at,
+            decided_at,
+        });
+    }
+    // The store answers newest applied first; a stable sort keeps that order within each group.
+    distributors.sort_by_key(|row| row.status != workflow.initial());
+    Ok(Distributors { distributors })
 }

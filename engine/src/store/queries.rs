@@ -377,6 +377,30 @@ impl Tx<'_> {
         )?)
     }
 
+    /// The newest partnership of a supplier with each of its distributors, in `state` when one
+    /// is given, newest applied first, as `(partnership, applied_at, decided_at)`: `applied_at`
+    /// is when the distributor bound, `decided_at` when the partnership first left the state it
+    /// was created in (the audit's first transition of it in `workflow`), `None` until then.
+    pub fn partnerships_of_supplier(
+        &self,
+        supplier: &str,
+        workflow: &str,
+        state: Option<&str>,
+    ) -> Result<Vec<(Partnership, String, Option<String>)>, Error> {
+        Ok(self.rows(
+            "SELECT partnership, supplier, distributor, state, token, reason, created_at,
+             (SELECT a.at FROM audit a WHERE a.entity_kind = ?2 AND a.entity_id = p.partnership
+              AND a.from_state IS NOT NULL ORDER BY a.seq LIMIT 1)
+             FROM partnerships p
+             WHERE supplier = ?1 AND (?3 IS NULL OR state = ?3)
+             AND rowid = (SELECT MAX(rowid) FROM partnerships q
+             WHERE q.supplier = p.supplier AND q.distributor = p.distributor)
+             ORDER BY created_at DESC, rowid DESC",
+            params![supplier, workflow, state],
+            |r| Ok((partnership_row(r)?, r.get(6)?, r.get(7)?)),
+        )?)
+    }
+
     /// Sets a distributor's note on a supplier.
     pub fn set_supplier_note(
         &self,

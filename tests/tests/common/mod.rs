@@ -1207,6 +1207,14 @@ pub fn specs(world: &World) -> Vec<Spec> {
             .other("sup2", None, "not_found")
             .other("dis2", None, "not_found")
             .other("sup", Some("dis_only"), "not_found"),
+        Spec::new("sup", "distributors", json!({"status": "partnered"}))
+            .optional(&["status"])
+            .other("sup2", None, "ok")
+            .other("dis2", None, "ok")
+            .other("sup", Some("dis_only"), "permission_denied")
+            .leaks(SUP_DATA)
+            .leaks(&["NOTE-OF-DIS\"", "\"dis3\""])
+            .extra("an unknown status", json!({"status": "approved"}), "bad_request"),
         Spec::new("dis", "shops", json!({}))
             .other("dis2", None, "ok")
             .other("sup2", None, "ok")
