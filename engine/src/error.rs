@@ -62,6 +62,8 @@ pub enum Code {
     PluginError,
     MarketplaceError,
     Internal,
+    /// An order whose marketplace status is `unpaid` cannot be packed (wave 2).
+    OrderUnpaid,
 }
 
 impl Code {

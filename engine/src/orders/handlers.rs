@@ -14,7 +14,7 @@ use super::{
     fire::fire,
     loaded::{load, my_order, supplier_order, Args},
     queries::full_order,
-    COMMAND_EVENTS, DOCUMENTS, WORKFLOW,
+    COMMAND_EVENTS, DOCUMENTS, STATUS_UNPAID, WORKFLOW,
 };
 use crate::{
     command::{
@@ -60,9 +60,21 @@ pub fn set_print_settings(ctx: &Ctx<'_, '_>, args: &PrintSettings) -> Result<Doc
     Ok(Documents { documents })
 }
 
-/// `pack {order, warehouse?, shipping?}`.
+/// `pack {order, warehouse?, shipping?}`. Only a paid order is packed: the check is the engine's,
+/// before the workflow's guards, so no rule pack can fulfil an order the buyer has not paid.
 pub fn pack(ctx: &Ctx<'_, '_>, args: &Pack) -> Result<OrderSummary, Error> {
     let mut loaded = my_order(ctx, &args.order)?;
+    if loaded.order.marketplace_status == STATUS_UNPAID {
+        return Err(Error::new(
+            Code::OrderUnpaid,
+            format!(
+                "order {:?} is not paid yet (marketplace status `{STATUS_UNPAID}`): it can be packed once an import says it is paid",
+                args.order
+            ),
+        )
+        .with("order", args.order.as_str())
+        .with("marketplace_status", STATUS_UNPAID));
+    }
     if let Some(w) = &args.warehouse {
         check_name("warehouse", w)?;
     }

@@ -128,6 +128,9 @@ fn import_one(
         let mut loaded = Loaded::new(existing, lines);
         loaded.order.marketplace_status = status;
         loaded.save(ctx)?;
+        if loaded.order.state == "split" {
+            pass_status_to_children(ctx, &loaded)?;
+        }
         if c.status.is_cancellation() && !was_cancelled {
             cancel(ctx, &mut loaded)?;
         }
@@ -238,6 +241,24 @@ fn merged_lines(name: &str, c: &CanonicalOrder) -> Result<Vec<OrderLine>, Error>
         }
     }
     Ok(merged)
+}
+
+/// A split order's children take its new marketplace status: they are the order the buyer paid
+/// (or did not), so an update that says it is paid makes them packable (`order_unpaid`).
+fn pass_status_to_children(ctx: &Ctx<'_, '_>, parent: &Loaded) -> Result<(), Error> {
+    for child in ctx
+        .tx
+        .order_children(&parent.order.distributor, &parent.order.order)?
+    {
+        let lines = ctx.tx.order_lines(&child.distributor, &child.order)?;
+        let mut child = Loaded::new(child, lines);
+        child.order.marketplace_status = parent.order.marketplace_status.clone();
+        child.save(ctx)?;
+        if child.order.state == "split" {
+            pass_status_to_children(ctx, &child)?;
+        }
+    }
+    Ok(())
 }
 
 /// A marketplace cancellation (docs/protocol.md#stock-and-orders): the workflow's

@@ -28,6 +28,9 @@ pub use queries::{order, orders};
 
 /// The order workflow's name in the rule pack.
 pub const WORKFLOW: &str = "distribution_order";
+/// The canonical marketplace status of an order not paid yet: it cannot be packed
+/// (`order_unpaid`) until an import says it is paid.
+pub const STATUS_UNPAID: &str = "unpaid";
 /// The most orders one `import_orders` takes.
 pub const IMPORT_ORDERS_MAX: usize = 10_000;
 /// The most lines one order has.
