@@ -155,6 +155,12 @@ impl CommandName {
         self.into()
     }
 
+    /// Whether the `system` actor may send it: the setup commands, and `plugins`, since who sets
+    /// the engine up must see which adapters it loaded (it reads no account's data).
+    pub fn open_to_system(self) -> bool {
+        self.side() == Side::System || self == CommandName::Plugins
+    }
+
     /// The side the command belongs to.
     pub fn side(self) -> Side {
         use CommandName::*;

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::{
-    command::{Command, Envelope, Side},
+    command::{Command, CommandName, Envelope, Side},
     error::{Code, Error},
     model::{time::Instant, Account, AuditEntry, Plan},
     rules::RuleSet,
@@ -32,7 +32,7 @@ impl Actor {
     pub fn authorise(tx: &Tx<'_>, envelope: &Envelope) -> Result<Actor, Error> {
         let side = envelope.command.side();
         if envelope.actor == SYSTEM_ACTOR {
-            if side != Side::System {
+            if !CommandName::from(&envelope.command).open_to_system() {
                 return Err(Error::new(
                     Code::PermissionDenied,
                     format!(

@@ -245,6 +245,15 @@ fn claim_one(
         )
         .with("sku", sku));
     }
+    // No sub-distribution, either way round: a SKU the account publishes cannot be claimed
+    // under, as a claimed SKU cannot be published.
+    if ctx.tx.product(distributor, local_sku)?.is_some() {
+        return Err(Error::new(
+            Code::SubDistributionForbidden,
+            format!("{local_sku:?} is a SKU you distribute: it cannot also be claimed"),
+        )
+        .with("sku", sku));
+    }
     if let Some(existing) = ctx.tx.live_claim(distributor, supplier, sku)? {
         return Err(
             Error::bad_request(format!("{sku:?} is already {}", existing.state)).with("sku", sku),
