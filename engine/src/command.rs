@@ -161,6 +161,29 @@ impl CommandName {
         self.side() == Side::System || self == CommandName::Plugins
     }
 
+    /// The permission sets any one of which lets a sub-user send the command (a main user holds
+    /// them all): the set of its side, and for each query the set of the side whose data it
+    /// reads, or either where both sides read it and each sees its own rows
+    /// (docs/protocol.md#permission-sets-of-the-queries). Setup commands need none: only `system`
+    /// sends them. A query missing below is sent by nobody until it is placed.
+    pub fn permission_sets(self) -> &'static [&'static str] {
+        const SUPPLIER: &[&str] = &["supplier"];
+        const DISTRIBUTOR: &[&str] = &["distributor"];
+        const EITHER: &[&str] = &["supplier", "distributor"];
+        use CommandName::*;
+        match self {
+            Distributors => SUPPLIER,
+            Suppliers | Notifications | Shops => DISTRIBUTOR,
+            Products | PriceHistory | Stock | Movements | Orders | Order | Balances
+            | Transactions | Plugins => EITHER,
+            _ => match self.side() {
+                Side::Supplier => SUPPLIER,
+                Side::Distributor => DISTRIBUTOR,
+                Side::System | Side::Query => &[],
+            },
+        }
+    }
+
     /// The side the command belongs to.
     pub fn side(self) -> Side {
         use CommandName::*;
@@ -275,7 +298,8 @@ pub enum Side {
     Supplier,
     /// Distributor commands: inventory, the `distributor` permission set.
     Distributor,
-    /// Queries: any permission set; they answer what the actor's roles may see.
+    /// Queries: the permission set of the side whose data they read, or either
+    /// ([`CommandName::permission_sets`]); they answer what the user's sets may see.
     Query,
 }
 

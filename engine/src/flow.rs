@@ -94,13 +94,8 @@ impl Actor {
         match side {
             Side::Supplier => actor.require_supplier()?,
             Side::Distributor => actor.require_distributor()?,
-            Side::Query if !(supplier || distributor) => {
-                return Err(Error::new(
-                    Code::PermissionDenied,
-                    "the user holds no permission set",
-                ))
-            }
-            _ => {}
+            Side::Query => actor.require_one_of(CommandName::from(&envelope.command))?,
+            Side::System => {}
         }
         Ok(actor)
     }
@@ -143,6 +138,25 @@ impl Actor {
             ));
         }
         self.require_inventory()
+    }
+
+    /// A query needs one of its permission sets ([`CommandName::permission_sets`]), and no
+    /// plan nor inventory: an account without them reads its own (empty) data.
+    fn require_one_of(&self, query: CommandName) -> Result<(), Error> {
+        let sets = query.permission_sets();
+        let holds = |set: &&str| match *set {
+            "supplier" => self.supplier,
+            "distributor" => self.distributor,
+            _ => false,
+        };
+        if sets.iter().any(holds) {
+            return Ok(());
+        }
+        let message = match sets {
+            [only] => format!("the user lacks the `{only}` permission set"),
+            _ => "the user holds no permission set".to_owned(),
+        };
+        Err(Error::new(Code::PermissionDenied, message))
     }
 
     fn require_inventory(&self) -> Result<(), Error> {

@@ -16,6 +16,10 @@
 //! `not_partnered` where the arguments name a pair). Every refusal leaves every table of the
 //! store as it was; a query another actor may send answers none of the owner's data, and no
 //! answer ever shows a shop's credentials.
+//!
+//! Queries follow the permission matrix written in docs/protocol.md ("Permission sets of the
+//! queries"), read from there: a sub-user holding none of a query's sets is refused, and one
+//! holding any of them gets the owner's answer code on the owner's records.
 
 mod common;
 
@@ -27,10 +31,66 @@ use distributary::command::{names, Command, CommandName, Side};
 /// Sub-users of the fixture and the permission sets they hold.
 const SUB_USERS: &[(&str, &str, &[&str])] = &[
     ("sup", "dis_only", &["distributor"]),
+    ("sup", "sup_only", &["supplier"]),
     ("sup", "none", &[]),
     ("dis", "sup_only", &["supplier"]),
+    ("dis", "dis_only", &["distributor"]),
     ("dis", "none", &[]),
 ];
+
+/// The heading of the queries' permission matrix in docs/protocol.md.
+const MATRIX_HEADING: &str = "### Permission sets of the queries";
+
+/// The queries' permission matrix as docs/protocol.md writes it: each query with the sets any
+/// one of which lets a sub-user send it (the second column, sets in backquotes).
+fn written_matrix() -> Vec<(String, Vec<String>)> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md");
+    let text = std::fs::read_to_string(path).expect("docs/protocol.md");
+    let section = text
+        .split_once(MATRIX_HEADING)
+        .unwrap_or_else(|| panic!("docs/protocol.md has no {MATRIX_HEADING:?}"))
+        .1;
+    let quoted = |cell: &str| -> Vec<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    section
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .skip(2) // the header and its rule
+        .map(|row| {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let query = quoted(cells[1]).concat();
+            // `system` may send `plugins` too; it is no permission set.
+            let sets = quoted(cells[2])
+                .into_iter()
+                .filter(|set| set != "system")
+                .collect();
+            (query, sets)
+        })
+        .collect()
+}
+
+/// The sets any one of which lets a sub-user send `spec`'s command: its side's, or, for a
+/// query, the written matrix's.
+fn needed_sets(spec: &Spec, side: Side) -> Vec<String> {
+    match side {
+        Side::Supplier => vec!["supplier".to_owned()],
+        Side::Distributor => vec!["distributor".to_owned()],
+        Side::Query => {
+            written_matrix()
+                .into_iter()
+                .find(|(query, _)| query == spec.cmd)
+                .unwrap_or_else(|| panic!("the written matrix has no row for `{}`", spec.cmd))
+                .1
+        }
+        Side::System => Vec::new(),
+    }
+}
 
 /// One wrong actor's request and the code it must get.
 struct Case {
@@ -67,13 +127,9 @@ fn cases(spec: &Spec) -> Vec<Case> {
     }
     out.push(case("ghost", None, spec, "permission_denied"));
     out.push(case(spec.actor, Some("who"), spec, "permission_denied"));
-    let needed: &[&str] = match side {
-        Side::Supplier => &["supplier"],
-        Side::Distributor => &["distributor"],
-        _ => &["supplier", "distributor"],
-    };
+    let needed = needed_sets(spec, side);
     for (account, user, sets) in SUB_USERS {
-        if *account == spec.actor && !sets.iter().any(|s| needed.contains(s)) {
+        if *account == spec.actor && !sets.iter().any(|s| needed.iter().any(|n| n == s)) {
             out.push(case(account, Some(user), spec, "permission_denied"));
         }
     }
@@ -204,4 +260,85 @@ fn every_wrong_actor_is_refused_and_changes_nothing() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn the_written_matrix_places_every_query_as_the_engine_does() {
+    let written = written_matrix();
+    let queries: BTreeSet<&str> = names()
+        .filter(|name| {
+            name.parse::<CommandName>()
+                .is_ok_and(|n| n.side() == Side::Query)
+        })
+        .collect();
+    let rows: BTreeSet<&str> = written.iter().map(|(query, _)| query.as_str()).collect();
+    assert_eq!(rows, queries, "the matrix must have one row per query");
+    for (query, sets) in &written {
+        let name: CommandName = query.parse().expect("a command name");
+        let engine: Vec<&str> = name.permission_sets().to_vec();
+        assert_eq!(
+            sets, &engine,
+            "`{query}`: docs/protocol.md and CommandName::permission_sets disagree"
+        );
+    }
+}
+
+#[test]
+fn every_query_answers_a_sub_user_holding_the_set_that_reads_its_records() {
+    let world = World::build();
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for spec in specs(&world) {
+        let side = Command::parse(spec.cmd, spec.args.clone())
+            .expect("a spec parses")
+            .side();
+        if side != Side::Query {
+            continue;
+        }
+        let reads = reading_set(&spec, &needed_sets(&spec, side));
+        for (account, user, sets) in SUB_USERS {
+            if *account != spec.actor || !sets.contains(&reads.as_str()) {
+                continue;
+            }
+            count += 1;
+            let request = spec.request().user(user);
+            let answer = world.send(&request);
+            if code_of(&answer) != spec.control {
+                failures.push(format!(
+                    "{}: expected `{}`, got {}",
+                    request.describe(),
+                    spec.control,
+                    shorten(&answer.to_string(), 400)
+                ));
+            }
+        }
+    }
+    assert!(count > 0, "no sub-user holds a query's set");
+    assert!(
+        failures.is_empty(),
+        "{} of {count} sub-users:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The set whose side owns the records `spec` reads (docs/protocol.md, "What a user sees"): the
+/// query's only set; for `products` its tab's (`published`: `supplier`, the others
+/// `distributor`); for a query both sides read, the owner's side (a supplier's `sup` specs read
+/// supplier-side records, the others distributor-side ones).
+fn reading_set(spec: &Spec, needed: &[String]) -> String {
+    if let [only] = needed {
+        return only.clone();
+    }
+    let supplier_side = if spec.cmd == "products" {
+        spec.args["tab"] == "published"
+    } else {
+        spec.actor.starts_with("sup")
+    };
+    if supplier_side {
+        "supplier"
+    } else {
+        "distributor"
+    }
+    .to_owned()
 }

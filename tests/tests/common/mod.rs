@@ -412,8 +412,10 @@ impl World {
         }
         for (account, user, sets) in [
             ("sup", "dis_only", json!(["distributor"])),
+            ("sup", "sup_only", json!(["supplier"])),
             ("sup", "none", json!([])),
             ("dis", "sup_only", json!(["supplier"])),
+            ("dis", "dis_only", json!(["distributor"])),
             ("dis", "none", json!([])),
         ] {
             w.ok(
