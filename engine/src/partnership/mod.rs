@@ -342,11 +342,14 @@ pub fn suppliers(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Suppliers, Error> {
     let mut suppliers = Vec::new();
     for p in ctx.tx.partnerships_of_distributor(distributor)? {
         let note = ctx.tx.supplier_note(distributor, &p.supplier)?;
+        // Mapped on the distributor's side and assigned now, as pack and push read them: a
+        // mapping whose warehouse the supplier unassigned since is not listed.
+        let assigned = ctx.tx.assigned_warehouses(&p.supplier, distributor)?;
         let warehouses: Vec<String> = ctx
             .tx
             .supplier_warehouses(distributor)?
             .into_iter()
-            .filter(|(s, _)| *s == p.supplier)
+            .filter(|(s, w)| *s == p.supplier && assigned.contains(w))
             .map(|(_, w)| w)
             .collect();
         suppliers.push(SupplierRow {

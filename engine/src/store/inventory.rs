@@ -217,7 +217,10 @@ impl Tx<'_> {
 
     /// An account's cells of one supplier SKU, by warehouse: one lookup per warehouse of the
     /// supplier (a cell is always in one of its supplier's warehouses), not a scan of every cell
-    /// the account holds of that supplier.
+    /// the account holds of that supplier. A distributor's cells are those of its supplier
+    /// warehouses that are mapped on its side and assigned now: a cell of a warehouse unassigned
+    /// since, or of a mapping a new approval rebuilt without it, was cleared and is history
+    /// (its movements keep it), not stock.
     pub fn stock_cells(
         &self,
         account: &str,
@@ -228,6 +231,11 @@ impl Tx<'_> {
             "SELECT account, supplier, warehouse, sku, available, locked FROM stock
              WHERE account = ?1 AND supplier = ?2 AND sku = ?3
              AND warehouse IN (SELECT warehouse FROM warehouses WHERE account = ?2)
+             AND (account = supplier OR warehouse IN (
+                 SELECT m.warehouse FROM supplier_warehouses m
+                 JOIN assigned_warehouses a ON a.distributor = m.distributor
+                     AND a.supplier = m.supplier AND a.warehouse = m.warehouse
+                 WHERE m.distributor = ?1 AND m.supplier = ?2))
              ORDER BY warehouse",
             [account, supplier, sku],
             cell_row,
