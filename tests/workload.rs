@@ -112,7 +112,7 @@ pub fn orders(seed: u64, commands: usize, native: bool) -> Vec<Value> {
                 } else {
                     let lines: Vec<Value> = lines
                         .iter()
-                        .map(|(sku, qty)| json!({"store_sku": sku, "qty": qty}))
+                        .map(|(sku, qty)| json!({"store_sku": sku, "qty": qty, "unit_price": "9.90"}))
                         .collect();
                     json!({"marketplace": "shopee", "format": "canonical", "payload": [{"marketplace": "shopee", "shop": "s", "order_sn": orders.to_string(), "status": "ready_to_ship", "lines": lines}]})
                 };
@@ -149,7 +149,7 @@ pub fn orders(seed: u64, commands: usize, native: bool) -> Vec<Value> {
                     &mut out,
                     "dis",
                     "import_orders",
-                    json!({"marketplace": "shopee", "format": "canonical", "payload": [{"marketplace": "shopee", "shop": "s", "order_sn": o.to_string(), "status": "cancelled", "lines": [{"store_sku": "SP0", "qty": 1}]}]}),
+                    json!({"marketplace": "shopee", "format": "canonical", "payload": [{"marketplace": "shopee", "shop": "s", "order_sn": o.to_string(), "status": "cancelled", "lines": [{"store_sku": "SP0", "qty": 1, "unit_price": "9.90"}]}]}),
                 );
             }
         }

@@ -128,7 +128,7 @@ fn processes_on_one_store_lose_no_update_and_never_see_busy() {
                     requests.push(request(
                         "dis",
                         "import_orders",
-                        json!({"marketplace": "shopee", "format": "canonical", "payload": [{"marketplace": "shopee", "shop": "s", "order_sn": format!("{p}-{r}"), "status": "ready_to_ship", "lines": [{"store_sku": "SP-MUG", "qty": p + 1}]}]}),
+                        json!({"marketplace": "shopee", "format": "canonical", "payload": [{"marketplace": "shopee", "shop": "s", "order_sn": format!("{p}-{r}"), "status": "ready_to_ship", "lines": [{"store_sku": "SP-MUG", "qty": p + 1, "unit_price": "19.90"}]}]}),
                     ));
                     requests.push(request(
                         "dis",

@@ -637,6 +637,22 @@ fn every_marketplace_syncs_its_orders_and_a_second_sync_creates_none() {
 }
 
 #[test]
+fn a_temu_order_carries_no_price_and_stores_none_never_an_empty_string() {
+    let stand_in = StandIn::start(temu, SECRET);
+    let engine = engine();
+    distributor(&engine);
+    connect(&engine, "temu", &stand_in.url, SECRET);
+    ok(
+        &engine,
+        "dis",
+        "sync_orders",
+        json!({"marketplace": "temu", "shop": "s1"}),
+    );
+    let order = ok(&engine, "dis", "order", json!({"order": "temu:PO-211-1"}));
+    assert_eq!(order["lines"][0]["unit_price"], Value::Null, "{order}");
+}
+
+#[test]
 fn the_synced_orders_carry_their_lines_shop_and_currency() {
     let stand_in = StandIn::start(lazada, SECRET);
     let engine = engine();
@@ -651,6 +667,7 @@ fn the_synced_orders_carry_their_lines_shop_and_currency() {
     let order = ok(&engine, "dis", "order", json!({"order": "lazada:16090"}));
     assert_eq!(order["lines"][0]["store_sku"], "LZ-MUG", "{order}");
     assert_eq!(order["lines"][0]["qty"], 2, "{order}");
+    assert_eq!(order["lines"][0]["unit_price"], "9.00", "{order}");
     // The list was asked from 15 days before the command's time, then paged by offset.
     let lists: Vec<Request> = stand_in
         .requests()

@@ -21,6 +21,11 @@ pub struct Manifest {
     pub capabilities: Vec<String>,
 }
 
+/// The marketplace names of the host protocol, as orders are named after them
+/// (`<marketplace>:<order_sn>`) and as [`Manifest::marketplace`] spells them. A host knows these
+/// and the marketplace of every adapter it loaded; any other name is refused at its door.
+pub const PROTOCOL_MARKETPLACES: &[&str] = &["shopee", "lazada", "tiktok_shop", "temu"];
+
 /// The marketplace lets the seller (here: the supplier) choose the carrier.
 pub const CAPABILITY_SELLER_DELIVERY: &str = "seller_delivery";
 /// The adapter builds order-list and order-detail requests.

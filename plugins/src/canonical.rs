@@ -52,7 +52,9 @@ pub struct OrderLine {
     pub store_sku: String,
     /// Units ordered, at least one.
     pub qty: u32,
-    /// The buyer's unit price as a decimal string, in the order's currency.
+    /// The buyer's unit price as a decimal string, in the order's currency; empty when the
+    /// marketplace's payload gives none (Temu's order list). A host's own canonical payload must
+    /// give it.
     #[serde(default)]
     pub unit_price: String,
 }

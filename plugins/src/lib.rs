@@ -82,7 +82,7 @@ pub mod payload;
 pub use abi::LogLevel;
 pub use adapter::{
     Adapter, AdapterError, ErrorKind, HttpRequest, ListPage, ListQuery, Manifest, RequestContext,
-    StockItem,
+    StockItem, PROTOCOL_MARKETPLACES,
 };
 pub use canonical::{Address, CanonicalOrder, OrderLine, OrderStatus};
 pub use export::host_log;

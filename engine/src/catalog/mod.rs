@@ -388,12 +388,12 @@ pub fn stop_distribution(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Stopped, E
 pub fn map_store_sku(ctx: &Ctx<'_, '_>, args: &MapStoreSku) -> Result<StoreSkuMapped, Error> {
     for (field, text) in [
         ("sku", &args.sku),
-        ("marketplace", &args.marketplace),
         ("shop", &args.shop),
         ("store_sku", &args.store_sku),
     ] {
         check_name(field, text)?;
     }
+    crate::shops::check_marketplace(ctx, &args.marketplace)?;
     let me = ctx.actor.account();
     if !ctx.tx.local_sku_exists(me, &args.sku)? {
         return Err(Error::not_found("sku", &args.sku));

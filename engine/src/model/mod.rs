@@ -269,8 +269,8 @@ pub struct OrderLine {
     pub line: i64,
     pub store_sku: String,
     pub qty: i64,
-    /// The buyer's unit price, as the marketplace gave it.
-    pub unit_price: String,
+    /// The buyer's unit price, as the marketplace gave it; `None` when its payload gives none.
+    pub unit_price: Option<Decimal>,
     /// Set at pack: the local SKU and the supplier SKU behind the store SKU.
     pub local_sku: Option<String>,
     pub supplier: Option<String>,

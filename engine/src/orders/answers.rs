@@ -253,8 +253,9 @@ pub struct OrderLine {
     pub qty: i64,
     /// The supplier's price charged per unit; `null` until the order is pushed.
     pub price: Option<Amount>,
-    /// The buyer's unit price, as the marketplace gave it (may be empty).
-    pub unit_price: String,
+    /// The buyer's unit price, as the marketplace gave it; `null` when its order payload gives
+    /// none (docs/marketplaces.md says which).
+    pub unit_price: Option<Amount>,
 }
 
 impl From<&model::OrderLine> for OrderLine {
@@ -265,7 +266,7 @@ impl From<&model::OrderLine> for OrderLine {
             store_sku: l.store_sku.clone(),
             qty: l.qty,
             price: l.price.map(Amount),
-            unit_price: l.unit_price.clone(),
+            unit_price: l.unit_price.map(Amount),
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::{
     model::{money, Order, OrderLine},
     plugin_host::PluginAdapter,
     rules::inputs::SHIPPING_PLATFORM,
+    shops::check_marketplace,
     workflow::Role,
 };
 
@@ -31,11 +32,15 @@ pub fn import_orders(
     args: &ImportOrders,
     parsed: Option<Result<Vec<CanonicalOrder>, Error>>,
 ) -> Result<Imported, Error> {
-    check_name("marketplace", &args.marketplace)?;
+    check_marketplace(ctx, &args.marketplace)?;
     let orders: Vec<CanonicalOrder> = match args.format {
-        PayloadFormat::Canonical => canonical::parse_orders(args.payload.clone()).map_err(|e| {
-            Error::bad_request(format!("`payload` is not a list of canonical orders: {e}"))
-        })?,
+        PayloadFormat::Canonical => {
+            let orders = canonical::parse_orders(args.payload.clone()).map_err(|e| {
+                Error::bad_request(format!("`payload` is not a list of canonical orders: {e}"))
+            })?;
+            require_prices(&orders)?;
+            orders
+        }
         PayloadFormat::Native => {
             let shop = args
                 .shop
@@ -55,6 +60,26 @@ pub fn import_orders(
     };
     let (answers, _, _) = import_canonical(ctx, &args.marketplace, args.shop.as_deref(), orders)?;
     Ok(Imported { orders: answers })
+}
+
+/// Every line of a host's canonical payload carries a valid price: the host read it from the
+/// marketplace, which gives one (only an adapter may say its marketplace gives none).
+fn require_prices(orders: &[CanonicalOrder]) -> Result<(), Error> {
+    for order in orders {
+        for (index, line) in order.lines.iter().enumerate() {
+            if line.unit_price.trim().is_empty() {
+                return Err(Error::bad_request(format!(
+                    "order {:?}, `lines[{index}].unit_price` ({:?}): a canonical line must give \
+                     the buyer's unit price as a decimal string",
+                    order.order_sn, line.store_sku
+                ))
+                .with("field", format!("lines[{index}].unit_price")));
+            }
+            // Checked here too, not only for new orders: a known order's lines are not re-read.
+            unit_price(&order.order_sn, line)?;
+        }
+    }
+    Ok(())
 }
 
 /// A marketplace's own order payload (its text, or JSON to be sent as text), read by its
@@ -209,6 +234,34 @@ fn insert_new(
     Ok(Loaded::new(order, merged))
 }
 
+/// A line's unit price: a non-negative decimal, or `None` when the payload gives none (an
+/// adapter's, for a marketplace whose order API has no price: `require_prices` refuses a host's).
+fn unit_price(
+    order: &str,
+    line: &distributary_plugin::OrderLine,
+) -> Result<Option<Decimal>, Error> {
+    let text = line.unit_price.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let price = money::parse_amount("unit_price", text).map_err(|e| {
+        Error::bad_request(format!(
+            "order {order:?}, line {:?}: {}",
+            line.store_sku,
+            e.message()
+        ))
+        .with("field", "unit_price")
+    })?;
+    if price.is_sign_negative() {
+        return Err(Error::bad_request(format!(
+            "order {order:?}, line {:?}: `unit_price` must not be negative, got {text:?}",
+            line.store_sku
+        ))
+        .with("field", "unit_price"));
+    }
+    Ok(Some(price))
+}
+
 /// The order's lines, checked, with the lines of one store SKU merged into one.
 fn merged_lines(name: &str, c: &CanonicalOrder) -> Result<Vec<OrderLine>, Error> {
     if c.lines.is_empty() || c.lines.len() > ORDER_LINES_MAX {
@@ -219,7 +272,7 @@ fn merged_lines(name: &str, c: &CanonicalOrder) -> Result<Vec<OrderLine>, Error>
     let mut merged: Vec<OrderLine> = Vec::new();
     for line in &c.lines {
         check_name("store_sku", &line.store_sku)?;
-        check_text("unit_price", &line.unit_price)?;
+        let unit_price = unit_price(name, line)?;
         if line.qty == 0 || line.qty > LINE_QTY_MAX {
             return Err(Error::bad_request(format!(
                 "line {:?} of {name:?}: qty must be 1..={LINE_QTY_MAX}",
@@ -232,7 +285,7 @@ fn merged_lines(name: &str, c: &CanonicalOrder) -> Result<Vec<OrderLine>, Error>
                 line: merged.len() as i64 + 1,
                 store_sku: line.store_sku.clone(),
                 qty: i64::from(line.qty),
-                unit_price: line.unit_price.clone(),
+                unit_price,
                 local_sku: None,
                 supplier: None,
                 sku: None,

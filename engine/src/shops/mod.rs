@@ -29,7 +29,7 @@ mod network;
 
 use std::collections::BTreeMap;
 
-use distributary_plugin::StockItem;
+use distributary_plugin::{StockItem, PROTOCOL_MARKETPLACES};
 
 pub use answers::{
     OrdersSynced, PluginRow, Plugins, RefusedRow, ShopConnected, ShopRow, Shops, StockFailureRow,
@@ -59,6 +59,28 @@ pub const FIRST_SYNC_DAYS: i64 = 15;
 
 /// The longest `base_url` accepted.
 pub const BASE_URL_CHARS_MAX: usize = 2_000;
+
+/// Checks a marketplace name at the door (docs/protocol.md#marketplace-names): one of the
+/// protocol's ([`PROTOCOL_MARKETPLACES`]) or the marketplace of a loaded adapter; anything else
+/// (a capitalised or a made-up name) is `bad_request` naming the field.
+pub(crate) fn check_marketplace(ctx: &Ctx<'_, '_>, marketplace: &str) -> Result<(), Error> {
+    check_name("marketplace", marketplace)?;
+    if PROTOCOL_MARKETPLACES.contains(&marketplace) || ctx.plugins.adapter(marketplace).is_some() {
+        return Ok(());
+    }
+    let mut known: Vec<&str> = PROTOCOL_MARKETPLACES.to_vec();
+    for plugin in ctx.plugins.plugins() {
+        let name = plugin.manifest().marketplace.as_str();
+        if !known.contains(&name) {
+            known.push(name);
+        }
+    }
+    Err(Error::bad_request(format!(
+        "`marketplace` {marketplace:?} is not a marketplace this engine knows: expected one of {}",
+        known.join(", ")
+    ))
+    .with("marketplace", marketplace))
+}
 
 /// `connect_shop {marketplace, shop, base_url, credentials}`: stores (or replaces) a shop.
 pub fn connect_shop(ctx: &Ctx<'_, '_>, args: &ConnectShop) -> Result<ShopConnected, Error> {

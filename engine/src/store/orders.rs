@@ -231,7 +231,9 @@ struct StoredLine(
     i64,
     String,
     i64,
-    String,
+    /// The buyer's unit price, a decimal string; `null` when the marketplace gave none (rows
+    /// written before prices were checked may hold `""` or any text: read as none).
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -247,7 +249,7 @@ fn lines_text(lines: &[OrderLine]) -> Result<String, Error> {
                 l.line,
                 l.store_sku.clone(),
                 l.qty,
-                l.unit_price.clone(),
+                l.unit_price.map(|p| p.to_string()),
                 l.local_sku.clone(),
                 l.supplier.clone(),
                 l.sku.clone(),
@@ -277,7 +279,7 @@ fn lines_column(r: &Row<'_>, index: usize) -> rusqlite::Result<Vec<OrderLine>> {
                     line,
                     store_sku,
                     qty,
-                    unit_price,
+                    unit_price: unit_price.and_then(|p| p.parse::<Decimal>().ok()),
                     local_sku,
                     supplier,
                     sku,

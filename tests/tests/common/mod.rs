@@ -1058,7 +1058,9 @@ pub fn specs(world: &World) -> Vec<Spec> {
         dis_sku(Spec::new("dis", "map_store_sku", json!({"sku": "LOCAL", "marketplace": "shopee", "shop": "dis-shop", "store_sku": "SP-LOCAL", "listing": {"item_id": "5"}})))
             .optional(&["listing"])
             .other("sup", None, "not_found")
-            .extra("a listing id that is no string", json!({"sku": "LOCAL", "marketplace": "shopee", "shop": "dis-shop", "store_sku": "SP-L", "listing": {"item_id": 5}}), "bad_request"),
+            .extra("a listing id that is no string", json!({"sku": "LOCAL", "marketplace": "shopee", "shop": "dis-shop", "store_sku": "SP-L", "listing": {"item_id": 5}}), "bad_request")
+            .extra("a marketplace spelled otherwise", json!({"sku": "LOCAL", "marketplace": "Shopee", "shop": "dis-shop", "store_sku": "SP-L"}), "bad_request")
+            .extra("a marketplace the engine does not know", json!({"sku": "LOCAL", "marketplace": "amazon", "shop": "dis-shop", "store_sku": "SP-L"}), "bad_request"),
         Spec::new("dis", "add_supplier_warehouse", json!({"supplier": "sup", "warehouse": "JB"}))
             .id("/supplier", json!("nope"), Some(json!("sup2")), "not_found")
             .id("/warehouse", json!("NOPE"), Some(json!("PG")), "warehouse_not_assigned")
@@ -1087,6 +1089,9 @@ pub fn specs(world: &World) -> Vec<Spec> {
         Spec::new("dis", "import_orders", json!({"marketplace": "shopee", "format": "canonical", "payload": [canonical("1100", json!(1))]}))
             .extra("a shop over the name bound", json!({"marketplace": "shopee", "shop": "s".repeat(distributary::command::NAME_CHARS_MAX + 1), "format": "canonical", "payload": [canonical("1100", json!(1))]}), "bad_request")
             .quantity("/payload/0/lines/0/qty", i64::from(LINE_QTY_MAX))
+            .amounts(&["/payload/0/lines/0/unit_price"])
+            .extra("a canonical line without its price", json!({"marketplace": "shopee", "format": "canonical", "payload": [{"marketplace": "shopee", "shop": "dis-shop", "order_sn": "1100", "status": "ready_to_ship", "lines": [{"store_sku": "SP-MUG", "qty": 1}]}]}), "bad_request")
+            .extra("a marketplace the engine does not know", json!({"marketplace": "amazon", "format": "canonical", "payload": [{"marketplace": "amazon", "shop": "dis-shop", "order_sn": "1100", "status": "ready_to_ship", "lines": [{"store_sku": "SP-MUG", "qty": 1, "unit_price": "1.00"}]}]}), "bad_request")
             .extra("another marketplace's orders", json!({"marketplace": "lazada", "format": "canonical", "payload": [canonical("1100", json!(1))]}), "bad_request")
             .extra("a zero quantity", json!({"marketplace": "shopee", "format": "canonical", "payload": [canonical("1100", json!(0))]}), "bad_request")
             .extra("a payload that is no list", json!({"marketplace": "shopee", "format": "canonical", "payload": "orders"}), "bad_request")
@@ -1097,7 +1102,7 @@ pub fn specs(world: &World) -> Vec<Spec> {
             .extra("a good order, then a bad one", json!({"marketplace": "shopee", "format": "canonical", "payload": [canonical("1100", json!(1)), canonical("1101", json!(0))]}), "bad_request")
             .extra("too many orders", json!({"marketplace": "shopee", "format": "canonical", "payload": many(IMPORT_ORDERS_MAX + 1, canonical("1100", json!(1)))}), "bad_request")
             .extra("too many lines", json!({"marketplace": "shopee", "format": "canonical", "payload": [{"marketplace": "shopee", "shop": "dis-shop", "order_sn": "1102", "status": "unpaid",
-                   "lines": (0..=ORDER_LINES_MAX).map(|i| json!({"store_sku": format!("S{i}"), "qty": 1})).collect::<Vec<_>>()}]}), "bad_request"),
+                   "lines": (0..=ORDER_LINES_MAX).map(|i| json!({"store_sku": format!("S{i}"), "qty": 1, "unit_price": "1.00"})).collect::<Vec<_>>()}]}), "bad_request"),
         dis_write(Spec::new("dis", "pack", json!({"order": "shopee:1001", "warehouse": "KL", "shipping": "platform"})), "/order")
             .optional(&["warehouse", "shipping"])
             .id("/warehouse", json!("NOPE"), Some(json!("PG")), "not_found")
