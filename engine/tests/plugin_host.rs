@@ -13,7 +13,7 @@ use distributary::plugin_host::{PluginCallError, PluginHost, RefusalReason};
 use distributary_plugin::abi::{ABI_MAJOR, ABI_MINOR};
 use distributary_plugin::{
     Adapter, AdapterError, CanonicalOrder, ErrorKind, HttpRequest, ListPage, ListQuery, Manifest,
-    OrderStatus, RequestContext, StockItem,
+    OrderStatus, RequestContext, StockItem, StockRefusal,
 };
 use serde_json::json;
 
@@ -429,6 +429,13 @@ impl Adapter for Native {
         _: &RequestContext,
         _: &[StockItem],
     ) -> Result<Vec<HttpRequest>, AdapterError> {
+        Ok(vec![])
+    }
+    fn parse_stock_update(
+        &self,
+        _: &[StockItem],
+        _: &str,
+    ) -> Result<Vec<StockRefusal>, AdapterError> {
         Ok(vec![])
     }
 }

@@ -150,6 +150,9 @@ enum Mode {
     GarbledDetail,
     /// The first `n` requests answer 503.
     Unavailable(usize),
+    /// Stock updates answer HTTP 200 with this body (a refusal the marketplace documents inside a
+    /// 2xx answer).
+    StockAnswer(&'static str),
 }
 
 type Handler = fn(&Request, &str) -> (u16, String);
@@ -183,6 +186,9 @@ impl StandIn {
                         }
                         Mode::GarbledDetail if is_detail(request) => {
                             (200, "<html>oops</html>".to_owned())
+                        }
+                        Mode::StockAnswer(body) if request.path.contains("stock") => {
+                            (200, body.to_owned())
                         }
                         _ => handler(request, secret),
                     }
@@ -784,8 +790,9 @@ fn shops_never_shows_credentials_and_unknown_shops_are_not_found() {
     }
 }
 
-#[test]
-fn sync_stock_sends_changed_levels_once_and_records_what_was_accepted() {
+/// A Shopee shop whose listings SP-MUG (7) and SP-CAP (3) have claimed stock behind them, and
+/// SP-OWN none; the stand-in it syncs with.
+fn stock_shop() -> (StandIn, Engine) {
     let stand_in = StandIn::start(shopee, SECRET);
     let engine = engine();
     distributor(&engine);
@@ -856,6 +863,51 @@ fn sync_stock_sends_changed_levels_once_and_records_what_was_accepted() {
         );
     }
     connect(&engine, "shopee", &stand_in.url, SECRET);
+    (stand_in, engine)
+}
+
+#[test]
+fn a_refusal_inside_a_200_answer_is_a_failure_with_shopees_code_and_is_sent_again() {
+    let (stand_in, engine) = stock_shop();
+    stand_in.set_mode(Mode::StockAnswer(
+        r#"{"error": "error_item_not_found", "message": "Item id 100 not found.", "request_id": "r"}"#,
+    ));
+    let refused = ok(
+        &engine,
+        "dis",
+        "sync_stock",
+        json!({"marketplace": "shopee", "shop": "s1"}),
+    );
+    assert_eq!(refused["sent"], 0, "{refused}");
+    assert_eq!(refused["failed"], 2, "{refused}");
+    assert_eq!(refused["requests"], 2, "{refused}");
+    for failure in refused["failures"].as_array().unwrap() {
+        assert_eq!(failure["code"], "marketplace_error", "{refused}");
+        assert_eq!(
+            failure["marketplace_code"], "error_item_not_found",
+            "{refused}"
+        );
+        assert_eq!(
+            failure["marketplace_message"], "Item id 100 not found.",
+            "{refused}"
+        );
+    }
+    // Nothing was recorded as sent: once the marketplace accepts, both levels go again.
+    stand_in.set_mode(Mode::Good);
+    let accepted = ok(
+        &engine,
+        "dis",
+        "sync_stock",
+        json!({"marketplace": "shopee", "shop": "s1"}),
+    );
+    assert_eq!(accepted["sent"], 2, "{accepted}");
+    assert_eq!(accepted["failed"], 0, "{accepted}");
+    assert_eq!(accepted["failures"], json!([]), "{accepted}");
+}
+
+#[test]
+fn sync_stock_sends_changed_levels_once_and_records_what_was_accepted() {
+    let (stand_in, engine) = stock_shop();
     let first = ok(
         &engine,
         "dis",

@@ -3,7 +3,7 @@
 
 use distributary_plugin::{
     Adapter, AdapterError, CanonicalOrder, HttpRequest, ListPage, ListQuery, Manifest, OrderStatus,
-    RequestContext, StockItem,
+    RequestContext, StockItem, StockRefusal,
 };
 
 /// An adapter that panics whatever it is asked.
@@ -46,6 +46,14 @@ impl Adapter for Panicking {
         _: &[StockItem],
     ) -> Result<Vec<HttpRequest>, AdapterError> {
         panic!("stock_update_requests")
+    }
+
+    fn parse_stock_update(
+        &self,
+        _: &[StockItem],
+        _: &str,
+    ) -> Result<Vec<StockRefusal>, AdapterError> {
+        panic!("parse_stock_update")
     }
 }
 

@@ -25,7 +25,7 @@ pub const ABI_MAJOR: u32 = 1;
 
 /// The ABI minor version: bumped when a call is appended to the [`CallTable`]. A host reads
 /// [`PluginDeclaration::call_count`], not the minor, to know which calls exist.
-pub const ABI_MINOR: u32 = 0;
+pub const ABI_MINOR: u32 = 1;
 
 /// The signature of the entry symbol: returns a pointer to a static declaration.
 pub type EntryFn = unsafe extern "C" fn() -> *const PluginDeclaration;
@@ -180,11 +180,15 @@ pub struct CallTable {
     pub map_status: Option<CallFn>,
     /// Input [`StockUpdateRequestsInput`]; answer a list of [`crate::HttpRequest`].
     pub stock_update_requests: Option<CallFn>,
+    /// Input [`ParseStockUpdateInput`]; answer a list of [`crate::StockRefusal`]. Appended in
+    /// ABI 1.1; a host that sends stock updates requires it, since without it a refusal inside
+    /// a 2xx answer would pass for an accepted level.
+    pub parse_stock_update: Option<CallFn>,
 }
 
 impl CallTable {
-    /// How many calls this version of the table holds (ABI 1.0: 11).
-    pub const CALL_COUNT: u32 = 11;
+    /// How many calls this version of the table holds (ABI 1.0: 11; 1.1: 12).
+    pub const CALL_COUNT: u32 = 12;
 }
 
 // Every slot is one pointer wide, so the count above is the table's size in pointers.
@@ -255,6 +259,15 @@ pub struct StockUpdateRequestsInput {
     pub ctx: RequestContext,
     /// The stock levels to publish.
     pub items: Vec<StockItem>,
+}
+
+/// Input of `parse_stock_update` (ABI 1.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParseStockUpdateInput {
+    /// The items the answered request was built for.
+    pub items: Vec<StockItem>,
+    /// The marketplace's raw answer, whatever its HTTP status.
+    pub body: String,
 }
 
 /// The kinds of error an answer carries: the adapter's own two, and `plugin` for a failure of

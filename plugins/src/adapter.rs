@@ -97,6 +97,19 @@ pub struct StockItem {
     pub listing: BTreeMap<String, String>,
 }
 
+/// A listing whose stock update the marketplace refused, in the marketplace's own words: what
+/// [`Adapter::parse_stock_update`] reads out of its answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockRefusal {
+    /// The refused listing's store SKU: one of the items the request was built for.
+    pub store_sku: String,
+    /// The marketplace's own error code (Shopee's `error`, Lazada's and TikTok Shop's `code`,
+    /// Temu's `errorCode`), as text.
+    pub code: String,
+    /// The marketplace's own message for it.
+    pub message: String,
+}
+
 /// Why an adapter call failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdapterError {
@@ -191,4 +204,18 @@ pub trait Adapter {
         ctx: &RequestContext,
         items: &[StockItem],
     ) -> Result<Vec<HttpRequest>, AdapterError>;
+
+    /// Reads the marketplace's answer, whatever its HTTP status, to a request that
+    /// [`Adapter::stock_update_requests`] built for `items` (all of them when they came back as
+    /// one request): the listings it refused, each with the marketplace's code and message. A
+    /// marketplace documents errors inside 2xx answers (Shopee's `error`, Lazada's and TikTok
+    /// Shop's non-zero `code`, Temu's `success: false`): a refusal of the whole request is a
+    /// refusal of each of its items. An empty list means every item was accepted; an answer that
+    /// is not the documented shape is an [`ErrorKind::Marketplace`] error (the host then counts
+    /// every item as failed, never as sent).
+    fn parse_stock_update(
+        &self,
+        items: &[StockItem],
+        body: &str,
+    ) -> Result<Vec<StockRefusal>, AdapterError>;
 }

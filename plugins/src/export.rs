@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::abi::{
     Answer, AnswerError, AnswerErrorKind, Buffer, Bytes, CallFn, CallTable, ListWindowsInput,
     LogFn, LogLevel, MapStatusInput, OrderDetailRequestInput, OrderListRequestInput,
-    ParseOrderListInput, ParseOrdersInput, PluginDeclaration, StockUpdateRequestsInput, ABI_MAJOR,
-    ABI_MINOR, MAGIC,
+    ParseOrderListInput, ParseOrdersInput, ParseStockUpdateInput, PluginDeclaration,
+    StockUpdateRequestsInput, ABI_MAJOR, ABI_MINOR, MAGIC,
 };
 use crate::adapter::Adapter;
 
@@ -78,6 +78,7 @@ pub const fn call_table<A: Adapter + Default>() -> CallTable {
         parse_orders: Some(parse_orders::<A> as CallFn),
         map_status: Some(map_status::<A> as CallFn),
         stock_update_requests: Some(stock_update_requests::<A> as CallFn),
+        parse_stock_update: Some(parse_stock_update::<A> as CallFn),
     }
 }
 
@@ -191,6 +192,12 @@ unsafe extern "C" fn stock_update_requests<A: Adapter + Default>(input: Bytes) -
         input,
         |i: StockUpdateRequestsInput| Ok(A::default().stock_update_requests(&i.ctx, &i.items)?),
     )
+}
+
+unsafe extern "C" fn parse_stock_update<A: Adapter + Default>(input: Bytes) -> Buffer {
+    respond("parse_stock_update", input, |i: ParseStockUpdateInput| {
+        Ok(A::default().parse_stock_update(&i.items, &i.body)?)
+    })
 }
 
 /// Decodes the input, runs `run` under `catch_unwind` and encodes the answer; nothing in here

@@ -39,7 +39,9 @@
 //!   only ever appended to [`abi::CallTable`] (with a minor bump); the declaration's call count,
 //!   not the minor, tells the host which calls exist, so an older plugin loads in a newer host as
 //!   long as it has every call that host requires. Existing calls never change meaning; their
-//!   JSON inputs may gain optional fields only.
+//!   JSON inputs may gain optional fields only. ABI 1.1 appended `parse_stock_update`, and this
+//!   host requires it: without it a refusal inside a 2xx stock answer would pass for an accepted
+//!   level, so a 1.0 plugin (11 calls) is refused at load with the table-size reason.
 //! - **One slot per operation.** The table has one `extern "C"` slot per [`Adapter`] method
 //!   rather than a single `call(method, input)` dispatch: the table size is then an exact,
 //!   load-time statement of what the plugin can do (a missing call is a refusal at load, not an
@@ -82,7 +84,7 @@ pub mod payload;
 pub use abi::LogLevel;
 pub use adapter::{
     Adapter, AdapterError, ErrorKind, HttpRequest, ListPage, ListQuery, Manifest, RequestContext,
-    StockItem, PROTOCOL_MARKETPLACES,
+    StockItem, StockRefusal, PROTOCOL_MARKETPLACES,
 };
 pub use canonical::{Address, CanonicalOrder, OrderLine, OrderStatus};
 pub use export::host_log;

@@ -133,6 +133,19 @@ fn every_call_answers_ok_json() {
                 "headers": [], "body": r#"{"sku":"X","quantity":5}"#,
                 "content_type": "application/json"}]}),
         ),
+        (
+            "parse_stock_update accepted",
+            t.parse_stock_update,
+            json!({"items": [{"store_sku": "X", "quantity": 5}], "body": "{}"}),
+            json!({"ok": []}),
+        ),
+        (
+            "parse_stock_update refused",
+            t.parse_stock_update,
+            json!({"items": [{"store_sku": "X", "quantity": 5}],
+                   "body": r#"{"error": {"code": "E1", "message": "no such listing"}}"#}),
+            json!({"ok": [{"store_sku": "X", "code": "E1", "message": "no such listing"}]}),
+        ),
     ];
     for (name, slot, input, expected) in cases {
         assert_eq!(call(slot, input), expected, "{name}");

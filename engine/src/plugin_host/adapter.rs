@@ -7,11 +7,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use distributary_plugin::abi::{
     Answer, AnswerErrorKind, Buffer, Bytes, CallFn, CallTable, FreeFn, ListWindowsInput, LogLevel,
     MapStatusInput, OrderDetailRequestInput, OrderListRequestInput, ParseOrderListInput,
-    ParseOrdersInput, StockUpdateRequestsInput,
+    ParseOrdersInput, ParseStockUpdateInput, StockUpdateRequestsInput,
 };
 use distributary_plugin::{
     AdapterError, CanonicalOrder, ErrorKind, HttpRequest, ListPage, ListQuery, Manifest,
-    OrderStatus, RequestContext, StockItem,
+    OrderStatus, RequestContext, StockItem, StockRefusal,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -196,6 +196,19 @@ impl PluginAdapter {
             self.calls.stock_update_requests,
             &input,
         )
+    }
+
+    /// See [`distributary_plugin::Adapter::parse_stock_update`].
+    pub fn parse_stock_update(
+        &self,
+        items: &[StockItem],
+        body: &str,
+    ) -> Result<Vec<StockRefusal>, PluginCallError> {
+        let input = ParseStockUpdateInput {
+            items: items.to_vec(),
+            body: body.to_owned(),
+        };
+        self.call("parse_stock_update", self.calls.parse_stock_update, &input)
     }
 
     fn plugin_error(&self, call: &'static str, message: String) -> PluginCallError {

@@ -110,4 +110,10 @@ pub struct StockFailureRow {
     pub code: Code,
     /// Why, for a person.
     pub message: String,
+    /// The marketplace's own error code when its answer refused the level, even inside a 2xx
+    /// answer (docs/marketplaces.md#errors-inside-2xx-answers says which field); `null`
+    /// when the failure is not the marketplace's word (no answer, an unreadable one).
+    pub marketplace_code: Option<String>,
+    /// The marketplace's own message with that code; `null` with it.
+    pub marketplace_message: Option<String>,
 }

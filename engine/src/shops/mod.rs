@@ -402,6 +402,8 @@ pub fn sync_stock(
             store_sku: f.store_sku.clone(),
             code: f.code,
             message: f.message.clone(),
+            marketplace_code: f.marketplace_code.clone(),
+            marketplace_message: f.marketplace_message.clone(),
         })
         .collect();
     tracing::info!(

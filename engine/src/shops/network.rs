@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use distributary_plugin::{CanonicalOrder, ListQuery, RequestContext, StockItem};
+use distributary_plugin::{CanonicalOrder, ListQuery, RequestContext, StockItem, StockRefusal};
 use serde_json::Value;
 
 use super::http::{Client, SendError};
@@ -75,12 +75,15 @@ pub(crate) enum Plan {
     },
 }
 
-/// One listing whose update failed, and why.
+/// One listing whose update failed, and why: in the marketplace's own words (`marketplace_code`,
+/// `marketplace_message`) when its answer refused the listing.
 #[derive(Debug, Clone)]
 pub(crate) struct StockFailure {
     pub store_sku: String,
     pub code: Code,
     pub message: String,
+    pub marketplace_code: Option<String>,
+    pub marketplace_message: Option<String>,
 }
 
 /// What the network phase of a sync command brought back, handed to its write phase inside the
@@ -261,8 +264,10 @@ fn exchange<T>(
     }
 }
 
-/// Builds the update requests in batches whose items are known, sends them, and keeps the
-/// levels of the items whose every request succeeded.
+/// Builds the update requests in batches whose items are known, sends them, has the adapter read
+/// every answer, and keeps the levels of the items no request failed for nor the marketplace
+/// refused. A 2xx answer is not an acceptance by itself: a marketplace documents refusals inside
+/// one, and only its adapter can read them.
 fn send_stock(
     target: &Target,
     client: &Client,
@@ -277,35 +282,48 @@ fn send_stock(
     batch_items(&target.adapter, &ctx, items, &mut batches);
     let (mut sent, mut failures, mut requests) = (Vec::new(), Vec::new(), 0);
     for batch in batches {
+        let items: Vec<StockItem> = batch.items.iter().map(|&item| item.clone()).collect();
+        let mut refused: BTreeMap<String, StockRefusal> = BTreeMap::new();
         let outcome = batch.requests.and_then(|built| {
             for request in &built {
                 requests += 1;
-                match client.send(request) {
-                    Ok(_) => {}
-                    Err(SendError::Status { status, .. }) => {
-                        return Err(Error::new(
-                            Code::MarketplaceError,
-                            format!("{} {}: HTTP {status}", request.method, request.path),
-                        ))
-                    }
-                    Err(SendError::Transport(message)) => {
-                        return Err(Error::new(Code::MarketplaceError, message))
-                    }
+                let answer = send_one(&target.adapter, client, request, &items)?;
+                for refusal in answer {
+                    refused.entry(refusal.store_sku.clone()).or_insert(refusal);
                 }
             }
             Ok(())
         });
         for item in batch.items {
-            match &outcome {
-                Ok(()) => sent.push((item.store_sku.clone(), item.quantity)),
-                Err(error) => {
+            let failure = match (&outcome, refused.remove(&item.store_sku)) {
+                (Err(error), _) => {
                     let error = redact(error.clone(), &secrets);
-                    failures.push(StockFailure {
+                    Some(StockFailure {
                         store_sku: item.store_sku.clone(),
                         code: error.code(),
                         message: error.message().to_owned(),
-                    });
+                        marketplace_code: None,
+                        marketplace_message: None,
+                    })
                 }
+                (Ok(()), Some(refusal)) => {
+                    let (code, said) = (
+                        mask(&refusal.code, &secrets),
+                        mask(&refusal.message, &secrets),
+                    );
+                    Some(StockFailure {
+                        store_sku: item.store_sku.clone(),
+                        code: Code::MarketplaceError,
+                        message: format!("the marketplace refused the level: {code}: {said}"),
+                        marketplace_code: Some(code),
+                        marketplace_message: Some(said),
+                    })
+                }
+                (Ok(()), None) => None,
+            };
+            match failure {
+                Some(failure) => failures.push(failure),
+                None => sent.push((item.store_sku.clone(), item.quantity)),
             }
         }
     }
@@ -317,6 +335,58 @@ fn send_stock(
         pending,
         requests,
     }
+}
+
+/// Sends one stock-update request and has the adapter read the answer: the listings the
+/// marketplace refused, or an error that fails every item of the request (no answer, an answer
+/// the adapter cannot read, a non-2xx answer the marketplace does not explain per listing, a
+/// refusal naming a listing the request does not carry).
+fn send_one(
+    adapter: &PluginAdapter,
+    client: &Client,
+    request: &distributary_plugin::HttpRequest,
+    items: &[StockItem],
+) -> Result<Vec<StockRefusal>, Error> {
+    let (status, body) = match client.send(request) {
+        Ok(body) => (None, body),
+        Err(SendError::Status { status, body }) => (Some(status), body),
+        Err(SendError::Transport(message)) => {
+            return Err(Error::new(Code::MarketplaceError, message))
+        }
+    };
+    let call = format!("{} {}", request.method, request.path);
+    let refusals = match (adapter.parse_stock_update(items, &body), status) {
+        (Ok(refusals), None) => refusals,
+        (Ok(refusals), Some(_)) if !refusals.is_empty() => refusals,
+        (Ok(_), Some(status)) => {
+            return Err(Error::new(
+                Code::MarketplaceError,
+                format!("{call}: HTTP {status}: no error in the body"),
+            )
+            .with("status", status))
+        }
+        (Err(error), status) => {
+            let error = Error::from(error);
+            let status = status.map_or_else(String::new, |s| format!("HTTP {s}: "));
+            return Err(Error::new(
+                error.code(),
+                format!("{call}: {status}{}", error.message()),
+            ));
+        }
+    };
+    if let Some(stray) = refusals
+        .iter()
+        .find(|r| !items.iter().any(|item| item.store_sku == r.store_sku))
+    {
+        return Err(Error::new(
+            Code::PluginError,
+            format!(
+                "the adapter read a refusal of store SKU {:?}, which the request does not carry",
+                stray.store_sku
+            ),
+        ));
+    }
+    Ok(refusals)
 }
 
 /// Items and the requests the adapter built for exactly them.
@@ -378,17 +448,22 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// `text` with every credential text masked as `***`.
+fn mask(text: &str, secrets: &[String]) -> String {
+    let mut masked = text.to_owned();
+    for secret in secrets {
+        masked = masked.replace(secret.as_str(), "***");
+    }
+    masked
+}
+
 /// The error with every credential text masked as `***`: an adapter or a marketplace may echo
 /// a request (its query, its token) into the message that ends up in the answer.
 pub(crate) fn redact(error: Error, secrets: &[String]) -> Error {
     if !secrets.iter().any(|s| error.message().contains(s.as_str())) {
         return error;
     }
-    let mut message = error.message().to_owned();
-    for secret in secrets {
-        message = message.replace(secret.as_str(), "***");
-    }
-    let mut redacted = Error::new(error.code(), message);
+    let mut redacted = Error::new(error.code(), mask(error.message(), secrets));
     if let Value::Object(details) = error.to_json() {
         let details: BTreeMap<_, _> = details
             .into_iter()

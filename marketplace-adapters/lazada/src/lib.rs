@@ -75,6 +75,7 @@
 pub mod orders;
 pub mod sign;
 pub mod status;
+pub mod stock;
 pub mod time;
 pub mod xml;
 
@@ -83,7 +84,7 @@ use distributary_plugin::adapter::{
 };
 use distributary_plugin::{
     Adapter, AdapterError, CanonicalOrder, HttpRequest, ListPage, ListQuery, Manifest, OrderStatus,
-    RequestContext, StockItem,
+    RequestContext, StockItem, StockRefusal,
 };
 use serde_json::Value;
 
@@ -314,6 +315,14 @@ impl Adapter for LazadaAdapter {
                 )
             })
             .collect()
+    }
+
+    fn parse_stock_update(
+        &self,
+        items: &[StockItem],
+        body: &str,
+    ) -> Result<Vec<StockRefusal>, AdapterError> {
+        stock::parse_stock_update(items, body)
     }
 }
 

@@ -13,6 +13,7 @@ mod orders;
 mod requests;
 pub mod signing;
 pub mod status;
+pub mod stock;
 
 pub use distributary_plugin::payload::BODY_BYTES_MAX;
 
@@ -21,7 +22,7 @@ use distributary_plugin::adapter::{
 };
 use distributary_plugin::{
     Adapter, AdapterError, CanonicalOrder, HttpRequest, ListPage, ListQuery, Manifest, OrderStatus,
-    RequestContext, StockItem,
+    RequestContext, StockItem, StockRefusal,
 };
 
 /// The marketplace name in the host protocol.
@@ -106,6 +107,14 @@ impl Adapter for ShopeeAdapter {
         items: &[StockItem],
     ) -> Result<Vec<HttpRequest>, AdapterError> {
         requests::stock_update_requests(ctx, items)
+    }
+
+    fn parse_stock_update(
+        &self,
+        items: &[StockItem],
+        body: &str,
+    ) -> Result<Vec<StockRefusal>, AdapterError> {
+        stock::parse_stock_update(items, body)
     }
 }
 

@@ -20,11 +20,12 @@ mod orders;
 mod requests;
 pub mod signing;
 pub mod status;
+pub mod stock;
 
 use distributary_plugin::adapter::{CAPABILITY_ORDER_SYNC, CAPABILITY_STOCK_UPDATE};
 use distributary_plugin::{
     Adapter, AdapterError, CanonicalOrder, HttpRequest, ListPage, ListQuery, Manifest, OrderStatus,
-    RequestContext, StockItem,
+    RequestContext, StockItem, StockRefusal,
 };
 
 pub use distributary_plugin::payload::BODY_BYTES_MAX;
@@ -125,6 +126,14 @@ impl Adapter for TemuAdapter {
         items: &[StockItem],
     ) -> Result<Vec<HttpRequest>, AdapterError> {
         requests::stock_update_requests(ctx, items)
+    }
+
+    fn parse_stock_update(
+        &self,
+        items: &[StockItem],
+        body: &str,
+    ) -> Result<Vec<StockRefusal>, AdapterError> {
+        stock::parse_stock_update(items, body)
     }
 }
 

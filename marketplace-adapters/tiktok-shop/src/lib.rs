@@ -62,13 +62,14 @@
 pub mod orders;
 pub mod sign;
 pub mod status;
+pub mod stock;
 
 use distributary_plugin::adapter::{
     CAPABILITY_ORDER_SYNC, CAPABILITY_SELLER_DELIVERY, CAPABILITY_STOCK_UPDATE,
 };
 use distributary_plugin::{
     Adapter, AdapterError, CanonicalOrder, HttpRequest, ListPage, ListQuery, Manifest, OrderStatus,
-    RequestContext, StockItem,
+    RequestContext, StockItem, StockRefusal,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -379,5 +380,13 @@ impl Adapter for TikTokShopAdapter {
                 signed(ctx, "POST", path, Vec::new(), Some(body))
             })
             .collect()
+    }
+
+    fn parse_stock_update(
+        &self,
+        items: &[StockItem],
+        body: &str,
+    ) -> Result<Vec<StockRefusal>, AdapterError> {
+        stock::parse_stock_update(items, body)
     }
 }

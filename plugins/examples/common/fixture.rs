@@ -3,7 +3,7 @@
 
 use distributary_plugin::{
     host_log, Adapter, AdapterError, CanonicalOrder, HttpRequest, ListPage, ListQuery, LogLevel,
-    Manifest, OrderLine, OrderStatus, RequestContext, StockItem,
+    Manifest, OrderLine, OrderStatus, RequestContext, StockItem, StockRefusal,
 };
 use serde::Deserialize;
 
@@ -186,4 +186,41 @@ impl Adapter for Fixture {
             })
             .collect())
     }
+
+    /// The fixture's stock answer: `{}` accepts; `{"error": {"code", "message"}}` refuses every
+    /// SKU of the call.
+    fn parse_stock_update(
+        &self,
+        items: &[StockItem],
+        body: &str,
+    ) -> Result<Vec<StockRefusal>, AdapterError> {
+        let answer: StockAnswer = serde_json::from_str(body)
+            .map_err(|e| AdapterError::marketplace(format!("stock answer: {e}")))?;
+        Ok(answer
+            .error
+            .map(|error| {
+                items
+                    .iter()
+                    .map(|item| StockRefusal {
+                        store_sku: item.store_sku.clone(),
+                        code: error.code.clone(),
+                        message: error.message.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+/// The fixture's stock-update answer.
+#[derive(Deserialize)]
+struct StockAnswer {
+    error: Option<StockError>,
+}
+
+/// A refused stock update.
+#[derive(Deserialize)]
+struct StockError {
+    code: String,
+    message: String,
 }
