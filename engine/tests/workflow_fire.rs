@@ -106,6 +106,8 @@ fn firing_the_default_order_workflow() {
         ("cancelled", "withdraw", Distributor, &[], "evaluated:  => invalid_transition"),
         // A shipped order may still be withdrawn (the marketplace cancelled it after shipping).
         ("shipped", "withdraw", Distributor, &[], r#"evaluated:  => -> withdrawal_requested []"#),
+        // Auto-clear sends a packed order back to be packed again.
+        ("packed", "stock_released", System, &[], r#"evaluated:  => -> pending ["release_stock"]"#),
         ("no_such_state", "pack", Distributor, &[], "evaluated:  => invalid_transition"),
         ("pending", "mark_shipped", Distributor, &[], "evaluated:  => invalid_transition"),
     ];

@@ -285,6 +285,8 @@ pub struct OrderTransition {
     pub rules_version: String,
     /// When it happened (RFC 3339, UTC).
     pub at: String,
+    /// Why the engine fired it, when it says: for `stock_released`, what auto-clear released.
+    pub reason: Option<String>,
 }
 
 impl From<AuditEntry> for OrderTransition {
@@ -296,6 +298,7 @@ impl From<AuditEntry> for OrderTransition {
             by: a.actor,
             rules_version: a.rules_version,
             at: a.at,
+            reason: a.reason,
         }
     }
 }
