@@ -87,7 +87,8 @@ pub struct OrderSplit {
 pub struct OrderPushed {
     /// The order pushed.
     pub order: String,
-    /// Its state after the push (`pushing`); its delivery is answered by `refresh` or `order`.
+    /// Its state when the push's commit is done: `pushed` (or `push_failed`) when the delivery ran
+    /// in that commit, `pushing` when it waits for a later drain.
     pub state: String,
     /// What the push charged the distributor's balance.
     pub charged: Option<Charges>,

@@ -548,6 +548,21 @@ impl Tx<'_> {
             .optional()?)
     }
 
+    /// Replaces the answer remembered under an idempotency key (a push's, settled after its
+    /// commit's deliveries).
+    pub fn update_idempotent_answer(
+        &self,
+        account: &str,
+        key: &str,
+        answer: &str,
+    ) -> Result<(), Error> {
+        self.exec(
+            "UPDATE idempotency SET answer = ?3 WHERE account = ?1 AND key = ?2",
+            [account, key, answer],
+        )?;
+        Ok(())
+    }
+
     /// Records the answer given to an idempotency key.
     pub fn record_idempotent_answer(
         &self,
