@@ -138,7 +138,10 @@ fn a_push_answers_the_state_its_commit_left_in_either_run_of_its_batch() {
         &[push("shopee:1002").key("p-1002"), push("shopee:1008")],
     );
     assert_eq!(answers[0]["result"]["state"], "pushed", "{answers:?}");
-    assert_eq!(answers[1]["error"]["code"], "invalid_transition", "{answers:?}");
+    assert_eq!(
+        answers[1]["error"]["code"], "invalid_transition",
+        "{answers:?}"
+    );
     assert_eq!(state(&world, "shopee:1002"), "pushed");
     // A repeated key answers as first answered, settled: `pushed`, even after the order moved on.
     let shipped = Request::new("sup", "ship_order", json!({"order": "shopee:1002"}));

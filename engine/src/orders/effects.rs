@@ -220,10 +220,10 @@ pub(super) fn stock_released(
     loaded: &mut Loaded,
     reason: &str,
 ) -> Result<bool, Error> {
-    let fires = ctx
-        .workflows
-        .get(WORKFLOW)
-        .is_some_and(|w| w.events_from(&loaded.order.state).contains(&EVENT_STOCK_RELEASED));
+    let fires = ctx.workflows.get(WORKFLOW).is_some_and(|w| {
+        w.events_from(&loaded.order.state)
+            .contains(&EVENT_STOCK_RELEASED)
+    });
     if !fires {
         return Ok(false);
     }
@@ -236,7 +236,13 @@ pub(super) fn stock_released(
         reason: Some(reason),
         ..Args::default()
     };
-    fire(&as_system, loaded, EVENT_STOCK_RELEASED, Role::System, &args)?;
+    fire(
+        &as_system,
+        loaded,
+        EVENT_STOCK_RELEASED,
+        Role::System,
+        &args,
+    )?;
     // Packing chooses its warehouse (and so its supplier) afresh: the old one may be gone.
     if !loaded.order.stock_locked {
         loaded.order.supplier = None;
