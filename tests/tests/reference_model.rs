@@ -28,7 +28,7 @@
 //! Two readings of the domain rules (docs/protocol.md#withdrawals-and-refunds, #auto-clear) it
 //! holds the engine to: the refunds of an order never exceed its charge (a withdrawal after an
 //! after-sale refund returns only the rest), and auto-clear releases every lock of an order holding
-//! one in the cleared cells before it clears them. And from DESIGN.md's wave 2 clarifications: an
+//! one in the cleared cells before it clears them. And (docs/protocol.md#auto-clear): an
 //! order not pushed yet whose stock auto-clear released (`packed`; `push_failed` holding its lock,
 //! or failing its delivery after auto-clear) goes back to `pending`, to be packed again, so no
 //! order is ever pushed without the stock it locked (the model checks every `packed` and
@@ -405,7 +405,7 @@ fn command() -> impl Strategy<Value = Cmd> {
     ]
 }
 
-/// Commands weighted toward the order flow's later states (DESIGN.md's wave 2 clarifications):
+/// Commands weighted toward the order flow's later states (docs/protocol.md#stock-and-orders):
 /// packing, pushing, shipping, withdrawals and their review, and the auto-clears (assignment
 /// changes, partnership ends, stopped distribution) that meet packed and pushed orders.
 fn fulfilment() -> impl Strategy<Value = Cmd> {
@@ -1952,9 +1952,9 @@ fn engine_agrees_with_the_reference_model() {
     }
 }
 
-/// The wave 2 paths the fulfilment sequences must reach (DESIGN.md 6.5, "Clarifications (wave 2)"):
-/// withdrawals from every state that allows one, approved and rejected, and orders sent back to
-/// be packed again by every kind of auto-clear.
+/// The wave 2 paths the fulfilment sequences must reach (docs/protocol.md#withdrawals-and-refunds,
+/// #auto-clear): withdrawals from every state that allows one, approved and rejected, and orders
+/// sent back to be packed again by every kind of auto-clear.
 const FULFILMENT_PATHS: [&str; 13] = [
     "withdraw from pushed",
     "withdraw from to_pickup",
