@@ -40,8 +40,14 @@ pub(crate) trait Batch {
         Ok(())
     }
 
-    /// Runs after the items, in the run that commits.
-    fn close(&self, tx: &Tx<'_>) -> Result<Self::Closed, Error>;
+    /// Runs after the items, in the run that commits, and may settle their answers (`done`, the
+    /// items' answers in order, the skipped item left out): whichever run commits, the optimistic
+    /// one or the one with savepoints, its answers are settled the same way.
+    fn close(
+        &self,
+        tx: &Tx<'_>,
+        done: &mut [Result<Self::Done, Error>],
+    ) -> Result<Self::Closed, Error>;
 }
 
 /// Where a batch runs: a write transaction of the store, or a savepoint inside one.
@@ -109,7 +115,7 @@ pub(crate) fn run<B: Batch>(
                     }
                 }
             }
-            let closed = batch.close(tx)?;
+            let closed = batch.close(tx, &mut results)?;
             Ok(Some(Ran {
                 results,
                 closed,
@@ -160,7 +166,7 @@ fn with_savepoints<B: Batch>(
             }
         }
     }
-    let closed = batch.close(tx)?;
+    let closed = batch.close(tx, &mut results)?;
     Ok(Ran {
         results,
         closed,

@@ -47,11 +47,12 @@ pub(crate) fn drain(store: &mut Store, engine: &dyn OpenCtx) -> Result<usize, Er
 /// Delivers the queue inside the transaction of the commands just run, before it commits: the
 /// pages their pushes dirtied (orders, audit, queue) are then written by one commit, not two. It
 /// runs as a round of the drain does (first without a savepoint per delivery; at a failure, again
-/// with one, the failed delivery left queued), inside a savepoint of its own, so deliveries never
-/// change the answers of the commands before them: when the machine fails (`internal`, a panic)
-/// every delivery of the round is rolled back and waits for the next drain, as a drain stops at
-/// such a failure. Returns whether to drain after the commit (more is queued, or a failed delivery
-/// is worth another round, as in the drain).
+/// with one, the failed delivery left queued), inside a savepoint of its own, so a delivery never
+/// fails the commands before it: when the machine fails (`internal`, a panic) every delivery of
+/// the round is rolled back and waits for the next drain, as a drain stops at such a failure. The
+/// commands' answers then tell the state the commit leaves (a push's order `pushed`, or still
+/// `pushing`). Returns whether to drain after the commit (more is queued, or a failed delivery is
+/// worth another round, as in the drain).
 pub(crate) fn deliver_within(tx: &Tx<'_>, engine: &dyn OpenCtx) -> Result<bool, Error> {
     let deliveries = Deliveries {
         engine,
@@ -101,7 +102,7 @@ impl Batch for Deliveries<'_> {
         })
     }
 
-    fn close(&self, _tx: &Tx<'_>) -> Result<(), Error> {
+    fn close(&self, _tx: &Tx<'_>, _done: &mut [Result<(), Error>]) -> Result<(), Error> {
         Ok(())
     }
 }

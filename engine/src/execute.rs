@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::{
     batch::{self, Batch},
-    command::{Envelope, Side},
+    command::{Command, Envelope, Side},
     error::{Code, Error},
     model::time::Instant,
     store::{Store, Tx},
@@ -46,7 +46,14 @@ pub(crate) fn execute<P>(
     // A batch of several runs without savepoints first; a single command runs with its savepoint
     // at once.
     match batch::run(store, commands, envelopes.len() > 1) {
-        Ok(ran) => (ran.results, ran.closed),
+        Ok(ran) => {
+            let results = ran
+                .results
+                .into_iter()
+                .map(|answer| answer.map(|a| a.result))
+                .collect();
+            (results, ran.closed)
+        }
         Err(error) => (envelopes.iter().map(|_| Err(error.clone())).collect(), true),
     }
 }
@@ -73,10 +80,17 @@ impl<P> PartialEq for Numbered<'_, P> {
     }
 }
 
+/// A command's answer, and whether the command ran in this batch (a repeated key answers as
+/// first answered, and is never settled again).
+pub(crate) struct Answered {
+    result: Value,
+    ran: bool,
+}
+
 impl<'e, P> Batch for Commands<'e, P> {
     type Item = Numbered<'e, P>;
     type Shared = ();
-    type Done = Value;
+    type Done = Answered;
     /// Whether to drain after the commit.
     type Closed = bool;
     const RUN_FAILED_AGAIN: bool = true;
@@ -99,11 +113,12 @@ impl<'e, P> Batch for Commands<'e, P> {
     }
 
     /// One command, honouring its idempotency key.
-    fn run(&self, tx: &Tx<'_>, _: &(), command: &Self::Item) -> Result<Value, Error> {
+    fn run(&self, tx: &Tx<'_>, _: &(), command: &Self::Item) -> Result<Answered, Error> {
         let envelope = command.envelope;
         if let Some((key, fingerprint)) = envelope.keyed() {
             if let Some(stored) = tx.idempotent_answer(&envelope.actor, key)? {
-                return replayed(&stored, fingerprint)?;
+                let result = replayed(&stored, fingerprint)??;
+                return Ok(Answered { result, ran: false });
             }
         }
         let result = (self.run)(tx, envelope, command.at.clone()?, command.prepared)?;
@@ -111,7 +126,7 @@ impl<'e, P> Batch for Commands<'e, P> {
             let stored = json!({"ok": true, "result": result}).to_string();
             tx.record_idempotent_answer(&envelope.actor, key, fingerprint, &stored)?;
         }
-        Ok(result)
+        Ok(Answered { result, ran: true })
     }
 
     /// Remembers the failure under the key so a retry answers the same, unless the failure is
@@ -129,9 +144,43 @@ impl<'e, P> Batch for Commands<'e, P> {
         Ok(())
     }
 
-    fn close(&self, tx: &Tx<'_>) -> Result<bool, Error> {
-        (self.deliver)(tx)
+    /// Delivers what the commands queued, then settles their answers: an answer tells the state
+    /// its commit leaves, so a push answers what its delivery round made of the order.
+    fn close(&self, tx: &Tx<'_>, done: &mut [Result<Answered, Error>]) -> Result<bool, Error> {
+        let drain = (self.deliver)(tx)?;
+        for (envelope, answer) in self.envelopes.iter().zip(done.iter_mut()) {
+            if let Ok(answer) = answer {
+                if answer.ran {
+                    settle(tx, envelope, &mut answer.result)?;
+                }
+            }
+        }
+        Ok(drain)
     }
+}
+
+/// A command's answer after the deliveries of its commit: a push's `state` is the order's state
+/// then (`pushed` or `push_failed` when its delivery ran, `pushing` when it waits for the drain).
+/// An answer remembered under a key is remembered settled.
+fn settle(tx: &Tx<'_>, envelope: &Envelope, result: &mut Value) -> Result<(), Error> {
+    let Command::Push(args) = &envelope.command else {
+        return Ok(());
+    };
+    let Some(now) = tx.order_state(&envelope.actor, &args.order)? else {
+        return Ok(());
+    };
+    let Some(state) = result.get_mut("state") else {
+        return Ok(());
+    };
+    if state.as_str() == Some(now.as_str()) {
+        return Ok(());
+    }
+    *state = Value::String(now);
+    if let Some((key, _)) = envelope.keyed() {
+        let stored = json!({"ok": true, "result": result}).to_string();
+        tx.update_idempotent_answer(&envelope.actor, key, &stored)?;
+    }
+    Ok(())
 }
 
 /// The stored answer of a repeated key, or `idempotency_conflict` when the payload differs.

@@ -251,6 +251,19 @@ impl Ctx<'_, '_> {
         entity: &Entity<'_>,
         event: &str,
         role: Role,
+        guard: impl FnMut(&Guard) -> Result<Vec<GuardFailure>, Error>,
+    ) -> Result<Moved, Error> {
+        self.transition_because(entity, event, role, None, guard)
+    }
+
+    /// [`Ctx::transition`], with why the engine fires it (`reason`, kept in the audit row and
+    /// shown in the entity's history).
+    pub fn transition_because(
+        &self,
+        entity: &Entity<'_>,
+        event: &str,
+        role: Role,
+        reason: Option<&str>,
         mut guard: impl FnMut(&Guard) -> Result<Vec<GuardFailure>, Error>,
     ) -> Result<Moved, Error> {
         let workflow = self.workflows.get(entity.workflow).ok_or_else(|| {
@@ -275,6 +288,7 @@ impl Ctx<'_, '_> {
             guards,
             at: self.now(),
             prev: entity.audit_head,
+            reason: reason.map(str::to_owned),
         })?;
         Ok(Moved {
             to: fired.to.to_owned(),
@@ -309,6 +323,7 @@ impl Ctx<'_, '_> {
             guards: json!([]),
             at: self.now(),
             prev: None,
+            reason: None,
         })?;
         Ok((initial, seq))
     }

@@ -88,9 +88,11 @@ fn firing_the_default_order_workflow() {
         // The first candidate's guard fails: the next candidate is tried.
         ("withdrawal_requested", "reject_withdrawal", Supplier, &["came_from_pushed"],
          r#"evaluated: came_from_pushed, came_from_to_pickup => -> to_pickup []"#),
-        // Every candidate fails: the failures of all of them come back.
         ("withdrawal_requested", "reject_withdrawal", Supplier, &["came_from_pushed", "came_from_to_pickup"],
-         r#"evaluated: came_from_pushed, came_from_to_pickup => guards_failed ["came_from_pushed_0", "came_from_to_pickup_0"]"#),
+         r#"evaluated: came_from_pushed, came_from_to_pickup, came_from_shipped => -> shipped []"#),
+        // Every candidate fails: the failures of all of them come back.
+        ("withdrawal_requested", "reject_withdrawal", Supplier, &["came_from_pushed", "came_from_to_pickup", "came_from_shipped"],
+         r#"evaluated: came_from_pushed, came_from_to_pickup, came_from_shipped => guards_failed ["came_from_pushed_0", "came_from_to_pickup_0", "came_from_shipped_0"]"#),
         // Same event, different `from`: the candidate for the current state is chosen.
         ("packed", "marketplace_cancel", System, &[], r#"evaluated:  => -> cancelled ["release_stock"]"#),
         ("pushed", "marketplace_cancel", System, &[],
@@ -101,7 +103,11 @@ fn firing_the_default_order_workflow() {
         ("pushed", "ship", Supplier, &[], r#"evaluated: tracking_number_given => -> to_pickup ["consume_stock"]"#),
         // No transition takes this event from this state.
         ("pending", "ship", Supplier, &[], "evaluated:  => invalid_transition"),
-        ("shipped", "withdraw", Distributor, &[], "evaluated:  => invalid_transition"),
+        ("cancelled", "withdraw", Distributor, &[], "evaluated:  => invalid_transition"),
+        // A shipped order may still be withdrawn (the marketplace cancelled it after shipping).
+        ("shipped", "withdraw", Distributor, &[], r#"evaluated:  => -> withdrawal_requested []"#),
+        // Auto-clear sends a packed order back to be packed again.
+        ("packed", "stock_released", System, &[], r#"evaluated:  => -> pending ["release_stock"]"#),
         ("no_such_state", "pack", Distributor, &[], "evaluated:  => invalid_transition"),
         ("pending", "mark_shipped", Distributor, &[], "evaluated:  => invalid_transition"),
     ];

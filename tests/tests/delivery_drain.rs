@@ -3,13 +3,16 @@
 //! the batch runs again with a savepoint per delivery, the failed one left queued. A failure that
 //! passes is delivered by the drain's next round; one that keeps failing stays queued, and
 //! nothing else of the drain is lost. An engine that delivers runs such a round inside each write
-//! command's transaction: a delivery failing or panicking there never changes the command's
-//! answer or effects. One `#[test]`: the failpoint registry is global.
+//! command's transaction: a delivery failing or panicking there never fails the command nor undoes
+//! its effects, and a push answers the state its commit left (`pushed` when its delivery ran there,
+//! `pushing` when it waits), whichever run of its batch committed. One `#[test]`: the failpoint
+//! registry is global.
 
 mod common;
 
 use common::{Request, World};
-use serde_json::json;
+use distributary::{command::answer, Envelope};
+use serde_json::{json, Value};
 
 fn state(world: &World, order: &str) -> String {
     let answer = world.send(&Request::new("dis", "order", json!({"order": order})));
@@ -68,6 +71,7 @@ fn a_failed_delivery_stays_queued_while_the_others_are_delivered() {
         fail::cfg("delivery.during", action).unwrap();
         let pushed = send("push", order);
         fail::remove("delivery.during");
+        // The answer tells the state the commit left: the delivery waits.
         assert_eq!(pushed["result"]["state"], "pushing", "{action}: {pushed}");
         assert_eq!(state(&world, order), "pushing", "{action}");
         let again = send("push", order);
@@ -95,6 +99,56 @@ fn a_failed_delivery_stays_queued_while_the_others_are_delivered() {
             "pushing",
             "{order}: the round was rolled back"
         );
+    }
+
+    a_push_answers_the_state_its_commit_left_in_either_run_of_its_batch();
+}
+
+/// Sends requests as one batch (`Engine::execute_batch`, one transaction).
+fn batch(engine: &distributary::Engine, requests: &[Request]) -> Vec<Value> {
+    let envelopes: Vec<Envelope> = requests
+        .iter()
+        .map(|r| Envelope::parse(&r.line()).unwrap())
+        .collect();
+    let results = engine.execute_batch(&envelopes);
+    envelopes
+        .iter()
+        .zip(&results)
+        .map(|(envelope, result)| answer(&envelope.id, result))
+        .collect()
+}
+
+/// Run by the one `#[test]`, after its failpoints are removed.
+fn a_push_answers_the_state_its_commit_left_in_either_run_of_its_batch() {
+    let world = World::build();
+    let engine = world.delivering_engine();
+    let push = |order: &str| Request::new("dis", "push", json!({"order": order}));
+    // A batch where every command succeeds commits its first run, without savepoints.
+    let answers = batch(
+        &engine,
+        &[
+            Request::new("dis", "pack", json!({"order": "shopee:1001"})),
+            push("shopee:1001").key("p-1001"),
+        ],
+    );
+    assert_eq!(answers[1]["result"]["state"], "pushed", "{answers:?}");
+    // A command that fails makes the batch run again, a savepoint per command: the same answer.
+    let answers = batch(
+        &engine,
+        &[push("shopee:1002").key("p-1002"), push("shopee:1008")],
+    );
+    assert_eq!(answers[0]["result"]["state"], "pushed", "{answers:?}");
+    assert_eq!(
+        answers[1]["error"]["code"], "invalid_transition",
+        "{answers:?}"
+    );
+    assert_eq!(state(&world, "shopee:1002"), "pushed");
+    // A repeated key answers as first answered, settled: `pushed`, even after the order moved on.
+    let shipped = Request::new("sup", "ship_order", json!({"order": "shopee:1002"}));
+    assert_eq!(engine.execute_line(&shipped.line())["ok"], true);
+    for (order, key) in [("shopee:1001", "p-1001"), ("shopee:1002", "p-1002")] {
+        let again = engine.execute_line(&push(order).key(key).line());
+        assert_eq!(again["result"]["state"], "pushed", "{key}: {again}");
     }
 }
 

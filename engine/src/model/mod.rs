@@ -141,6 +141,8 @@ pub struct AuditEntry {
     pub at: String,
     /// The entity's previous audit row, for an entity whose history is a chain (an order).
     pub prev: Option<i64>,
+    /// Why the engine fired the transition, when it says (an order's `stock_released`).
+    pub reason: Option<String>,
 }
 
 /// A SKU a supplier publishes for distribution.

@@ -87,7 +87,8 @@ pub struct OrderSplit {
 pub struct OrderPushed {
     /// The order pushed.
     pub order: String,
-    /// Its state after the push (`pushing`); its delivery is answered by `refresh` or `order`.
+    /// Its state when the push's commit is done: `pushed` (or `push_failed`) when the delivery ran
+    /// in that commit, `pushing` when it waits for a later drain.
     pub state: String,
     /// What the push charged the distributor's balance.
     pub charged: Option<Charges>,
@@ -286,6 +287,8 @@ pub struct OrderTransition {
     pub rules_version: String,
     /// When it happened (RFC 3339, UTC).
     pub at: String,
+    /// Why the engine fired it, when it says: for `stock_released`, what auto-clear released.
+    pub reason: Option<String>,
 }
 
 impl From<AuditEntry> for OrderTransition {
@@ -297,6 +300,7 @@ impl From<AuditEntry> for OrderTransition {
             by: a.actor,
             rules_version: a.rules_version,
             at: a.at,
+            reason: a.reason,
         }
     }
 }

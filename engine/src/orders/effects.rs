@@ -1,20 +1,23 @@
 //! The order workflow's effects: stock locked, released and consumed, fees charged and refunded,
-//! the delivery queued, split orders created; and the locks auto-clear gives back.
+//! the delivery queued, split orders created; and the locks auto-clear gives back, sending an order
+//! not pushed yet back to be packed again.
 
 use rust_decimal::Decimal;
 
 use super::{
+    fire::fire,
     inputs::push_input,
     loaded::{Args, Loaded},
-    WORKFLOW,
+    EVENT_STOCK_RELEASED, WORKFLOW,
 };
 use crate::{
     error::{Code, Error},
-    flow::Ctx,
+    flow::{Actor, Ctx},
     ledger::{self, kind},
     model::{money, CellKey, Charges, Order, OrderLine},
     rules::inputs::PushCheckInput,
     store::{movement, ClearScope},
+    workflow::Role,
 };
 
 /// Applies one effect of the transition `event` took to the order in memory (and to the stock
@@ -168,12 +171,19 @@ fn refund_charges(ctx: &Ctx<'_, '_>, loaded: &mut Loaded, event: &str) -> Result
 /// Auto-clear (docs/protocol.md#stock-and-orders) releases locked stock before it clears the cells:
 /// every order holding a lock in the cells about to be cleared gives all its locks back. It then
 /// holds none, so a later cancellation or shipment cannot release or consume another order's lock.
+/// An order not pushed yet goes back to be packed again ([`stock_released`]); one already pushed
+/// keeps its state (it was pushed with its stock).
 pub(crate) fn release_locks(
     ctx: &Ctx<'_, '_>,
     distributor: &str,
     supplier: &str,
     scope: ClearScope<'_>,
 ) -> Result<(), Error> {
+    let reason = match scope {
+        ClearScope::Supplier => format!("auto-clear: the partnership with {supplier} ended"),
+        ClearScope::Warehouse(w) => format!("auto-clear: warehouse {w} is no longer assigned"),
+        ClearScope::Sku(sku) => format!("auto-clear: {sku} is no longer distributed"),
+    };
     for order in ctx.tx.locked_orders(distributor, supplier)? {
         let lines = ctx.tx.order_lines(distributor, &order.order)?;
         let touched = match scope {
@@ -183,19 +193,63 @@ pub(crate) fn release_locks(
         };
         if touched {
             let mut loaded = Loaded::new(order, lines);
-            let args = Args::default();
-            apply_effect(
-                ctx,
-                &mut loaded,
-                "release_stock",
-                "auto_clear",
-                &args,
-                &mut None,
-            )?;
-            loaded.save(ctx)?;
+            stock_released(ctx, &mut loaded, &reason)?;
+            if loaded.order.stock_locked {
+                let args = Args::default();
+                apply_effect(
+                    ctx,
+                    &mut loaded,
+                    "release_stock",
+                    "auto_clear",
+                    &args,
+                    &mut None,
+                )?;
+                loaded.save(ctx)?;
+            }
         }
     }
     Ok(())
+}
+
+/// Fires `stock_released` (by the system, `reason` in the history) on an order that holds no
+/// stock, or whose stock auto-clear is releasing, where the workflow has a transition for it
+/// from the order's state: no order is pushed without the stock it locked. Answers whether it
+/// fired.
+pub(super) fn stock_released(
+    ctx: &Ctx<'_, '_>,
+    loaded: &mut Loaded,
+    reason: &str,
+) -> Result<bool, Error> {
+    let fires = ctx.workflows.get(WORKFLOW).is_some_and(|w| {
+        w.events_from(&loaded.order.state)
+            .contains(&EVENT_STOCK_RELEASED)
+    });
+    if !fires {
+        return Ok(false);
+    }
+    let system = Actor::system();
+    let as_system = Ctx {
+        actor: &system,
+        ..*ctx
+    };
+    let args = Args {
+        reason: Some(reason),
+        ..Args::default()
+    };
+    fire(
+        &as_system,
+        loaded,
+        EVENT_STOCK_RELEASED,
+        Role::System,
+        &args,
+    )?;
+    // Packing chooses its warehouse (and so its supplier) afresh: the old one may be gone.
+    if !loaded.order.stock_locked {
+        loaded.order.supplier = None;
+        loaded.order.warehouse = None;
+        loaded.save(ctx)?;
+    }
+    Ok(true)
 }
 
 fn placed(order: &Order) -> Result<(String, String), Error> {

@@ -37,7 +37,7 @@ pub(super) fn fire(
     };
     let moved = {
         let Loaded { order, lines, .. } = &mut *loaded;
-        ctx.transition(&entity, event, role, |guard| match guard {
+        ctx.transition_because(&entity, event, role, args.reason, |guard| match guard {
             Guard::Builtin(name) => builtin_guard(ctx, order, lines, name, args, &mut pack_plan),
             Guard::Rule(script) => {
                 let mut view = order.clone();

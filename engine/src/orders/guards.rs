@@ -62,7 +62,7 @@ pub(super) fn builtin_guard(
                 Vec::new()
             }
         }
-        "came_from_pushed" | "came_from_to_pickup" => {
+        "came_from_pushed" | "came_from_to_pickup" | "came_from_shipped" => {
             let from = name.trim_start_matches("came_from_");
             if order.withdrawn_from.as_deref() == Some(from) {
                 Vec::new()

@@ -11,6 +11,7 @@ use super::{
         AfterSaleRefunded, Charges, Documents, Fees, FullOrder, OrderPushed, OrderSplit,
         OrderSummary,
     },
+    effects::stock_released,
     fire::fire,
     loaded::{load, my_order, supplier_order, Args},
     queries::full_order,
@@ -138,6 +139,20 @@ pub fn split_order(ctx: &Ctx<'_, '_>, args: &SplitOrder) -> Result<OrderSplit, E
 /// `push {order}`: the checks and fees rules decide; a passing push charges and queues delivery.
 pub fn push(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<OrderPushed, Error> {
     let mut loaded = my_order(ctx, &args.order)?;
+    // The engine's own check, whatever the rule pack says: no order is pushed without the stock
+    // it locked (auto-clear may have released it; `stock_released` then sends it back to be
+    // packed where the workflow says how).
+    if !loaded.order.stock_locked {
+        let state = loaded.order.state.clone();
+        return Err(Error::new(
+            Code::InvalidTransition,
+            format!(
+                "order {:?} holds no stock (state `{state}`): it must be packed before it is pushed",
+                args.order
+            ),
+        )
+        .with("state", state));
+    }
     fire(
         ctx,
         &mut loaded,
@@ -346,6 +361,16 @@ pub(crate) fn deliver(ctx: &Ctx<'_, '_>, distributor: &str, order: &str) -> Resu
             "delivery_failed",
             Role::System,
             &Args::default(),
-        )
+        )?;
+        // Ending the partnership released the stock the order had locked while it was on its
+        // way: it goes back to be packed again before another push.
+        if !loaded.order.stock_locked {
+            stock_released(
+                ctx,
+                &mut loaded,
+                "auto-clear released its stock while it was pushing",
+            )?;
+        }
+        Ok(())
     }
 }

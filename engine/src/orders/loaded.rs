@@ -47,6 +47,8 @@ impl Loaded {
 pub(super) struct Args<'a> {
     pub(super) warehouse: Option<&'a str>,
     pub(super) groups: Option<&'a [Vec<String>]>,
+    /// Why the engine fires the event, kept in the order's history (`stock_released`).
+    pub(super) reason: Option<&'a str>,
 }
 
 /// The order `order` of `distributor`, with its lines.

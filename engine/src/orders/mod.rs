@@ -52,4 +52,9 @@ pub const COMMAND_EVENTS: &[&str] = &[
     "withdraw",
     "approve_withdrawal",
     "reject_withdrawal",
+    "stock_released",
 ];
+/// The event auto-clear fires on an order whose locked stock it released, where the workflow
+/// has a transition for it from the order's state (the default: `packed` and `push_failed` go
+/// back to `pending`, to be packed again).
+pub const EVENT_STOCK_RELEASED: &str = "stock_released";

@@ -384,6 +384,17 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// A distributor's order's state.
+    pub fn order_state(&self, distributor: &str, order: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .row(
+                "SELECT state FROM orders WHERE distributor = ?1 AND order_name = ?2",
+                [distributor, order],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// A distributor's order.
     pub fn order(&self, distributor: &str, order: &str) -> Result<Option<Order>, Error> {
         Ok(self

@@ -485,7 +485,8 @@ impl Tx<'_> {
     pub fn append_audit(&self, e: &AuditEntry) -> Result<i64, Error> {
         self.exec(
             "INSERT INTO audit (entity_kind, entity_id, from_state, to_state, event, actor, user,
-             rules_version, guards, at, prev) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             rules_version, guards, at, prev, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 e.entity_kind,
                 e.entity_id,
@@ -497,7 +498,8 @@ impl Tx<'_> {
                 e.rules_version,
                 e.guards.to_string(),
                 e.at,
-                e.prev
+                e.prev,
+                e.reason
             ],
         )?;
         Ok(self.tx.last_insert_rowid())
@@ -510,7 +512,7 @@ impl Tx<'_> {
                  SELECT ?1 UNION ALL SELECT a.prev FROM audit a JOIN chain c ON a.seq = c.seq
                  WHERE a.prev IS NOT NULL)
              SELECT entity_kind, entity_id, from_state, to_state, event, actor, user,
-             rules_version, guards, at, prev FROM audit WHERE seq IN chain ORDER BY seq",
+             rules_version, guards, at, prev, reason FROM audit WHERE seq IN chain ORDER BY seq",
             [head],
             |r| {
                 Ok(AuditEntry {
@@ -525,6 +527,7 @@ impl Tx<'_> {
                     guards: json(r, 8)?,
                     at: r.get(9)?,
                     prev: r.get(10)?,
+                    reason: r.get(11)?,
                 })
             },
         )?)
@@ -543,6 +546,21 @@ impl Tx<'_> {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
+    }
+
+    /// Replaces the answer remembered under an idempotency key (a push's, settled after its
+    /// commit's deliveries).
+    pub fn update_idempotent_answer(
+        &self,
+        account: &str,
+        key: &str,
+        answer: &str,
+    ) -> Result<(), Error> {
+        self.exec(
+            "UPDATE idempotency SET answer = ?3 WHERE account = ?1 AND key = ?2",
+            [account, key, answer],
+        )?;
+        Ok(())
     }
 
     /// Records the answer given to an idempotency key.

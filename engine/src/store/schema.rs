@@ -2,7 +2,7 @@
 //! have run. A migration is never edited once released: a change is a new migration.
 
 /// Every migration, oldest first. The store's schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 const V1: &str = r#"
 CREATE TABLE accounts (
@@ -469,4 +469,10 @@ DROP INDEX movements_by_sku;
 DELETE FROM deliveries WHERE done = 1;
 DROP INDEX deliveries_pending;
 ALTER TABLE deliveries DROP COLUMN done;
+";
+
+/// Why the engine fired a transition, when it says: an order's `stock_released` names what
+/// auto-clear released (docs/protocol.md#stock-and-orders).
+const V5: &str = "
+ALTER TABLE audit ADD COLUMN reason TEXT;
 ";

@@ -10,6 +10,7 @@ pub const GUARDS: &[&str] = &[
     "tracking_number_given",
     "came_from_pushed",
     "came_from_to_pickup",
+    "came_from_shipped",
 ];
 
 /// Effects the engine applies when a transition fires, in the order the transition lists them.
