@@ -1,6 +1,7 @@
 //! The order workflow's effects: stock locked, released and consumed, fees charged and refunded,
 //! the delivery queued, split orders created; and the locks auto-clear gives back.
 
+use crate::contract::order;
 use rust_decimal::Decimal;
 
 use super::{
@@ -151,7 +152,7 @@ fn refund_charges(ctx: &Ctx<'_, '_>, loaded: &mut Loaded, event: &str) -> Result
         return Ok(());
     };
     let account = ledger::account_of(ctx, supplier, &loaded.order.distributor)?;
-    let kind = if event == "delivery_failed" {
+    let kind = if event == order::DELIVERY_FAILED {
         kind::PUSH_FAILED_REFUND
     } else {
         kind::WITHDRAWAL_REFUND
@@ -233,7 +234,7 @@ fn create_children(
 ) -> Result<(), Error> {
     for (index, group) in groups.iter().enumerate() {
         let name = format!("{}/{}", loaded.order.order, index + 1);
-        let (state, audit_seq) = ctx.created(WORKFLOW, &name, "split")?;
+        let (state, audit_seq) = ctx.created(WORKFLOW, &name, order::SPLIT_EVENT)?;
         let child = Order {
             order: name,
             audit_head: Some(audit_seq),

@@ -7,12 +7,47 @@ use super::{
     loaded::{Args, Loaded},
     plan, WORKFLOW,
 };
+use crate::contract::order;
 use crate::{
     error::Error,
     flow::{Ctx, Entity},
+    model::{Order, OrderLine},
     rules::inputs::PushCheckInput,
     workflow::{Guard, GuardFailure, Role},
 };
+
+/// The failures of one guard on the order: a built-in (`guards`), or a `rule:` script run on the
+/// push input, worked out once and kept in `checked` for the effects. Reads, never writes; the
+/// pack guards share one plan, kept in `pack_plan`.
+pub(super) fn eval_guard(
+    ctx: &Ctx<'_, '_>,
+    order: &mut Order,
+    lines: &mut [OrderLine],
+    guard: &Guard,
+    args: &Args<'_>,
+    pack_plan: &mut Option<plan::PackPlan>,
+    checked: &mut Option<PushCheckInput>,
+) -> Result<Vec<GuardFailure>, Error> {
+    match guard {
+        Guard::Builtin(name) => builtin_guard(ctx, order, lines, name, args, pack_plan),
+        Guard::Rule(script) => {
+            let mut view = order.clone();
+            if let Some(Ok((supplier, _))) = pack_plan.as_ref().map(|p| &p.single_warehouse) {
+                view.supplier.get_or_insert_with(|| supplier.clone());
+            }
+            let input = match checked.take() {
+                Some(input) => input,
+                None => push_input(ctx, &view, lines)?,
+            };
+            let failures = ctx.rules.guard(script, &input)?;
+            *checked = Some(input);
+            Ok(failures
+                .into_iter()
+                .map(|f| GuardFailure::new(f.code, f.message))
+                .collect())
+        }
+    }
+}
 
 /// Fires `event` on the order: guards from the workflow (built-ins in `guards`, `rule:` scripts
 /// through the rule set), then the transition's effects, then the order is written back.
@@ -37,29 +72,13 @@ pub(super) fn fire(
     };
     let moved = {
         let Loaded { order, lines, .. } = &mut *loaded;
-        ctx.transition(&entity, event, role, |guard| match guard {
-            Guard::Builtin(name) => builtin_guard(ctx, order, lines, name, args, &mut pack_plan),
-            Guard::Rule(script) => {
-                let mut view = order.clone();
-                if let Some(Ok((supplier, _))) = pack_plan.as_ref().map(|p| &p.single_warehouse) {
-                    view.supplier.get_or_insert_with(|| supplier.clone());
-                }
-                let input = match checked.take() {
-                    Some(input) => input,
-                    None => push_input(ctx, &view, lines)?,
-                };
-                let failures = ctx.rules.guard(script, &input)?;
-                checked = Some(input);
-                Ok(failures
-                    .into_iter()
-                    .map(|f| GuardFailure::new(f.code, f.message))
-                    .collect())
-            }
+        ctx.transition(&entity, event, role, |guard| {
+            eval_guard(ctx, order, lines, guard, args, &mut pack_plan, &mut checked)
         })?
     };
     if let Some(plan) = &pack_plan {
         if let Ok((supplier, warehouse)) = &plan.single_warehouse {
-            if moved.to != entity_state && event == "pack" {
+            if moved.to != entity_state && event == order::PACK {
                 loaded.order.supplier = Some(supplier.clone());
                 loaded.order.warehouse = Some(warehouse.clone());
             }

@@ -2,6 +2,7 @@
 //! claimed SKU each line is, which supplier and warehouse ship it, whether the stock is there,
 //! and whether the marketplace supports the shipping method.
 
+use crate::contract::product;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{
@@ -48,7 +49,7 @@ pub fn resolve_lines(
                 let mut claims = ctx.tx.claims_by_local_sku(&order.distributor, local)?;
                 claims.sort_by_key(|c| {
                     (
-                        c.state != "claimed",
+                        c.state != product::CLAIMED,
                         Some(&c.supplier) != order.supplier.as_ref(),
                     )
                 });

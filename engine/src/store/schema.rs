@@ -2,7 +2,7 @@
 //! have run. A migration is never edited once released: a change is a new migration.
 
 /// Every migration, oldest first. The store's schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, RULE_PACKS];
 
 const V1: &str = r#"
 CREATE TABLE accounts (
@@ -469,4 +469,22 @@ DROP INDEX movements_by_sku;
 DELETE FROM deliveries WHERE done = 1;
 DROP INDEX deliveries_pending;
 ALTER TABLE deliveries DROP COLUMN done;
+";
+
+/// The rule lifecycle: every pack version the store was run with, its files kept by the version
+/// hash, so a recorded decision can be traced to the rules that made it; and each install, with
+/// the version it replaced.
+const RULE_PACKS: &str = "
+CREATE TABLE rule_packs (
+    version   TEXT PRIMARY KEY,
+    origin    TEXT NOT NULL,
+    files     TEXT NOT NULL,
+    stored_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE rule_loads (
+    seq      INTEGER PRIMARY KEY,
+    version  TEXT NOT NULL REFERENCES rule_packs(version),
+    previous TEXT,
+    at       TEXT NOT NULL
+) STRICT;
 ";
