@@ -262,7 +262,7 @@ impl Engine {
             let prepared: Vec<Option<Prepared>> = envelopes
                 .iter()
                 .zip(&ats)
-                .map(|(e, at)| self.prepare(e, at))
+                .map(|(e, at)| self.prepare(e, at, envelopes.len() == 1))
                 .collect();
             let mut store = self.lock()?;
             let session = self.session();
@@ -311,9 +311,24 @@ impl Engine {
     /// run its transaction meanwhile: a sync's marketplace round trip ([`Engine::network_phase`]),
     /// a native import's parsing by its adapter (which reads nothing from the store; a command
     /// that would fail before parsing is left to its handler, which says why in its own order).
-    fn prepare(&self, envelope: &Envelope, at: &Result<Instant, Error>) -> Option<Prepared> {
+    ///
+    /// A reload runs alone: the commands after it in a batch would run on the pack it replaces,
+    /// against entities its migrations moved.
+    fn prepare(
+        &self,
+        envelope: &Envelope,
+        at: &Result<Instant, Error>,
+        alone: bool,
+    ) -> Option<Prepared> {
         if let Command::ReloadRules(_) = &envelope.command {
-            return Some(Prepared::Reload(self.compile_reload(), RefCell::new(None)));
+            let compiled = if alone {
+                self.compile_reload()
+            } else {
+                Err(Error::bad_request(
+                    "`reload_rules` runs alone, not in a batch of commands",
+                ))
+            };
+            return Some(Prepared::Reload(compiled, RefCell::new(None)));
         }
         if let Command::ImportOrders(args) = &envelope.command {
             if args.format != PayloadFormat::Native {

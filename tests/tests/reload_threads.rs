@@ -198,3 +198,26 @@ fn every_push_is_charged_by_the_pack_that_decided_it() {
         by_version[0], by_version[1]
     );
 }
+
+/// A reload runs alone: in a batch, the commands after it would run on the pack it replaces.
+/// Refused with `bad_request`, the others of the batch answered as usual, the pack unchanged.
+#[test]
+fn a_reload_in_a_batch_is_refused() {
+    let engine = Engine::open(Path::new(":memory:"), EngineOptions::default()).unwrap();
+    let version = engine.rules_version();
+    let lines = [
+        r#"{"id": 1, "as": "system", "cmd": "reload_rules", "args": {}}"#,
+        r#"{"id": 2, "as": "system", "cmd": "rules_version", "args": {}}"#,
+    ];
+    let envelopes: Vec<_> = lines
+        .iter()
+        .map(|l| distributary::Envelope::parse(l).unwrap())
+        .collect();
+    let answers = engine.execute_batch(&envelopes);
+    let refused = answers[0].as_ref().unwrap_err();
+    assert_eq!(refused.code(), distributary::Code::BadRequest, "{refused}");
+    assert_eq!(answers[1].as_ref().unwrap()["version"], version.as_str());
+    assert_eq!(engine.rules_version(), version);
+    let alone = engine.execute_line(lines[0]);
+    assert_eq!(alone["result"]["version"], version.as_str(), "{alone}");
+}

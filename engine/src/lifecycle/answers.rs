@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::{
-    error::Error,
+    error::{Code, Error},
     workflow::{GuardFailure, Role, Transition},
 };
 
@@ -93,9 +93,14 @@ pub struct GuardVerdict {
 
 impl GuardVerdict {
     /// The verdicts of a guard evaluated to `outcome`: one passing verdict, one per failure, or
-    /// the evaluation's own error (a rule that fails to run).
-    pub(crate) fn of(guard: &str, outcome: Result<Vec<GuardFailure>, Error>) -> Vec<GuardVerdict> {
-        match outcome {
+    /// the evaluation's own error (a rule that fails to run); a failure of the machine
+    /// (`internal`) is no verdict and is answered as such.
+    pub(crate) fn of(
+        guard: &str,
+        outcome: Result<Vec<GuardFailure>, Error>,
+    ) -> Result<Vec<GuardVerdict>, Error> {
+        Ok(match outcome {
+            Err(error) if error.code() == Code::Internal => return Err(error),
             Ok(failures) if failures.is_empty() => vec![GuardVerdict {
                 guard: guard.to_owned(),
                 passed: true,
@@ -111,7 +116,7 @@ impl GuardVerdict {
                 error.code().as_str().to_owned(),
                 error.message().to_owned(),
             )],
-        }
+        })
     }
 
     fn failed(guard: &str, code: String, message: String) -> GuardVerdict {

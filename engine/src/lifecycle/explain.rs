@@ -63,16 +63,13 @@ fn explain_unguarded(
         _ => return Err(Error::not_found(entity, id)),
     };
     let state = found.map(|p| p.state).unwrap_or_default();
-    let transitions = workflow
-        .transitions_from(&state)
-        .map(|t| {
-            let guards = t
-                .guards()
-                .iter()
-                .flat_map(|g| GuardVerdict::of(&g.to_string(), no_guards(g)))
-                .collect();
-            ExplainedTransition::new(t, role, guards)
-        })
-        .collect();
+    let mut transitions = Vec::new();
+    for t in workflow.transitions_from(&state) {
+        let mut guards = Vec::new();
+        for guard in t.guards() {
+            guards.extend(GuardVerdict::of(&guard.to_string(), no_guards(guard))?);
+        }
+        transitions.push(ExplainedTransition::new(t, role, guards));
+    }
     Ok((state, transitions))
 }

@@ -56,7 +56,7 @@ pub(crate) fn explain_order(
                 &mut pack_plan,
                 &mut checked,
             );
-            guards.extend(GuardVerdict::of(&guard.to_string(), outcome));
+            guards.extend(GuardVerdict::of(&guard.to_string(), outcome)?);
         }
         transitions.push(ExplainedTransition::new(transition, role, guards));
     }
