@@ -35,6 +35,10 @@ pub mod order {
     pub const APPROVE_WITHDRAWAL: &str = "approve_withdrawal";
     /// The supplier rejects a withdrawal.
     pub const REJECT_WITHDRAWAL: &str = "reject_withdrawal";
+    /// `came_from_<state>`: the built-in guards that pass when a withdrawal was requested from
+    /// `<state>` (the order remembers the state it left); each names a state the workflow must
+    /// declare.
+    pub const CAME_FROM_PREFIX: &str = "came_from_";
     /// Events with a command of their own; `fire` refuses them so their preparation is never
     /// skipped.
     pub const COMMAND_EVENTS: &[&str] = &[

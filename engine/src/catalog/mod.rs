@@ -426,7 +426,7 @@ pub fn products(ctx: &Ctx<'_, '_>, args: &ProductsQuery) -> Result<Products, Err
             require_distributor_view(ctx)?;
             unclaimed_tab(ctx)?
         }
-        "claimed" | "expired" => {
+        tab if tab == product::CLAIMED || tab == product::EXPIRED => {
             require_distributor_view(ctx)?;
             let mut rows = Vec::new();
             for claim in ctx.tx.claims_of(ctx.actor.account(), Some(&args.tab))? {

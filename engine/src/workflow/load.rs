@@ -320,6 +320,25 @@ impl Checker<'_> {
         let Some(needs) = contract::needs(&self.name) else {
             return;
         };
+        for guard in file.transitions.iter().flat_map(|t| &t.guards) {
+            let Some(state) = guard
+                .as_str()
+                .strip_prefix(contract::order::CAME_FROM_PREFIX)
+            else {
+                continue;
+            };
+            if self.vocab.guards.iter().any(|g| g == guard.as_str())
+                && !states.index.contains_key(state)
+            {
+                self.problem(
+                    ProblemKind::ContractState,
+                    self.span(guard),
+                    "reads an undeclared state",
+                    format!("guard `{}` reads the state `{state}`, which workflow `{}` does not declare", guard.as_str(), self.name),
+                    Some(format!("declare `{state}` under `states`, or drop the guard")),
+                );
+            }
+        }
         let at = self.span(&file.workflow);
         for state in needs.states {
             if !states.index.contains_key(state) {
