@@ -12,7 +12,7 @@ use crate::{
     error::Error,
     flow::{Ctx, Entity},
     model::{Order, OrderLine},
-    rules::inputs::PushCheckInput,
+    rules::inputs::{AllocationInput, FeeSettings, FeesInput, PushCheckInput},
     workflow::{Guard, GuardFailure, Role},
 };
 
@@ -47,6 +47,51 @@ pub(super) fn eval_guard(
                 .collect())
         }
     }
+}
+
+/// What the rules read to decide a transition, recorded with its audit row so a candidate pack
+/// can be replayed on the same inputs: the allocation rule's (`allocate_warehouse`, at a pack),
+/// what the transition's `rule:` guards read (`rule_guards`: the push checks, at a push) and the
+/// fee rule's (`fees`: the order and the supplier's settings, unchanged since the guards ran in
+/// this transaction).
+#[derive(serde::Serialize)]
+struct DecisionInputs<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allocate_warehouse: Option<&'a AllocationInput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_guards: Option<&'a PushCheckInput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fees: Option<FeesInput>,
+}
+
+fn record_inputs(
+    ctx: &Ctx<'_, '_>,
+    audit_seq: i64,
+    pack_plan: Option<&plan::PackPlan>,
+    checked: Option<&PushCheckInput>,
+) -> Result<(), Error> {
+    let allocate_warehouse = pack_plan.and_then(|p| p.allocation.as_ref());
+    if allocate_warehouse.is_none() && checked.is_none() {
+        return Ok(());
+    }
+    let fees = match checked {
+        Some(input) => {
+            let (handling, shipping) = ctx.tx.fees(&input.partnership.supplier)?;
+            Some(FeesInput {
+                order: input.order.clone(),
+                settings: FeeSettings { handling, shipping },
+            })
+        }
+        None => None,
+    };
+    let inputs = DecisionInputs {
+        allocate_warehouse,
+        rule_guards: checked,
+        fees,
+    };
+    let json = serde_json::to_value(&inputs)
+        .map_err(|e| Error::internal(format!("decision inputs do not serialise: {e}")))?;
+    ctx.tx.record_decision_inputs(audit_seq, &json)
 }
 
 /// Fires `event` on the order: guards from the workflow (built-ins in `guards`, `rule:` scripts
@@ -84,6 +129,7 @@ pub(super) fn fire(
             }
         }
     }
+    record_inputs(ctx, moved.audit_seq, pack_plan.as_ref(), checked.as_ref())?;
     loaded.order.state = moved.to.clone();
     loaded.order.audit_head = Some(moved.audit_seq);
     for effect in &moved.effects {

@@ -472,8 +472,9 @@ ALTER TABLE deliveries DROP COLUMN done;
 ";
 
 /// The rule lifecycle: every pack version the store was run with, its files kept by the version
-/// hash, so a recorded decision can be traced to the rules that made it; and each install, with
-/// the version it replaced.
+/// hash, so a recorded decision can be traced to the rules that made it; each install, with the
+/// version it replaced; and, with a transition a rule decided, what the rules read
+/// (`audit.inputs`), so a candidate pack can be replayed on it.
 const RULE_PACKS: &str = "
 CREATE TABLE rule_packs (
     version   TEXT PRIMARY KEY,
@@ -487,4 +488,5 @@ CREATE TABLE rule_loads (
     previous TEXT,
     at       TEXT NOT NULL
 ) STRICT;
+ALTER TABLE audit ADD COLUMN inputs TEXT;
 ";
