@@ -4,14 +4,18 @@
 //!
 //! A step is `{as, cmd, args?, user?, at?, key?}` plus at most one expectation:
 //! `result: {...}` (the answer is ok and contains this subset; arrays must match in length),
-//! `error: code` (the answer fails with this code), or nothing (the answer must be ok).
+//! `error: code` (the answer fails with this code; `details: {...}` is then a subset of the
+//! error object), or nothing (the answer must be ok).
 //! `save: {name: path.in.result}` keeps a value for later steps, written `${name}` in any string.
+//! A step `{write_rules: folder}` copies a folder's pack files over the engine's pack directory
+//! (a copy of the scenario's pack, made for the run), as a rule author's edit before
+//! `reload_rules`.
 
 pub mod workload;
 
 use std::{collections::BTreeMap, path::Path};
 
-use distributary::{Engine, EngineOptions, RulePack};
+use distributary::{Engine, EngineOptions, FileKind, RulePack};
 use marked_yaml::{parse_yaml_with_options, LoaderOptions, Node};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -50,6 +54,10 @@ fn yes() -> bool {
 pub struct Step {
     #[serde(default)]
     pub drain: bool,
+    /// A folder (relative to the repository root) whose files are written over the engine's
+    /// pack directory.
+    #[serde(default)]
+    pub write_rules: Option<String>,
     #[serde(rename = "as", default)]
     pub actor: String,
     #[serde(default)]
@@ -66,6 +74,9 @@ pub struct Step {
     pub result: Option<Value>,
     #[serde(default)]
     pub error: Option<String>,
+    /// With `error`: what the error object must contain besides its code.
+    #[serde(default)]
+    pub details: Option<Value>,
     #[serde(default)]
     pub save: BTreeMap<String, String>,
 }
@@ -103,6 +114,10 @@ pub fn run_file_observed(
         files.extend(overlay.files_all().cloned());
         rules = RulePack::new(format!("{} + {}", rules.origin(), overlay.origin()), files);
     }
+    // The engine reads its pack from a directory of its own, which `write_rules` steps edit.
+    let pack_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    write_pack(&rules, pack_dir.path())?;
+    let rules = RulePack::from_dir(pack_dir.path()).map_err(|e| e.to_string())?;
     let plugins_dir = scenario.plugins.then(plugin_dir);
     if let Some(dir) = &plugins_dir {
         if !dir
@@ -129,6 +144,12 @@ pub fn run_file_observed(
     let engine = Engine::open(Path::new(":memory:"), options).map_err(|e| format!("{e:?}"))?;
     let mut vars = BTreeMap::new();
     for (index, step) in scenario.steps.iter().enumerate() {
+        if let Some(folder) = &step.write_rules {
+            let edit = RulePack::from_dir(&repo_root().join(folder))
+                .map_err(|e| format!("step {}: {e}", index + 1))?;
+            write_pack(&edit, pack_dir.path())?;
+            continue;
+        }
         run_step(&engine, step, &mut vars, observe).map_err(|e| {
             format!(
                 "{} step {} (`{}` as {}): {e}",
@@ -140,6 +161,26 @@ pub fn run_file_observed(
         })?;
     }
     Ok(scenario.steps.len())
+}
+
+/// Writes a pack's files under `dir` (`workflows/`, `scripts/`, `tests/`), replacing files of
+/// the same name.
+fn write_pack(pack: &RulePack, dir: &Path) -> Result<(), String> {
+    for file in pack.files_all() {
+        let (folder, extension) = match file.kind {
+            FileKind::Workflow => ("workflows", "yaml"),
+            FileKind::Script => ("scripts", "rhai"),
+            FileKind::Test => ("tests", "yaml"),
+        };
+        let folder = dir.join(folder);
+        std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
+        std::fs::write(
+            folder.join(format!("{}.{extension}", file.stem)),
+            &file.text,
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// A scenario file's text as a [`Scenario`]; an error names the line and column to blame.
@@ -239,6 +280,11 @@ fn run_step(
         (Some(code), _) => {
             if ok || answer["error"]["code"] != json!(code) {
                 return Err(format!("expected error `{code}`, got {answer}"));
+            }
+            if let Some(details) = &step.details {
+                let details = substitute(details, vars)?;
+                contains(&answer["error"], &details, "error")
+                    .map_err(|e| format!("{e}\n  error: {}", answer["error"]))?;
             }
         }
         (None, expected) => {

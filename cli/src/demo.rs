@@ -634,7 +634,7 @@ fn write_graphs(rules: &RulePack, db: &Path) -> Result<Vec<PathBuf>> {
         .files(FileKind::Script)
         .map(|f| f.stem.clone())
         .collect();
-    let set = workflow::load(rules, &Vocabulary::builtin(scripts))?;
+    let set = workflow::load(rules, &Vocabulary::engine(scripts))?;
     let dir = db
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);

@@ -17,6 +17,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand, ValueEnum};
 use distributary::{
     engine::{Engine, EngineOptions},
+    lifecycle::{self, Installed},
     pack::{FileKind, RulePack},
     plugin_host::PluginHost,
     rules::RuleSet,
@@ -38,8 +39,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Validate a rule pack: every workflow and script, every problem at once.
-    Check(RulesArg),
+    /// Validate a rule pack: every workflow and script, every problem at once; with `--db`, also
+    /// what installing it in that store would do (nothing is written).
+    Check {
+        #[command(flatten)]
+        rules: RulesArg,
+        /// A store to check the pack against, as `reload_rules` would: the live entities'
+        /// states, and the migrations it would apply.
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
     /// Run the rule tests of a rule pack (rules/tests/*.yaml).
     Test(RulesArg),
     /// Print a workflow as a graph.
@@ -162,7 +171,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> miette::Result<ExitCode> {
     match cli.command {
-        Cmd::Check(rules) => check(&load_pack(&rules)?),
+        Cmd::Check { rules, db } => check(&load_pack(&rules)?, db.as_deref()),
         Cmd::Test(rules) => test(&load_pack(&rules)?),
         Cmd::Graph {
             workflow,
@@ -227,31 +236,56 @@ fn load_pack(arg: &RulesArg) -> miette::Result<RulePack> {
         .map_err(|e| miette::miette!("cannot read rules from {}: {e}", dir.display()))
 }
 
-fn check(pack: &RulePack) -> miette::Result<ExitCode> {
-    let mut problems = 0;
-    if let Err(errors) = RuleSet::compile(pack) {
-        problems += 1;
-        eprintln!("{:?}", miette::Report::new(errors));
-    }
-    let scripts = pack
-        .files(FileKind::Script)
-        .map(|f| f.stem.clone())
-        .collect();
-    match workflow::load(pack, &Vocabulary::builtin(scripts)) {
-        Ok(set) if problems == 0 => {
-            println!(
-                "ok: {} workflows, {} scripts in {} (rules version {})",
-                set.len(),
-                pack.files(FileKind::Script).count(),
-                pack.origin(),
-                pack.version()
-            );
-            return Ok(ExitCode::SUCCESS);
+fn check(pack: &RulePack, db: Option<&Path>) -> miette::Result<ExitCode> {
+    let installed = match Installed::compile(pack.clone()) {
+        Ok(installed) => installed,
+        Err(errors) => {
+            eprintln!("{:?}", miette::Report::new(errors));
+            return Ok(ExitCode::from(EXIT_PROBLEM));
         }
-        Ok(_) => {}
-        Err(errors) => eprintln!("{:?}", miette::Report::new(errors)),
+    };
+    println!(
+        "ok: {} workflows, {} scripts in {} (rules version {})",
+        installed.workflows.len(),
+        pack.files(FileKind::Script).count(),
+        pack.origin(),
+        installed.version()
+    );
+    let Some(db) = db else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    match lifecycle::check_store(db, &installed) {
+        Ok(plan) => {
+            println!(
+                "{}: a reload would install {} (in force: {})",
+                db.display(),
+                installed.version(),
+                plan.in_force.as_deref().unwrap_or("none")
+            );
+            for (name, states) in &plan.migrated {
+                for (from, count) in states {
+                    let to = installed
+                        .workflows
+                        .get(name)
+                        .and_then(|w| w.migration(from))
+                        .unwrap_or("?");
+                    println!("  migrate {count} {name} from `{from}` to `{to}`");
+                }
+            }
+            if plan.migrated.is_empty() {
+                println!("  no live entity moves");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprintln!(
+                "{}: refused ({}): {error}",
+                db.display(),
+                error.code().as_str()
+            );
+            Ok(ExitCode::from(EXIT_PROBLEM))
+        }
     }
-    Ok(ExitCode::from(EXIT_PROBLEM))
 }
 
 fn test(pack: &RulePack) -> miette::Result<ExitCode> {
@@ -278,7 +312,7 @@ fn graph(pack: &RulePack, name: &str, format: GraphFormat) -> miette::Result<Exi
         .files(FileKind::Script)
         .map(|f| f.stem.clone())
         .collect();
-    let set = workflow::load(pack, &Vocabulary::builtin(scripts))?;
+    let set = workflow::load(pack, &Vocabulary::engine(scripts))?;
     let Some(workflow) = set.get(name) else {
         let known: Vec<&str> = set.iter().map(|w| w.name()).collect();
         eprintln!(

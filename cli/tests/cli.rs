@@ -112,6 +112,24 @@ fn check_fails_on_each_broken_copy_and_points_at_the_culprit() {
             "shipped",
         ),
         (
+            "a transition the engine fires is gone (the contract)",
+            broken_copy(order, |t| t.replace("event: delivered", "event: arrived")),
+            "distribution_order.yaml:",
+            "workflow::contract_transition",
+        ),
+        (
+            "an order guard on a partnership (the contract)",
+            broken_copy("workflows/partnership.yaml", |t| {
+                t.replacen(
+                    "    by: supplier\n",
+                    "    by: supplier\n    guards: [stock_available]\n",
+                    1,
+                )
+            }),
+            "partnership.yaml:",
+            "workflow::not_applicable",
+        ),
+        (
             "broken yaml",
             broken_copy("workflows/partnership.yaml", |t| {
                 t.replace("transitions:", "transitions: [")
@@ -210,6 +228,83 @@ fn graph_prints_dot_and_mermaid() {
     assert!(
         mermaid.starts_with("stateDiagram-v2") && mermaid.contains("[*] -->"),
         "{mermaid}"
+    );
+}
+
+/// `check --db`: what installing a pack in a live store would do, nothing written; and opening
+/// the store with a pack that strands live orders is refused until the workflow migrates them.
+#[test]
+fn check_with_a_store_reports_the_migration_and_opening_applies_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let db = db.to_str().unwrap();
+    let setup = concat!(
+        r#"{"id": 1, "as": "system", "cmd": "create_account", "args": {"account": "dis", "plan": "V1", "inventory": true, "currency": "MYR"}}"#,
+        "\n",
+        r#"{"id": 2, "as": "dis", "cmd": "import_orders", "args": {"marketplace": "shopee", "format": "canonical", "payload": [{"marketplace": "shopee", "shop": "s1", "order_sn": "1", "status": "ready_to_ship", "lines": [{"store_sku": "X", "qty": 1, "unit_price": "9.90"}]}]}}"#,
+        "\n",
+    );
+    let rules = rules_dir();
+    let out = run(
+        &["exec", "--db", db, "--rules", rules.to_str().unwrap()],
+        setup,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The order waits in `pending`; the edited pack calls that state `waiting`.
+    let rename = |t: String| {
+        t.replace("initial: pending", "initial: waiting")
+            .replace("[pending, ", "[waiting, ")
+            .replace("from: pending", "from: waiting")
+            .replace("to: pending", "to: waiting")
+    };
+    let renamed = broken_copy("workflows/distribution_order.yaml", rename);
+    let renamed_dir = renamed.path().to_str().unwrap();
+    let bytes = || fs::read(Path::new(db)).unwrap();
+    let before = bytes();
+
+    let out = run(&["check", "--rules", renamed_dir, "--db", db], "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("rules_invalid") && stderr.contains("1 distribution_order in `pending`"),
+        "{stderr}"
+    );
+    let out = run(&["exec", "--db", db, "--rules", renamed_dir], "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`pending`"));
+    assert_eq!(bytes(), before, "a refused pack wrote to the store");
+
+    let workflow = renamed.path().join("workflows/distribution_order.yaml");
+    let text = fs::read_to_string(&workflow).unwrap();
+    fs::write(&workflow, format!("{text}migrate: {{pending: waiting}}\n")).unwrap();
+    let out = run(&["check", "--rules", renamed_dir, "--db", db], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("migrate 1 distribution_order from `pending` to `waiting`"),
+        "{stdout}"
+    );
+    assert_eq!(bytes(), before, "`check --db` wrote to the store");
+
+    let query = r#"{"id": 3, "as": "dis", "cmd": "order", "args": {"order": "shopee:1"}}"#;
+    let out = run(&["exec", "--db", db, "--rules", renamed_dir], query);
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["result"]["state"], "waiting", "{answer}");
+    let history = answer["result"]["history"].as_array().unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(
+        (&last["event"], &last["from"], &last["by"]),
+        (&"migrate".into(), &"pending".into(), &"system".into()),
+        "{answer}"
     );
 }
 

@@ -158,7 +158,8 @@ impl CommandName {
     /// Whether the `system` actor may send it: the setup commands, and `plugins`, since who sets
     /// the engine up must see which adapters it loaded (it reads no account's data).
     pub fn open_to_system(self) -> bool {
-        self.side() == Side::System || self == CommandName::Plugins
+        self.side() == Side::System
+            || matches!(self, CommandName::Plugins | CommandName::RulesVersion)
     }
 
     /// The permission sets any one of which lets a sub-user send the command (a main user holds
@@ -175,7 +176,7 @@ impl CommandName {
             Distributors => SUPPLIER,
             Suppliers | Notifications | Shops => DISTRIBUTOR,
             Products | PriceHistory | Stock | Movements | Orders | Order | Balances
-            | Transactions | Plugins => EITHER,
+            | Transactions | Plugins | RulesVersion | Explain => EITHER,
             _ => match self.side() {
                 Side::Supplier => SUPPLIER,
                 Side::Distributor => DISTRIBUTOR,
@@ -188,7 +189,7 @@ impl CommandName {
     pub fn side(self) -> Side {
         use CommandName::*;
         match self {
-            CreateAccount | CreateUser | SetLiveRate => Side::System,
+            CreateAccount | CreateUser | SetLiveRate | ReloadRules => Side::System,
             CreateWarehouse | CreateInvitation | RevokeInvitation | ReviewPartnership
             | EndPartnership | AddBalance | DeductBalance | SetCredit | PublishProduct
             | SetPrice | SetDistribution | AssignWarehouses | PushStock | SetFees | ShipOrder
@@ -199,7 +200,8 @@ impl CommandName {
             | SplitOrder | Push | Refresh | Withdraw | MarkShipped | SetPrintSettings | Fire
             | ConnectShop | SyncOrders | SyncStock => Side::Distributor,
             Suppliers | Balances | Transactions | Notifications | Products | PriceHistory
-            | Stock | Movements | Orders | Order | Plugins | Shops | Distributors => Side::Query,
+            | Stock | Movements | Orders | Order | Plugins | Shops | Distributors
+            | RulesVersion | Explain => Side::Query,
         }
     }
 }
@@ -286,6 +288,10 @@ pub enum Command {
     Plugins(NoArgs),
     Shops(NoArgs),
     Distributors(DistributorsQuery),
+    // --- the rule lifecycle
+    ReloadRules(NoArgs),
+    RulesVersion(NoArgs),
+    Explain(Explain),
 }
 
 /// Which side of the business a command belongs to; authorisation starts from it.
@@ -661,6 +667,16 @@ pub struct Fire {
     pub entity: String,
     pub id: String,
     pub event: String,
+}
+
+/// `explain {entity, id}`: an entity named by its workflow, as `fire` names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Explain {
+    /// `distribution_order`, `partnership` or `distribution_product`.
+    pub entity: String,
+    /// The order's name, the partnership's or the claim's id.
+    pub id: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -12,7 +12,7 @@ use crate::{
     engine::Prepared,
     error::{Code, Error},
     flow::Ctx,
-    inventory, ledger, notify, orders, partnership, shops,
+    inventory, ledger, lifecycle, notify, orders, partnership, shops,
 };
 
 /// One command's schemas: the name, the arguments and the answer's `result`.
@@ -154,4 +154,7 @@ commands! {
     Plugins => plain(shops::plugins),
     Shops => plain(shops::shops),
     Distributors => plain(partnership::distributors),
+    ReloadRules => lifecycle::reload_rules,
+    RulesVersion => plain(lifecycle::rules_version),
+    Explain => plain(lifecycle::explain),
 }

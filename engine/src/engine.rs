@@ -4,7 +4,7 @@
 use std::{
     cell::RefCell,
     path::{Path, PathBuf},
-    sync::Mutex,
+    sync::{Arc, Mutex, PoisonError, RwLock},
 };
 
 use distributary_plugin::CanonicalOrder;
@@ -17,14 +17,14 @@ use crate::{
     error::{Code, Error},
     execute::{self, Commands},
     flow::{Actor, Ctx, OpenCtx},
+    lifecycle::{self, Installed, PackErrors},
     model::time::Instant,
     orders,
     pack::RulePack,
     plugin_host::PluginHost,
-    rules::RuleSet,
     shops,
     store::{Store, StoreOptions, Tx},
-    workflow::{self, Vocabulary, WorkflowSet},
+    workflow,
 };
 
 /// What an engine is opened with.
@@ -65,18 +65,44 @@ pub enum OpenError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Rules(#[from] crate::rules::RuleErrors),
+    /// Scripts do not compile and workflow files do not validate.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Pack(PackErrors),
     /// The store could not be opened or migrated.
     #[error("cannot open the store: {0}")]
     Store(Error),
+    /// The store's live entities sit in states the pack does not declare and does not migrate
+    /// (`rules_invalid`, with the states and counts).
+    #[error("the rule pack does not fit the store: {0}")]
+    Incompatible(Error),
 }
 
-/// The engine: a store, a compiled rule set, validated workflows and the loaded adapters.
+impl From<PackErrors> for OpenError {
+    fn from(errors: PackErrors) -> OpenError {
+        match errors {
+            PackErrors::Rules(r) => OpenError::Rules(r),
+            PackErrors::Workflows(w) => OpenError::Workflows(w),
+            both => OpenError::Pack(both),
+        }
+    }
+}
+
+/// The engine: a store, the rule pack in force (compiled rules and validated workflows) and the
+/// loaded adapters.
 pub struct Engine {
     store: Mutex<Store>,
-    rules: RuleSet,
-    workflows: WorkflowSet,
+    /// The pack in force. A command takes it once it holds the store, and keeps it to its
+    /// answer; `reload_rules` replaces it after its commit, while it still holds the store.
+    installed: RwLock<Arc<Installed>>,
     plugins: PluginHost,
     auto_deliver: bool,
+}
+
+/// What a command runs with: the engine and the pack in force when it took the store.
+struct Session<'e> {
+    engine: &'e Engine,
+    installed: Arc<Installed>,
 }
 
 // A host shares one engine between its threads (commands from several threads take turns at the
@@ -88,19 +114,30 @@ const _: fn() = || {
 
 impl Engine {
     /// Opens the store at `path` (`:memory:` for a throwaway one) with the given rules.
+    ///
+    /// The pack is checked against the engine's contract and then against the store's live
+    /// entities (`migrate:` entries applied), and installed in the store (its files kept by
+    /// version) before the engine answers anything.
     pub fn open(path: &Path, options: EngineOptions) -> Result<Engine, OpenError> {
-        let rules = RuleSet::compile(&options.rules)?;
-        let vocabulary = Vocabulary::builtin(rules.script_names().map(str::to_owned).collect());
-        let workflows = workflow::load(&options.rules, &vocabulary)?;
-        let store = Store::open(path, &options.store).map_err(OpenError::Store)?;
+        let installed = Installed::compile(options.rules)?;
+        let mut store = Store::open(path, &options.store).map_err(OpenError::Store)?;
+        let at = Instant::now().to_string();
+        store
+            .write(|tx| {
+                let before = lifecycle::stored_workflows(tx)?;
+                lifecycle::install(tx, &installed, before.as_ref(), &at)
+            })
+            .map_err(|e| match e.code() {
+                Code::RulesInvalid => OpenError::Incompatible(e),
+                _ => OpenError::Store(e),
+            })?;
         let plugins = match &options.plugins_dir {
             Some(dir) => PluginHost::load_dir(dir),
             None => PluginHost::empty(),
         };
         let engine = Engine {
             store: Mutex::new(store),
-            rules,
-            workflows,
+            installed: RwLock::new(Arc::new(installed)),
             plugins,
             auto_deliver: options.auto_deliver,
         };
@@ -111,8 +148,57 @@ impl Engine {
     }
 
     /// The version of the rule set in force: a hash of its files.
-    pub fn rules_version(&self) -> &str {
-        self.rules.version()
+    pub fn rules_version(&self) -> String {
+        self.current().version().to_owned()
+    }
+
+    /// The pack in force.
+    fn current(&self) -> Arc<Installed> {
+        Arc::clone(
+            &self
+                .installed
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    /// A command's view of the engine: the pack in force now, kept to its answer.
+    fn session(&self) -> Session<'_> {
+        Session {
+            engine: self,
+            installed: self.current(),
+        }
+    }
+
+    /// Swaps in the pack a `reload_rules` of this batch installed, once its transaction
+    /// committed (the caller still holds the store, so no command sees the store without it).
+    fn swap_installed(&self, prepared: &[Option<Prepared>], results: &[Result<Value, Error>]) {
+        for (prepared, result) in prepared.iter().zip(results) {
+            let Some((_, installed)) = prepared.as_ref().and_then(Prepared::reload) else {
+                continue;
+            };
+            let next = installed.borrow_mut().take();
+            if let (Some(next), Ok(_)) = (next, result) {
+                tracing::info!(version = next.version(), "rule pack reloaded");
+                *self
+                    .installed
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = next;
+            }
+        }
+    }
+
+    /// Reads the pack's source again and compiles it, before the store is locked.
+    fn compile_reload(&self) -> Result<Arc<Installed>, Error> {
+        let pack = self.current().pack.reread().map_err(|e| {
+            Error::new(
+                Code::RulesInvalid,
+                format!("cannot read the rule pack: {e}"),
+            )
+        })?;
+        Installed::compile(pack)
+            .map(Arc::new)
+            .map_err(|e| e.to_error())
     }
 
     /// The loaded marketplace adapters, and the libraries refused with why.
@@ -123,7 +209,10 @@ impl Engine {
     /// Delivers every queued pushed order to its supplier, `DELIVERY_BATCH_MAX` per transaction;
     /// runs after every write command and when the store opens, so a crash only delays delivery.
     pub fn drain_deliveries(&self) -> Result<usize, Error> {
-        catch_panic(|| delivery::drain(&mut *self.lock()?, self))?
+        catch_panic(|| {
+            let mut store = self.lock()?;
+            delivery::drain(&mut store, &self.session())
+        })?
     }
 
     /// The store. A command that panicked poisoned the lock, but its transaction was rolled
@@ -173,9 +262,10 @@ impl Engine {
             let prepared: Vec<Option<Prepared>> = envelopes
                 .iter()
                 .zip(&ats)
-                .map(|(e, at)| self.prepare(e, at))
+                .map(|(e, at)| self.prepare(e, at, envelopes.len() == 1))
                 .collect();
             let mut store = self.lock()?;
+            let session = self.session();
             let commands = Commands {
                 envelopes,
                 ats: &ats,
@@ -183,20 +273,22 @@ impl Engine {
                 run: &|tx, envelope, at, prepared| {
                     let actor = Actor::authorise(tx, envelope)?;
                     crate::dispatch::dispatch(
-                        &self.ctx(tx, &actor, at),
+                        &session.ctx(tx, &actor, at),
                         &envelope.command,
                         prepared,
                     )
                 },
                 deliver: &|tx| {
                     if self.delivers_after(envelopes) {
-                        delivery::deliver_within(tx, self)
+                        delivery::deliver_within(tx, &session)
                     } else {
                         Ok(false)
                     }
                 },
             };
-            Ok(execute::execute(&mut store, &commands))
+            let (results, drain) = execute::execute(&mut store, &commands);
+            self.swap_installed(&prepared, &results);
+            Ok((results, drain))
         });
         let (results, drain) = outcome.and_then(|outcome| outcome).unwrap_or_else(|error| {
             let failed = envelopes.iter().map(|_| Err(error.clone())).collect();
@@ -219,7 +311,25 @@ impl Engine {
     /// run its transaction meanwhile: a sync's marketplace round trip ([`Engine::network_phase`]),
     /// a native import's parsing by its adapter (which reads nothing from the store; a command
     /// that would fail before parsing is left to its handler, which says why in its own order).
-    fn prepare(&self, envelope: &Envelope, at: &Result<Instant, Error>) -> Option<Prepared> {
+    ///
+    /// A reload runs alone: the commands after it in a batch would run on the pack it replaces,
+    /// against entities its migrations moved.
+    fn prepare(
+        &self,
+        envelope: &Envelope,
+        at: &Result<Instant, Error>,
+        alone: bool,
+    ) -> Option<Prepared> {
+        if let Command::ReloadRules(_) = &envelope.command {
+            let compiled = if alone {
+                self.compile_reload()
+            } else {
+                Err(Error::bad_request(
+                    "`reload_rules` runs alone, not in a batch of commands",
+                ))
+            };
+            return Some(Prepared::Reload(compiled, RefCell::new(None)));
+        }
         if let Command::ImportOrders(args) = &envelope.command {
             if args.format != PayloadFormat::Native {
                 return None;
@@ -251,7 +361,8 @@ impl Engine {
                     }
                 }
                 let actor = Actor::authorise(tx, envelope)?;
-                let ctx = self.ctx(tx, &actor, at.clone()?);
+                let session = self.session();
+                let ctx = session.ctx(tx, &actor, at.clone()?);
                 shops::plan(&ctx, &envelope.command).map(Some)
             })
         });
@@ -263,15 +374,15 @@ impl Engine {
     }
 }
 
-impl OpenCtx for Engine {
+impl OpenCtx for Session<'_> {
     fn ctx<'a, 't>(&'a self, tx: &'a Tx<'t>, actor: &'a Actor, at: Instant) -> Ctx<'a, 't> {
         Ctx {
             tx,
             actor,
             at,
-            workflows: &self.workflows,
-            rules: &self.rules,
-            plugins: &self.plugins,
+            workflows: &self.installed.workflows,
+            rules: &self.installed.rules,
+            plugins: &self.engine.plugins,
         }
     }
 }
@@ -283,20 +394,40 @@ pub(crate) enum Prepared {
     /// A native import's payload, read by its adapter; taken by the command's run (a batch run
     /// again parses it again).
     Parsed(RefCell<Option<Result<Vec<CanonicalOrder>, Error>>>),
+    /// `reload_rules`: the pack read again and compiled (or why not), and the slot its handler
+    /// fills once the pack is installed, for the engine to swap in after the commit.
+    Reload(
+        Result<Arc<Installed>, Error>,
+        RefCell<Option<Arc<Installed>>>,
+    ),
 }
 
 impl Prepared {
     pub(crate) fn fetched(&self) -> Option<&shops::Fetched> {
         match self {
             Prepared::Fetched(fetched) => Some(fetched),
-            Prepared::Parsed(_) => None,
+            _ => None,
         }
     }
 
     pub(crate) fn take_parsed(&self) -> Option<Result<Vec<CanonicalOrder>, Error>> {
         match self {
             Prepared::Parsed(parsed) => parsed.borrow_mut().take(),
-            Prepared::Fetched(_) => None,
+            _ => None,
+        }
+    }
+
+    /// A reload's compiled pack and the slot for the installed one.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn reload(
+        &self,
+    ) -> Option<(
+        &Result<Arc<Installed>, Error>,
+        &RefCell<Option<Arc<Installed>>>,
+    )> {
+        match self {
+            Prepared::Reload(compiled, installed) => Some((compiled, installed)),
+            _ => None,
         }
     }
 }

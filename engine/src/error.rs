@@ -64,6 +64,9 @@ pub enum Code {
     Internal,
     /// An order whose marketplace status is `unpaid` cannot be packed (wave 2).
     OrderUnpaid,
+    /// A rule pack that does not compile, breaks the engine's contract, or leaves live entities
+    /// in states it does not declare (issue 16).
+    RulesInvalid,
 }
 
 impl Code {
@@ -95,6 +98,11 @@ impl Error {
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Error {
         self.details.insert(key.to_owned(), value.into());
         self
+    }
+
+    /// A failure no input causes (`internal`).
+    pub fn internal(message: impl Into<String>) -> Error {
+        Error::new(Code::Internal, message)
     }
 
     /// A malformed request.

@@ -1,7 +1,10 @@
 //! The rule pack: the workflow, script and rule-test files a rule set is built from, read from a
 //! directory or taken from the default pack embedded in the library.
 
-use std::{fmt, fs, io, path::Path};
+use std::{
+    fmt, fs, io,
+    path::{Path, PathBuf},
+};
 
 use sha2::{Digest, Sha256};
 
@@ -53,6 +56,8 @@ pub struct SourceFile {
 #[derive(Debug, Clone)]
 pub struct RulePack {
     origin: String,
+    /// The directory the pack was read from, read again by a reload.
+    dir: Option<PathBuf>,
     files: Vec<SourceFile>,
 }
 
@@ -146,7 +151,23 @@ impl RulePack {
                 });
             }
         }
-        Ok(RulePack::new(dir.display().to_string(), files))
+        let mut pack = RulePack::new(dir.display().to_string(), files);
+        pack.dir = Some(dir.to_path_buf());
+        Ok(pack)
+    }
+
+    /// The pack as its source holds it now: its directory read again, the default pack, or
+    /// (a pack built in memory) the same files.
+    pub fn reread(&self) -> io::Result<RulePack> {
+        match &self.dir {
+            Some(dir) => RulePack::from_dir(dir),
+            None => Ok(self.clone()),
+        }
+    }
+
+    /// The directory the pack was read from, if it was.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
     }
 
     /// The default rule pack as it was when the library was built.
@@ -170,7 +191,11 @@ impl RulePack {
     /// A pack made of the given files (tests and embedding hosts build packs in memory).
     pub fn new(origin: String, mut files: Vec<SourceFile>) -> RulePack {
         files.sort_by(|a, b| (a.kind, &a.stem).cmp(&(b.kind, &b.stem)));
-        RulePack { origin, files }
+        RulePack {
+            origin,
+            dir: None,
+            files,
+        }
     }
 
     /// Where the pack came from: a directory, or `<default pack>`.

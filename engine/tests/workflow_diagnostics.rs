@@ -27,13 +27,18 @@ type Expected = (String, String, usize, usize, String);
 /// The pack of one case, with paths relative to the crate so snapshots do not depend on where the
 /// checkout lives, and the problems its files expect.
 fn case(name: &str) -> (RulePack, Vec<Expected>) {
-    let dir = Path::new(FIXTURES).join(name);
+    case_in(FIXTURES, "tests/fixtures/workflows", name)
+}
+
+/// [`case`] for the folder `name` of `fixtures`, its paths shown under `shown_dir`.
+fn case_in(fixtures: &str, shown_dir: &str, name: &str) -> (RulePack, Vec<Expected>) {
+    let dir = Path::new(fixtures).join(name);
     let mut files = Vec::new();
     let mut expected = Vec::new();
     for entry in fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
-        let shown = format!("tests/fixtures/workflows/{name}/{stem}.yaml");
+        let shown = format!("{shown_dir}/{name}/{stem}.yaml");
         let text = fs::read_to_string(&path).unwrap();
         for line in text.lines() {
             let Some(rest) = line.strip_prefix("# expect: ") else {
@@ -152,6 +157,50 @@ fn check_case(name: &str) -> Result<(), String> {
     }
     insta::assert_snapshot!(name.to_owned(), rendered);
     Ok(())
+}
+
+/// The engine's contract (`Vocabulary::engine`): a pack without a workflow the engine drives,
+/// without a state its code relies on, with a built-in on a workflow it does not apply to, or with
+/// a migration onto an undeclared state is refused, each problem located.
+#[test]
+fn a_pack_that_breaks_the_engine_contract_is_refused_with_located_diagnostics() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let (pack, mut expected) = case_in(fixtures, "tests/fixtures", "contract");
+    // The pack has no `distribution_product` workflow: a problem with no text to point at.
+    expected.push((
+        "fixture contract/workflows/distribution_product.yaml".to_owned(),
+        "workflow::contract_workflow".to_owned(),
+        1,
+        1,
+        String::new(),
+    ));
+    expected.sort();
+    let scripts = vec![
+        "push_checks".into(),
+        "fees".into(),
+        "allocate_warehouse".into(),
+    ];
+    // Without the contract only the migration is wrong: the rest is the contract's alone.
+    let alone = workflow::load(&pack, &Vocabulary::builtin(scripts.clone())).unwrap_err();
+    let codes: Vec<&str> = alone.problems().iter().map(|p| p.code()).collect();
+    assert_eq!(codes, ["workflow::bad_migration"], "{}", render(&alone));
+    let errors = workflow::load(&pack, &Vocabulary::engine(scripts)).unwrap_err();
+    let mut found: Vec<Expected> = errors
+        .problems()
+        .iter()
+        .map(|p| {
+            (
+                p.path().to_owned(),
+                p.code().to_owned(),
+                p.line(),
+                p.column(),
+                p.culprit().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(found, expected, "{}", render(&errors));
+    insta::assert_snapshot!(render(&errors));
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 mod answers;
 
+use crate::contract::{partnership, product};
 use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
@@ -32,7 +33,7 @@ pub use answers::{
 };
 
 /// The claim workflow's name in the rule pack.
-pub const WORKFLOW: &str = "distribution_product";
+pub use crate::contract::product::WORKFLOW;
 /// The most SKUs one `claim` or `import_claimed` takes.
 pub const CLAIM_SKUS_MAX: usize = 10_000;
 /// The most distributors a product's visibility list names.
@@ -129,7 +130,7 @@ pub fn set_price(ctx: &Ctx<'_, '_>, args: &SetPrice) -> Result<PriceSet, Error> 
             .set_product_price(&product.supplier, &product.sku, price, &ctx.now())?;
         for claim in ctx
             .tx
-            .claims_of_product(&product.supplier, &product.sku, "claimed")?
+            .claims_of_product(&product.supplier, &product.sku, product::CLAIMED)?
         {
             let data = json!({"supplier": product.supplier, "sku": product.sku, "local_sku": claim.local_sku,
                               "old_price": product.price.to_string(), "new_price": price.to_string(),
@@ -156,9 +157,9 @@ pub fn set_distribution(
     if !args.enabled {
         for claim in ctx
             .tx
-            .claims_of_product(&product.supplier, &product.sku, "claimed")?
+            .claims_of_product(&product.supplier, &product.sku, product::CLAIMED)?
         {
-            move_claim(ctx, &claim, "expire", Role::System)?;
+            move_claim(ctx, &claim, product::EXPIRE, Role::System)?;
             expired += 1;
         }
     }
@@ -210,7 +211,7 @@ pub fn claim(ctx: &Ctx<'_, '_>, args: &ClaimArgs) -> Result<Claimed, Error> {
 
 fn require_partnered(ctx: &Ctx<'_, '_>, supplier: &str) -> Result<(), Error> {
     match ctx.tx.latest_partnership(supplier, ctx.actor.account())? {
-        Some(p) if p.state == "partnered" => Ok(()),
+        Some(p) if p.state == partnership::PARTNERED => Ok(()),
         _ => Err(Error::new(
             Code::NotPartnered,
             format!("not partnered with {supplier:?}"),
@@ -361,7 +362,7 @@ fn my_claims(ctx: &Ctx<'_, '_>, sku: &str) -> Result<Vec<Claim>, Error> {
 pub fn remove_expired(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Removed, Error> {
     let mut removed = Vec::new();
     for claim in my_claims(ctx, &args.sku)? {
-        move_claim(ctx, &claim, "remove", Role::Distributor)?;
+        move_claim(ctx, &claim, product::REMOVE, Role::Distributor)?;
         removed.push(SupplierSku {
             supplier: claim.supplier,
             sku: claim.sku,
@@ -374,7 +375,7 @@ pub fn remove_expired(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Removed, Erro
 pub fn stop_distribution(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Stopped, Error> {
     let mut stopped = Vec::new();
     for claim in my_claims(ctx, &args.sku)? {
-        let state = move_claim(ctx, &claim, "stop_distribution", Role::Distributor)?;
+        let state = move_claim(ctx, &claim, product::STOP_DISTRIBUTION, Role::Distributor)?;
         stopped.push(StoppedClaim {
             supplier: claim.supplier,
             sku: claim.sku,
@@ -425,7 +426,7 @@ pub fn products(ctx: &Ctx<'_, '_>, args: &ProductsQuery) -> Result<Products, Err
             require_distributor_view(ctx)?;
             unclaimed_tab(ctx)?
         }
-        "claimed" | "expired" => {
+        tab if tab == product::CLAIMED || tab == product::EXPIRED => {
             require_distributor_view(ctx)?;
             let mut rows = Vec::new();
             for claim in ctx.tx.claims_of(ctx.actor.account(), Some(&args.tab))? {
@@ -460,7 +461,7 @@ fn unclaimed_tab(ctx: &Ctx<'_, '_>) -> Result<Vec<ProductRow>, Error> {
         .tx
         .partnerships_of_distributor(me)?
         .into_iter()
-        .filter(|p| p.state == "partnered")
+        .filter(|p| p.state == partnership::PARTNERED)
     {
         let currency = supplier_currency(ctx, &p.supplier)?;
         let assigned = ctx.tx.assigned_warehouses(&p.supplier, me)?;
@@ -607,7 +608,9 @@ pub fn export_claimed(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<ClaimedExport, Er
     let mut writer = csv::Writer::from_writer(Vec::new());
     let csv_error = |e: csv::Error| Error::new(Code::Internal, format!("csv: {e}"));
     writer.write_record(CSV_COLUMNS).map_err(csv_error)?;
-    let claims = ctx.tx.claims_of(ctx.actor.account(), Some("claimed"))?;
+    let claims = ctx
+        .tx
+        .claims_of(ctx.actor.account(), Some(product::CLAIMED))?;
     for claim in &claims {
         let row = claim_row(ctx, claim)?;
         writer

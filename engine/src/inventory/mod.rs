@@ -8,6 +8,7 @@
 
 mod answers;
 
+use crate::contract::{partnership, product};
 use std::collections::BTreeSet;
 
 use crate::{
@@ -94,7 +95,7 @@ pub(crate) fn rebuild_supplier_warehouses(
             .insert_supplier_warehouse(distributor, supplier, &warehouse, &ctx.now())?;
         for claim in ctx
             .tx
-            .claims_from_supplier(distributor, supplier, "claimed")?
+            .claims_from_supplier(distributor, supplier, product::CLAIMED)?
         {
             mirror_cell(ctx, distributor, supplier, &warehouse, &claim.sku)?;
         }
@@ -249,7 +250,7 @@ pub fn add_supplier_warehouse(
     check_name("warehouse", &args.warehouse)?;
     let me = ctx.actor.account();
     match ctx.tx.latest_partnership(&args.supplier, me)? {
-        Some(p) if p.state == "partnered" => {}
+        Some(p) if p.state == partnership::PARTNERED => {}
         Some(_) => {
             return Err(Error::new(
                 Code::NotPartnered,
@@ -275,7 +276,10 @@ pub fn add_supplier_warehouse(
     let created =
         ctx.tx
             .insert_supplier_warehouse(me, &args.supplier, &args.warehouse, &ctx.now())?;
-    for claim in ctx.tx.claims_from_supplier(me, &args.supplier, "claimed")? {
+    for claim in ctx
+        .tx
+        .claims_from_supplier(me, &args.supplier, product::CLAIMED)?
+    {
         mirror_cell(ctx, me, &args.supplier, &args.warehouse, &claim.sku)?;
     }
     Ok(SupplierWarehouseAdded {

@@ -289,11 +289,63 @@ pub struct OrderTransition {
     pub at: String,
     /// Why the engine fired it, when it says: for `stock_released`, what auto-clear released.
     pub reason: Option<String>,
+    /// The guards evaluated when it was decided, as recorded then: the failed guards of earlier
+    /// candidate transitions, then the winner's (one entry per failure of a failing guard).
+    pub guards: Vec<RecordedGuard>,
+}
+
+/// One guard's result, recorded with the transition it decided.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RecordedGuard {
+    /// The guard as the workflow named it.
+    pub guard: String,
+    /// The state of the candidate transition that evaluated it.
+    pub to: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// The failure's code; `null` when it passed.
+    pub code: Option<String>,
+    /// The failure's message; `null` when it passed.
+    pub message: Option<String>,
+}
+
+impl RecordedGuard {
+    /// The recorded results (`workflow::GuardResult`s as stored), flattened.
+    fn read(recorded: &serde_json::Value) -> Vec<RecordedGuard> {
+        let text = |v: &serde_json::Value, key: &str| {
+            v.get(key)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let mut guards = Vec::new();
+        for result in recorded.as_array().into_iter().flatten() {
+            let failures = result.get("failures").and_then(serde_json::Value::as_array);
+            let passed = result.get("passed") == Some(&serde_json::Value::Bool(true));
+            let entry = |code: Option<String>, message: Option<String>| RecordedGuard {
+                guard: text(result, "guard"),
+                to: text(result, "to"),
+                passed,
+                code,
+                message,
+            };
+            match failures.filter(|f| !f.is_empty()) {
+                Some(failures) => guards.extend(
+                    failures
+                        .iter()
+                        .map(|f| entry(Some(text(f, "code")), Some(text(f, "message")))),
+                ),
+                None => guards.push(entry(None, None)),
+            }
+        }
+        guards
+    }
 }
 
 impl From<AuditEntry> for OrderTransition {
     fn from(a: AuditEntry) -> OrderTransition {
         OrderTransition {
+            guards: RecordedGuard::read(&a.guards),
             from: a.from_state,
             to: a.to_state,
             event: a.event,

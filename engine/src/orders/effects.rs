@@ -2,13 +2,14 @@
 //! the delivery queued, split orders created; and the locks auto-clear gives back, sending an order
 //! not pushed yet back to be packed again.
 
+use crate::contract::order;
 use rust_decimal::Decimal;
 
 use super::{
     fire::fire,
     inputs::push_input,
     loaded::{Args, Loaded},
-    EVENT_STOCK_RELEASED, WORKFLOW,
+    WORKFLOW,
 };
 use crate::{
     error::{Code, Error},
@@ -154,7 +155,7 @@ fn refund_charges(ctx: &Ctx<'_, '_>, loaded: &mut Loaded, event: &str) -> Result
         return Ok(());
     };
     let account = ledger::account_of(ctx, supplier, &loaded.order.distributor)?;
-    let kind = if event == "delivery_failed" {
+    let kind = if event == order::DELIVERY_FAILED {
         kind::PUSH_FAILED_REFUND
     } else {
         kind::WITHDRAWAL_REFUND
@@ -222,7 +223,7 @@ pub(super) fn stock_released(
 ) -> Result<bool, Error> {
     let fires = ctx.workflows.get(WORKFLOW).is_some_and(|w| {
         w.events_from(&loaded.order.state)
-            .contains(&EVENT_STOCK_RELEASED)
+            .contains(&order::STOCK_RELEASED)
     });
     if !fires {
         return Ok(false);
@@ -239,7 +240,7 @@ pub(super) fn stock_released(
     fire(
         &as_system,
         loaded,
-        EVENT_STOCK_RELEASED,
+        order::STOCK_RELEASED,
         Role::System,
         &args,
     )?;
@@ -287,7 +288,7 @@ fn create_children(
 ) -> Result<(), Error> {
     for (index, group) in groups.iter().enumerate() {
         let name = format!("{}/{}", loaded.order.order, index + 1);
-        let (state, audit_seq) = ctx.created(WORKFLOW, &name, "split")?;
+        let (state, audit_seq) = ctx.created(WORKFLOW, &name, order::SPLIT_EVENT)?;
         let child = Order {
             order: name,
             audit_head: Some(audit_seq),

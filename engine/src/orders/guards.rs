@@ -63,7 +63,7 @@ pub(super) fn builtin_guard(
             }
         }
         "came_from_pushed" | "came_from_to_pickup" | "came_from_shipped" => {
-            let from = name.trim_start_matches("came_from_");
+            let from = name.trim_start_matches(crate::contract::order::CAME_FROM_PREFIX);
             if order.withdrawn_from.as_deref() == Some(from) {
                 Vec::new()
             } else {

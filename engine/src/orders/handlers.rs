@@ -1,6 +1,7 @@
 //! The order commands' handlers (fees, print settings, pack, split, push, withdraw, ship, pickup,
 //! refunds, user events) and the system's delivery of a queued order to its supplier.
 
+use crate::contract::{order, partnership};
 use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
@@ -89,7 +90,7 @@ pub fn pack(ctx: &Ctx<'_, '_>, args: &Pack) -> Result<OrderSummary, Error> {
     fire(
         ctx,
         &mut loaded,
-        "pack",
+        order::PACK,
         Role::Distributor,
         &Args {
             warehouse: args.warehouse.as_deref(),
@@ -119,7 +120,7 @@ pub fn split_order(ctx: &Ctx<'_, '_>, args: &SplitOrder) -> Result<OrderSplit, E
     fire(
         ctx,
         &mut loaded,
-        "split",
+        order::SPLIT_EVENT,
         Role::Distributor,
         &Args {
             groups: Some(&args.groups),
@@ -156,7 +157,7 @@ pub fn push(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<OrderPushed, Error> {
     fire(
         ctx,
         &mut loaded,
-        "push",
+        order::PUSH,
         Role::Distributor,
         &Args::default(),
     )?;
@@ -174,7 +175,7 @@ pub fn withdraw(ctx: &Ctx<'_, '_>, args: &OrderArgs) -> Result<OrderSummary, Err
     fire(
         ctx,
         &mut loaded,
-        "withdraw",
+        order::WITHDRAW,
         Role::Distributor,
         &Args::default(),
     )?;
@@ -230,7 +231,13 @@ pub fn ship_order(ctx: &Ctx<'_, '_>, args: &ShipOrder) -> Result<OrderSummary, E
         check_name("tracking_no", t)?;
         loaded.order.tracking_no = Some(t.clone());
     }
-    fire(ctx, &mut loaded, "ship", Role::Supplier, &Args::default())?;
+    fire(
+        ctx,
+        &mut loaded,
+        order::SHIP,
+        Role::Supplier,
+        &Args::default(),
+    )?;
     Ok(OrderSummary::from(&loaded.order))
 }
 
@@ -240,7 +247,7 @@ pub fn confirm_pickup(ctx: &Ctx<'_, '_>, args: &SupplierOrder) -> Result<OrderSu
     fire(
         ctx,
         &mut loaded,
-        "confirm_pickup",
+        order::CONFIRM_PICKUP,
         Role::Supplier,
         &Args::default(),
     )?;
@@ -257,9 +264,9 @@ pub fn review_withdrawal(
     }
     let mut loaded = supplier_order(ctx, &args.order, args.distributor.as_deref())?;
     let event = if args.approve {
-        "approve_withdrawal"
+        order::APPROVE_WITHDRAWAL
     } else {
-        "reject_withdrawal"
+        order::REJECT_WITHDRAWAL
     };
     fire(ctx, &mut loaded, event, Role::Supplier, &Args::default())?;
     if !args.approve {
@@ -314,7 +321,7 @@ pub fn after_sale_refund(
 }
 
 /// The role a user event is fired in: the distributor on its own order, else the supplier.
-fn distributor_side(ctx: &Ctx<'_, '_>, order: &Order) -> Role {
+pub(super) fn distributor_side(ctx: &Ctx<'_, '_>, order: &Order) -> Role {
     if order.distributor == ctx.actor.account() {
         Role::Distributor
     } else {
@@ -328,7 +335,7 @@ fn distributor_side(ctx: &Ctx<'_, '_>, order: &Order) -> Role {
 /// by order).
 pub(crate) fn deliver(ctx: &Ctx<'_, '_>, distributor: &str, order: &str) -> Result<(), Error> {
     let mut loaded = load(ctx, distributor, order)?;
-    if loaded.order.state != "pushing" {
+    if loaded.order.state != order::PUSHING {
         return Ok(());
     }
     failpoint!("delivery.during", |code| Err(Error::failpoint(
@@ -339,7 +346,7 @@ pub(crate) fn deliver(ctx: &Ctx<'_, '_>, distributor: &str, order: &str) -> Resu
     let partnered = ctx
         .tx
         .latest_partnership(&supplier, distributor)?
-        .is_some_and(|p| p.state == "partnered");
+        .is_some_and(|p| p.state == partnership::PARTNERED);
     if partnered {
         let documents = ctx.tx.print_settings(distributor)?;
         loaded.order.documents = Some(json!(documents));
@@ -347,7 +354,7 @@ pub(crate) fn deliver(ctx: &Ctx<'_, '_>, distributor: &str, order: &str) -> Resu
         fire(
             ctx,
             &mut loaded,
-            "delivered",
+            order::DELIVERED,
             Role::System,
             &Args::default(),
         )
@@ -358,7 +365,7 @@ pub(crate) fn deliver(ctx: &Ctx<'_, '_>, distributor: &str, order: &str) -> Resu
         fire(
             ctx,
             &mut loaded,
-            "delivery_failed",
+            order::DELIVERY_FAILED,
             Role::System,
             &Args::default(),
         )?;

@@ -1,6 +1,7 @@
 //! Importing marketplace orders: canonical or native payloads become new orders or update known
 //! ones, and a marketplace cancellation cancels, withdraws or flags the order.
 
+use crate::contract::order;
 use distributary_plugin::{canonical, CanonicalOrder};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -153,7 +154,7 @@ fn import_one(
         let mut loaded = Loaded::new(existing, lines);
         loaded.order.marketplace_status = status;
         loaded.save(ctx)?;
-        if loaded.order.state == "split" {
+        if loaded.order.state == order::SPLIT {
             pass_status_to_children(ctx, &loaded)?;
         }
         if c.status.is_cancellation() && !was_cancelled {
@@ -307,7 +308,7 @@ fn pass_status_to_children(ctx: &Ctx<'_, '_>, parent: &Loaded) -> Result<(), Err
         let mut child = Loaded::new(child, lines);
         child.order.marketplace_status = parent.order.marketplace_status.clone();
         child.save(ctx)?;
-        if child.order.state == "split" {
+        if child.order.state == order::SPLIT {
             pass_status_to_children(ctx, &child)?;
         }
     }
@@ -319,7 +320,7 @@ fn pass_status_to_children(ctx: &Ctx<'_, '_>, parent: &Loaded) -> Result<(), Err
 /// where it has no transition (the supplier already shipped) the order stays and is flagged for a
 /// withdrawal request. A split order passes the cancellation to its children.
 fn cancel(ctx: &Ctx<'_, '_>, loaded: &mut Loaded) -> Result<(), Error> {
-    if loaded.order.state == "split" {
+    if loaded.order.state == order::SPLIT {
         for child in ctx
             .tx
             .order_children(&loaded.order.distributor, &loaded.order.order)?
@@ -335,7 +336,7 @@ fn cancel(ctx: &Ctx<'_, '_>, loaded: &mut Loaded) -> Result<(), Error> {
     match fire(
         ctx,
         loaded,
-        "marketplace_cancel",
+        order::MARKETPLACE_CANCEL,
         Role::System,
         &Args::default(),
     ) {

@@ -1,6 +1,7 @@
 //! What the rule scripts read of an order: its [`OrderInput`], and the push checks' input with the
 //! fees `fees.rhai` computes.
 
+use crate::contract::product;
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
@@ -81,7 +82,7 @@ pub(super) fn push_input(
         let mapped = line.supplier.as_deref() == Some(supplier.as_str());
         let claim = ctx.tx.live_claim(&order.distributor, &supplier, sku)?;
         let product = ctx.tx.product(&supplier, sku)?;
-        let expired = claim.is_none_or(|c| c.state != "claimed")
+        let expired = claim.is_none_or(|c| c.state != product::CLAIMED)
             || product.as_ref().is_none_or(|p| !p.enabled);
         let price = product.map_or(Decimal::ZERO, |p| p.price);
         prices.insert(sku.clone(), (price, mapped, expired));

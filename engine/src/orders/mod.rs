@@ -6,6 +6,7 @@
 
 pub mod answers;
 mod effects;
+mod explain;
 mod fire;
 mod guards;
 mod handlers;
@@ -16,6 +17,7 @@ mod plan;
 mod queries;
 
 pub(crate) use effects::release_locks;
+pub(crate) use explain::explain_order;
 pub(crate) use handlers::deliver;
 pub use handlers::{
     after_sale_refund, confirm_pickup, fire_event, mark_shipped, pack, push, refresh,
@@ -27,7 +29,7 @@ pub use plan::CAPABILITY_SELLER_DELIVERY;
 pub use queries::{order, orders};
 
 /// The order workflow's name in the rule pack.
-pub const WORKFLOW: &str = "distribution_order";
+pub use crate::contract::order::WORKFLOW;
 /// The canonical marketplace status of an order not paid yet: it cannot be packed
 /// (`order_unpaid`) until an import says it is paid.
 pub const STATUS_UNPAID: &str = "unpaid";
@@ -39,22 +41,4 @@ pub const ORDER_LINES_MAX: usize = 500;
 pub const LINE_QTY_MAX: u32 = 1_000_000;
 /// The documents a distributor may have travel with its pushed orders.
 pub const DOCUMENTS: &[&str] = &["invoice", "delivery_receipt"];
-/// Events with a command of their own; `fire` refuses them so their preparation is never skipped.
-pub const COMMAND_EVENTS: &[&str] = &[
-    "pack",
-    "split",
-    "push",
-    "delivered",
-    "delivery_failed",
-    "ship",
-    "confirm_pickup",
-    "marketplace_cancel",
-    "withdraw",
-    "approve_withdrawal",
-    "reject_withdrawal",
-    "stock_released",
-];
-/// The event auto-clear fires on an order whose locked stock it released, where the workflow
-/// has a transition for it from the order's state (the default: `packed` and `push_failed` go
-/// back to `pending`, to be packed again).
-pub const EVENT_STOCK_RELEASED: &str = "stock_released";
+pub use crate::contract::order::COMMAND_EVENTS;

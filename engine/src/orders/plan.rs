@@ -2,6 +2,7 @@
 //! claimed SKU each line is, which supplier and warehouse ship it, whether the stock is there,
 //! and whether the marketplace supports the shipping method.
 
+use crate::contract::product;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{
@@ -22,6 +23,9 @@ pub struct PackPlan {
     pub single_warehouse: Result<(String, String), GuardFailure>,
     pub shipping_supported: Result<(), GuardFailure>,
     pub stock_available: Result<(), GuardFailure>,
+    /// What `allocate_warehouse.rhai` was run with, when it chose the warehouse; recorded with
+    /// the pack transition (the decision's inputs).
+    pub allocation: Option<AllocationInput>,
 }
 
 fn failure(code: Code, message: String) -> GuardFailure {
@@ -48,7 +52,7 @@ pub fn resolve_lines(
                 let mut claims = ctx.tx.claims_by_local_sku(&order.distributor, local)?;
                 claims.sort_by_key(|c| {
                     (
-                        c.state != "claimed",
+                        c.state != product::CLAIMED,
                         Some(&c.supplier) != order.supplier.as_ref(),
                     )
                 });
@@ -89,6 +93,7 @@ pub fn plan(
             single_warehouse: Err(f.clone()),
             shipping_supported,
             stock_available: Err(f.clone()),
+            allocation: None,
         });
     }
     let suppliers: BTreeSet<&str> = lines.iter().filter_map(|l| l.supplier.as_deref()).collect();
@@ -107,6 +112,7 @@ pub fn plan(
                 single_warehouse: Err(f.clone()),
                 shipping_supported,
                 stock_available: Err(f),
+                allocation: None,
             });
         }
     };
@@ -117,6 +123,7 @@ pub fn plan(
             .iter()
             .all(|l| l.sku.as_deref().is_some_and(|s| c.available(s) >= l.qty))
     };
+    let mut allocation = None;
     let chosen = match warehouse {
         Some(w) => match candidates.iter().find(|c| c.warehouse == w) {
             Some(c) => c.clone(),
@@ -154,13 +161,16 @@ pub fn plan(
                 },
                 shipping_supported,
                 stock_available: Err(f),
+                allocation: None,
             });
         }
         None => {
-            let id = ctx.rules.allocate_warehouse(&AllocationInput {
+            let asked = AllocationInput {
                 order: input(lines),
                 candidates: candidates.clone(),
-            })?;
+            };
+            let id = ctx.rules.allocate_warehouse(&asked)?;
+            allocation = Some(asked);
             candidates
                 .iter()
                 .find(|c| c.warehouse == id)
@@ -194,6 +204,7 @@ pub fn plan(
         single_warehouse: Ok((supplier, chosen.warehouse)),
         shipping_supported,
         stock_available,
+        allocation,
     })
 }
 

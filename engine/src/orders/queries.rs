@@ -4,6 +4,7 @@ use super::{
     answers::{FullOrder, OrderList, OrderSummary, OrderTransition},
     loaded::{supplier_order, Loaded},
 };
+use crate::contract::order;
 use crate::{
     command::{check_name, OrderQuery, OrdersQuery},
     error::Error,
@@ -69,7 +70,7 @@ pub(super) fn full_order(ctx: &Ctx<'_, '_>, loaded: &Loaded) -> Result<FullOrder
     };
     let history: Vec<OrderTransition> = chain
         .into_iter()
-        .filter(|a| a.from_state.is_some() || a.event == "import" || a.event == "split")
+        .filter(|a| a.from_state.is_some() || a.event == "import" || a.event == order::SPLIT_EVENT)
         .map(OrderTransition::from)
         .collect();
     FullOrder::new(o, &loaded.lines, history)

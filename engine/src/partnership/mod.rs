@@ -4,6 +4,7 @@
 
 mod answers;
 
+use crate::contract::{partnership as contract, product};
 use rand::Rng;
 use serde_json::json;
 
@@ -27,7 +28,7 @@ pub use answers::{
 };
 
 /// The partnership workflow's name in the rule pack.
-pub const WORKFLOW: &str = "partnership";
+pub use crate::contract::partnership::WORKFLOW;
 /// How long an invitation lives unless the supplier says otherwise.
 pub const INVITATION_TTL_DAYS: i64 = 7;
 /// Random bytes in an invitation token: 128 bits from `rand::rng()`, a CSPRNG seeded by the
@@ -39,7 +40,7 @@ pub const INVITATION_WAREHOUSES_MAX: usize = 100;
 pub const LINK_PREFIX: &str = "distributary://invite/";
 
 /// States in which a pair is already linked, so a new bind is refused.
-const LIVE_STATES: &[&str] = &["pending_authorization", "partnered"];
+const LIVE_STATES: &[&str] = &[contract::PENDING_AUTHORIZATION, contract::PARTNERED];
 
 /// `create_warehouse {warehouse, name, region}`: a supplier's fulfilment warehouse.
 pub fn create_warehouse(
@@ -230,7 +231,11 @@ pub fn review(ctx: &Ctx<'_, '_>, args: &ReviewPartnership) -> Result<Reviewed, E
         check_text("reason", reason)?;
     }
     let p = partnership_with(ctx, &args.distributor)?;
-    let event = if args.approve { "approve" } else { "reject" };
+    let event = if args.approve {
+        contract::APPROVE
+    } else {
+        contract::REJECT
+    };
     let reason = if args.approve {
         None
     } else {
@@ -247,7 +252,7 @@ pub fn review(ctx: &Ctx<'_, '_>, args: &ReviewPartnership) -> Result<Reviewed, E
 /// `end_partnership {distributor}`: the supplier terminates a partnership.
 pub fn end(ctx: &Ctx<'_, '_>, args: &DistributorArgs) -> Result<Ended, Error> {
     let p = partnership_with(ctx, &args.distributor)?;
-    let state = move_partnership(ctx, &p, "end", None)?;
+    let state = move_partnership(ctx, &p, contract::END, None)?;
     Ok(Ended {
         distributor: p.distributor,
         status: state,
@@ -269,7 +274,7 @@ fn move_partnership(
     let moved = ctx.transition(&entity, event, Role::Supplier, no_guards)?;
     ctx.tx
         .update_partnership(&p.partnership, &moved.to, reason, &ctx.now())?;
-    if moved.to == "partnered" {
+    if moved.to == contract::PARTNERED {
         let currency = ctx.actor.currency();
         ctx.tx
             .ensure_ledger_account(&p.supplier, &p.distributor, currency)?;
@@ -296,11 +301,11 @@ fn apply_effect(
             inventory::clear_partnership_stock(ctx, &p.supplier, &p.distributor)
         }
         "expire_partnership_products" => {
-            for claim in ctx
-                .tx
-                .claims_from_supplier(&p.distributor, &p.supplier, "claimed")?
+            for claim in
+                ctx.tx
+                    .claims_from_supplier(&p.distributor, &p.supplier, product::CLAIMED)?
             {
-                catalog::move_claim(ctx, &claim, "expire", Role::System)?;
+                catalog::move_claim(ctx, &claim, product::EXPIRE, Role::System)?;
             }
             Ok(())
         }

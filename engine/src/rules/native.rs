@@ -48,7 +48,7 @@ pub(super) fn push_checks(input: &PushCheckInput) -> Option<Vec<Failure>> {
     }
     let partnership = &input.partnership;
     let mut failures = Vec::new();
-    if partnership.status != "partnered" {
+    if partnership.status != crate::contract::partnership::PARTNERED {
         failures.push(failure(
             "not_partnered",
             format!(

@@ -27,6 +27,7 @@ mod answers;
 mod http;
 mod network;
 
+use crate::contract::product;
 use std::collections::BTreeMap;
 
 use distributary_plugin::{StockItem, PROTOCOL_MARKETPLACES};
@@ -287,11 +288,11 @@ fn plan_stock(ctx: &Ctx<'_, '_>, args: &ShopArgs) -> Result<Plan, Error> {
 fn sellable(ctx: &Ctx<'_, '_>, local_sku: &str) -> Result<Option<u64>, Error> {
     let me = ctx.actor.account();
     let mut claims = ctx.tx.claims_by_local_sku(me, local_sku)?;
-    claims.sort_by_key(|c| c.state != "claimed");
+    claims.sort_by_key(|c| c.state != product::CLAIMED);
     let Some(claim) = claims.into_iter().next() else {
         return Ok(None);
     };
-    if claim.state != "claimed" {
+    if claim.state != product::CLAIMED {
         return Ok(Some(0));
     }
     let available: i64 = ctx

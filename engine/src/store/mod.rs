@@ -5,6 +5,7 @@
 mod catalog;
 mod inventory;
 mod ledger;
+mod lifecycle;
 mod memo;
 mod orders;
 mod queries;
@@ -12,6 +13,7 @@ mod shops;
 
 pub use catalog::PRICE_HISTORY_MAX;
 pub use inventory::{movement, ClearScope, MOVEMENTS_PAGE_MAX};
+pub use lifecycle::{Parties, RulesLoad};
 pub use shops::{Shop, ShopStoreSku, SHOP_STORE_SKUS_MAX};
 pub mod schema;
 
@@ -102,6 +104,32 @@ impl Store {
         let mut store = Store { conn, memo };
         store.migrate()?;
         store.conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(store)
+    }
+
+    /// Opens an existing store at its current schema to read it, migrating nothing: a store of
+    /// another schema version is refused (`internal`).
+    pub fn open_existing(path: &Path) -> Result<Store, Error> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
+        let store = Store {
+            conn,
+            memo: Memo::default(),
+        };
+        let version = store.schema_version()?;
+        if version != schema::MIGRATIONS.len() {
+            return Err(Error::new(
+                Code::Internal,
+                format!(
+                    "the store has schema version {version}, this engine's is {}; open it with \
+                     the engine first",
+                    schema::MIGRATIONS.len()
+                ),
+            ));
+        }
         Ok(store)
     }
 

@@ -2,7 +2,7 @@
 //! have run. A migration is never edited once released: a change is a new migration.
 
 /// Every migration, oldest first. The store's schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 const V1: &str = r#"
 CREATE TABLE accounts (
@@ -475,4 +475,24 @@ ALTER TABLE deliveries DROP COLUMN done;
 /// auto-clear released (docs/protocol.md#stock-and-orders).
 const V5: &str = "
 ALTER TABLE audit ADD COLUMN reason TEXT;
+";
+
+/// The rule lifecycle: every pack version the store was run with, its files kept by the version
+/// hash, so a recorded decision can be traced to the rules that made it; each install, with the
+/// version it replaced; and, with a transition a rule decided, what the rules read
+/// (`audit.inputs`), so a candidate pack can be replayed on it.
+const V6: &str = "
+CREATE TABLE rule_packs (
+    version   TEXT PRIMARY KEY,
+    origin    TEXT NOT NULL,
+    files     TEXT NOT NULL,
+    stored_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE rule_loads (
+    seq      INTEGER PRIMARY KEY,
+    version  TEXT NOT NULL REFERENCES rule_packs(version),
+    previous TEXT,
+    at       TEXT NOT NULL
+) STRICT;
+ALTER TABLE audit ADD COLUMN inputs TEXT;
 ";

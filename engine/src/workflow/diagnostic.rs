@@ -48,6 +48,16 @@ pub enum ProblemKind {
     TransitionFromTerminal,
     /// A transition that an earlier one always takes precedence over.
     DuplicateTransition,
+    /// The engine drives a workflow the pack does not declare (`crate::contract`).
+    ContractWorkflow,
+    /// A state the engine's code relies on is not declared.
+    ContractState,
+    /// An event the engine fires by itself cannot leave the state it fires it from.
+    ContractTransition,
+    /// A built-in guard or effect, or a rule guard, used on a workflow it does not apply to.
+    NotApplicable,
+    /// A `migrate:` entry maps a state that is still declared, or maps onto one that is not.
+    BadMigration,
 }
 
 impl ProblemKind {
@@ -73,6 +83,11 @@ impl ProblemKind {
             ProblemKind::DeadEnd => "workflow::dead_end",
             ProblemKind::TransitionFromTerminal => "workflow::transition_from_terminal",
             ProblemKind::DuplicateTransition => "workflow::duplicate_transition",
+            ProblemKind::ContractWorkflow => "workflow::contract_workflow",
+            ProblemKind::ContractState => "workflow::contract_state",
+            ProblemKind::ContractTransition => "workflow::contract_transition",
+            ProblemKind::NotApplicable => "workflow::not_applicable",
+            ProblemKind::BadMigration => "workflow::bad_migration",
         }
     }
 }

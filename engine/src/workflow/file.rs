@@ -10,7 +10,7 @@ use std::{borrow::Cow, fmt};
 use marked_yaml::{Span, Spanned};
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{
-    de::{self, SeqAccess, Visitor},
+    de::{self, MapAccess, SeqAccess, Visitor},
     Deserialize, Deserializer,
 };
 
@@ -31,6 +31,52 @@ pub(crate) struct WorkflowFile {
     /// The transitions; when several accept the same event from the same state, the first whose
     /// guards all pass wins.
     pub(crate) transitions: Vec<TransitionFile>,
+    /// States this version of the workflow no longer declares, each mapped to the declared state
+    /// its live entities move to when the pack is installed (`migrate: {on_hold: packed}`).
+    #[serde(default)]
+    pub(crate) migrate: Migrations,
+}
+
+/// `migrate:`: old state to new state, in the order written, with positions.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Migrations(pub(crate) Vec<(Name, Name)>);
+
+impl JsonSchema for Migrations {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Migrations".into()
+    }
+
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "object", "additionalProperties": { "type": "string" } })
+    }
+}
+
+impl<'de> Deserialize<'de> for Migrations {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Migrations, D::Error> {
+        struct MigrationsVisitor;
+
+        impl<'de> Visitor<'de> for MigrationsVisitor {
+            type Value = Migrations;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of old states to new states")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Migrations, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = map.next_entry::<Name, Name>()? {
+                    pairs.push(pair);
+                }
+                Ok(Migrations(pairs))
+            }
+        }
+
+        deserializer.deserialize_map(MigrationsVisitor)
+    }
 }
 
 /// One transition as written in a workflow file.

@@ -18,7 +18,10 @@ use super::{
     source::SourceText,
     suggest::suggest,
 };
-use crate::pack::{FileKind, RulePack, SourceFile};
+use crate::{
+    contract,
+    pack::{FileKind, RulePack, SourceFile},
+};
 
 /// The most states one workflow may declare.
 pub const WORKFLOW_STATES_MAX: usize = 256;
@@ -34,15 +37,32 @@ pub struct Vocabulary {
     pub effects: Vec<String>,
     /// Script names (file stems) that `rule:<script>` may name.
     pub scripts: Vec<String>,
+    /// Whether the pack is checked against the engine's contract (`crate::contract`): the
+    /// workflows, states and events the engine needs, and where each built-in applies.
+    pub contract: bool,
 }
 
 impl Vocabulary {
-    /// The engine's built-in guards and effects, with the given rule scripts.
+    /// The engine's built-in guards and effects, with the given rule scripts; workflows are
+    /// checked on their own, not against the engine's contract (a tool drawing one workflow).
     pub fn builtin(scripts: Vec<String>) -> Vocabulary {
         Vocabulary {
-            guards: builtins::GUARDS.iter().map(|&g| g.to_owned()).collect(),
-            effects: builtins::EFFECTS.iter().map(|&e| e.to_owned()).collect(),
+            guards: builtins::GUARDS.iter().map(|g| g.name.to_owned()).collect(),
+            effects: builtins::EFFECTS
+                .iter()
+                .map(|e| e.name.to_owned())
+                .collect(),
             scripts,
+            contract: false,
+        }
+    }
+
+    /// [`Vocabulary::builtin`], and the pack must keep the engine's contract: what an engine
+    /// loads a pack with.
+    pub fn engine(scripts: Vec<String>) -> Vocabulary {
+        Vocabulary {
+            contract: true,
+            ..Vocabulary::builtin(scripts)
         }
     }
 }
@@ -79,6 +99,32 @@ pub fn load(pack: &RulePack, vocab: &Vocabulary) -> Result<WorkflowSet, Workflow
         declared.insert(name.clone(), (file.path.clone(), line));
         if let Some(workflow) = loaded.workflow {
             set.workflows.insert(name, workflow);
+        }
+    }
+    if vocab.contract {
+        for needs in contract::NEEDS {
+            if declared.contains_key(needs.workflow) {
+                continue;
+            }
+            let path = format!("{}/workflows/{}.yaml", pack.origin(), needs.workflow);
+            let source = SourceText::new(&path, "");
+            problems.push(
+                WorkflowError::new(
+                    ProblemKind::ContractWorkflow,
+                    &source,
+                    SourceSpan::new(0.into(), 0),
+                    "missing file",
+                    format!(
+                        "the engine drives the `{}` workflow; the pack has none",
+                        needs.workflow
+                    ),
+                )
+                .with_help(Some(format!(
+                    "add workflows/{}.yaml, declaring the states {}",
+                    needs.workflow,
+                    quoted(needs.states)
+                ))),
+            );
         }
     }
     if problems.is_empty() {
@@ -150,6 +196,7 @@ fn load_file(
         source,
         vocab,
         problems,
+        name: parsed.workflow.as_str().to_owned(),
     }
     .check(&parsed, &file.stem, unknown_keys == 0);
     Loaded {
@@ -205,6 +252,8 @@ struct Checker<'a> {
     source: &'a SourceText,
     vocab: &'a Vocabulary,
     problems: &'a mut Vec<WorkflowError>,
+    /// The workflow's name, for the contract's checks.
+    name: String,
 }
 
 impl Checker<'_> {
@@ -246,6 +295,10 @@ impl Checker<'_> {
         if check_duplicates {
             self.duplicates(file, &transitions);
         }
+        if self.vocab.contract {
+            self.contract(file, &states, &transitions);
+        }
+        let migrate = self.migrations(file, &states);
         Some(Workflow {
             name: file.workflow.as_str().to_owned(),
             path: self.source.path().to_owned(),
@@ -257,7 +310,123 @@ impl Checker<'_> {
                 .collect(),
             states: states.names.iter().map(|s| (*s).to_owned()).collect(),
             transitions,
+            migrate,
         })
+    }
+
+    /// What the engine needs of this workflow (`crate::contract::NEEDS`): its states, and the
+    /// events the engine fires by itself from them.
+    fn contract(&mut self, file: &WorkflowFile, states: &States<'_>, transitions: &[Transition]) {
+        let Some(needs) = contract::needs(&self.name) else {
+            return;
+        };
+        for guard in file.transitions.iter().flat_map(|t| &t.guards) {
+            let Some(state) = guard
+                .as_str()
+                .strip_prefix(contract::order::CAME_FROM_PREFIX)
+            else {
+                continue;
+            };
+            if self.vocab.guards.iter().any(|g| g == guard.as_str())
+                && !states.index.contains_key(state)
+            {
+                self.problem(
+                    ProblemKind::ContractState,
+                    self.span(guard),
+                    "reads an undeclared state",
+                    format!("guard `{}` reads the state `{state}`, which workflow `{}` does not declare", guard.as_str(), self.name),
+                    Some(format!("declare `{state}` under `states`, or drop the guard")),
+                );
+            }
+        }
+        let at = self.span(&file.workflow);
+        for state in needs.states {
+            if !states.index.contains_key(state) {
+                self.problem(
+                    ProblemKind::ContractState,
+                    at,
+                    "the engine needs more of this workflow",
+                    format!(
+                        "workflow `{}` has no state `{state}`; the engine's code relies on it",
+                        self.name
+                    ),
+                    Some(format!(
+                        "declare `{state}` under `states` (the engine needs {})",
+                        quoted(needs.states)
+                    )),
+                );
+            }
+        }
+        for (event, from) in needs.transitions {
+            let leaves = transitions
+                .iter()
+                .any(|t| t.event == *event && t.from.iter().any(|s| s == from));
+            if states.index.contains_key(from) && !leaves {
+                self.problem(
+                    ProblemKind::ContractTransition,
+                    at,
+                    "the engine needs more of this workflow",
+                    format!("workflow `{}` has no `{event}` transition from `{from}`; the engine fires it", self.name),
+                    Some(format!("add a transition `event: {event}` with `from: {from}`")),
+                );
+            }
+        }
+    }
+
+    /// `migrate:`: each old state must be gone from `states`, each new one declared.
+    fn migrations(&mut self, file: &WorkflowFile, states: &States<'_>) -> Vec<(String, String)> {
+        let mut migrate = Vec::new();
+        for (old, new) in &file.migrate.0 {
+            if states.index.contains_key(old.as_str()) {
+                self.problem(
+                    ProblemKind::BadMigration,
+                    self.span(old),
+                    "still declared",
+                    format!(
+                        "`migrate` maps `{}`, which `states` still declares",
+                        old.as_str()
+                    ),
+                    Some(
+                        "a migration moves entities out of a state the workflow no longer has"
+                            .to_owned(),
+                    ),
+                );
+            } else if !states.index.contains_key(new.as_str()) {
+                let help = suggest(new.as_str(), states.names.iter().copied(), "states");
+                self.problem(
+                    ProblemKind::BadMigration,
+                    self.span(new),
+                    "not declared in `states`",
+                    format!(
+                        "`migrate` moves `{}` to `{}`, which `states` does not declare",
+                        old.as_str(),
+                        new.as_str()
+                    ),
+                    help,
+                );
+            } else {
+                migrate.push((old.as_str().to_owned(), new.as_str().to_owned()));
+            }
+        }
+        migrate
+    }
+
+    /// A built-in or rule guard, or an effect, used where the contract says it does not apply.
+    fn not_applicable(&mut self, span: SourceSpan, what: &str, workflows: &[&str]) {
+        self.problem(
+            ProblemKind::NotApplicable,
+            span,
+            "does not apply here",
+            format!("{what} does not apply to workflow `{}`", self.name),
+            Some(format!(
+                "it applies to {}",
+                if workflows.is_empty() {
+                    "no workflow".to_owned()
+                } else {
+                    quoted(workflows)
+                }
+            )),
+        );
     }
 
     /// The workflow's name against the file's, and its size; false when it is too large to check.
@@ -496,6 +665,20 @@ impl Checker<'_> {
                     suggest(script, scripts, "scripts"),
                 );
             }
+            Guard::Builtin(name) if self.vocab.contract => {
+                let workflows = contract::applies_to(builtins::GUARDS, name).unwrap_or(&[]);
+                if !workflows.contains(&self.name.as_str()) {
+                    let what = format!("guard `{name}`");
+                    self.not_applicable(self.span(written), &what, workflows);
+                }
+            }
+            Guard::Rule(script) if self.vocab.contract => {
+                let workflows = contract::RULE_GUARD_WORKFLOWS;
+                if !workflows.contains(&self.name.as_str()) {
+                    let what = format!("rule guard `rule:{script}`");
+                    self.not_applicable(self.span(written), &what, workflows);
+                }
+            }
             Guard::Builtin(_) | Guard::Rule(_) => {}
         }
         guard
@@ -503,6 +686,14 @@ impl Checker<'_> {
 
     fn effect(&mut self, effect: &Name) {
         if self.vocab.effects.iter().any(|e| e == effect.as_str()) {
+            if self.vocab.contract {
+                let workflows =
+                    contract::applies_to(builtins::EFFECTS, effect.as_str()).unwrap_or(&[]);
+                if !workflows.contains(&self.name.as_str()) {
+                    let what = format!("effect `{}`", effect.as_str());
+                    self.not_applicable(self.span(effect), &what, workflows);
+                }
+            }
             return;
         }
         let help = suggest(
@@ -611,6 +802,16 @@ impl Checker<'_> {
                 )),
             );
         }
+    }
+}
+
+/// Names as a list for people: `a`, `b` and `c`.
+fn quoted(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 

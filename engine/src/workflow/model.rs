@@ -152,9 +152,19 @@ pub struct Workflow {
     pub(crate) terminal: Vec<String>,
     pub(crate) states: Vec<String>,
     pub(crate) transitions: Vec<Transition>,
+    /// `migrate:`: a state no longer declared, and the declared state its entities move to.
+    pub(crate) migrate: Vec<(String, String)>,
 }
 
 impl Workflow {
+    /// Where entities of a state this workflow no longer declares move when it is installed.
+    pub fn migration(&self, old_state: &str) -> Option<&str> {
+        self.migrate
+            .iter()
+            .find(|(old, _)| old == old_state)
+            .map(|(_, new)| new.as_str())
+    }
+
     /// Its name (the `workflow:` key, equal to the file's stem).
     pub fn name(&self) -> &str {
         &self.name
@@ -205,6 +215,18 @@ impl Workflow {
             }
         }
         events
+    }
+
+    /// The transitions that may leave `state`, in declaration order (whatever the role or
+    /// guards).
+    pub fn transitions_from<'w, 's>(
+        &'w self,
+        state: &'s str,
+    ) -> impl Iterator<Item = &'w Transition> + 's
+    where
+        'w: 's,
+    {
+        self.candidates_from(state)
     }
 
     /// The transitions that may leave `state`, in declaration order.

@@ -1226,5 +1226,18 @@ pub fn specs(world: &World) -> Vec<Spec> {
             .other("dis2", None, "ok")
             .other("sup2", None, "ok")
             .leaks(DIS_DATA),
+        // ---- the rule lifecycle
+        Spec::new("system", "reload_rules", json!({})),
+        Spec::new("dis", "rules_version", json!({}))
+            .other("dis2", None, "ok")
+            .other("sup2", None, "ok"),
+        dis_order(Spec::new("dis", "explain", json!({"entity": "distribution_order", "id": "shopee:1002"})), "/id")
+            .other("sup2", None, "not_found")
+            .other("dis", Some("sup_only"), "not_found")
+            .leaks(DIS_DATA)
+            .extra("an entity that is no workflow", json!({"entity": "order", "id": "shopee:1002"}), "bad_request")
+            .extra("a partnership naming nothing", json!({"entity": "partnership", "id": "sup:nope:1"}), "not_found")
+            .extra("another pair's partnership", json!({"entity": "partnership", "id": "sup2:dis2:1"}), "not_found")
+            .extra("another distributor's claim", json!({"entity": "distribution_product", "id": "dis2:sup2:PEN:1"}), "not_found"),
     ]
 }

@@ -1,0 +1,238 @@
+//! The rule lifecycle's rows: every pack version kept by its hash (`rule_packs`), each install
+//! (`rule_loads`), and the live entities of each workflow counted and moved by state for a
+//! pack's migration.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::Tx;
+use crate::{contract, error::Error, model::AuditEntry};
+
+/// One install of a pack in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesLoad {
+    /// The version installed.
+    pub version: String,
+    /// The version it replaced, `None` for the store's first.
+    pub previous: Option<String>,
+    /// When it was installed.
+    pub at: String,
+}
+
+/// Who an entity belongs to, for `explain`: its state, its distributor and (a partnership's,
+/// a claim's) supplier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parties {
+    /// Its current state.
+    pub state: String,
+    /// The distributor it belongs to.
+    pub distributor: String,
+    /// The supplier on the other side.
+    pub supplier: Option<String>,
+}
+
+/// The entities of a workflow that a migration moves: their id and newest audit row (an
+/// order's history is a chain; other entities' rows stand alone).
+struct Moving {
+    distributor: Option<String>,
+    id: String,
+    audit_head: Option<i64>,
+}
+
+impl Tx<'_> {
+    /// Keeps a pack's files under its version; a version already kept is left as it is (the
+    /// same hash is the same files).
+    pub fn keep_rule_pack(
+        &self,
+        version: &str,
+        origin: &str,
+        files: &serde_json::Value,
+        at: &str,
+    ) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO rule_packs (version, origin, files, stored_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (version) DO NOTHING",
+            params![version, origin, files.to_string(), at],
+        )?;
+        Ok(())
+    }
+
+    /// The files of a kept pack version (as [`Tx::keep_rule_pack`] stored them).
+    pub fn rule_pack_files(&self, version: &str) -> Result<Option<serde_json::Value>, Error> {
+        let text: Option<String> = self
+            .row(
+                "SELECT files FROM rule_packs WHERE version = ?1",
+                [version],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    /// Records what the rules read to decide the transition of audit row `seq` (its decision's
+    /// inputs, a JSON object by rule).
+    pub fn record_decision_inputs(
+        &self,
+        seq: i64,
+        inputs: &serde_json::Value,
+    ) -> Result<(), Error> {
+        self.exec(
+            "UPDATE audit SET inputs = ?2 WHERE seq = ?1",
+            params![seq, inputs.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Records an install.
+    pub fn record_rules_load(&self, load: &RulesLoad) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO rule_loads (version, previous, at) VALUES (?1, ?2, ?3)",
+            params![load.version, load.previous, load.at],
+        )?;
+        Ok(())
+    }
+
+    /// The newest install, `None` in a store no pack was installed in yet.
+    pub fn latest_rules_load(&self) -> Result<Option<RulesLoad>, Error> {
+        Ok(self
+            .row(
+                "SELECT version, previous, at FROM rule_loads ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(RulesLoad {
+                        version: r.get(0)?,
+                        previous: r.get(1)?,
+                        at: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// When `version` was last installed.
+    pub fn rules_loaded_at(&self, version: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .row(
+                "SELECT at FROM rule_loads WHERE version = ?1 ORDER BY seq DESC LIMIT 1",
+                [version],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// A partnership's or a claim's state and parties, by its id.
+    pub fn entity_parties(&self, workflow: &str, id: &str) -> Result<Option<Parties>, Error> {
+        let sql = match workflow {
+            contract::partnership::WORKFLOW => {
+                "SELECT state, distributor, supplier FROM partnerships WHERE partnership = ?1"
+            }
+            contract::product::WORKFLOW => {
+                "SELECT state, distributor, supplier FROM claims WHERE claim = ?1"
+            }
+            _ => return Ok(None),
+        };
+        Ok(self
+            .row(sql, [id], |r| {
+                Ok(Parties {
+                    state: r.get(0)?,
+                    distributor: r.get(1)?,
+                    supplier: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// How many entities of `workflow` sit in each state; empty for a workflow the engine
+    /// keeps no entities of.
+    pub fn entities_by_state(&self, workflow: &str) -> Result<Vec<(String, u64)>, Error> {
+        let sql = match workflow {
+            contract::order::WORKFLOW => {
+                "SELECT state, count(*) FROM orders GROUP BY state ORDER BY state"
+            }
+            contract::partnership::WORKFLOW => {
+                "SELECT state, count(*) FROM partnerships GROUP BY state ORDER BY state"
+            }
+            contract::product::WORKFLOW => {
+                "SELECT state, count(*) FROM claims GROUP BY state ORDER BY state"
+            }
+            _ => return Ok(Vec::new()),
+        };
+        Ok(self.rows(sql, [], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs()))
+        })?)
+    }
+
+    /// Moves every entity of `workflow` in state `from` to `to`, each with a history entry
+    /// (`entry` gives the event, actor, rules version and time); answers how many moved.
+    pub fn migrate_entities(
+        &self,
+        workflow: &str,
+        from: &str,
+        to: &str,
+        entry: &AuditEntry,
+    ) -> Result<u64, Error> {
+        let moving = self.moving(workflow, from)?;
+        for entity in &moving {
+            let seq = self.append_audit(&AuditEntry {
+                entity_kind: workflow.to_owned(),
+                entity_id: entity.id.clone(),
+                from_state: Some(from.to_owned()),
+                to_state: to.to_owned(),
+                prev: entity.audit_head,
+                ..entry.clone()
+            })?;
+            match workflow {
+                contract::order::WORKFLOW => self.exec(
+                    "UPDATE orders SET state = ?3, audit_head = ?4, updated_at = ?5
+                     WHERE distributor = ?1 AND order_name = ?2",
+                    params![entity.distributor, entity.id, to, seq, entry.at],
+                )?,
+                contract::partnership::WORKFLOW => self.exec(
+                    "UPDATE partnerships SET state = ?2, updated_at = ?3 WHERE partnership = ?1",
+                    params![entity.id, to, entry.at],
+                )?,
+                _ => self.exec(
+                    "UPDATE claims SET state = ?2 WHERE claim = ?1",
+                    params![entity.id, to],
+                )?,
+            };
+        }
+        Ok(moving.len() as u64)
+    }
+
+    fn moving(&self, workflow: &str, state: &str) -> Result<Vec<Moving>, Error> {
+        Ok(match workflow {
+            contract::order::WORKFLOW => self.rows(
+                "SELECT distributor, order_name, audit_head FROM orders WHERE state = ?1",
+                [state],
+                |r| {
+                    Ok(Moving {
+                        distributor: r.get(0)?,
+                        id: r.get(1)?,
+                        audit_head: r.get(2)?,
+                    })
+                },
+            )?,
+            contract::partnership::WORKFLOW => self.rows(
+                "SELECT partnership FROM partnerships WHERE state = ?1",
+                [state],
+                |r| {
+                    Ok(Moving {
+                        distributor: None,
+                        id: r.get(0)?,
+                        audit_head: None,
+                    })
+                },
+            )?,
+            contract::product::WORKFLOW => {
+                self.rows("SELECT claim FROM claims WHERE state = ?1", [state], |r| {
+                    Ok(Moving {
+                        distributor: None,
+                        id: r.get(0)?,
+                        audit_head: None,
+                    })
+                })?
+            }
+            _ => Vec::new(),
+        })
+    }
+}
