@@ -4,7 +4,8 @@
 //!
 //! A step is `{as, cmd, args?, user?, at?, key?}` plus at most one expectation:
 //! `result: {...}` (the answer is ok and contains this subset; arrays must match in length),
-//! `error: code` (the answer fails with this code), or nothing (the answer must be ok).
+//! `error: code` (the answer fails with this code; `message: text` also asks that its message
+//! contain `text`), or nothing (the answer must be ok).
 //! `save: {name: path.in.result}` keeps a value for later steps, written `${name}` in any string.
 
 pub mod workload;
@@ -66,6 +67,9 @@ pub struct Step {
     pub result: Option<Value>,
     #[serde(default)]
     pub error: Option<String>,
+    /// With `error`: text the error's message must contain.
+    #[serde(default)]
+    pub message: Option<String>,
     #[serde(default)]
     pub save: BTreeMap<String, String>,
 }
@@ -239,6 +243,12 @@ fn run_step(
         (Some(code), _) => {
             if ok || answer["error"]["code"] != json!(code) {
                 return Err(format!("expected error `{code}`, got {answer}"));
+            }
+            let message = answer["error"]["message"].as_str().unwrap_or_default();
+            if let Some(expected) = step.message.as_deref().filter(|m| !message.contains(m)) {
+                return Err(format!(
+                    "expected a message containing {expected:?}, got {answer}"
+                ));
             }
         }
         (None, expected) => {

@@ -42,7 +42,7 @@ pub(super) fn fire(
             Guard::Rule(script) => {
                 let mut view = order.clone();
                 if let Some(Ok((supplier, _))) = pack_plan.as_ref().map(|p| &p.single_warehouse) {
-                    view.supplier.get_or_insert_with(|| supplier.clone());
+                    view.supplier = Some(supplier.clone());
                 }
                 let input = match checked.take() {
                     Some(input) => input,

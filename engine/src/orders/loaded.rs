@@ -46,8 +46,11 @@ impl Loaded {
 #[derive(Default)]
 pub(super) struct Args<'a> {
     pub(super) warehouse: Option<&'a str>,
-    pub(super) groups: Option<&'a [Vec<String>]>,
+    pub(super) groups: Option<&'a [SplitGroup]>,
 }
+
+/// One child order of a split: `(store SKU, quantity)` per line it takes.
+pub(super) type SplitGroup = Vec<(String, i64)>;
 
 /// The order `order` of `distributor`, with its lines.
 pub(super) fn load(ctx: &Ctx<'_, '_>, distributor: &str, order: &str) -> Result<Loaded, Error> {
