@@ -701,6 +701,20 @@ impl Model {
         }
     }
 
+    /// A split order's children (and theirs) take its new marketplace status: they are the order
+    /// the buyer paid for.
+    fn pass_status_to_children(&mut self, d: usize, name: &str, status: &'static str) {
+        let order = self.order_mut(d, name);
+        if order.state != "split" {
+            return;
+        }
+        for c in 1..=order.children {
+            let child = format!("{name}/{c}");
+            self.order_mut(d, &child).status = status;
+            self.pass_status_to_children(d, &child, status);
+        }
+    }
+
     /// A marketplace cancellation (docs/protocol.md#stock-and-orders).
     fn cancel(&mut self, d: usize, name: &str) {
         let order = self.order_mut(d, name);
@@ -983,6 +997,7 @@ impl Model {
         if let Some(order) = self.orders.get_mut(&(d, name.clone())) {
             let was_cancelled = is_cancellation(order.status);
             order.status = status;
+            self.pass_status_to_children(d, &name, status);
             if is_cancellation(status) && !was_cancelled {
                 self.cancel(d, &name);
             }
