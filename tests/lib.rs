@@ -5,7 +5,8 @@
 //! A step is `{as, cmd, args?, user?, at?, key?}` plus at most one expectation:
 //! `result: {...}` (the answer is ok and contains this subset; arrays must match in length),
 //! `error: code` (the answer fails with this code; `details: {...}` is then a subset of the
-//! error object), or nothing (the answer must be ok).
+//! error object, and `message: text` asks that its message contain `text`), or nothing (the
+//! answer must be ok).
 //! `save: {name: path.in.result}` keeps a value for later steps, written `${name}` in any string.
 //! A step `{write_rules: folder}` copies a folder's pack files over the engine's pack directory
 //! (a copy of the scenario's pack, made for the run), as a rule author's edit before
@@ -77,6 +78,9 @@ pub struct Step {
     /// With `error`: what the error object must contain besides its code.
     #[serde(default)]
     pub details: Option<Value>,
+    /// With `error`: text the error's message must contain.
+    #[serde(default)]
+    pub message: Option<String>,
     #[serde(default)]
     pub save: BTreeMap<String, String>,
 }
@@ -285,6 +289,12 @@ fn run_step(
                 let details = substitute(details, vars)?;
                 contains(&answer["error"], &details, "error")
                     .map_err(|e| format!("{e}\n  error: {}", answer["error"]))?;
+            }
+            let message = answer["error"]["message"].as_str().unwrap_or_default();
+            if let Some(expected) = step.message.as_deref().filter(|m| !message.contains(m)) {
+                return Err(format!(
+                    "expected a message containing {expected:?}, got {answer}"
+                ));
             }
         }
         (None, expected) => {

@@ -645,8 +645,27 @@ pub struct Pack {
 #[serde(deny_unknown_fields)]
 pub struct SplitOrder {
     pub order: String,
-    /// Store SKUs per child order; together they name every line once.
-    pub groups: Vec<Vec<String>>,
+    /// One group per child order; together the groups cover every unit of every line once.
+    pub groups: Vec<Vec<SplitItem>>,
+}
+
+/// One item of a `split_order` group: a whole line, or part of one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SplitItem {
+    /// The whole line of this store SKU.
+    Line(String),
+    /// `qty` units of the line of `store_sku`.
+    Part(SplitPart),
+}
+
+/// Part of a line: `qty` units of the line of `store_sku`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitPart {
+    pub store_sku: String,
+    /// At least 1; the groups' parts of one line add up to its quantity.
+    pub qty: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -10,15 +10,18 @@
 //! - every stock cell the distributors and suppliers see (`stock {sku}`): available and locked.
 //!
 //! The world is fixed and small: suppliers `s1` (warehouses W1 Selangor, W2 Johor; SKUs A, B)
-//! and `s2` (W3 Penang; SKU C), distributors `d1` (partnered with both) and `d2` (partnered with
-//! `s1` only), store SKUs `SA`/`SB`/`SC` mapped to A/B/C and `SX` mapped to nothing, four orders
-//! imported at setup and four order numbers per distributor. The commands, valid and invalid
-//! alike: import (new orders and status updates, cancellations included), pack (allocated or
-//! named warehouse, seller shipping), split, push, delivery drain, ship, confirm pickup,
-//! withdraw (from `pushed`, `to_pickup` and `shipped`), review withdrawal, after-sale refund, mark
-//! shipped, add/deduct balance (and a distributor trying to top up), credit terms, fees, prices,
-//! stock pushes, warehouse assignment changes, ending and re-binding partnerships, claims,
-//! removing expired claims, turning distribution off and on, and stopping distribution. A command names an order by a pick among the distributor's orders
+//! and `s2` (W3 Penang; SKUs C and A: both suppliers sell an A, at their own prices),
+//! distributors `d1` (partnered with both, so its local SKU A is claimed from both: one product
+//! from several suppliers) and `d2` (partnered with `s1` only), store SKUs `SA`/`SB`/`SC` mapped
+//! to the local SKUs A/B/C and `SX` mapped to nothing, four orders imported at setup and four
+//! order numbers per distributor. The commands, valid and invalid alike: import (new orders and
+//! status updates, cancellations included), pack (allocated or named warehouse, seller
+//! shipping), split (by lines, by quantity, and invalid groups), push, delivery drain, ship,
+//! confirm pickup, withdraw (from `pushed`, `to_pickup` and `shipped`), review withdrawal,
+//! after-sale refund, mark shipped, add/deduct balance (and a distributor trying to top up),
+//! credit terms, fees, prices, stock pushes, warehouse assignment changes, ending and
+//! re-binding partnerships, claims, removing expired claims, turning distribution off and on,
+//! and stopping distribution. A command names an order by a pick among the distributor's orders
 //! at that moment (mostly one in a state the command applies to), resolved against the model, so
 //! sequences reach the later states. Each case runs with automatic delivery on or off (then
 //! `Drain` commands deliver).
@@ -67,9 +70,12 @@ const WAREHOUSES: [(&str, usize, &str); 3] = [
     ("W2", 0, "Johor"),
     ("W3", 1, "Penang"),
 ];
-/// Supplier SKUs: code, owning supplier.
-const SKUS: [(&str, usize); 3] = [("A", 0), ("B", 0), ("C", 1)];
-/// Store SKUs: the first three map to `SKUS` of the same index, the last to nothing.
+/// Supplier SKUs: code, owning supplier. Two suppliers publish the code A.
+const SKUS: [(&str, usize); 4] = [("A", 0), ("B", 0), ("C", 1), ("A", 1)];
+/// The distributors' local SKUs, by code: a local SKU is claimed as every supplier SKU of its code.
+const CODES: [&str; 3] = ["A", "B", "C"];
+/// Store SKUs: the first three map to the local SKUs `CODES` of the same index, the last to
+/// nothing.
 const STORE_SKUS: [&str; 4] = ["SA", "SB", "SC", "SX"];
 /// Order address states; warehouse regions compare ignoring case, an empty state matches none.
 const REGIONS: [&str; 4] = ["Selangor", "johor", "Penang", ""];
@@ -78,14 +84,15 @@ const ORDER_NUMBERS: usize = 4;
 const MARKETPLACE: &str = "shopee";
 const SHOP: &str = "s1";
 
-const PRICES_CENTS: [i64; 3] = [1000, 450, 200];
+const PRICES_CENTS: [i64; 4] = [1000, 450, 200, 900];
 const FEES_CENTS: [(i64, i64); 2] = [(150, 400), (50, 0)];
-const STOCK: [((usize, usize), i64); 5] = [
+const STOCK: [((usize, usize), i64); 6] = [
     ((0, 0), 3),
     ((0, 1), 2),
     ((1, 0), 2),
     ((1, 1), 4),
     ((2, 2), 5),
+    ((2, 3), 3),
 ];
 /// Partnered at setup: (supplier, distributor).
 const PARTNERED: [(usize, usize); 3] = [(0, 0), (1, 0), (0, 1)];
@@ -119,6 +126,11 @@ fn warehouses_of(supplier: usize) -> impl Iterator<Item = usize> {
 
 fn skus_of(supplier: usize) -> impl Iterator<Item = usize> {
     (0..SKUS.len()).filter(move |&k| SKUS[k].1 == supplier)
+}
+
+/// The supplier SKU of `code` that `supplier` publishes.
+fn sku_of(code: &str, supplier: usize) -> Option<usize> {
+    (0..SKUS.len()).find(|&k| SKUS[k] == (code, supplier))
 }
 
 // --- money: integer cents in the model, decimal strings on the wire
@@ -221,7 +233,7 @@ enum Cmd {
     Split {
         d: usize,
         order: OrderRef,
-        valid: bool,
+        groups: SplitGroups,
     },
     Push {
         d: usize,
@@ -328,6 +340,18 @@ enum Cmd {
     },
 }
 
+/// The groups a split sends, made from the order's lines as they are when it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SplitGroups {
+    /// The first line, then the rest: valid when there are two lines or more.
+    Lines,
+    /// One group of every line: never valid.
+    Whole,
+    /// `n` units of the first line, then the rest of it and the other lines: valid when `n` is
+    /// below the first line's quantity, or equal to it with other lines.
+    Units(i64),
+}
+
 fn order_ref() -> impl Strategy<Value = OrderRef> {
     prop_oneof![
         8 => any::<usize>().prop_map(OrderRef::Fit),
@@ -366,8 +390,9 @@ fn command() -> impl Strategy<Value = Cmd> {
         8 => (d(), order_ref(), prop_oneof![4 => Just(None), 1 => (0..WAREHOUSES.len()).prop_map(Some)],
               prop_oneof![12 => Just(false), 1 => Just(true)])
             .prop_map(|(d, order, warehouse, seller)| Cmd::Pack { d, order, warehouse, seller }),
-        2 => (d(), order_ref(), prop_oneof![4 => Just(true), 1 => Just(false)])
-            .prop_map(|(d, order, valid)| Cmd::Split { d, order, valid }),
+        3 => (d(), order_ref(), prop_oneof![3 => Just(SplitGroups::Lines), 1 => Just(SplitGroups::Whole),
+                                              4 => (1..=3i64).prop_map(SplitGroups::Units)])
+            .prop_map(|(d, order, groups)| Cmd::Split { d, order, groups }),
         8 => (d(), order_ref()).prop_map(|(d, order)| Cmd::Push { d, order }),
         3 => Just(Cmd::Drain),
         5 => (order_supplier(), d(), order_ref()).prop_map(|(s, d, order)| Cmd::Ship { s, d, order }),
@@ -616,10 +641,11 @@ struct Model {
     /// Warehouses the supplier took out of a distributor's assignment: (distributor, warehouse).
     /// The distributor's supplier warehouse stays; a re-bind assigns every warehouse again.
     unassigned: BTreeSet<(usize, usize)>,
-    /// Live claims by (distributor, SKU); a removed claim is absent.
+    /// Live claims by (distributor, supplier SKU); a removed claim is absent. A local SKU has a
+    /// claim per supplier SKU of its code.
     claims: BTreeMap<(usize, usize), Claim>,
-    prices: [i64; 3],
-    enabled: [bool; 3],
+    prices: [i64; 4],
+    enabled: [bool; 4],
     fees: [(i64, i64); 2],
     /// The suppliers' own cells: (warehouse, SKU) -> available.
     own: BTreeMap<(usize, usize), i64>,
@@ -646,7 +672,7 @@ impl Model {
             unassigned: BTreeSet::new(),
             claims: BTreeMap::new(),
             prices: PRICES_CENTS,
-            enabled: [true; 3],
+            enabled: [true; 4],
             fees: FEES_CENTS,
             own: STOCK.iter().copied().collect(),
             cells: BTreeMap::new(),
@@ -887,7 +913,7 @@ impl Model {
                 warehouse,
                 seller,
             } => self.pack(d, order, warehouse, seller),
-            Cmd::Split { d, order, valid } => self.split(d, order, valid),
+            Cmd::Split { d, order, groups } => self.split(d, order, groups),
             Cmd::Push { d, order } => self.push(d, order),
             Cmd::Drain => Ok(()),
             Cmd::Ship { s, d, order } => {
@@ -993,9 +1019,7 @@ impl Model {
                 Ok(())
             }
             Cmd::SetPrice { s, sku, mills } => {
-                if SKUS[sku].1 != s {
-                    return Err("not_found");
-                }
+                let sku = sku_of(SKUS[sku].0, s).ok_or("not_found")?;
                 let price = mills_to_cents(mills);
                 if price <= 0 {
                     return Err("bad_request");
@@ -1009,7 +1033,8 @@ impl Model {
                 sku,
                 available,
             } => {
-                if WAREHOUSES[warehouse].1 != s || SKUS[sku].1 != s {
+                let sku = sku_of(SKUS[sku].0, s).ok_or("not_found")?;
+                if WAREHOUSES[warehouse].1 != s {
                     return Err("not_found");
                 }
                 self.own.insert((warehouse, sku), available);
@@ -1078,8 +1103,11 @@ impl Model {
                 if !self.partnered(s, d) {
                     return Err("not_partnered");
                 }
-                if SKUS[sku].1 != s {
-                    return Err("not_found");
+                let sku = sku_of(SKUS[sku].0, s).ok_or("not_found")?;
+                // Claiming again what is claimed changes nothing; an expired claim is removed
+                // before it is claimed again.
+                if self.claims.get(&(d, sku)) == Some(&Claim::Claimed) {
+                    return Ok(());
                 }
                 if !self.enabled[sku] {
                     return Err("product_expired");
@@ -1090,18 +1118,15 @@ impl Model {
                 self.claim_new(d, s, sku);
                 Ok(())
             }
-            Cmd::RemoveExpired { d, sku } => match self.claims.get(&(d, sku)) {
-                None => Err("not_found"),
-                Some(Claim::Claimed) => Err("invalid_transition"),
-                Some(Claim::Expired) => {
-                    self.claims.remove(&(d, sku));
-                    Ok(())
+            Cmd::RemoveExpired { d, sku } => {
+                let targets = self.claims_in(d, SKUS[sku].0, Claim::Expired)?;
+                for k in targets {
+                    self.claims.remove(&(d, k));
                 }
-            },
+                Ok(())
+            }
             Cmd::SetDistribution { s, sku, enabled } => {
-                if SKUS[sku].1 != s {
-                    return Err("not_found");
-                }
+                let sku = sku_of(SKUS[sku].0, s).ok_or("not_found")?;
                 self.enabled[sku] = enabled;
                 if !enabled {
                     for ((_, k), claim) in self.claims.iter_mut() {
@@ -1112,15 +1137,14 @@ impl Model {
                 }
                 Ok(())
             }
-            Cmd::StopDistribution { d, sku } => match self.claims.get(&(d, sku)) {
-                None => Err("not_found"),
-                Some(Claim::Expired) => Err("invalid_transition"),
-                Some(Claim::Claimed) => {
-                    self.claims.insert((d, sku), Claim::Expired);
-                    self.clear(d, "stop_distribution", |_, k| k != sku);
-                    Ok(())
+            Cmd::StopDistribution { d, sku } => {
+                let targets = self.claims_in(d, SKUS[sku].0, Claim::Claimed)?;
+                for &k in &targets {
+                    self.claims.insert((d, k), Claim::Expired);
                 }
-            },
+                self.clear(d, "stop_distribution", |_, k| !targets.contains(&k));
+                Ok(())
+            }
         }
     }
 
@@ -1175,9 +1199,51 @@ impl Model {
         Ok(())
     }
 
-    /// The SKU a line resolves to for the distributor: a store SKU mapped to a live claim.
-    fn resolved(&self, d: usize, store_sku: usize) -> Option<usize> {
-        (store_sku < SKUS.len() && self.claims.contains_key(&(d, store_sku))).then_some(store_sku)
+    /// The supplier SKUs whose live claims stand behind the local SKU `code`, in `state`: a
+    /// command on a local SKU acts on its claims in the state the event leaves; `not_found`
+    /// without claims, `invalid_transition` when none is in that state.
+    fn claims_in(&self, d: usize, code: &str, state: Claim) -> Result<Vec<usize>, &'static str> {
+        let live: Vec<usize> = (0..SKUS.len())
+            .filter(|&k| SKUS[k].0 == code && self.claims.contains_key(&(d, k)))
+            .collect();
+        if live.is_empty() {
+            return Err("not_found");
+        }
+        let targets: Vec<usize> = live
+            .into_iter()
+            .filter(|&k| self.claims[&(d, k)] == state)
+            .collect();
+        if targets.is_empty() {
+            return Err("invalid_transition");
+        }
+        Ok(targets)
+    }
+
+    /// The supplier SKUs a line of `store_sku` may ship as: the claims behind its local SKU, the
+    /// `claimed` ones, or the expired ones when none is claimed; empty when unmapped.
+    fn sources(&self, d: usize, store_sku: usize) -> Vec<usize> {
+        let Some(code) = CODES.get(store_sku) else {
+            return Vec::new();
+        };
+        let live: Vec<usize> = (0..SKUS.len())
+            .filter(|&k| SKUS[k].0 == *code && self.claims.contains_key(&(d, k)))
+            .collect();
+        let claimed: Vec<usize> = live
+            .iter()
+            .copied()
+            .filter(|&k| self.claims[&(d, k)] == Claim::Claimed)
+            .collect();
+        if claimed.is_empty() {
+            live
+        } else {
+            claimed
+        }
+    }
+
+    /// The claim behind a line of `store_sku` from `supplier`, in any state.
+    fn claim_from(&self, d: usize, store_sku: usize, supplier: usize) -> Option<usize> {
+        let k = sku_of(CODES.get(store_sku)?, supplier)?;
+        self.claims.contains_key(&(d, k)).then_some(k)
     }
 
     fn pack(
@@ -1191,32 +1257,61 @@ impl Model {
         if o.state != "pending" {
             return Err("invalid_transition");
         }
-        let mut lines = Vec::new();
+        // Each line with the supplier SKUs it may ship as (one per supplier of its local SKU).
+        let mut lines: Vec<(usize, Vec<usize>, i64)> = Vec::new();
         for &(store_sku, qty) in &o.lines {
-            lines.push((self.resolved(d, store_sku).ok_or("sku_not_mapped")?, qty));
+            let sources = self.sources(d, store_sku);
+            if sources.is_empty() {
+                return Err("sku_not_mapped");
+            }
+            lines.push((store_sku, sources, qty));
         }
-        let suppliers: BTreeSet<usize> = lines.iter().map(|&(sku, _)| SKUS[sku].1).collect();
-        if suppliers.len() != 1 {
+        let suppliers: BTreeSet<usize> = lines
+            .iter()
+            .flat_map(|(_, sources, _)| sources.iter().map(|&k| SKUS[k].1))
+            .collect();
+        let covers = |s: usize| {
+            lines
+                .iter()
+                .all(|(_, sources, _)| sources.iter().any(|&k| SKUS[k].1 == s))
+        };
+        if !suppliers.iter().any(|&s| covers(s)) {
             return Err("multi_warehouse_order");
         }
-        let s = lines[0].0;
-        let s = SKUS[s].1;
-        let candidates: Vec<usize> = if self.approved.contains(&(s, d)) {
-            warehouses_of(s)
-                .filter(|&w| !self.unassigned.contains(&(d, w)))
-                .collect()
-        } else {
-            Vec::new()
+        // Every warehouse of every supplier the lines are claimed from, by supplier.
+        let candidates: Vec<usize> = suppliers
+            .iter()
+            .filter(|&&s| self.approved.contains(&(s, d)))
+            .flat_map(|&s| warehouses_of(s))
+            .filter(|&w| !self.unassigned.contains(&(d, w)))
+            .collect();
+        // What warehouse `w` holds of a line: its supplier's SKU of the line's local SKU.
+        let source = |w: usize, sources: &[usize]| {
+            sources
+                .iter()
+                .copied()
+                .find(|&k| SKUS[k].1 == WAREHOUSES[w].1)
         };
-        let available =
-            |w: usize, sku: usize| self.cells.get(&(d, w, sku)).map_or(0, |c| c.available);
-        let holds = |w: usize| lines.iter().all(|&(sku, qty)| available(w, sku) >= qty);
+        let available = |w: usize, sources: &[usize]| {
+            source(w, sources)
+                .and_then(|k| self.cells.get(&(d, w, k)))
+                .map_or(0, |c| c.available)
+        };
+        let holds = |w: usize| {
+            lines
+                .iter()
+                .all(|(_, sources, qty)| available(w, sources) >= *qty)
+        };
         let chosen = match warehouse {
             Some(w) if !candidates.contains(&w) => return Err("not_found"),
             Some(w) => w,
             None if !candidates.iter().any(|&w| holds(w)) => {
-                let union_holds = lines.iter().all(|&(sku, qty)| {
-                    candidates.iter().map(|&w| available(w, sku)).sum::<i64>() >= qty
+                let union_holds = lines.iter().all(|(_, sources, qty)| {
+                    candidates
+                        .iter()
+                        .map(|&w| available(w, sources))
+                        .sum::<i64>()
+                        >= *qty
                 });
                 if union_holds {
                     return Err("multi_warehouse_order");
@@ -1248,33 +1343,45 @@ impl Model {
         if !holds(chosen) {
             return Err("insufficient_stock");
         }
+        // The chosen warehouse decides the supplier, and each line its SKU.
         let mut locks = Vec::new();
-        for &(sku, qty) in &lines {
+        for (_, sources, qty) in &lines {
+            let sku = source(chosen, sources).expect("a warehouse that holds the line");
+            locks.push((chosen, sku, *qty));
+        }
+        for &(w, sku, qty) in &locks {
             let cell = self
                 .cells
-                .get_mut(&(d, chosen, sku))
+                .get_mut(&(d, w, sku))
                 .expect("a cell that holds stock");
             cell.available -= qty;
             cell.locked += qty;
-            locks.push((chosen, sku, qty));
         }
         let o = self.order_mut(d, &order.name());
         o.state = "packed";
-        o.supplier = Some(s);
+        o.supplier = Some(WAREHOUSES[chosen].1);
         o.warehouse = Some(chosen);
         o.locks = locks;
         Ok(())
     }
 
-    fn split(&mut self, d: usize, order: OrderRef, valid: bool) -> Outcome {
+    fn split(&mut self, d: usize, order: OrderRef, groups: SplitGroups) -> Outcome {
         let o = self.order(d, &order)?;
-        let skus: Vec<usize> = o.lines.iter().map(|&(s, _)| s).collect();
-        let groups: Vec<Vec<usize>> = if valid {
-            vec![skus[..1].to_vec(), skus[1..].to_vec()]
-        } else {
-            vec![skus.clone()]
-        };
-        if groups.len() < 2 || groups.iter().any(Vec::is_empty) {
+        let groups = split_groups(&o.lines, groups);
+        // Every unit of every line exactly once, in two or more non-empty groups.
+        let mut covered: BTreeMap<usize, i64> = BTreeMap::new();
+        for &(store_sku, qty) in groups.iter().flatten() {
+            *covered.entry(store_sku).or_default() += qty;
+        }
+        let exact = o
+            .lines
+            .iter()
+            .all(|&(store_sku, qty)| covered.get(&store_sku) == Some(&qty));
+        if groups.len() < 2
+            || groups.iter().any(Vec::is_empty)
+            || groups.iter().flatten().any(|&(_, qty)| qty < 1)
+            || !exact
+        {
             return Err("bad_request");
         }
         if o.state != "pending" {
@@ -1283,13 +1390,19 @@ impl Model {
         let parent = o.clone();
         let name = order.name();
         for (i, group) in groups.iter().enumerate() {
+            // The parent's lines in its order, each with the quantity this child takes.
+            let lines = parent
+                .lines
+                .iter()
+                .filter_map(|&(store_sku, _)| {
+                    group
+                        .iter()
+                        .find(|&&(s, _)| s == store_sku)
+                        .map(|&(_, qty)| (store_sku, qty))
+                })
+                .collect();
             let child = Order {
-                lines: parent
-                    .lines
-                    .iter()
-                    .copied()
-                    .filter(|(s, _)| group.contains(s))
-                    .collect(),
+                lines,
                 children: 0,
                 ..parent.clone()
             };
@@ -1317,7 +1430,8 @@ impl Model {
         let mut expired = false;
         let mut goods = 0;
         for &(store_sku, qty) in &o.lines {
-            match self.resolved(d, store_sku).filter(|&sku| SKUS[sku].1 == s) {
+            // The claim from the order's supplier, whose price is charged.
+            match self.claim_from(d, store_sku, s) {
                 None => unmapped = true,
                 Some(sku) => {
                     goods += self.prices[sku] * qty;
@@ -1396,7 +1510,9 @@ impl Model {
     }
 
     /// The model's own invariants: a cell's locked stock is what the orders hold locked there,
-    /// and every order that could be pushed (`packed`, `push_failed`) holds its stock.
+    /// every order that could be pushed (`packed`, `push_failed`) holds its stock, and an order
+    /// holding locks holds every unit of its lines (a split child its own share) in its
+    /// warehouse, as its supplier's SKUs.
     fn check_locks(&self) -> Result<(), String> {
         for ((d, name), order) in &self.orders {
             if matches!(order.state, "packed" | "push_failed") && order.locks.is_empty() {
@@ -1407,6 +1523,22 @@ impl Model {
             }
         }
         let mut held: BTreeMap<(usize, usize, usize), i64> = BTreeMap::new();
+        for ((d, name), order) in &self.orders {
+            let whole = order.locks.is_empty()
+                || (order.locks.len() == order.lines.len()
+                    && order.locks.iter().zip(&order.lines).all(|(lock, line)| {
+                        Some(lock.0) == order.warehouse
+                            && Some(SKUS[lock.1].1) == order.supplier
+                            && Some(SKUS[lock.1].0) == CODES.get(line.0).copied()
+                            && lock.2 == line.1
+                    }));
+            if !whole {
+                return Err(format!(
+                    "model order {d}/{name} holds {:?} for its lines {:?}",
+                    order.locks, order.lines
+                ));
+            }
+        }
         for ((d, _), order) in &self.orders {
             for &(w, sku, qty) in &order.locks {
                 *held.entry((*d, w, sku)).or_default() += qty;
@@ -1421,6 +1553,25 @@ impl Model {
             }
         }
         Ok(())
+    }
+}
+
+/// The groups a split sends for an order of `lines`: `(store SKU, quantity)` per item.
+fn split_groups(lines: &[(usize, i64)], groups: SplitGroups) -> Vec<Vec<(usize, i64)>> {
+    let Some((&(first, qty), rest)) = lines.split_first() else {
+        return vec![Vec::new()];
+    };
+    match groups {
+        SplitGroups::Lines => vec![vec![(first, qty)], rest.to_vec()],
+        SplitGroups::Whole => vec![lines.to_vec()],
+        SplitGroups::Units(n) => {
+            let mut second: Vec<(usize, i64)> = Vec::new();
+            if qty > n {
+                second.push((first, qty - n));
+            }
+            second.extend_from_slice(rest);
+            vec![vec![(first, n)], second]
+        }
     }
 }
 
@@ -1511,7 +1662,7 @@ impl Driver {
         // d2 has a local SKU C of its own, claimed from nobody: its SC lines are not mapped.
         self.must("d2", "create_sku", json!({"sku": "C", "name": "C"}));
         for d in DISTRIBUTORS {
-            for (k, (sku, _)) in SKUS.iter().enumerate() {
+            for (k, sku) in CODES.iter().enumerate() {
                 self.must(d, "map_store_sku", json!({"sku": sku, "marketplace": MARKETPLACE, "shop": SHOP, "store_sku": STORE_SKUS[k]}));
             }
         }
@@ -1582,15 +1733,24 @@ impl Driver {
                 }
                 self.call(DISTRIBUTORS[d], "pack", args)
             }
-            Cmd::Split { d, order, valid } => {
-                // The lines' store SKUs as the model keeps them: the engine refuses what the
-                // model refuses, so a missing order sends an empty list.
+            Cmd::Split { d, order, groups } => {
+                // Made from the lines as the engine reports them: the engine refuses what the
+                // model refuses, so a missing order sends one empty group. A whole line is named
+                // by its store SKU, part of one as `{store_sku, qty}`.
                 let name = on(order);
-                let skus: Vec<&str> = self.lines_of(d, &name);
-                let groups = match (valid, skus.split_first()) {
-                    (true, Some((first, rest))) => json!([[first], rest]),
-                    _ => json!([skus]),
-                };
+                let lines = self.lines_of(d, &name);
+                let groups: Vec<Vec<Value>> = split_groups(&lines, groups)
+                    .into_iter()
+                    .map(|group| {
+                        group
+                            .into_iter()
+                            .map(|(k, qty)| match lines.iter().find(|&&(l, _)| l == k) {
+                                Some(&(_, whole)) if whole == qty => json!(STORE_SKUS[k]),
+                                _ => json!({"store_sku": STORE_SKUS[k], "qty": qty}),
+                            })
+                            .collect()
+                    })
+                    .collect();
                 self.call(DISTRIBUTORS[d], "split_order", json!({"order": name, "groups": groups}))
             }
             Cmd::Push { d, order } => self.call(DISTRIBUTORS[d], "push", json!({"order": on(order)})),
@@ -1629,18 +1789,17 @@ impl Driver {
         result.map(|_| ())
     }
 
-    /// An order's store SKUs as the engine reports them (empty when it has no such order).
-    fn lines_of(&mut self, d: usize, name: &str) -> Vec<&'static str> {
+    /// An order's lines as the engine reports them, `(store SKU, quantity)` (empty when it has
+    /// no such order).
+    fn lines_of(&mut self, d: usize, name: &str) -> Vec<(usize, i64)> {
         match self.call(DISTRIBUTORS[d], "order", json!({"order": name})) {
             Ok(order) => order["lines"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(|l| {
-                    STORE_SKUS
-                        .iter()
-                        .copied()
-                        .find(|s| l["store_sku"] == json!(s))
+                    let k = STORE_SKUS.iter().position(|s| l["store_sku"] == json!(s))?;
+                    Some((k, l["qty"].as_i64()?))
                 })
                 .collect(),
             Err(_) => Vec::new(),
@@ -1662,16 +1821,23 @@ fn compare(model: &Model, driver: &mut Driver, own_stock: bool) -> Result<(), St
     for (d, distributor) in DISTRIBUTORS.iter().enumerate() {
         compare_orders(model, driver, d, distributor)?;
         compare_ledger(model, driver, d, distributor)?;
-        for (k, (sku, s)) in SKUS.iter().enumerate() {
-            let answer = driver.call(distributor, "stock", json!({"sku": sku}));
-            let expected: Option<Vec<Value>> = model.claims.contains_key(&(d, k)).then(|| {
-                // A warehouse the supplier no longer assigns holds no stock of the distributor's.
-                warehouses_of(*s)
-                    .filter(|&w| !model.unassigned.contains(&(d, w)))
-                    .filter_map(|w| model.cells.get(&(d, w, k)).map(|c| (w, c)))
-                    .map(|(w, c)| json!({"supplier": SUPPLIERS[*s], "warehouse": WAREHOUSES[w].0, "available": c.available, "locked": c.locked}))
+        for code in CODES {
+            // A local SKU's stock: the cells of every supplier SKU claimed behind it.
+            let answer = driver.call(distributor, "stock", json!({"sku": code}));
+            let claimed: Vec<usize> = (0..SKUS.len())
+                .filter(|&k| SKUS[k].0 == code && model.claims.contains_key(&(d, k)))
+                .collect();
+            let expected: Option<Vec<Value>> = (!claimed.is_empty()).then(|| {
+                claimed
+                    .iter()
+                    .flat_map(|&k| warehouses_of(SKUS[k].1).map(move |w| (w, k)))
+                    // A warehouse the supplier no longer assigns holds no stock of the distributor's.
+                    .filter(|&(w, _)| !model.unassigned.contains(&(d, w)))
+                    .filter_map(|(w, k)| model.cells.get(&(d, w, k)).map(|c| (w, k, c)))
+                    .map(|(w, k, c)| json!({"supplier": SUPPLIERS[SKUS[k].1], "warehouse": WAREHOUSES[w].0, "available": c.available, "locked": c.locked}))
                     .collect()
             });
+            let sku = code;
             compare_stock(
                 answer,
                 expected,
@@ -2088,6 +2254,125 @@ fn the_sequences_that_found_bugs_agree() {
         ],
     ];
     for (i, cmds) in sequences.iter().enumerate() {
+        for auto_deliver in [false, true] {
+            if let Err(e) = run(auto_deliver, cmds) {
+                panic!("sequence {i} (auto_deliver {auto_deliver}): {e}");
+            }
+        }
+    }
+}
+
+/// Fixed sequences through the two wave-2 packing rules, so that every run reaches them whatever
+/// the random ones draw: one product from several suppliers (`d1`'s A is claimed from `s1` and
+/// `s2`) and an order split by quantity.
+#[test]
+fn multi_sourcing_and_quantity_splits_agree() {
+    let named = |n: &str| OrderRef::Named(format!("{MARKETPLACE}:{n}"));
+    let pack = |n: &str, warehouse: Option<usize>| Cmd::Pack {
+        d: 0,
+        order: named(n),
+        warehouse,
+        seller: false,
+    };
+    let push = |n: &str| Cmd::Push {
+        d: 0,
+        order: named(n),
+    };
+    let stock = |s: usize, warehouse: usize, available: i64| Cmd::PushStock {
+        s,
+        warehouse,
+        sku: 0,
+        available,
+    };
+    let sequences = [
+        // s1 has no A left: s2's W3 ships it, and the push charges s2's price and fees.
+        vec![
+            stock(0, 0, 0),
+            stock(0, 1, 0),
+            pack("o1", None),
+            push("o1"),
+            Cmd::Drain,
+        ],
+        // A named warehouse of the second supplier; one of a supplier the SKU is not claimed
+        // from (d2 is not partnered with s2) is not a candidate.
+        vec![
+            pack("o1", Some(2)),
+            push("o1"),
+            Cmd::Pack {
+                d: 1,
+                order: named("o1"),
+                warehouse: Some(2),
+                seller: false,
+            },
+        ],
+        // Three A where no warehouse holds three: refused, split 2 + 1, each part packed from
+        // its own supplier's warehouse and pushed.
+        vec![
+            stock(0, 0, 2),
+            stock(0, 1, 0),
+            stock(1, 2, 1),
+            Cmd::Import {
+                d: 0,
+                number: 3,
+                lines: vec![(0, 3)],
+                region: 0,
+                status: 0,
+            },
+            pack("o4", None),
+            Cmd::Split {
+                d: 0,
+                order: named("o4"),
+                groups: SplitGroups::Units(4),
+            },
+            Cmd::Split {
+                d: 0,
+                order: named("o4"),
+                groups: SplitGroups::Units(2),
+            },
+            pack("o4/1", None),
+            pack("o4/2", None),
+            push("o4/1"),
+            push("o4/2"),
+            Cmd::StopDistribution { d: 0, sku: 0 },
+        ],
+    ];
+    // What the model answers, so the sequences keep reaching the paths they are about.
+    let ok = Ok(());
+    let expected: [Vec<Outcome>; 3] = [
+        vec![ok, ok, ok, ok, ok],
+        vec![ok, ok, Err("not_found")],
+        vec![
+            ok,
+            ok,
+            ok,
+            ok,
+            Err("multi_warehouse_order"),
+            Err("bad_request"),
+            ok,
+            ok,
+            ok,
+            ok,
+            ok,
+            ok,
+        ],
+    ];
+    let supplier_of =
+        |model: &Model, name: &str| model.orders[&(0, format!("{MARKETPLACE}:{name}"))].supplier;
+    for (i, cmds) in sequences.iter().enumerate() {
+        let mut model = Model::new();
+        let outcomes: Vec<Outcome> = cmds
+            .iter()
+            .map(|cmd| model.apply(&resolve(&model, cmd)))
+            .collect();
+        assert_eq!(outcomes, expected[i], "sequence {i}");
+        match i {
+            0 => assert_eq!(supplier_of(&model, "o1"), Some(1)),
+            2 => assert_eq!(
+                [supplier_of(&model, "o4/1"), supplier_of(&model, "o4/2")],
+                [Some(0), Some(1)]
+            ),
+            _ => {}
+        }
         for auto_deliver in [false, true] {
             if let Err(e) = run(auto_deliver, cmds) {
                 panic!("sequence {i} (auto_deliver {auto_deliver}): {e}");

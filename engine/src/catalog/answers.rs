@@ -55,8 +55,19 @@ pub struct SkuCreated {
 /// The answer to `claim`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Claimed {
-    /// One row per SKU claimed, in the order given (repeats once).
+    /// One row per SKU claimed by this command, in the order given (repeats once).
     pub claimed: Vec<ClaimedSku>,
+    /// The SKUs given that were already claimed from this supplier: left as they were.
+    pub already_claimed: Vec<AlreadyClaimed>,
+}
+
+/// A SKU `claim` found already claimed from the supplier (nothing changed).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AlreadyClaimed {
+    /// The supplier's SKU.
+    pub sku: String,
+    /// The local SKU it is claimed as.
+    pub local_sku: String,
 }
 
 /// One supplier SKU claimed (by `claim` or `import_claimed`).

@@ -27,9 +27,9 @@ use crate::{
 };
 
 pub use answers::{
-    Claimed, ClaimedExport, ClaimedImport, ClaimedSku, DistributionSet, DistributorProduct,
-    PriceHistory, PriceRow, PriceSet, ProductPublished, ProductRow, Products, Removed, SkuCreated,
-    Stopped, StoppedClaim, StoreSkuMapped, SupplierProduct, SupplierSku,
+    AlreadyClaimed, Claimed, ClaimedExport, ClaimedImport, ClaimedSku, DistributionSet,
+    DistributorProduct, PriceHistory, PriceRow, PriceSet, ProductPublished, ProductRow, Products,
+    Removed, SkuCreated, Stopped, StoppedClaim, StoreSkuMapped, SupplierProduct, SupplierSku,
 };
 
 /// The claim workflow's name in the rule pack.
@@ -198,15 +198,29 @@ pub fn claim(ctx: &Ctx<'_, '_>, args: &ClaimArgs) -> Result<Claimed, Error> {
         )));
     }
     require_partnered(ctx, &args.supplier)?;
+    let me = ctx.actor.account();
     let mut seen = BTreeSet::new();
-    let mut claimed = Vec::new();
+    let (mut claimed, mut already_claimed) = (Vec::new(), Vec::new());
     for sku in &args.skus {
         check_name("skus", sku)?;
-        if seen.insert(sku.as_str()) {
-            claimed.push(claim_one(ctx, &args.supplier, sku, sku)?);
+        if !seen.insert(sku.as_str()) {
+            continue;
+        }
+        // Claiming again what is claimed changes nothing, so a bulk claim can be retried.
+        match ctx.tx.live_claim(me, &args.supplier, sku)? {
+            Some(existing) if existing.state == product::CLAIMED => {
+                already_claimed.push(AlreadyClaimed {
+                    sku: existing.sku,
+                    local_sku: existing.local_sku,
+                })
+            }
+            _ => claimed.push(claim_one(ctx, &args.supplier, sku, sku)?),
         }
     }
-    Ok(Claimed { claimed })
+    Ok(Claimed {
+        claimed,
+        already_claimed,
+    })
 }
 
 fn require_partnered(ctx: &Ctx<'_, '_>, supplier: &str) -> Result<(), Error> {
@@ -256,9 +270,25 @@ fn claim_one(
         .with("sku", sku));
     }
     if let Some(existing) = ctx.tx.live_claim(distributor, supplier, sku)? {
-        return Err(
-            Error::bad_request(format!("{sku:?} is already {}", existing.state)).with("sku", sku),
-        );
+        return Err(Error::bad_request(format!(
+            "{sku:?} is already {}: remove the expired claim before claiming it again",
+            existing.state
+        ))
+        .with("sku", sku));
+    }
+    // Multi-sourcing: a local SKU has at most one claim per supplier (so the supplier a
+    // warehouse belongs to decides which claim ships).
+    if let Some(other) = ctx
+        .tx
+        .claims_by_local_sku(distributor, local_sku)?
+        .into_iter()
+        .find(|c| c.supplier == supplier)
+    {
+        return Err(Error::bad_request(format!(
+            "{local_sku:?} is already claimed from {supplier:?} as its SKU {:?}: a local SKU has one claim per supplier",
+            other.sku
+        ))
+        .with("sku", sku));
     }
     let matched = ctx.tx.local_sku_exists(distributor, local_sku)?;
     if !matched {
@@ -348,20 +378,25 @@ pub(crate) fn move_claim(
     Ok(moved.to)
 }
 
-/// The live claims behind a distributor's local SKU, or `not_found`.
-fn my_claims(ctx: &Ctx<'_, '_>, sku: &str) -> Result<Vec<Claim>, Error> {
+/// The live claims behind a distributor's local SKU in `state` (a local SKU claimed from several
+/// suppliers has one claim per supplier, each in its own state); all of them when none is, so
+/// the workflow refuses the event; `not_found` when there are none.
+fn my_claims(ctx: &Ctx<'_, '_>, sku: &str, state: &str) -> Result<Vec<Claim>, Error> {
     check_name("sku", sku)?;
     let claims = ctx.tx.claims_by_local_sku(ctx.actor.account(), sku)?;
     if claims.is_empty() {
         return Err(Error::not_found("sku", sku));
     }
+    if claims.iter().any(|c| c.state == state) {
+        return Ok(claims.into_iter().filter(|c| c.state == state).collect());
+    }
     Ok(claims)
 }
 
-/// `remove_expired {sku}`: the expired claim goes; the SKU is unclaimed again.
+/// `remove_expired {sku}`: the expired claims go; their SKUs are unclaimed again.
 pub fn remove_expired(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Removed, Error> {
     let mut removed = Vec::new();
-    for claim in my_claims(ctx, &args.sku)? {
+    for claim in my_claims(ctx, &args.sku, product::EXPIRED)? {
         move_claim(ctx, &claim, product::REMOVE, Role::Distributor)?;
         removed.push(SupplierSku {
             supplier: claim.supplier,
@@ -371,10 +406,10 @@ pub fn remove_expired(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Removed, Erro
     Ok(Removed { removed })
 }
 
-/// `stop_distribution {sku}`: the claim expires and its stock is cleared.
+/// `stop_distribution {sku}`: the claimed claims expire and their stock is cleared.
 pub fn stop_distribution(ctx: &Ctx<'_, '_>, args: &SkuArgs) -> Result<Stopped, Error> {
     let mut stopped = Vec::new();
-    for claim in my_claims(ctx, &args.sku)? {
+    for claim in my_claims(ctx, &args.sku, product::CLAIMED)? {
         let state = move_claim(ctx, &claim, product::STOP_DISTRIBUTION, Role::Distributor)?;
         stopped.push(StoppedClaim {
             supplier: claim.supplier,

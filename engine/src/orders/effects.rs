@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use super::{
     fire::fire,
     inputs::push_input,
-    loaded::{Args, Loaded},
+    loaded::{Args, Loaded, SplitGroup},
     WORKFLOW,
 };
 use crate::{
@@ -281,11 +281,7 @@ fn cell_of(
         })
 }
 
-fn create_children(
-    ctx: &Ctx<'_, '_>,
-    loaded: &Loaded,
-    groups: &[Vec<String>],
-) -> Result<(), Error> {
+fn create_children(ctx: &Ctx<'_, '_>, loaded: &Loaded, groups: &[SplitGroup]) -> Result<(), Error> {
     for (index, group) in groups.iter().enumerate() {
         let name = format!("{}/{}", loaded.order.order, index + 1);
         let (state, audit_seq) = ctx.created(WORKFLOW, &name, order::SPLIT_EVENT)?;
@@ -301,13 +297,18 @@ fn create_children(
             stock_locked: false,
             ..loaded.order.clone()
         };
+        // The parent's lines in its order, each with the quantity this child takes of it.
         let lines: Vec<OrderLine> = loaded
             .lines
             .iter()
-            .filter(|l| group.contains(&l.store_sku))
+            .filter_map(|l| {
+                let (_, qty) = group.iter().find(|(sku, _)| *sku == l.store_sku)?;
+                Some((l, *qty))
+            })
             .enumerate()
-            .map(|(i, l)| OrderLine {
+            .map(|(i, (l, qty))| OrderLine {
                 line: i as i64 + 1,
+                qty,
                 ..l.clone()
             })
             .collect();

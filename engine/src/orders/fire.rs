@@ -33,7 +33,7 @@ pub(super) fn eval_guard(
         Guard::Rule(script) => {
             let mut view = order.clone();
             if let Some(Ok((supplier, _))) = pack_plan.as_ref().map(|p| &p.single_warehouse) {
-                view.supplier.get_or_insert_with(|| supplier.clone());
+                view.supplier = Some(supplier.clone());
             }
             let input = match checked.take() {
                 Some(input) => input,

@@ -2,7 +2,7 @@
 //! refunds, user events) and the system's delivery of a queued order to its supplier.
 
 use crate::contract::{order, partnership};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -14,19 +14,19 @@ use super::{
     },
     effects::stock_released,
     fire::fire,
-    loaded::{load, my_order, supplier_order, Args},
+    loaded::{load, my_order, supplier_order, Args, SplitGroup},
     queries::full_order,
-    COMMAND_EVENTS, DOCUMENTS, STATUS_UNPAID, WORKFLOW,
+    COMMAND_EVENTS, DOCUMENTS, SPLIT_GROUPS_MAX, STATUS_UNPAID, WORKFLOW,
 };
 use crate::{
     command::{
         check_name, check_text, AfterSaleRefund, Fire, OrderArgs, Pack, PrintSettings,
-        ReviewWithdrawal, SetFees, ShipOrder, SplitOrder, SupplierOrder,
+        ReviewWithdrawal, SetFees, ShipOrder, SplitItem, SplitOrder, SupplierOrder,
     },
     error::{Code, Error},
     flow::Ctx,
     ledger::{self, kind},
-    model::{money, Order},
+    model::{money, Order, OrderLine},
     rules::inputs::{SHIPPING_PLATFORM, SHIPPING_SELLER},
     workflow::Role,
 };
@@ -100,34 +100,22 @@ pub fn pack(ctx: &Ctx<'_, '_>, args: &Pack) -> Result<OrderSummary, Error> {
     Ok(OrderSummary::from(&loaded.order))
 }
 
-/// `split_order {order, groups}`: one child order per group of store SKUs.
+/// `split_order {order, groups}`: one child order per group; a group item is a whole line (its
+/// store SKU) or part of one (`{store_sku, qty}`).
 pub fn split_order(ctx: &Ctx<'_, '_>, args: &SplitOrder) -> Result<OrderSplit, Error> {
     let mut loaded = my_order(ctx, &args.order)?;
-    let all: BTreeSet<&str> = loaded.lines.iter().map(|l| l.store_sku.as_str()).collect();
-    let mut seen = BTreeSet::new();
-    for sku in args.groups.iter().flatten() {
-        if !all.contains(sku.as_str()) || !seen.insert(sku.as_str()) {
-            return Err(Error::bad_request(format!(
-                "store SKU {sku:?} is not a line of the order, or is named twice"
-            )));
-        }
-    }
-    if args.groups.len() < 2 || args.groups.iter().any(Vec::is_empty) || seen.len() != all.len() {
-        return Err(Error::bad_request(
-            "`groups` must be two or more non-empty groups naming every line once",
-        ));
-    }
+    let groups = split_groups(&loaded.lines, &args.groups)?;
     fire(
         ctx,
         &mut loaded,
         order::SPLIT_EVENT,
         Role::Distributor,
         &Args {
-            groups: Some(&args.groups),
+            groups: Some(&groups),
             ..Args::default()
         },
     )?;
-    let children = (1..=args.groups.len())
+    let children = (1..=groups.len())
         .map(|i| format!("{}/{i}", args.order))
         .collect();
     Ok(OrderSplit {
@@ -135,6 +123,62 @@ pub fn split_order(ctx: &Ctx<'_, '_>, args: &SplitOrder) -> Result<OrderSplit, E
         state: loaded.order.state,
         children,
     })
+}
+
+/// The groups of a split as `(store SKU, quantity)` per child, checked: two to
+/// [`SPLIT_GROUPS_MAX`] non-empty groups, each naming a line at most once, that together cover
+/// every unit of every line exactly once.
+fn split_groups(lines: &[OrderLine], groups: &[Vec<SplitItem>]) -> Result<Vec<SplitGroup>, Error> {
+    if groups.len() < 2 || groups.len() > SPLIT_GROUPS_MAX {
+        return Err(Error::bad_request(format!(
+            "`groups` must be 2 to {SPLIT_GROUPS_MAX} groups, got {}",
+            groups.len()
+        )));
+    }
+    let mut covered: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut out = Vec::with_capacity(groups.len());
+    for (number, group) in (1..).zip(groups) {
+        if group.is_empty() {
+            return Err(Error::bad_request(format!("group {number} is empty")));
+        }
+        let mut items: SplitGroup = Vec::with_capacity(group.len());
+        for item in group {
+            let (store_sku, qty) = match item {
+                SplitItem::Line(store_sku) => (store_sku, None),
+                SplitItem::Part(part) => (&part.store_sku, Some(part.qty)),
+            };
+            let Some(line) = lines.iter().find(|l| &l.store_sku == store_sku) else {
+                return Err(Error::bad_request(format!(
+                    "store SKU {store_sku:?} is not a line of the order"
+                )));
+            };
+            let qty = qty.unwrap_or(line.qty);
+            if qty < 1 {
+                return Err(Error::bad_request(format!(
+                    "`qty` of store SKU {store_sku:?} must be at least 1, got {qty}"
+                )));
+            }
+            if items.iter().any(|(s, _)| s == store_sku) {
+                return Err(Error::bad_request(format!(
+                    "store SKU {store_sku:?} is named twice in group {number}"
+                )));
+            }
+            let sum = covered.entry(line.store_sku.as_str()).or_default();
+            *sum = sum.saturating_add(qty);
+            items.push((store_sku.clone(), qty));
+        }
+        out.push(items);
+    }
+    for line in lines {
+        let sum = covered.get(line.store_sku.as_str()).copied().unwrap_or(0);
+        if sum != line.qty {
+            return Err(Error::bad_request(format!(
+                "the groups cover {sum} of the {} units of store SKU {:?}: each unit must be in exactly one group",
+                line.qty, line.store_sku
+            )));
+        }
+    }
+    Ok(out)
 }
 
 /// `push {order}`: the checks and fees rules decide; a passing push charges and queues delivery.

@@ -46,10 +46,13 @@ impl Loaded {
 #[derive(Default)]
 pub(super) struct Args<'a> {
     pub(super) warehouse: Option<&'a str>,
-    pub(super) groups: Option<&'a [Vec<String>]>,
+    pub(super) groups: Option<&'a [SplitGroup]>,
     /// Why the engine fires the event, kept in the order's history (`stock_released`).
     pub(super) reason: Option<&'a str>,
 }
+
+/// One child order of a split: `(store SKU, quantity)` per line it takes.
+pub(super) type SplitGroup = Vec<(String, i64)>;
 
 /// The order `order` of `distributor`, with its lines.
 pub(super) fn load(ctx: &Ctx<'_, '_>, distributor: &str, order: &str) -> Result<Loaded, Error> {

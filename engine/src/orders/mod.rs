@@ -39,6 +39,8 @@ pub const IMPORT_ORDERS_MAX: usize = 10_000;
 pub const ORDER_LINES_MAX: usize = 500;
 /// The largest quantity of one line.
 pub const LINE_QTY_MAX: u32 = 1_000_000;
+/// The most child orders one `split_order` makes.
+pub const SPLIT_GROUPS_MAX: usize = 100;
 /// The documents a distributor may have travel with its pushed orders.
 pub const DOCUMENTS: &[&str] = &["invoice", "delivery_receipt"];
 pub use crate::contract::order::COMMAND_EVENTS;

@@ -2,13 +2,15 @@
 //! claimed SKU each line is, which supplier and warehouse ship it, whether the stock is there,
 //! and whether the marketplace supports the shipping method.
 
-use crate::contract::product;
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::json;
+
 use crate::{
+    contract::product::CLAIMED,
     error::{Code, Error},
     flow::Ctx,
-    model::{Order, OrderLine},
+    model::{Claim, Order, OrderLine},
     rules::inputs::{AllocationInput, OrderInput, WarehouseCandidate},
     workflow::GuardFailure,
 };
@@ -32,14 +34,14 @@ fn failure(code: Code, message: String) -> GuardFailure {
     GuardFailure::new(code.as_str(), message)
 }
 
-/// Resolves each line's store SKU to the local SKU and the live claim behind it, filling
-/// `local_sku`, `supplier` and `sku`; the first unmapped line is a `sku_not_mapped` failure.
-pub fn resolve_lines(
+/// The live claims behind each line's local SKU (filling the line's `local_sku`), by supplier.
+/// A local SKU claimed from several suppliers has one claim per supplier (multi-sourcing).
+fn line_claims(
     ctx: &Ctx<'_, '_>,
     order: &Order,
     lines: &mut [OrderLine],
-) -> Result<Result<(), GuardFailure>, Error> {
-    let mut missing = None;
+) -> Result<Vec<Vec<Claim>>, Error> {
+    let mut out = Vec::with_capacity(lines.len());
     for line in lines.iter_mut() {
         let local = ctx.tx.store_sku_target(
             &order.distributor,
@@ -47,37 +49,60 @@ pub fn resolve_lines(
             &order.shop,
             &line.store_sku,
         )?;
-        let claim = match &local {
-            Some(local) => {
-                let mut claims = ctx.tx.claims_by_local_sku(&order.distributor, local)?;
-                claims.sort_by_key(|c| {
-                    (
-                        c.state != product::CLAIMED,
-                        Some(&c.supplier) != order.supplier.as_ref(),
-                    )
-                });
-                claims.into_iter().next()
-            }
-            None => None,
+        let claims = match &local {
+            Some(local) => ctx.tx.claims_by_local_sku(&order.distributor, local)?,
+            None => Vec::new(),
         };
         line.local_sku = local;
-        line.supplier = claim.as_ref().map(|c| c.supplier.clone());
-        line.sku = claim.map(|c| c.sku);
-        if line.sku.is_none() && missing.is_none() {
-            missing = Some(line.store_sku.clone());
-        }
+        out.push(claims);
     }
-    Ok(match missing {
-        Some(store_sku) => Err(failure(
+    Ok(out)
+}
+
+/// `sku_not_mapped` for the first line with no claim behind it.
+fn unmapped(lines: &[OrderLine], claims: &[Vec<Claim>]) -> Result<(), GuardFailure> {
+    match lines.iter().zip(claims).find(|(_, c)| c.is_empty()) {
+        Some((line, _)) => Err(failure(
             Code::SkuNotMapped,
-            format!("store SKU {store_sku:?} is not mapped to a claimed distribution SKU"),
+            format!(
+                "store SKU {:?} is not mapped to a claimed distribution SKU",
+                line.store_sku
+            ),
         )),
         None => Ok(()),
-    })
+    }
+}
+
+/// Points each line at its claim from `supplier` (or, without one, its first claim), filling
+/// `supplier` and `sku`.
+fn assign(lines: &mut [OrderLine], claims: &[Vec<Claim>], supplier: Option<&str>) {
+    for (line, claims) in lines.iter_mut().zip(claims) {
+        let claim = claims
+            .iter()
+            .find(|c| Some(c.supplier.as_str()) == supplier)
+            .or(claims.first());
+        line.supplier = claim.map(|c| c.supplier.clone());
+        line.sku = claim.map(|c| c.sku.clone());
+    }
+}
+
+/// Resolves each line's store SKU to the local SKU and the live claim behind it, the order's
+/// supplier's claim first, filling `local_sku`, `supplier` and `sku`; the first unmapped line is
+/// a `sku_not_mapped` failure.
+pub fn resolve_lines(
+    ctx: &Ctx<'_, '_>,
+    order: &Order,
+    lines: &mut [OrderLine],
+) -> Result<Result<(), GuardFailure>, Error> {
+    let claims = line_claims(ctx, order, lines)?;
+    assign(lines, &claims, order.supplier.as_deref());
+    Ok(unmapped(lines, &claims))
 }
 
 /// Works out the pack guards for `order`, shipping with `shipping` from `warehouse` (or the
-/// warehouse `allocate_warehouse.rhai` picks).
+/// warehouse `allocate_warehouse.rhai` picks among the warehouses of every supplier the lines
+/// are claimed from). The chosen warehouse decides the supplier: each line is pointed at that
+/// supplier's claim.
 pub fn plan(
     ctx: &Ctx<'_, '_>,
     order: &Order,
@@ -85,114 +110,90 @@ pub fn plan(
     warehouse: Option<&str>,
     input: impl Fn(&[OrderLine]) -> OrderInput,
 ) -> Result<PackPlan, Error> {
-    let lines_mapped = resolve_lines(ctx, order, lines)?;
-    let shipping_supported = shipping_supported(ctx, order);
-    if let Err(f) = &lines_mapped {
-        return Ok(PackPlan {
-            lines_mapped: lines_mapped.clone(),
-            single_warehouse: Err(f.clone()),
-            shipping_supported,
-            stock_available: Err(f.clone()),
-            allocation: None,
-        });
-    }
-    let suppliers: BTreeSet<&str> = lines.iter().filter_map(|l| l.supplier.as_deref()).collect();
-    let supplier = match suppliers.iter().next() {
-        Some(s) if suppliers.len() == 1 => (*s).to_owned(),
-        _ => {
-            let f = failure(
-                Code::MultiWarehouseOrder,
-                format!(
-                    "the lines come from {} suppliers: split the order first",
-                    suppliers.len()
-                ),
-            );
-            return Ok(PackPlan {
-                lines_mapped,
-                single_warehouse: Err(f.clone()),
-                shipping_supported,
-                stock_available: Err(f),
-                allocation: None,
-            });
+    let mut claims = line_claims(ctx, order, lines)?;
+    // What packing may use: the `claimed` claims, and expired ones only where a line has no
+    // claimed one (its push then says `product_expired`).
+    for line in &mut claims {
+        if line.iter().any(|c| c.state == CLAIMED) {
+            line.retain(|c| c.state == CLAIMED);
         }
+    }
+    let lines_mapped = unmapped(lines, &claims);
+    let shipping_supported = shipping_supported(ctx, order);
+    let refused = |lines_mapped: Result<(), GuardFailure>, f: GuardFailure| PackPlan {
+        lines_mapped,
+        single_warehouse: Err(f.clone()),
+        shipping_supported: shipping_supported.clone(),
+        stock_available: Err(f),
+        allocation: None,
     };
-    let skus: BTreeSet<&str> = lines.iter().filter_map(|l| l.sku.as_deref()).collect();
-    let candidates = candidates(ctx, order, &supplier, &skus)?;
-    let holds_all = |c: &WarehouseCandidate| {
-        lines
+    if let Err(f) = &lines_mapped {
+        assign(lines, &claims, order.supplier.as_deref());
+        return Ok(refused(lines_mapped.clone(), f.clone()));
+    }
+    let suppliers = suppliers_of(&claims);
+    let candidates = candidates(ctx, order, lines, &claims, &suppliers)?;
+    // A supplier every line is claimed from: only its warehouses can hold the whole order.
+    let Some(covering) = suppliers.iter().find(|s| {
+        claims
             .iter()
-            .all(|l| l.sku.as_deref().is_some_and(|s| c.available(s) >= l.qty))
+            .all(|line| line.iter().any(|c| c.supplier == **s))
+    }) else {
+        let f = failure(
+            Code::MultiWarehouseOrder,
+            format!(
+                "no supplier has every line claimed (the lines come from {}): split the order{}",
+                suppliers.join(", "),
+                split_advice(lines, &candidates)
+            ),
+        );
+        return Ok(refused(lines_mapped, f));
     };
-    let mut allocation = None;
+    let mut recorded = None;
     let chosen = match warehouse {
-        Some(w) => match candidates.iter().find(|c| c.warehouse == w) {
-            Some(c) => c.clone(),
-            None => return Err(Error::not_found("warehouse", w)),
-        },
-        None if !candidates.iter().any(holds_all) => {
-            let mut total: BTreeMap<&str, i64> = BTreeMap::new();
-            for c in &candidates {
-                for (sku, n) in &c.stock {
-                    *total.entry(sku.as_str()).or_default() += n;
-                }
-            }
-            let union_holds = lines.iter().all(|l| {
-                l.sku
-                    .as_deref()
-                    .is_some_and(|s| total.get(s).copied().unwrap_or(0) >= l.qty)
-            });
-            let f = if union_holds {
-                failure(
-                    Code::MultiWarehouseOrder,
-                    "no single warehouse holds every line: split the order".to_owned(),
-                )
-            } else {
-                failure(
+        Some(w) => named(&candidates, w, lines)?,
+        None if !candidates.iter().any(|c| holds_all(c, lines)) => {
+            let advice = split_advice(lines, &candidates);
+            let (single_warehouse, f) = if advice.is_empty() {
+                let f = failure(
                     Code::InsufficientStock,
                     "no warehouse holds every line".to_owned(),
-                )
+                );
+                (Ok(((*covering).to_owned(), String::new())), f)
+            } else {
+                let f = failure(
+                    Code::MultiWarehouseOrder,
+                    format!("no single warehouse holds every line: split the order{advice}"),
+                );
+                (Err(f.clone()), f)
             };
             return Ok(PackPlan {
                 lines_mapped,
-                single_warehouse: if union_holds {
-                    Err(f.clone())
-                } else {
-                    Ok((supplier, String::new()))
-                },
+                single_warehouse,
                 shipping_supported,
                 stock_available: Err(f),
                 allocation: None,
             });
         }
         None => {
-            let asked = AllocationInput {
-                order: input(lines),
-                candidates: candidates.clone(),
-            };
-            let id = ctx.rules.allocate_warehouse(&asked)?;
-            allocation = Some(asked);
-            candidates
-                .iter()
-                .find(|c| c.warehouse == id)
-                .cloned()
-                .ok_or_else(|| {
-                    Error::new(
-                        Code::RuleError,
-                        format!("allocate_warehouse chose {id:?}, not a candidate"),
-                    )
-                })?
+            let (id, asked) = allocation(ctx, lines, &candidates, suppliers.len(), input)?;
+            recorded = Some(asked);
+            named(&candidates, &id, lines).map_err(|_| {
+                Error::new(
+                    Code::RuleError,
+                    format!("allocate_warehouse chose {id:?}, not a candidate"),
+                )
+            })?
         }
     };
-    let short = lines
-        .iter()
-        .find(|l| l.sku.as_deref().is_none_or(|s| chosen.available(s) < l.qty));
-    let stock_available = match short {
+    assign(lines, &claims, Some(&chosen.supplier));
+    let stock_available = match lines.iter().find(|l| available(&chosen, l) < l.qty) {
         Some(l) => Err(failure(
             Code::InsufficientStock,
             format!(
                 "warehouse {} has {} of {:?}, the order needs {}",
                 chosen.warehouse,
-                l.sku.as_deref().map_or(0, |s| chosen.available(s)),
+                available(&chosen, l),
                 l.store_sku,
                 l.qty
             ),
@@ -201,47 +202,184 @@ pub fn plan(
     };
     Ok(PackPlan {
         lines_mapped,
-        single_warehouse: Ok((supplier, chosen.warehouse)),
+        single_warehouse: Ok((chosen.supplier.clone(), chosen.warehouse.clone())),
         shipping_supported,
         stock_available,
-        allocation,
+        allocation: recorded,
     })
 }
 
-/// The distributor's warehouses of `supplier` that can ship: mapped on its side and assigned.
+/// Whether `candidate` holds every line's quantity.
+fn holds_all(candidate: &WarehouseCandidate, lines: &[OrderLine]) -> bool {
+    lines.iter().all(|l| available(candidate, l) >= l.qty)
+}
+
+/// What `candidate` holds of the line's local SKU (its stock is keyed by local SKU).
+fn available(candidate: &WarehouseCandidate, line: &OrderLine) -> i64 {
+    line.local_sku
+        .as_deref()
+        .map_or(0, |local| candidate.available(local))
+}
+
+/// Every supplier some line has a claim from, in name order.
+fn suppliers_of(claims: &[Vec<Claim>]) -> Vec<&str> {
+    let set: BTreeSet<&str> = claims
+        .iter()
+        .flatten()
+        .map(|c| c.supplier.as_str())
+        .collect();
+    set.into_iter().collect()
+}
+
+/// The candidate `pack {warehouse}` names: two suppliers' warehouses may share an id, and then
+/// the first that holds every line is taken (else the first of that id).
+fn named(
+    candidates: &[WarehouseCandidate],
+    warehouse: &str,
+    lines: &[OrderLine],
+) -> Result<WarehouseCandidate, Error> {
+    let mut same = candidates.iter().filter(|c| c.warehouse == warehouse);
+    let first = same
+        .next()
+        .ok_or_else(|| Error::not_found("warehouse", warehouse))?;
+    Ok(std::iter::once(first)
+        .chain(same)
+        .find(|c| holds_all(c, lines))
+        .unwrap_or(first)
+        .clone())
+}
+
+/// The warehouse id `allocate_warehouse.rhai` chooses. The rule reads each line by its local SKU
+/// (the key of every candidate's stock), with its supplier only when one supplier offers them
+/// all: the lines are pointed that way for the rule, and at the chosen supplier's claims after.
+/// Answers the id with what the rule was asked.
+fn allocation(
+    ctx: &Ctx<'_, '_>,
+    lines: &mut [OrderLine],
+    candidates: &[WarehouseCandidate],
+    suppliers: usize,
+    input: impl Fn(&[OrderLine]) -> OrderInput,
+) -> Result<(String, AllocationInput), Error> {
+    let only = candidates
+        .first()
+        .map(|c| c.supplier.clone())
+        .filter(|_| suppliers == 1);
+    for line in lines.iter_mut() {
+        line.sku.clone_from(&line.local_sku);
+        line.supplier.clone_from(&only);
+    }
+    let asked = AllocationInput {
+        order: input(lines),
+        candidates: candidates.to_vec(),
+    };
+    let id = ctx.rules.allocate_warehouse(&asked)?;
+    Ok((id, asked))
+}
+
+/// The distributor's warehouses that can ship the lines: of every supplier a line is claimed
+/// from, those mapped on its side and still assigned, by supplier then warehouse. Each one's
+/// stock is keyed by the lines' local SKUs: what it holds of its supplier's claimed SKU.
 fn candidates(
     ctx: &Ctx<'_, '_>,
     order: &Order,
-    supplier: &str,
-    skus: &BTreeSet<&str>,
+    lines: &[OrderLine],
+    claims: &[Vec<Claim>],
+    suppliers: &[&str],
 ) -> Result<Vec<WarehouseCandidate>, Error> {
-    let assigned = ctx.tx.assigned_warehouses(supplier, &order.distributor)?;
     let mut out = Vec::new();
-    for (s, warehouse) in ctx.tx.supplier_warehouses(&order.distributor)? {
-        if s != supplier || !assigned.contains(&warehouse) {
-            continue;
-        }
-        let region = ctx
-            .tx
-            .warehouse_region(supplier, &warehouse)?
-            .unwrap_or_default();
-        let mut stock = BTreeMap::new();
-        for sku in skus {
-            if let Some(cell) = ctx
-                .tx
-                .stock_cell(&order.distributor, supplier, &warehouse, sku)?
-            {
-                stock.insert(cell.sku, cell.available);
+    for &supplier in suppliers {
+        let assigned = ctx.tx.assigned_warehouses(supplier, &order.distributor)?;
+        // (local SKU, this supplier's SKU) for every line claimed from it.
+        let skus: BTreeMap<&str, &str> = lines
+            .iter()
+            .zip(claims)
+            .filter_map(|(l, c)| {
+                let claim = c.iter().find(|c| c.supplier == supplier)?;
+                Some((l.local_sku.as_deref()?, claim.sku.as_str()))
+            })
+            .collect();
+        for (s, warehouse) in ctx.tx.supplier_warehouses(&order.distributor)? {
+            if s != supplier || !assigned.contains(&warehouse) {
+                continue;
             }
+            let region = ctx
+                .tx
+                .warehouse_region(supplier, &warehouse)?
+                .unwrap_or_default();
+            let mut stock = BTreeMap::new();
+            for (local, sku) in &skus {
+                if let Some(cell) =
+                    ctx.tx
+                        .stock_cell(&order.distributor, supplier, &warehouse, sku)?
+                {
+                    stock.insert((*local).to_owned(), cell.available);
+                }
+            }
+            out.push(WarehouseCandidate {
+                warehouse,
+                supplier: supplier.to_owned(),
+                region,
+                stock,
+            });
         }
-        out.push(WarehouseCandidate {
-            warehouse,
-            supplier: supplier.to_owned(),
-            region,
-            stock,
-        });
     }
     Ok(out)
+}
+
+/// How the order could be split so that each part packs from one warehouse, as text to append
+/// to a `multi_warehouse_order` message: the `split_order` groups (a whole line as its store
+/// SKU, part of one as `{store_sku, qty}`) and their warehouses; empty when even every candidate
+/// together does not hold the order. Greedy: each group takes the warehouse that ships the most
+/// of what is left, at most one group per candidate.
+fn split_advice(lines: &[OrderLine], candidates: &[WarehouseCandidate]) -> String {
+    let mut left: Vec<i64> = lines.iter().map(|l| l.qty).collect();
+    let mut unused: Vec<&WarehouseCandidate> = candidates.iter().collect();
+    let mut groups = Vec::new();
+    while left.iter().any(|&n| n > 0) && !unused.is_empty() {
+        let takes = |c: &WarehouseCandidate| {
+            let mut stock = c.stock.clone();
+            let mut take = vec![0; lines.len()];
+            for (i, line) in lines.iter().enumerate() {
+                let Some(n) = line.local_sku.as_deref().and_then(|k| stock.get_mut(k)) else {
+                    continue;
+                };
+                take[i] = left[i].min(*n).max(0);
+                *n -= take[i];
+            }
+            take
+        };
+        let Some((index, take)) = unused
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, takes(c)))
+            .max_by_key(|(i, take)| (take.iter().sum::<i64>(), std::cmp::Reverse(*i)))
+            .filter(|(_, take)| take.iter().any(|&n| n > 0))
+        else {
+            break;
+        };
+        let warehouse = unused.remove(index);
+        let items: Vec<serde_json::Value> = (0..lines.len())
+            .filter(|&i| take[i] > 0)
+            .map(|i| {
+                left[i] -= take[i];
+                if take[i] == lines[i].qty {
+                    json!(lines[i].store_sku)
+                } else {
+                    json!({"store_sku": lines[i].store_sku, "qty": take[i]})
+                }
+            })
+            .collect();
+        groups.push((json!(items), warehouse.warehouse.as_str()));
+    }
+    if left.iter().any(|&n| n > 0) || groups.len() < 2 {
+        return String::new();
+    }
+    let (items, from): (Vec<_>, Vec<_>) = groups.into_iter().unzip();
+    format!(
+        ", e.g. `split_order` groups {} (from {})",
+        json!(items),
+        from.join(", then ")
+    )
 }
 
 /// Seller delivery needs an adapter for the order's marketplace that declares it.

@@ -52,7 +52,8 @@ pub struct LineInput {
     /// Whether the claimed product has expired (partnership ended or distribution stopped).
     #[serde(default)]
     pub expired: bool,
-    /// The supplier of the claimed SKU.
+    /// The supplier of the claimed SKU. In the allocation rule's input, empty when several
+    /// suppliers offer the line (its local SKU is claimed from each: multi-sourcing).
     #[serde(default)]
     pub supplier: String,
 }
@@ -159,13 +160,14 @@ pub struct Failure {
 pub struct WarehouseCandidate {
     /// The warehouse id (what the allocation rule returns).
     pub warehouse: String,
-    /// The supplier that owns it.
+    /// The supplier that owns it: packing from it makes the order that supplier's.
     #[serde(default)]
     pub supplier: String,
     /// Its region, matched against the address by the default rule.
     #[serde(default)]
     pub region: String,
-    /// Available quantity per SKU.
+    /// Available quantity per SKU: per local SKU of the order's lines, of what this warehouse's
+    /// supplier's claims hold here (a SKU not claimed from that supplier is absent).
     pub stock: BTreeMap<String, i64>,
 }
 
@@ -206,6 +208,7 @@ pub struct FeesInput {
 pub struct AllocationInput {
     /// The order being packed.
     pub order: OrderInput,
-    /// The warehouses it could be packed from, in preference order.
+    /// The warehouses it could be packed from, of every supplier its lines are claimed from, in
+    /// preference order (by supplier, then warehouse).
     pub candidates: Vec<WarehouseCandidate>,
 }

@@ -1045,7 +1045,6 @@ pub fn specs(world: &World) -> Vec<Spec> {
             .other("sup", None, "not_partnered")
             .extra("a SKU visible to another distributor only", json!({"supplier": "sup", "skus": ["SECRET"]}), "not_found")
             .extra("a combination SKU", json!({"supplier": "sup", "skus": ["COMBO"]}), "combination_sku_unsupported")
-            .extra("a SKU already claimed", json!({"supplier": "sup", "skus": ["HAT", "MUG"]}), "bad_request")
             .extra("a disabled SKU", json!({"supplier": "sup", "skus": ["GLOVE"]}), "product_expired")
             .extra("no SKUs", json!({"supplier": "sup", "skus": []}), "bad_request")
             .extra("too many SKUs", json!({"supplier": "sup", "skus": many(CLAIM_SKUS_MAX + 1, json!("HAT"))}), "bad_request"),
@@ -1082,6 +1081,7 @@ pub fn specs(world: &World) -> Vec<Spec> {
             .extra("no columns", json!({"csv": "a;b\n1;2\n"}), "bad_request")
             .extra("a supplier not partnered", json!({"csv": "supplier,sku\nsup2,PEN\n"}), "not_partnered")
             .extra("a SKU visible to another distributor only", json!({"csv": "supplier,sku\nsup,SECRET\n"}), "not_found")
+            .extra("a second claim from the supplier behind one local SKU", json!({"csv": "supplier,sku,local_sku\nsup,HAT,MUG\n"}), "bad_request")
             .extra("a good row, then a bad one", json!({"csv": "supplier,sku\nsup,HAT\nsup,NOPE\n"}), "not_found")
             .extra("a ragged row", json!({"csv": "supplier,sku\nsup,HAT,extra\n"}), "bad_request")
             .extra("more than the CSV bound", json!({"csv": format!("supplier,sku\n{}", "sup,HAT\n".repeat(CSV_BYTES_MAX / 8 + 1))}), "bad_request"),

@@ -554,14 +554,28 @@ fn fees_input() -> impl Strategy<Value = FeesInput> {
 
 fn allocation_input() -> impl Strategy<Value = AllocationInput> {
     let stock = prop::collection::btree_map(sku(), quantity(20), 0..7);
-    let candidate = (text(&["W1", "W2", "W3", "W4"]), place(), stock).prop_map(
-        |(warehouse, region, stock): (String, String, BTreeMap<String, i64>)| WarehouseCandidate {
-            warehouse,
-            supplier: "acme".into(),
-            region,
-            stock,
-        },
-    );
+    // Candidates of several suppliers (a local SKU claimed from each: multi-sourcing).
+    let candidate = (
+        text(&["W1", "W2", "W3", "W4"]),
+        text(&["acme", "globex"]),
+        place(),
+        stock,
+    )
+        .prop_map(
+            |(warehouse, supplier, region, stock): (
+                String,
+                String,
+                String,
+                BTreeMap<String, i64>,
+            )| {
+                WarehouseCandidate {
+                    warehouse,
+                    supplier,
+                    region,
+                    stock,
+                }
+            },
+        );
     (order(), prop::collection::vec(candidate, 0..6))
         .prop_map(|(order, candidates)| AllocationInput { order, candidates })
 }
