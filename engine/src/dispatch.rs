@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::{
-    accounts, catalog,
+    access, accounts, catalog,
     command::{Command, CommandName},
     engine::Prepared,
     error::{Code, Error},
@@ -154,4 +154,7 @@ commands! {
     Plugins => plain(shops::plugins),
     Shops => plain(shops::shops),
     Distributors => plain(partnership::distributors),
+    CreateToken => plain(access::create_token),
+    RevokeToken => plain(access::revoke_token),
+    Tokens => plain(access::tokens),
 }

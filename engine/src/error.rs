@@ -64,6 +64,8 @@ pub enum Code {
     Internal,
     /// An order whose marketplace status is `unpaid` cannot be packed (wave 2).
     OrderUnpaid,
+    /// The server: no bearer token, or one that is unknown or revoked.
+    Unauthenticated,
 }
 
 impl Code {

@@ -100,6 +100,12 @@ impl Actor {
                     "the user holds no permission set",
                 ))
             }
+            Side::Access if envelope.user.is_some() => {
+                return Err(Error::new(
+                    Code::PermissionDenied,
+                    "only an account's main user manages its tokens",
+                ))
+            }
             _ => {}
         }
         Ok(actor)

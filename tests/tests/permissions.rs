@@ -89,6 +89,17 @@ fn cases(spec: &Spec) -> Vec<Case> {
             out.push(case("noinv", None, spec, "inventory_not_enabled"));
         }
         Side::Distributor => out.push(case("noinv", None, spec, "inventory_not_enabled")),
+        Side::Access => {
+            // Only the main user manages tokens, whatever sets a sub-user holds (those holding
+            // none are refused above); tokens need
+            // no inventory, so the account without it is refused as any other account is.
+            for (account, user, sets) in SUB_USERS {
+                if *account == spec.actor && !sets.is_empty() {
+                    out.push(case(account, Some(user), spec, "permission_denied"));
+                }
+            }
+            out.push(case("noinv", None, spec, "not_found"));
+        }
         _ => {
             // Queries need no inventory: the account without it answers its own (empty) data,
             // or `not_found` for the owner's records.
