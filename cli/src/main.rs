@@ -89,7 +89,7 @@ enum Cmd {
         #[arg(long)]
         no_fsync: bool,
     },
-    /// Serve the host protocol over HTTP (docs/protocol.md#http): `POST /v1/commands` with a
+    /// Serve the host protocol over HTTP (docs/protocol.md): `POST /v1/commands` with a
     /// bearer token, `/healthz`, `/readyz`, `/metrics`. Stops on SIGTERM, finishing what is in
     /// flight.
     Serve {

@@ -1,4 +1,4 @@
-//! The Distributary engine as a network service (`distributary serve`, docs/protocol.md#http):
+//! The Distributary engine as a network service, `distributary serve` (docs/protocol.md, "HTTP"):
 //! the host protocol over HTTP/1.1, the actor decided by a bearer token, concurrent requests
 //! committed together.
 //!
