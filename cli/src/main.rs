@@ -8,6 +8,7 @@ use std::{
 };
 
 mod bench;
+mod bench_serve;
 mod demo;
 mod log;
 mod serve;
@@ -188,6 +189,26 @@ enum BenchCmd {
         #[arg(long)]
         interpreted: bool,
     },
+    /// The mega-sale's import, pack and push over loopback HTTP, one command per request, from
+    /// concurrent clients against a server started on a fresh store; and the same commands in
+    /// process, batched, in the same run.
+    Serve {
+        /// Concurrent clients, each a distributor of its own.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Orders in the sale.
+        #[arg(long, default_value_t = 2_000)]
+        orders: usize,
+        /// Commit every request alone instead of grouping them.
+        #[arg(long)]
+        no_group_commit: bool,
+        /// Commands per transaction of the in-process comparison.
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -259,6 +280,23 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             };
             bench::run(shape, db, plugins, json).map(|()| ExitCode::SUCCESS)
         }
+        Cmd::Bench {
+            which:
+                BenchCmd::Serve {
+                    clients,
+                    orders,
+                    no_group_commit,
+                    batch,
+                    json,
+                },
+        } => bench_serve::run(bench_serve::Options {
+            clients,
+            orders,
+            group_commit: !no_group_commit,
+            batch,
+            json,
+        })
+        .map(|()| ExitCode::SUCCESS),
         Cmd::Schema { protocol } => {
             let schema = if protocol {
                 distributary::protocol::json_schema()

@@ -131,6 +131,81 @@ impl Server {
     }
 }
 
+/// A server running on a runtime thread of its own, for a host that is not async (a benchmark,
+/// a test): stopped, as SIGTERM stops one, by [`Running::stop`].
+pub struct Running {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl Running {
+    /// Binds `addr` and serves on a new thread; answers once the server listens.
+    pub fn start(
+        engine: Arc<Engine>,
+        addr: SocketAddr,
+        options: ServerOptions,
+    ) -> io::Result<Running> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let (bound, listening) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let server = match Server::bind(engine, addr, options).await {
+                    Ok(server) => server,
+                    Err(error) => {
+                        let _ = bound.send(Err(error));
+                        return Ok(());
+                    }
+                };
+                let _ = bound.send(server.local_addr());
+                server
+                    .run(async move {
+                        let _ = stopped.await;
+                    })
+                    .await
+            })
+        });
+        let addr = listening
+            .recv()
+            .map_err(|_| io::Error::other("the server thread ended before it listened"))??;
+        Ok(Running {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, finishes the requests in flight, and waits for the server to end.
+    pub fn stop(mut self) -> io::Result<()> {
+        self.halt()
+    }
+
+    fn halt(&mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("the server thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.halt();
+    }
+}
+
 /// How long a stopping server waits for the group committer to finish its last group (every
 /// request in flight was already answered; this is a group whose client went away).
 const SHUTDOWN_GROUP_WAIT: Duration = Duration::from_secs(30);
