@@ -1,7 +1,7 @@
 //! `distributary serve` as a process: `token create --system` prints the token alone on one line,
 //! and SIGTERM with requests in flight stops accepting, answers what is in flight, exits 0 and
-//! loses no acknowledged command. Loopback only (127.0.0.1, a port the OS picks); no assertion
-//! is timed.
+//! loses no acknowledged command; its log, at `debug`, names token ids and never a token.
+//! Loopback only (127.0.0.1, a port the OS picks); no assertion is timed.
 
 use std::{
     io::{BufRead, BufReader},
@@ -74,11 +74,12 @@ fn sigterm_finishes_the_requests_in_flight_and_loses_no_acknowledged_command() {
     );
     let system = lines[0].to_owned();
 
+    let log = dir.path().join("serve.log");
     let mut server = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .args(["--log", "debug", "serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(&db)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let mut first = String::new();
@@ -171,4 +172,14 @@ fn sigterm_finishes_the_requests_in_flight_and_loses_no_acknowledged_command() {
         .filter(|sku| !stored.contains(&sku.as_str()))
         .collect();
     assert!(lost.is_empty(), "acknowledged, then lost: {lost:?}");
+
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("token_id=") && logged.contains("answered"),
+        "{logged}"
+    );
+    for secret in [&system, &token] {
+        let (_, tail) = secret.rsplit_once('_').unwrap();
+        assert!(!logged.contains(tail), "the log shows a token");
+    }
 }
