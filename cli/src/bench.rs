@@ -253,11 +253,11 @@ fn percentile_ms(batches: &[(Duration, usize)], p: f64) -> f64 {
     0.0
 }
 
-fn round(x: f64) -> f64 {
+pub(crate) fn round(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-fn tempdir_for(db: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn tempdir_for(db: Option<&Path>) -> Result<PathBuf> {
     let dir = match db.and_then(Path::parent) {
         Some(parent) if !parent.as_os_str().is_empty() => {
             parent.join(format!("megasale-{}", std::process::id()))
@@ -272,7 +272,7 @@ fn supplier(s: usize) -> String {
     format!("sup{s}")
 }
 
-fn distributor(d: usize) -> String {
+pub(crate) fn distributor(d: usize) -> String {
     format!("dist{d}")
 }
 
@@ -281,7 +281,7 @@ fn sku(s: usize, k: usize) -> String {
 }
 
 /// The store SKU a marketplace lists a SKU under (Temu's are numbers).
-fn store_sku(marketplace: &str, s: usize, k: usize) -> String {
+pub(crate) fn store_sku(marketplace: &str, s: usize, k: usize) -> String {
     match marketplace {
         "temu" => format!("{}", 9_000_000_000_u64 + (s * 100_000 + k) as u64),
         _ => format!("{}-{}", &marketplace[..2].to_uppercase(), sku(s, k)),
@@ -300,7 +300,7 @@ fn send(engine: &Engine, actor: &str, cmd: &str, args: Value) -> Result<Value> {
     }
 }
 
-fn setup(engine: &Engine, shape: &Shape, quiet: bool) -> Result<()> {
+pub(crate) fn setup(engine: &Engine, shape: &Shape, quiet: bool) -> Result<()> {
     if !quiet {
         eprintln!(
             "setting up {} suppliers x {} SKUs, {} distributors ...",
@@ -401,7 +401,10 @@ fn setup(engine: &Engine, shape: &Shape, quiet: bool) -> Result<()> {
 }
 
 /// Order `n`: its distributor, marketplace, supplier and lines `(sku index, qty)`.
-fn order_shape(shape: &Shape, n: usize) -> (usize, &'static str, usize, Vec<(usize, u32)>) {
+pub(crate) fn order_shape(
+    shape: &Shape,
+    n: usize,
+) -> (usize, &'static str, usize, Vec<(usize, u32)>) {
     let d = n % shape.distributors;
     let marketplace = MARKETPLACES[(n / shape.distributors) % MARKETPLACES.len()];
     let s = (n / 7) % shape.suppliers;

@@ -8,8 +8,10 @@ use std::{
 };
 
 mod bench;
+mod bench_serve;
 mod demo;
 mod log;
+mod serve;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -97,6 +99,68 @@ enum Cmd {
         #[arg(long)]
         no_fsync: bool,
     },
+    /// Serve the host protocol over HTTP (docs/protocol.md): `POST /v1/commands` with a
+    /// bearer token, `/healthz`, `/readyz`, `/metrics`. Stops on SIGTERM, finishing what is in
+    /// flight.
+    Serve {
+        /// The SQLite store (created if missing).
+        #[arg(long)]
+        db: PathBuf,
+        /// Where to listen, e.g. `127.0.0.1:8080` (port 0 picks one; printed on stdout).
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        #[command(flatten)]
+        rules: RulesArg,
+        /// Where the marketplace adapters are [default: beside this executable].
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+        /// Commit with synchronous=NORMAL (see `exec`).
+        #[arg(long)]
+        no_fsync: bool,
+        /// Commit every request in a transaction of its own instead of grouping them.
+        #[arg(long)]
+        no_group_commit: bool,
+        /// The most commands committed together.
+        #[arg(long, default_value_t = 256)]
+        group_max: usize,
+        /// The longest a group's first request waits for others, in microseconds.
+        #[arg(long, default_value_t = 1_000)]
+        group_wait_us: u64,
+        /// The largest request body, in bytes.
+        #[arg(long, default_value_t = distributary_server::BODY_BYTES_DEFAULT)]
+        body_bytes_max: usize,
+        /// The most connections served at once.
+        #[arg(long, default_value_t = distributary_server::CONNECTIONS_DEFAULT)]
+        connections_max: usize,
+    },
+    /// API tokens for `serve`, made on the machine itself.
+    Token {
+        #[command(subcommand)]
+        which: TokenCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Make a token and print it alone on one line of stdout (it is never shown again).
+    #[command(group(clap::ArgGroup::new("owner").required(true).args(["system", "account"])))]
+    Create {
+        /// The SQLite store.
+        #[arg(long)]
+        db: PathBuf,
+        /// A system token: it runs the setup commands and manages every account's tokens.
+        #[arg(long)]
+        system: bool,
+        /// A token of this account instead (its main user, or `--user`).
+        #[arg(long)]
+        account: Option<String>,
+        /// The account's sub-user the token acts as.
+        #[arg(long, requires = "account")]
+        user: Option<String>,
+        /// What the token is for, shown by the `tokens` command.
+        #[arg(long, default_value = "created on the machine")]
+        label: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -133,6 +197,26 @@ enum BenchCmd {
         /// Run the default rules through Rhai, as an edited pack runs (see `bench.rs`).
         #[arg(long)]
         interpreted: bool,
+    },
+    /// The mega-sale's import, pack and push over loopback HTTP, one command per request, from
+    /// concurrent clients against a server started on a fresh store; and the same commands in
+    /// process, batched, in the same run.
+    Serve {
+        /// Concurrent clients, each a distributor of its own.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Orders in the sale.
+        #[arg(long, default_value_t = 2_000)]
+        orders: usize,
+        /// Commit every request alone instead of grouping them.
+        #[arg(long)]
+        no_group_commit: bool,
+        /// Commands per transaction of the in-process comparison.
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -205,6 +289,23 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             };
             bench::run(shape, db, plugins, json).map(|()| ExitCode::SUCCESS)
         }
+        Cmd::Bench {
+            which:
+                BenchCmd::Serve {
+                    clients,
+                    orders,
+                    no_group_commit,
+                    batch,
+                    json,
+                },
+        } => bench_serve::run(bench_serve::Options {
+            clients,
+            orders,
+            group_commit: !no_group_commit,
+            batch,
+            json,
+        })
+        .map(|()| ExitCode::SUCCESS),
         Cmd::Schema { protocol } => {
             let schema = if protocol {
                 distributary::protocol::json_schema()
@@ -223,6 +324,62 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             plugins,
             no_fsync,
         } => exec(&db, load_pack(&rules)?, plugins, no_fsync),
+        Cmd::Serve {
+            db,
+            listen,
+            rules,
+            plugins,
+            no_fsync,
+            no_group_commit,
+            group_max,
+            group_wait_us,
+            body_bytes_max,
+            connections_max,
+        } => {
+            let grouping = serve::Grouping {
+                off: no_group_commit,
+                commands_max: group_max,
+                wait_us: group_wait_us,
+            };
+            let options = engine_options(load_pack(&rules)?, plugins, no_fsync);
+            serve::serve(
+                &db,
+                options,
+                listen,
+                grouping,
+                body_bytes_max,
+                connections_max,
+            )
+        }
+        Cmd::Token {
+            which:
+                TokenCmd::Create {
+                    db,
+                    system: _,
+                    account,
+                    user,
+                    label,
+                },
+        } => {
+            let account = account.unwrap_or_else(|| distributary::flow::SYSTEM_ACTOR.to_owned());
+            let options = engine_options(load_pack(&RulesArg { rules: None })?, None, false);
+            serve::create_token(&db, options, account, user, label)
+        }
+    }
+}
+
+/// How `exec` and `serve` open the engine.
+fn engine_options(rules: RulePack, plugins_dir: Option<PathBuf>, no_fsync: bool) -> EngineOptions {
+    let durability = if no_fsync {
+        Durability::Normal
+    } else {
+        Durability::Full
+    };
+    EngineOptions {
+        rules,
+        plugins_dir: plugins_dir.or_else(PluginHost::default_dir),
+        store: StoreOptions { durability },
+        auto_deliver: true,
     }
 }
 
@@ -335,18 +492,7 @@ fn exec(
     plugins_dir: Option<PathBuf>,
     no_fsync: bool,
 ) -> miette::Result<ExitCode> {
-    let durability = if no_fsync {
-        Durability::Normal
-    } else {
-        Durability::Full
-    };
-    let options = EngineOptions {
-        rules,
-        plugins_dir: plugins_dir.or_else(PluginHost::default_dir),
-        store: StoreOptions { durability },
-        auto_deliver: true,
-    };
-    let engine = Engine::open(db, options)?;
+    let engine = Engine::open(db, engine_options(rules, plugins_dir, no_fsync))?;
     let stdin = io::stdin().lock();
     let mut stdout = io::stdout().lock();
     for line in stdin.lines() {

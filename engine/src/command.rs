@@ -155,11 +155,18 @@ impl CommandName {
         self.into()
     }
 
-    /// Whether the `system` actor may send it: the setup commands, and `plugins`, since who sets
-    /// the engine up must see which adapters it loaded (it reads no account's data).
+    /// Whether the `system` actor may send it: the setup commands, `plugins`, since who sets
+    /// the engine up must see which adapters it loaded (it reads no account's data), and the
+    /// access commands (`system` manages every account's tokens).
     pub fn open_to_system(self) -> bool {
-        self.side() == Side::System
+        matches!(self.side(), Side::System | Side::Access)
             || matches!(self, CommandName::Plugins | CommandName::RulesVersion)
+    }
+
+    /// Whether a successful answer holds a secret the store does not keep (`create_token`'s
+    /// token): such a command takes no idempotency key, since a replay could not answer it.
+    pub fn answers_secret(self) -> bool {
+        self == CommandName::CreateToken
     }
 
     /// The permission sets any one of which lets a sub-user send the command (a main user holds
@@ -180,7 +187,7 @@ impl CommandName {
             _ => match self.side() {
                 Side::Supplier => SUPPLIER,
                 Side::Distributor => DISTRIBUTOR,
-                Side::System | Side::Query => &[],
+                Side::System | Side::Query | Side::Access => &[],
             },
         }
     }
@@ -202,6 +209,7 @@ impl CommandName {
             Suppliers | Balances | Transactions | Notifications | Products | PriceHistory
             | Stock | Movements | Orders | Order | Plugins | Shops | Distributors
             | RulesVersion | Explain => Side::Query,
+            CreateToken | RevokeToken | Tokens => Side::Access,
         }
     }
 }
@@ -292,6 +300,10 @@ pub enum Command {
     ReloadRules(NoArgs),
     RulesVersion(NoArgs),
     Explain(Explain),
+    // --- access (the HTTP server's tokens)
+    CreateToken(CreateToken),
+    RevokeToken(RevokeToken),
+    Tokens(TokensQuery),
 }
 
 /// Which side of the business a command belongs to; authorisation starts from it.
@@ -307,6 +319,8 @@ pub enum Side {
     /// Queries: the permission set of the side whose data they read, or either
     /// ([`CommandName::permission_sets`]); they answer what the user's sets may see.
     Query,
+    /// API tokens: `system`, or an account's main user for its own account.
+    Access,
 }
 
 impl Command {
@@ -748,6 +762,35 @@ pub struct SyncOrders {
 pub struct ShopArgs {
     pub marketplace: String,
     pub shop: String,
+}
+
+/// `create_token`: a token acting as `account` (its main user, or `user`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    /// The account the token acts as; `system` (by `system` only) for a system token.
+    pub account: String,
+    /// A sub-user of that account; `None` acts as the main user.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// What the token is for, shown by `tokens`.
+    pub label: String,
+}
+
+/// `revoke_token`: the token of this id stops authenticating at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeToken {
+    pub token_id: String,
+}
+
+/// `tokens`: the live tokens of an account (the actor's own by default; `system`: every
+/// account's by default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokensQuery {
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 /// The answer line to one request.

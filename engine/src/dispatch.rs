@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::{
-    accounts, catalog,
+    access, accounts, catalog,
     command::{Command, CommandName},
     engine::Prepared,
     error::{Code, Error},
@@ -157,4 +157,7 @@ commands! {
     ReloadRules => lifecycle::reload_rules,
     RulesVersion => plain(lifecycle::rules_version),
     Explain => plain(lifecycle::explain),
+    CreateToken => plain(access::create_token),
+    RevokeToken => plain(access::revoke_token),
+    Tokens => plain(access::tokens),
 }

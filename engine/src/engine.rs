@@ -11,6 +11,7 @@ use distributary_plugin::CanonicalOrder;
 use serde_json::Value;
 
 use crate::{
+    access::{self, TokenOwner},
     batch::catch_panic,
     command::{answer, Command, Envelope, PayloadFormat, Side},
     delivery,
@@ -213,6 +214,29 @@ impl Engine {
             let mut store = self.lock()?;
             delivery::drain(&mut store, &self.session())
         })?
+    }
+
+    /// Who a bearer token acts as (`unauthenticated` for anything but a live token): a read,
+    /// so a revocation holds from the next request on. The token's `last_used_at` is written
+    /// when it is older than `LAST_USED_RESOLUTION_SECONDS`, not at every request.
+    pub fn authenticate(&self, bearer: &str) -> Result<TokenOwner, Error> {
+        let mut store = self.lock()?;
+        let (owner, last_used) = store.read(|tx| access::authenticate(tx, bearer))?;
+        let now = Instant::now();
+        let stale = last_used
+            .and_then(|text| Instant::parse("last_used_at", &text).ok())
+            .is_none_or(|last| {
+                now.unix_seconds() - last.unix_seconds() >= access::LAST_USED_RESOLUTION_SECONDS
+            });
+        if stale {
+            store.write(|tx| tx.touch_token(&owner.token_id, &now.to_string()))?;
+        }
+        Ok(owner)
+    }
+
+    /// How many pushed orders wait in the delivery queue.
+    pub fn queued_deliveries(&self) -> Result<u64, Error> {
+        self.lock()?.read(|tx| tx.queued_deliveries())
     }
 
     /// The store. A command that panicked poisoned the lock, but its transaction was rolled

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::{
     batch::{self, Batch},
-    command::{Command, Envelope, Side},
+    command::{Command, CommandName, Envelope, Side},
     error::{Code, Error},
     model::time::Instant,
     store::{Store, Tx},
@@ -122,6 +122,14 @@ impl<'e, P> Batch for Commands<'e, P> {
             }
         }
         let result = (self.run)(tx, envelope, command.at.clone()?, command.prepared)?;
+        // Checked after the run, so that a request refused for another reason answers that
+        // reason, keyed or not; this refusal rolls the command back like any other.
+        if envelope.key.is_some() && CommandName::from(&envelope.command).answers_secret() {
+            return Err(Error::bad_request(format!(
+                "`{}` takes no idempotency key: its answer holds a secret the store does not keep",
+                envelope.command.name()
+            )));
+        }
         if let Some((key, fingerprint)) = envelope.keyed() {
             let stored = json!({"ok": true, "result": result}).to_string();
             tx.record_idempotent_answer(&envelope.actor, key, fingerprint, &stored)?;

@@ -95,7 +95,13 @@ impl Actor {
             Side::Supplier => actor.require_supplier()?,
             Side::Distributor => actor.require_distributor()?,
             Side::Query => actor.require_one_of(CommandName::from(&envelope.command))?,
-            Side::System => {}
+            Side::Access if envelope.user.is_some() => {
+                return Err(Error::new(
+                    Code::PermissionDenied,
+                    "only an account's main user manages its tokens",
+                ))
+            }
+            Side::System | Side::Access => {}
         }
         Ok(actor)
     }

@@ -17,6 +17,7 @@ macro_rules! failpoint {
     };
 }
 
+pub mod access;
 pub mod accounts;
 mod batch;
 pub mod catalog;

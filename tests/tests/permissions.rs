@@ -88,7 +88,9 @@ fn needed_sets(spec: &Spec, side: Side) -> Vec<String> {
                 .unwrap_or_else(|| panic!("the written matrix has no row for `{}`", spec.cmd))
                 .1
         }
-        Side::System => Vec::new(),
+        // Only `system` sends setup commands, and only a main user manages tokens: no permission
+        // set lets a sub-user send either.
+        Side::System | Side::Access => Vec::new(),
     }
 }
 
@@ -145,6 +147,8 @@ fn cases(spec: &Spec) -> Vec<Case> {
             out.push(case("noinv", None, spec, "inventory_not_enabled"));
         }
         Side::Distributor => out.push(case("noinv", None, spec, "inventory_not_enabled")),
+        // Tokens need no inventory: the account without it is refused as any other account is.
+        Side::Access => out.push(case("noinv", None, spec, "not_found")),
         _ => {
             // Queries need no inventory: the account without it answers its own (empty) data,
             // or `not_found` for the owner's records.

@@ -167,6 +167,7 @@ fn library_crates() -> Vec<PathBuf> {
     let mut libs = vec![
         root.join("engine/src/lib.rs"),
         root.join("plugins/src/lib.rs"),
+        root.join("server/src/lib.rs"),
     ];
     libs.extend(
         files(&root.join("marketplace-adapters"), &["rs"])
@@ -195,6 +196,7 @@ fn the_tree_keeps_the_architecture_invariants() {
         "engine/src",
         "plugins/src",
         "cli/src",
+        "server",
         "marketplace-adapters",
         "tests",
     ] {

@@ -10,11 +10,13 @@ mod memo;
 mod orders;
 mod queries;
 mod shops;
+mod tokens;
 
 pub use catalog::PRICE_HISTORY_MAX;
 pub use inventory::{movement, ClearScope, MOVEMENTS_PAGE_MAX};
 pub use lifecycle::{Parties, RulesLoad};
 pub use shops::{Shop, ShopStoreSku, SHOP_STORE_SKUS_MAX};
+pub use tokens::{TokenRow, TOKENS_LIST_MAX};
 pub mod schema;
 
 use std::{cell::RefCell, collections::HashMap, path::Path, time::Duration};

@@ -603,6 +603,12 @@ impl Tx<'_> {
         let n = self.exec("DELETE FROM deliveries WHERE seq = ?1", [seq])?;
         Ok(n == 1)
     }
+
+    /// How many deliveries are queued (the server's `/metrics`).
+    pub fn queued_deliveries(&self) -> Result<u64, Error> {
+        let n: i64 = self.row("SELECT count(*) FROM deliveries", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! have run. A migration is never edited once released: a change is a new migration.
 
 /// Every migration, oldest first. The store's schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 const V1: &str = r#"
 CREATE TABLE accounts (
@@ -495,4 +495,21 @@ CREATE TABLE rule_loads (
     at       TEXT NOT NULL
 ) STRICT;
 ALTER TABLE audit ADD COLUMN inputs TEXT;
+";
+
+/// API tokens of the HTTP server (`create_token`): the secret is kept only as its SHA-256, so a
+/// copy of the store lets no one act. `account` is `system` for a system token (no foreign key:
+/// `system` is no account). A revoked token keeps its row, for the record.
+const V7: &str = "
+CREATE TABLE tokens (
+    token_id     TEXT PRIMARY KEY,
+    account      TEXT NOT NULL,
+    user         TEXT,
+    label        TEXT NOT NULL,
+    secret_hash  BLOB NOT NULL,
+    created_at   TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at   TEXT
+) STRICT;
+CREATE INDEX tokens_by_account ON tokens (account) WHERE revoked_at IS NULL;
 ";

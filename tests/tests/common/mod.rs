@@ -290,6 +290,8 @@ pub struct World {
     last: std::cell::RefCell<Option<(i64, Dump)>>,
     /// Links saved while building: `spare` (sup's, unused), `sup2_fresh` (sup2's, unused).
     pub links: BTreeMap<&'static str, String>,
+    /// The id of an API token made while building, by account: `dis`, `dis2`.
+    pub token_ids: BTreeMap<&'static str, String>,
 }
 
 fn options() -> EngineOptions {
@@ -372,6 +374,7 @@ impl World {
             reader,
             last: std::cell::RefCell::new(None),
             links: BTreeMap::new(),
+            token_ids: BTreeMap::new(),
         };
         world.populate();
         world
@@ -417,6 +420,7 @@ impl World {
             ("dis", "sup_only", json!(["supplier"])),
             ("dis", "dis_only", json!(["distributor"])),
             ("dis", "none", json!([])),
+            ("dis2", "ops", json!(["distributor"])),
         ] {
             w.ok(
                 "system",
@@ -686,6 +690,15 @@ impl World {
         }
         self.links.insert("spare", spare);
         self.links.insert("sup2_fresh", sup2_fresh);
+        for account in ["dis", "dis2"] {
+            let made = self.ok(
+                "system",
+                "create_token",
+                json!({"account": account, "label": "erp"}),
+            );
+            let id = made["token_id"].as_str().expect("a token id").to_owned();
+            self.token_ids.insert(account, id);
+        }
     }
 }
 
@@ -1239,5 +1252,22 @@ pub fn specs(world: &World) -> Vec<Spec> {
             .extra("a partnership naming nothing", json!({"entity": "partnership", "id": "sup:nope:1"}), "not_found")
             .extra("another pair's partnership", json!({"entity": "partnership", "id": "sup2:dis2:1"}), "not_found")
             .extra("another distributor's claim", json!({"entity": "distribution_product", "id": "dis2:sup2:PEN:1"}), "not_found"),
+        // ---- access (the server's tokens): a main user, for its own account only
+        Spec::new("dis", "create_token", json!({"account": "dis", "user": "sup_only", "label": "erp"}))
+            .optional(&["user"])
+            .id("/account", json!("nope"), Some(json!("dis2")), "not_found")
+            .id("/user", json!("nope"), Some(json!("ops")), "not_found")
+            .other("dis2", None, "not_found")
+            .other("sup", None, "not_found")
+            .extra("a system token from an account", json!({"account": "system", "label": "erp"}), "not_found"),
+        Spec::new("dis", "revoke_token", json!({"token_id": world.token_ids["dis"]}))
+            .id("/token_id", json!("0000000000000000"), Some(json!(world.token_ids["dis2"])), "not_found")
+            .other("dis2", None, "not_found")
+            .other("sup", None, "not_found"),
+        Spec::new("dis", "tokens", json!({"account": "dis"}))
+            .optional(&["account"])
+            .id("/account", json!("nope"), Some(json!("dis2")), "not_found")
+            .other("dis2", None, "not_found")
+            .other("sup", None, "not_found"),
     ]
 }

@@ -1,0 +1,185 @@
+//! `distributary serve` as a process: `token create --system` prints the token alone on one line,
+//! and SIGTERM with requests in flight stops accepting, answers what is in flight, exits 0 and
+//! loses no acknowledged command; its log, at `debug`, names token ids and never a token.
+//! Loopback only (127.0.0.1, a port the OS picks); no assertion is timed.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+use distributary::{Engine, EngineOptions, Envelope};
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_distributary");
+/// Concurrent clients, and the most requests each sends.
+const CLIENTS: usize = 6;
+const REQUESTS_MAX: usize = 400;
+/// Acknowledged commands before the SIGTERM.
+const ACKED_BEFORE_TERM: usize = 30;
+/// The bound on waiting for them (a bound, not an assertion on speed).
+const SETUP_WAIT_MAX: Duration = Duration::from_secs(120);
+
+fn new_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// POSTs one command; `None` when the server could not be reached or answered no status.
+fn send(
+    agent: &ureq::Agent,
+    addr: &str,
+    token: &str,
+    cmd: &str,
+    args: Value,
+) -> Option<(u16, Value)> {
+    let mut response = agent
+        .post(format!("http://{addr}/v1/commands"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send(json!({"cmd": cmd, "args": args}).to_string())
+        .ok()?;
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().ok()?;
+    Some((status, serde_json::from_str(&text).ok()?))
+}
+
+#[test]
+fn sigterm_finishes_the_requests_in_flight_and_loses_no_acknowledged_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let made = Command::new(BIN)
+        .args(["token", "create", "--system", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let stdout = String::from_utf8(made.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines.len() == 1 && lines[0].starts_with("dst_"),
+        "the token alone on one line: {stdout:?}"
+    );
+    let system = lines[0].to_owned();
+
+    let log = dir.path().join("serve.log");
+    let mut server = Command::new(BIN)
+        .args(["--log", "debug", "serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{first:?}"))
+        .to_owned();
+    let agent = new_agent();
+    let (status, answer) = send(
+        &agent,
+        &addr,
+        &system,
+        "create_account",
+        json!({"account": "sup", "plan": "V3", "inventory": true, "currency": "MYR"}),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    let (_, made) = send(
+        &agent,
+        &addr,
+        &system,
+        "create_token",
+        json!({"account": "sup", "label": "t"}),
+    )
+    .unwrap();
+    let token = made["result"]["token"].as_str().unwrap().to_owned();
+
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let count = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|client| {
+            let (acked, count, addr, token) =
+                (acked.clone(), count.clone(), addr.clone(), token.clone());
+            thread::spawn(move || {
+                let agent = new_agent();
+                for request in 0..REQUESTS_MAX {
+                    let sku = format!("T{client}-{request}");
+                    let args = json!({"sku": sku, "name": sku, "price": "1.00"});
+                    match send(&agent, &addr, &token, "publish_product", args) {
+                        Some((200, _)) => {
+                            acked.lock().unwrap().push(sku);
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Some((status, answer)) => panic!("{sku}: {status} {answer}"),
+                        // The server stopped: what it did not answer may or may not be stored.
+                        None => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    let waiting = Instant::now();
+    while count.load(Ordering::SeqCst) < ACKED_BEFORE_TERM {
+        assert!(
+            waiting.elapsed() < SETUP_WAIT_MAX,
+            "the clients never got going"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let exited = server.wait().unwrap();
+    assert_eq!(exited.code(), Some(0), "SIGTERM exits 0");
+    for client in clients {
+        client.join().unwrap();
+    }
+
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= ACKED_BEFORE_TERM);
+    let engine = Engine::open(&db, EngineOptions::default()).unwrap();
+    let envelope =
+        Envelope::parse(r#"{"as": "sup", "cmd": "products", "args": {"tab": "published"}}"#)
+            .unwrap();
+    let published = engine.execute(&envelope).unwrap();
+    let stored: Vec<&str> = published["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["sku"].as_str())
+        .collect();
+    let lost: Vec<&String> = acked
+        .iter()
+        .filter(|sku| !stored.contains(&sku.as_str()))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged, then lost: {lost:?}");
+
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("token_id=") && logged.contains("answered"),
+        "{logged}"
+    );
+    for secret in [&system, &token] {
+        let (_, tail) = secret.rsplit_once('_').unwrap();
+        assert!(!logged.contains(tail), "the log shows a token");
+    }
+}
