@@ -970,3 +970,95 @@ fn sync_stock_sends_changed_levels_once_and_records_what_was_accepted() {
     assert_eq!(retried["sent"], 1, "{retried}");
     assert_eq!(retried["unchanged"], 1, "{retried}");
 }
+
+/// One product from several suppliers: a listing sells what every supplier it is claimed from
+/// still holds for the distributor, and no more once one of those claims expires.
+#[test]
+fn a_multi_sourced_listing_sells_the_stock_of_every_live_claim() {
+    let (stand_in, engine) = stock_shop();
+    ok(
+        &engine,
+        "system",
+        "create_account",
+        json!({"account": "sup2", "plan": "V3", "inventory": true, "currency": "SGD"}),
+    );
+    ok(
+        &engine,
+        "sup2",
+        "create_warehouse",
+        json!({"warehouse": "W2", "name": "Two", "region": "SG"}),
+    );
+    ok(
+        &engine,
+        "sup2",
+        "publish_product",
+        json!({"sku": "MUG", "name": "MUG", "price": "1.20"}),
+    );
+    let link = ok(
+        &engine,
+        "sup2",
+        "create_invitation",
+        json!({"warehouses": ["W2"]}),
+    )["link"]
+        .clone();
+    ok(&engine, "dis", "bind_supplier", json!({"link": link}));
+    ok(
+        &engine,
+        "sup2",
+        "review_partnership",
+        json!({"distributor": "dis", "approve": true}),
+    );
+    ok(
+        &engine,
+        "dis",
+        "claim",
+        json!({"supplier": "sup2", "skus": ["MUG"]}),
+    );
+    ok(
+        &engine,
+        "sup2",
+        "push_stock",
+        json!({"warehouse": "W2", "items": [{"sku": "MUG", "available": 4}]}),
+    );
+    let levels = |stand_in: &StandIn| -> Vec<String> {
+        stand_in
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.path == "/api/v2/product/update_stock" && r.body.contains("\"model_id\":1")
+            })
+            .map(|r| r.body.clone())
+            .collect()
+    };
+    let first = ok(
+        &engine,
+        "dis",
+        "sync_stock",
+        json!({"marketplace": "shopee", "shop": "s1"}),
+    );
+    assert_eq!(first["sent"], 2, "{first}");
+    let sent = levels(&stand_in);
+    assert!(
+        sent.len() == 1 && sent[0].contains("\"stock\":11"),
+        "SP-MUG must sell 7 + 4: {sent:?}"
+    );
+    // The second supplier stops distributing MUG: its claim expires, its stock no longer sells.
+    ok(
+        &engine,
+        "sup2",
+        "set_distribution",
+        json!({"sku": "MUG", "enabled": false}),
+    );
+    let after = ok(
+        &engine,
+        "dis",
+        "sync_stock",
+        json!({"marketplace": "shopee", "shop": "s1"}),
+    );
+    assert_eq!(after["sent"], 1, "{after}");
+    let sent = levels(&stand_in);
+    assert!(
+        sent.len() == 2 && sent[1].contains("\"stock\":7"),
+        "{sent:?}"
+    );
+}

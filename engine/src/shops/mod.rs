@@ -281,26 +281,26 @@ fn plan_stock(ctx: &Ctx<'_, '_>, args: &ShopArgs) -> Result<Plan, Error> {
     })
 }
 
-/// What a listing of `local_sku` may sell: the available stock of the claimed supplier SKU
-/// behind it, summed over the distributor's cells; 0 when its claim is no longer `claimed`
-/// (expired, stopped); `None` when no distribution claim is behind it (an own merchant SKU,
-/// whose stock the engine does not keep, so it publishes nothing for it).
+/// What a listing of `local_sku` may sell: the available stock behind it, summed over the
+/// distributor's cells of every supplier it is claimed from and still `claimed` (one product from
+/// several suppliers sells what each of them holds); 0 when no claim is `claimed` any more
+/// (expired, stopped); `None` when no distribution claim is behind it (an own merchant SKU, whose
+/// stock the engine does not keep, so it publishes nothing for it).
 fn sellable(ctx: &Ctx<'_, '_>, local_sku: &str) -> Result<Option<u64>, Error> {
     let me = ctx.actor.account();
-    let mut claims = ctx.tx.claims_by_local_sku(me, local_sku)?;
-    claims.sort_by_key(|c| c.state != product::CLAIMED);
-    let Some(claim) = claims.into_iter().next() else {
+    let claims = ctx.tx.claims_by_local_sku(me, local_sku)?;
+    if claims.is_empty() {
         return Ok(None);
-    };
-    if claim.state != product::CLAIMED {
-        return Ok(Some(0));
     }
-    let available: i64 = ctx
-        .tx
-        .stock_cells(me, &claim.supplier, &claim.sku)?
-        .iter()
-        .map(|cell| cell.available.max(0))
-        .sum();
+    let mut available: i64 = 0;
+    for claim in claims.iter().filter(|c| c.state == product::CLAIMED) {
+        available += ctx
+            .tx
+            .stock_cells(me, &claim.supplier, &claim.sku)?
+            .iter()
+            .map(|cell| cell.available.max(0))
+            .sum::<i64>();
+    }
     Ok(Some(u64::try_from(available).unwrap_or(0)))
 }
 
