@@ -101,7 +101,7 @@ enum Cmd {
     },
     /// Serve the host protocol over HTTP (docs/protocol.md): `POST /v1/commands` with a
     /// bearer token, `/healthz`, `/readyz`, `/metrics`. Stops on SIGTERM, finishing what is in
-    /// flight.
+    /// flight; reloads the rules on SIGHUP.
     Serve {
         /// The SQLite store (created if missing).
         #[arg(long)]

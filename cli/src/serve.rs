@@ -25,7 +25,8 @@ pub struct Grouping {
     pub wait_us: u64,
 }
 
-/// Serves until SIGTERM or Ctrl-C; prints `listening on ADDR` on stdout once it listens.
+/// Serves until SIGTERM or Ctrl-C (SIGHUP reloads the rules); prints `listening on ADDR` on
+/// stdout once it listens.
 pub fn serve(
     db: &Path,
     options: EngineOptions,

@@ -14,7 +14,7 @@
 //!
 //! One job per module: `http` (routes and answers), `auth` (the bearer token and the body's
 //! actor), `group` (group commit), `metrics` (Prometheus text), `listener` (the connection
-//! bound), `shutdown` (signals and readiness).
+//! bound), `shutdown` (signals and readiness), `reload` (SIGHUP reloads the rules).
 
 #![cfg_attr(
     not(test),
@@ -26,6 +26,7 @@ mod group;
 mod http;
 mod listener;
 mod metrics;
+mod reload;
 mod shutdown;
 
 use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
@@ -68,6 +69,7 @@ pub struct Server {
     listener: listener::Limited,
     state: Arc<http::State>,
     committer: Option<group::Committer>,
+    hangup: reload::Hangup,
 }
 
 impl Server {
@@ -80,6 +82,7 @@ impl Server {
     ) -> io::Result<Server> {
         let tcp = tokio::net::TcpListener::bind(addr).await?;
         let listener = listener::Limited::new(tcp, options.connections_max);
+        let hangup = reload::Hangup::listen();
         let metrics = Arc::new(metrics::Metrics::default());
         let committer = options
             .group
@@ -96,6 +99,7 @@ impl Server {
             listener,
             state,
             committer,
+            hangup,
         })
     }
 
@@ -105,24 +109,28 @@ impl Server {
     }
 
     /// Serves until `stop` completes, then stops accepting, lets the requests in flight finish
-    /// (each answered after its commit) and returns.
+    /// (each answered after its commit) and returns. Each SIGHUP meanwhile reloads the rules.
     pub async fn run(self, stop: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
         let Server {
             listener,
             state,
             committer,
+            hangup,
         } = self;
+        let reloading = tokio::spawn(hangup.serve(state.engine.clone()));
         let ready = state.ready.clone();
         state.ready.set(true);
         let app = http::router(state);
         tracing::info!("serving");
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 stop.await;
                 ready.set(false);
                 tracing::info!("stopping: no new connections; finishing the requests in flight");
             })
-            .await?;
+            .await;
+        reloading.abort();
+        served?;
         if let Some(committer) = committer {
             committer.finish(SHUTDOWN_GROUP_WAIT).await;
         }
