@@ -146,7 +146,8 @@ impl Tx<'_> {
     }
 
     /// The transitions of an order recorded with their decision's inputs, newest first (the
-    /// order's history chain, `audit.prev`, from `orders.audit_head`).
+    /// order's history chain, `audit.prev`, from `orders.audit_head`). `CROSS JOIN` keeps the
+    /// chain the outer loop: one primary-key lookup per history row, never a scan of `audit`.
     pub fn recorded_decisions(
         &self,
         distributor: &str,
@@ -157,9 +158,10 @@ impl Tx<'_> {
                  SELECT audit_head FROM orders
                  WHERE distributor = ?1 AND order_name = ?2 AND audit_head IS NOT NULL
                  UNION ALL
-                 SELECT a.prev FROM audit a JOIN chain c ON a.seq = c.seq WHERE a.prev IS NOT NULL)
+                 SELECT a.prev FROM chain c CROSS JOIN audit a ON a.seq = c.seq
+                 WHERE a.prev IS NOT NULL)
              SELECT a.seq, a.event, a.from_state, a.rules_version, a.inputs, a.at
-             FROM chain c JOIN audit a ON a.seq = c.seq
+             FROM chain c CROSS JOIN audit a ON a.seq = c.seq
              WHERE a.inputs IS NOT NULL ORDER BY a.seq DESC",
             params![distributor, order],
             |r| {
