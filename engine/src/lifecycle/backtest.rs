@@ -199,31 +199,38 @@ impl<'c> Replay<'c> {
 
     /// Replays one charge: the push that made it, and the pack before that push.
     fn charge(&mut self, tx: &Tx<'_>, charge: &OrderCharge) -> Result<(), Error> {
-        let decisions = tx.recorded_decisions(&charge.distributor, &charge.order)?;
-        let Some((push, push_inputs)) = find(&decisions, |d, r| {
+        let decisions = read(tx.recorded_decisions(&charge.distributor, &charge.order)?)?;
+        let push = decisions.iter().find(|(d, r)| {
             d.at.as_str() <= charge.at.as_str() && r.fees.is_some() && r.rule_guards.is_some()
-        })?
+        });
+        let Some((
+            push,
+            Recorded {
+                fees: Some(fees_input),
+                rule_guards: Some(checks),
+                ..
+            },
+        )) = push
         else {
             self.skipped += 1;
             return Ok(());
         };
         self.orders += 1;
-        let (Some(fees_input), Some(checks)) = (&push_inputs.fees, &push_inputs.rule_guards) else {
-            return Ok(());
-        };
         self.fees(charge, fees_input, &checks.fees)?;
         self.push_checks(charge, push, checks);
-        if let Some((pack, pack_inputs)) = find(&decisions, |d, r| {
-            d.seq < push.seq && r.allocate_warehouse.is_some()
-        })? {
-            if let Some(input) = &pack_inputs.allocate_warehouse {
-                let deciding = self.deciding(tx, &pack.rules_version)?;
-                let was = outcome(deciding.allocate_warehouse(input));
-                let now = outcome(self.candidate.rules.allocate_warehouse(input));
-                if was != now {
-                    self.rules.allocate_warehouse.changed += 1;
-                    self.example("allocate_warehouse", charge, was, now);
-                }
+        let pack = decisions.iter().find_map(|(d, r)| {
+            (d.seq < push.seq)
+                .then_some(r.allocate_warehouse.as_ref())
+                .flatten()
+                .map(|input| (d, input))
+        });
+        if let Some((pack, input)) = pack {
+            let deciding = self.deciding(tx, &pack.rules_version)?;
+            let was = outcome(deciding.allocate_warehouse(input));
+            let now = outcome(self.candidate.rules.allocate_warehouse(input));
+            if was != now {
+                self.rules.allocate_warehouse.changed += 1;
+                self.example("allocate_warehouse", charge, was, now);
             }
         }
         Ok(())
@@ -358,23 +365,20 @@ impl<'c> Replay<'c> {
     }
 }
 
-/// The newest decision (they come newest first) that `fits`, with its inputs read.
-fn find<'d>(
-    decisions: &'d [RecordedDecision],
-    fits: impl Fn(&RecordedDecision, &Recorded) -> bool,
-) -> Result<Option<(&'d RecordedDecision, Recorded)>, Error> {
-    for decision in decisions {
-        let recorded: Recorded = serde_json::from_str(&decision.inputs).map_err(|e| {
-            Error::internal(format!(
-                "the inputs recorded with audit row {} do not read: {e}",
-                decision.seq
-            ))
-        })?;
-        if fits(decision, &recorded) {
-            return Ok(Some((decision, recorded)));
-        }
-    }
-    Ok(None)
+/// The decisions with their inputs read (newest first, as they come).
+fn read(decisions: Vec<RecordedDecision>) -> Result<Vec<(RecordedDecision, Recorded)>, Error> {
+    decisions
+        .into_iter()
+        .map(|decision| {
+            let recorded: Recorded = serde_json::from_str(&decision.inputs).map_err(|e| {
+                Error::internal(format!(
+                    "the inputs recorded with audit row {} do not read: {e}",
+                    decision.seq
+                ))
+            })?;
+            Ok((decision, recorded))
+        })
+        .collect()
 }
 
 fn outcome(result: Result<String, RuleError>) -> String {
