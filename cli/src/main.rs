@@ -153,6 +153,16 @@ enum BenchCmd {
         #[arg(long)]
         interpreted: bool,
     },
+    /// `backtest` replaying a store of `--orders` pushed orders, against the rules' own cost
+    /// per call in the same run.
+    Backtest {
+        /// Orders in the store.
+        #[arg(long, default_value_t = 100_000)]
+        orders: usize,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -238,6 +248,20 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 interpreted,
             };
             bench::run(shape, db, plugins, json).map(|()| ExitCode::SUCCESS)
+        }
+        Cmd::Bench {
+            which: BenchCmd::Backtest { orders, json },
+        } => {
+            let shape = bench::Shape {
+                orders,
+                suppliers: 4,
+                distributors: 8,
+                skus_per_supplier: 50,
+                batch: 1_000,
+                import_chunk: 1_000,
+                interpreted: false,
+            };
+            bench::run_backtest(shape, json).map(|()| ExitCode::SUCCESS)
         }
         Cmd::Schema { protocol } => {
             let schema = if protocol {
