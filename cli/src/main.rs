@@ -53,6 +53,25 @@ enum Cmd {
     },
     /// Run the rule tests of a rule pack (rules/tests/*.yaml).
     Test(RulesArg),
+    /// Replay a candidate rule pack against a store's recorded decisions, without writing to
+    /// it: how many orders each rule would decide differently, and the money delta.
+    Backtest {
+        /// The store to replay (opened read-only).
+        #[arg(long)]
+        db: PathBuf,
+        /// The candidate rule pack directory.
+        #[arg(long)]
+        rules: PathBuf,
+        /// Replay the orders charged at or after this RFC 3339 time.
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Replay the orders charged before this RFC 3339 time.
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a workflow as a graph.
     Graph {
         /// The workflow's name, e.g. `distribution_order`.
@@ -218,6 +237,16 @@ enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// `backtest` replaying a store of `--orders` pushed orders, against the rules' own cost
+    /// per call in the same run.
+    Backtest {
+        /// Orders in the store.
+        #[arg(long, default_value_t = 100_000)]
+        orders: usize,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -257,6 +286,21 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
     match cli.command {
         Cmd::Check { rules, db } => check(&load_pack(&rules)?, db.as_deref()),
         Cmd::Test(rules) => test(&load_pack(&rules)?),
+        Cmd::Backtest {
+            db,
+            rules,
+            since,
+            until,
+            json,
+        } => {
+            let pack = load_pack(&RulesArg { rules: Some(rules) })?;
+            backtest(
+                &db,
+                pack,
+                lifecycle::backtest::Window { since, until },
+                json,
+            )
+        }
         Cmd::Graph {
             workflow,
             format,
@@ -306,6 +350,20 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             json,
         })
         .map(|()| ExitCode::SUCCESS),
+        Cmd::Bench {
+            which: BenchCmd::Backtest { orders, json },
+        } => {
+            let shape = bench::Shape {
+                orders,
+                suppliers: 4,
+                distributors: 8,
+                skus_per_supplier: 50,
+                batch: 1_000,
+                import_chunk: 1_000,
+                interpreted: false,
+            };
+            bench::run_backtest(shape, json).map(|()| ExitCode::SUCCESS)
+        }
         Cmd::Schema { protocol } => {
             let schema = if protocol {
                 distributary::protocol::json_schema()
@@ -442,6 +500,91 @@ fn check(pack: &RulePack, db: Option<&Path>) -> miette::Result<ExitCode> {
             );
             Ok(ExitCode::from(EXIT_PROBLEM))
         }
+    }
+}
+
+fn backtest(
+    db: &Path,
+    pack: RulePack,
+    window: lifecycle::backtest::Window,
+    json: bool,
+) -> miette::Result<ExitCode> {
+    let candidate = match Installed::compile(pack) {
+        Ok(installed) => installed,
+        Err(errors) => {
+            eprintln!("{:?}", miette::Report::new(errors));
+            return Ok(ExitCode::from(EXIT_PROBLEM));
+        }
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    if json || !io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let report = match lifecycle::backtest(db, &candidate, &window, &mut progress) {
+        Ok(report) => report,
+        Err(error) => {
+            bar.finish_and_clear();
+            eprintln!("{}: {} ({})", db.display(), error, error.code().as_str());
+            return Ok(ExitCode::from(EXIT_PROBLEM));
+        }
+    };
+    bar.finish_and_clear();
+    if report.skipped > 0 {
+        eprintln!(
+            "{} orders skipped: pushed before decision inputs were recorded, nothing to replay",
+            report.skipped
+        );
+    }
+    if json {
+        let text = serde_json::to_string(&report)
+            .map_err(|e| miette::miette!("the report does not serialise: {e}"))?;
+        println!("{text}");
+    } else {
+        print_backtest(db, candidate.version(), &report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_backtest(db: &Path, version: &str, report: &lifecycle::backtest::Report) {
+    use lifecycle::backtest::Total;
+    println!(
+        "{}: rules version {version} replayed on {} orders",
+        db.display(),
+        report.orders
+    );
+    let rules = &report.rules;
+    println!("  fees:               {} changed", rules.fees.changed);
+    println!(
+        "  push_checks:        {} changed",
+        rules.push_checks.changed
+    );
+    println!(
+        "  allocate_warehouse: {} changed",
+        rules.allocate_warehouse.changed
+    );
+    match &report.money_delta.total {
+        Total::One(total) => println!("  money delta: {total}"),
+        Total::PerCurrency(totals) => {
+            for (currency, total) in totals {
+                println!("  money delta: {total} {currency}");
+            }
+        }
+    }
+    for pair in &report.money_delta.by_pair {
+        println!(
+            "    {} -> {}: {}",
+            pair.supplier, pair.distributor, pair.delta
+        );
+    }
+    for d in &report.differences {
+        println!(
+            "  {} {} ({} -> {}): was {}, now {}",
+            d.rule, d.order, d.supplier, d.distributor, d.was, d.now
+        );
     }
 }
 

@@ -1,13 +1,15 @@
 //! The rule lifecycle: a pack compiled and checked against the engine's contract
 //! ([`Installed::compile`]), checked against the live store and installed in it ([`install`]:
 //! migrations, the pack's files kept by version, the install recorded), and the commands around
-//! it (`reload_rules`, `rules_version`, `explain`).
+//! it (`reload_rules`, `rules_version`, `explain`), and `backtest`, which replays a candidate
+//! pack against a store's recorded decisions.
 //!
 //! A pack is installed in the transaction of the command (or the open) that brings it in, and
 //! swapped into the engine only after that transaction commits: a command sees one pack from its
 //! start to its answer.
 
 pub mod answers;
+pub mod backtest;
 mod explain;
 mod handlers;
 
@@ -15,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
+pub use backtest::backtest;
 pub use explain::explain;
 pub(crate) use handlers::reload_rules;
 pub use handlers::rules_version;

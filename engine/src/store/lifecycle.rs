@@ -1,10 +1,12 @@
 //! The rule lifecycle's rows: every pack version kept by its hash (`rule_packs`), each install
 //! (`rule_loads`), and the live entities of each workflow counted and moved by state for a
-//! pack's migration.
+//! pack's migration; and, read only, what a backtest replays: the orders charged in a window and
+//! the decisions recorded with their inputs.
 
 use rusqlite::{params, OptionalExtension};
+use rust_decimal::Decimal;
 
-use super::Tx;
+use super::{queries::decimal, Tx};
 use crate::{contract, error::Error, model::AuditEntry};
 
 /// One install of a pack in the store.
@@ -28,6 +30,41 @@ pub struct Parties {
     pub distributor: String,
     /// The supplier on the other side.
     pub supplier: Option<String>,
+}
+
+/// One charge of an order's goods and fees to a distributor's account with a supplier (a ledger
+/// row of kind `order_charge`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderCharge {
+    /// The supplier charged for.
+    pub supplier: String,
+    /// The distributor charged.
+    pub distributor: String,
+    /// The order.
+    pub order: String,
+    /// What was charged (positive), in `currency`.
+    pub charged: Decimal,
+    /// The account's settlement currency.
+    pub currency: String,
+    /// When.
+    pub at: String,
+}
+
+/// A transition of an order that the rules decided, with what they read (`audit.inputs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedDecision {
+    /// The audit row.
+    pub seq: i64,
+    /// The event fired (`pack`, `push`).
+    pub event: String,
+    /// The state it left.
+    pub from_state: Option<String>,
+    /// The pack version that decided.
+    pub rules_version: String,
+    /// The inputs, a JSON object by rule, as recorded.
+    pub inputs: String,
+    /// When.
+    pub at: String,
 }
 
 /// The entities of a workflow that a migration moves: their id and newest audit row (an
@@ -80,6 +117,64 @@ impl Tx<'_> {
             params![seq, inputs.to_string()],
         )?;
         Ok(())
+    }
+
+    /// The order charges posted at or after `since` and before `until` (either open), in
+    /// posting order.
+    pub fn order_charges(
+        &self,
+        since: Option<&str>,
+        until: Option<&str>,
+    ) -> Result<Vec<OrderCharge>, Error> {
+        Ok(self.rows(
+            "SELECT supplier, distributor, order_name, amount, currency, at FROM transactions
+             WHERE kind = 'order_charge' AND order_name IS NOT NULL
+               AND (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2)
+             ORDER BY seq",
+            params![since, until],
+            |r| {
+                Ok(OrderCharge {
+                    supplier: r.get(0)?,
+                    distributor: r.get(1)?,
+                    order: r.get(2)?,
+                    charged: -decimal(r, 3)?,
+                    currency: r.get(4)?,
+                    at: r.get(5)?,
+                })
+            },
+        )?)
+    }
+
+    /// The transitions of an order recorded with their decision's inputs, newest first (the
+    /// order's history chain, `audit.prev`, from `orders.audit_head`). `CROSS JOIN` keeps the
+    /// chain the outer loop: one primary-key lookup per history row, never a scan of `audit`.
+    pub fn recorded_decisions(
+        &self,
+        distributor: &str,
+        order: &str,
+    ) -> Result<Vec<RecordedDecision>, Error> {
+        Ok(self.rows(
+            "WITH RECURSIVE chain(seq) AS (
+                 SELECT audit_head FROM orders
+                 WHERE distributor = ?1 AND order_name = ?2 AND audit_head IS NOT NULL
+                 UNION ALL
+                 SELECT a.prev FROM chain c CROSS JOIN audit a ON a.seq = c.seq
+                 WHERE a.prev IS NOT NULL)
+             SELECT a.seq, a.event, a.from_state, a.rules_version, a.inputs, a.at
+             FROM chain c CROSS JOIN audit a ON a.seq = c.seq
+             WHERE a.inputs IS NOT NULL ORDER BY a.seq DESC",
+            params![distributor, order],
+            |r| {
+                Ok(RecordedDecision {
+                    seq: r.get(0)?,
+                    event: r.get(1)?,
+                    from_state: r.get(2)?,
+                    rules_version: r.get(3)?,
+                    inputs: r.get(4)?,
+                    at: r.get(5)?,
+                })
+            },
+        )?)
     }
 
     /// Records an install.

@@ -14,7 +14,7 @@ mod tokens;
 
 pub use catalog::PRICE_HISTORY_MAX;
 pub use inventory::{movement, ClearScope, MOVEMENTS_PAGE_MAX};
-pub use lifecycle::{Parties, RulesLoad};
+pub use lifecycle::{OrderCharge, Parties, RecordedDecision, RulesLoad};
 pub use shops::{Shop, ShopStoreSku, SHOP_STORE_SKUS_MAX};
 pub use tokens::{TokenRow, TOKENS_LIST_MAX};
 pub mod schema;
@@ -115,6 +115,33 @@ impl Store {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
+        let store = Store {
+            conn,
+            memo: Memo::default(),
+        };
+        let version = store.schema_version()?;
+        if version != schema::MIGRATIONS.len() {
+            return Err(Error::new(
+                Code::Internal,
+                format!(
+                    "the store has schema version {version}, this engine's is {}; open it with \
+                     the engine first",
+                    schema::MIGRATIONS.len()
+                ),
+            ));
+        }
+        Ok(store)
+    }
+
+    /// Opens an existing store at its current schema for reading only (SQLite's read-only
+    /// mode: no statement can write the file), as a backtest does; a store of another schema
+    /// version is refused (`internal`).
+    pub fn open_read_only(path: &Path) -> Result<Store, Error> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
         let store = Store {
