@@ -790,52 +790,58 @@ fn shops_never_shows_credentials_and_unknown_shops_are_not_found() {
     }
 }
 
+/// `supplier` (one warehouse) publishes `skus` at `price`, partners with `dis` and sees them
+/// claimed.
+fn supplier_of_dis(engine: &Engine, supplier: &str, warehouse: &str, skus: &[&str], price: &str) {
+    ok(
+        engine,
+        "system",
+        "create_account",
+        json!({"account": supplier, "plan": "V3", "inventory": true, "currency": "SGD"}),
+    );
+    ok(
+        engine,
+        supplier,
+        "create_warehouse",
+        json!({"warehouse": warehouse, "name": warehouse, "region": "SG"}),
+    );
+    for sku in skus {
+        ok(
+            engine,
+            supplier,
+            "publish_product",
+            json!({"sku": sku, "name": sku, "price": price}),
+        );
+    }
+    let link = ok(
+        engine,
+        supplier,
+        "create_invitation",
+        json!({"warehouses": [warehouse]}),
+    )["link"]
+        .clone();
+    ok(engine, "dis", "bind_supplier", json!({"link": link}));
+    ok(
+        engine,
+        supplier,
+        "review_partnership",
+        json!({"distributor": "dis", "approve": true}),
+    );
+    ok(
+        engine,
+        "dis",
+        "claim",
+        json!({"supplier": supplier, "skus": skus}),
+    );
+}
+
 /// A Shopee shop whose listings SP-MUG (7) and SP-CAP (3) have claimed stock behind them, and
 /// SP-OWN none; the stand-in it syncs with.
 fn stock_shop() -> (StandIn, Engine) {
     let stand_in = StandIn::start(shopee, SECRET);
     let engine = engine();
     distributor(&engine);
-    ok(
-        &engine,
-        "system",
-        "create_account",
-        json!({"account": "sup", "plan": "V3", "inventory": true, "currency": "SGD"}),
-    );
-    ok(
-        &engine,
-        "sup",
-        "create_warehouse",
-        json!({"warehouse": "W1", "name": "One", "region": "SG"}),
-    );
-    for sku in ["MUG", "CAP"] {
-        ok(
-            &engine,
-            "sup",
-            "publish_product",
-            json!({"sku": sku, "name": sku, "price": "1.00"}),
-        );
-    }
-    let link = ok(
-        &engine,
-        "sup",
-        "create_invitation",
-        json!({"warehouses": ["W1"]}),
-    )["link"]
-        .clone();
-    ok(&engine, "dis", "bind_supplier", json!({"link": link}));
-    ok(
-        &engine,
-        "sup",
-        "review_partnership",
-        json!({"distributor": "dis", "approve": true}),
-    );
-    ok(
-        &engine,
-        "dis",
-        "claim",
-        json!({"supplier": "sup", "skus": ["MUG", "CAP"]}),
-    );
+    supplier_of_dis(&engine, "sup", "W1", &["MUG", "CAP"], "1.00");
     ok(
         &engine,
         "sup",
@@ -976,44 +982,7 @@ fn sync_stock_sends_changed_levels_once_and_records_what_was_accepted() {
 #[test]
 fn a_multi_sourced_listing_sells_the_stock_of_every_live_claim() {
     let (stand_in, engine) = stock_shop();
-    ok(
-        &engine,
-        "system",
-        "create_account",
-        json!({"account": "sup2", "plan": "V3", "inventory": true, "currency": "SGD"}),
-    );
-    ok(
-        &engine,
-        "sup2",
-        "create_warehouse",
-        json!({"warehouse": "W2", "name": "Two", "region": "SG"}),
-    );
-    ok(
-        &engine,
-        "sup2",
-        "publish_product",
-        json!({"sku": "MUG", "name": "MUG", "price": "1.20"}),
-    );
-    let link = ok(
-        &engine,
-        "sup2",
-        "create_invitation",
-        json!({"warehouses": ["W2"]}),
-    )["link"]
-        .clone();
-    ok(&engine, "dis", "bind_supplier", json!({"link": link}));
-    ok(
-        &engine,
-        "sup2",
-        "review_partnership",
-        json!({"distributor": "dis", "approve": true}),
-    );
-    ok(
-        &engine,
-        "dis",
-        "claim",
-        json!({"supplier": "sup2", "skus": ["MUG"]}),
-    );
+    supplier_of_dis(&engine, "sup2", "W2", &["MUG"], "1.20");
     ok(
         &engine,
         "sup2",

@@ -112,37 +112,19 @@ impl Store {
     /// Opens an existing store at its current schema to read it, migrating nothing: a store of
     /// another schema version is refused (`internal`).
     pub fn open_existing(path: &Path) -> Result<Store, Error> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
-        let store = Store {
-            conn,
-            memo: Memo::default(),
-        };
-        let version = store.schema_version()?;
-        if version != schema::MIGRATIONS.len() {
-            return Err(Error::new(
-                Code::Internal,
-                format!(
-                    "the store has schema version {version}, this engine's is {}; open it with \
-                     the engine first",
-                    schema::MIGRATIONS.len()
-                ),
-            ));
-        }
-        Ok(store)
+        Store::open_at_schema(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
     }
 
     /// Opens an existing store at its current schema for reading only (SQLite's read-only
     /// mode: no statement can write the file), as a backtest does; a store of another schema
     /// version is refused (`internal`).
     pub fn open_read_only(path: &Path) -> Result<Store, Error> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        Store::open_at_schema(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+    }
+
+    /// Opens an existing store with `mode`, refusing one whose schema is not this engine's.
+    fn open_at_schema(path: &Path, mode: OpenFlags) -> Result<Store, Error> {
+        let conn = Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
         let store = Store {
             conn,
