@@ -8,6 +8,7 @@ use std::{
 };
 
 mod bench;
+mod bench_backtest;
 mod bench_serve;
 mod demo;
 mod log;
@@ -362,7 +363,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 import_chunk: 1_000,
                 interpreted: false,
             };
-            bench::run_backtest(shape, json).map(|()| ExitCode::SUCCESS)
+            bench_backtest::run(shape, json).map(|()| ExitCode::SUCCESS)
         }
         Cmd::Schema { protocol } => {
             let schema = if protocol {
