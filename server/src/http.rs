@@ -38,7 +38,8 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::console::routes(state))
 }
 
 /// The HTTP status of an answer with this error code (docs/protocol.md#error-codes).
@@ -167,7 +168,7 @@ async fn authenticate(state: &Arc<State>, headers: &HeaderMap) -> Result<TokenOw
 
 /// Runs the body's commands as the token's owner; one answer per command, in order. Commands
 /// that do not parse are answered in their place, the others run together.
-async fn run(state: &Arc<State>, items: Vec<Value>, owner: &TokenOwner) -> Vec<Value> {
+pub(crate) async fn run(state: &Arc<State>, items: Vec<Value>, owner: &TokenOwner) -> Vec<Value> {
     let mut answers: Vec<Option<Value>> = Vec::with_capacity(items.len());
     let mut envelopes = Vec::new();
     for item in items {

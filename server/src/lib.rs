@@ -14,7 +14,8 @@
 //!
 //! One job per module: `http` (routes and answers), `auth` (the bearer token and the body's
 //! actor), `group` (group commit), `metrics` (Prometheus text), `listener` (the connection
-//! bound), `shutdown` (signals and readiness), `reload` (SIGHUP reloads the rules).
+//! bound), `shutdown` (signals and readiness), `reload` (SIGHUP reloads the rules), `console`
+//! (the web console at `/`, its own module tree).
 
 #![cfg_attr(
     not(test),
@@ -22,6 +23,7 @@
 )]
 
 mod auth;
+mod console;
 mod group;
 mod http;
 mod listener;
