@@ -153,6 +153,12 @@ impl Engine {
         self.current().version().to_owned()
     }
 
+    /// The workflows of the pack in force, to draw them (the server's console): the same
+    /// pack `rules_version` names, read without touching the store.
+    pub fn workflows(&self) -> crate::workflow::WorkflowSet {
+        self.current().workflows.clone()
+    }
+
     /// The pack in force.
     fn current(&self) -> Arc<Installed> {
         Arc::clone(

@@ -289,10 +289,14 @@ async fn story(s: &mut Session, world: &World) {
         ("/partners", "partners"),
         ("/catalog", "catalog"),
         ("/price-history?sku=MUG", "price-history"),
+        ("/rules", "rules"),
     ] {
         s.goto(&world.url(path)).await;
         s.check(name).await;
     }
+    let page = s.body().await;
+    assert!(page.contains("distribution_order") && page.contains("Transitions of partnership"));
+    s.shot("04-rules").await;
     s.click_button("Sign out").await;
 
     // The distributor claims the mug.
@@ -314,7 +318,7 @@ async fn story(s: &mut Session, world: &World) {
         }
     }
     assert!(ticked, "the mug is unclaimed");
-    s.shot("04-unclaimed").await;
+    s.shot("05-unclaimed").await;
     s.click_button("Claim selected").await;
     assert!(s.body().await.contains("Done: claim"));
     s.goto(&world.url("/products?tab=claimed")).await;
@@ -327,7 +331,7 @@ async fn story(s: &mut Session, world: &World) {
     assert!(s.body().await.contains("40.00"));
     s.goto(&world.url("/orders")).await;
     s.check("orders").await;
-    s.shot("05-orders").await;
+    s.shot("06-orders").await;
     s.goto(&world.url("/order?id=shopee:5001&distributor=dis"))
         .await;
     s.check("order-pending").await;

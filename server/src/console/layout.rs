@@ -45,6 +45,7 @@ const NAVIGATION: &[(&str, &[(&str, &str)])] = &[
             ("/orders?state=withdrawal_requested", "Withdrawals"),
         ],
     ),
+    ("Rules", &[("/rules", "Rule pack")]),
 ];
 
 /// A whole page: `title` is its one `h1`; `current` the navigation entry it is.

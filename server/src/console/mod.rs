@@ -15,17 +15,20 @@
 //! the session's actor), `form` (bodies and query strings), `layout` (the page frame, tables'
 //! pages, answers), `actions` (the forms' POST: a form to a command), `home`, `distributor`
 //! (suppliers, product tabs), `orders` (lists with what each waits for, one order), `ledger`
-//! (balances, transactions, reconciliation), `supplier` (applications, partners, products).
+//! (balances, transactions, reconciliation), `supplier` (applications, partners, products),
+//! `rules` (the pack in force, its workflows drawn by `graph` as SVG).
 
 mod actions;
 mod call;
 mod csrf;
 mod distributor;
 mod form;
+mod graph;
 mod home;
 mod layout;
 mod ledger;
 mod orders;
+mod rules;
 mod session;
 mod supplier;
 
@@ -70,6 +73,7 @@ pub(crate) fn routes(http: Arc<State>) -> Router {
         .route("/partners", get(supplier::partners))
         .route("/catalog", get(supplier::catalog))
         .route("/price-history", get(supplier::price_history))
+        .route("/rules", get(rules::page))
         .route(
             "/console.css",
             get(|| async {
