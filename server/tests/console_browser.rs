@@ -269,10 +269,18 @@ async fn sign_in(s: &mut Session, world: &World, token: &str) {
 }
 
 async fn story(s: &mut Session, world: &World) {
-    // Signed out: the sign-in form.
+    // Signed out: the sign-in form; a wrong token is refused with its code.
     s.goto(&world.url("/")).await;
     s.check("sign-in").await;
     s.shot("01-sign-in").await;
+    s.fill("#token", "dst_0000_1111").await;
+    s.click_button("Sign in").await;
+    let page = s.body().await;
+    assert!(
+        page.contains("unauthenticated") && !page.contains("Signed in as"),
+        "{page}"
+    );
+    s.check("sign-in-refused").await;
 
     // The supplier approves dis's application.
     sign_in(s, world, &world.sup).await;
@@ -296,6 +304,16 @@ async fn story(s: &mut Session, world: &World) {
     }
     let page = s.body().await;
     assert!(page.contains("distribution_order") && page.contains("Transitions of partnership"));
+    s.goto(&world.url("/partners")).await;
+    s.fill("#invite-warehouses", "KL").await;
+    s.click_button("Create invitation link").await;
+    let page = s.body().await;
+    assert!(
+        page.contains("Invitation created") && page.contains("distributary://invite/"),
+        "{page}"
+    );
+    s.check("invitation").await;
+    s.goto(&world.url("/rules")).await;
     s.shot("04-rules").await;
     s.click_button("Sign out").await;
 
@@ -342,7 +360,7 @@ async fn story(s: &mut Session, world: &World) {
     assert!(page.contains("Done: push"), "{page}");
     assert!(page.contains("total 30.50"), "{page}");
     s.check("order-pushed").await;
-    s.shot("06-pushed").await;
+    s.shot("07-pushed").await;
     s.goto(&world.url("/balances")).await;
     let page = s.body().await;
     assert!(page.contains("9.50 MYR"), "{page}");
@@ -351,7 +369,7 @@ async fn story(s: &mut Session, world: &World) {
         "{page}"
     );
     s.check("balances").await;
-    s.shot("07-balances").await;
+    s.shot("08-balances").await;
     s.goto(&world.url("/transactions?supplier=sup")).await;
     assert!(s.body().await.contains("order_charge"));
     s.check("transactions").await;
@@ -364,7 +382,7 @@ async fn story(s: &mut Session, world: &World) {
     let page = s.body().await;
     assert!(page.contains("insufficient_balance"), "{page}");
     s.check("refused").await;
-    s.shot("08-push-refused").await;
+    s.shot("09-push-refused").await;
     s.goto(&world.url("/order?id=shopee:5002&distributor=dis"))
         .await;
     let page = s.body().await;
@@ -372,14 +390,14 @@ async fn story(s: &mut Session, world: &World) {
     assert!(page.contains("failed"), "{page}");
     assert!(page.contains("insufficient_balance"), "{page}");
     s.check("order-blocked").await;
-    let png = s.shot("09-why-not").await;
+    let png = s.shot("10-why-not").await;
     // The README's picture, taken again on demand (CONSOLE_SCREENSHOT_DOCS=1).
     if std::env::var("CONSOLE_SCREENSHOT_DOCS").is_ok_and(|v| v == "1") {
         std::fs::write(workspace().join("docs/console.png"), png).unwrap();
     }
     s.goto(&world.url("/orders?state=packed")).await;
     assert!(s.body().await.contains("push blocked"));
-    s.shot("10-orders-packed").await;
+    s.shot("11-orders-packed").await;
 
     // The supplier ships the pushed order.
     s.click_button("Sign out").await;
@@ -398,5 +416,5 @@ async fn story(s: &mut Session, world: &World) {
     s.click_button("Confirm pickup").await;
     assert!(s.body().await.contains("shipped"));
     s.check("order-shipped").await;
-    s.shot("11-shipped").await;
+    s.shot("12-shipped").await;
 }
