@@ -1,4 +1,4 @@
-//! The web console (DESIGN.md section 11): server-rendered pages for suppliers, distributors and
+//! The web console (docs/protocol.md, "HTTP"): server-rendered pages for suppliers, distributors and
 //! rule authors, served by `serve` at `/`.
 //!
 //! The rules of the console:
