@@ -8,7 +8,10 @@ use distributary_plugin::{Adapter, ErrorKind, PushNotice, PushRequest, PushVerdi
 use serde_json::Value;
 
 fn vector() -> (PushRequest, String, PushNotice) {
-    let path = format!("{}/tests/fixtures/push/vector.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/push/vector.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"));
     let fixture: Value = serde_json::from_str(&text).unwrap();
     let signature = fixture["signature"].as_str().unwrap().to_owned();
@@ -39,9 +42,8 @@ fn the_documented_vector_verifies_and_names_its_order() {
 #[test]
 fn a_changed_byte_or_a_missing_header_is_unauthenticated() {
     let (request, signature, _) = vector();
-    let unauthenticated = |r: &PushRequest| {
-        matches!(verdict(r), PushVerdict::Unauthenticated { .. })
-    };
+    let unauthenticated =
+        |r: &PushRequest| matches!(verdict(r), PushVerdict::Unauthenticated { .. });
     for at in [0, request.body.len() / 2, request.body.len() - 1] {
         let mut changed = request.clone();
         let mut bytes = changed.body.into_bytes();
@@ -52,7 +54,10 @@ fn a_changed_byte_or_a_missing_header_is_unauthenticated() {
     let mut wrong = request.clone();
     let mut flipped = signature.into_bytes();
     flipped[0] = if flipped[0] == b'0' { b'1' } else { b'0' };
-    wrong.headers = vec![("authorization".to_owned(), String::from_utf8(flipped).unwrap())];
+    wrong.headers = vec![(
+        "authorization".to_owned(),
+        String::from_utf8(flipped).unwrap(),
+    )];
     assert!(unauthenticated(&wrong));
     let mut bare = request.clone();
     bare.headers.clear();
@@ -65,7 +70,11 @@ fn a_changed_byte_or_a_missing_header_is_unauthenticated() {
 #[test]
 fn credentials_without_the_secret_are_the_callers_error() {
     let (mut request, _, _) = vector();
-    request.credentials.as_object_mut().unwrap().remove("app_secret");
+    request
+        .credentials
+        .as_object_mut()
+        .unwrap()
+        .remove("app_secret");
     let error = LazadaAdapter.parse_push(&request).unwrap_err();
     assert_eq!(error.kind, ErrorKind::InvalidInput, "{error}");
 }
