@@ -17,12 +17,14 @@ use axum::{
 };
 use distributary::{
     command::answer,
-    shops::{PushDelivery, PushReceived},
-    Code, Error,
+    shops::{NoticeRef, PushDelivery, PushReceived},
+    Code, Engine, Error,
 };
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::http::{json, status_of, State};
+use crate::metrics::Metrics;
 
 /// The metrics label of a marketplace no adapter serves: a route's path is the sender's to
 /// choose, so only a loaded adapter's name becomes a label.
@@ -35,13 +37,40 @@ pub(crate) async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let span = tracing::info_span!("push", %account, %marketplace, %shop);
+    let route = Route {
+        account,
+        marketplace,
+        shop,
+    };
+    handle(state, route, uri, headers, body)
+        .instrument(span)
+        .await
+}
+
+/// The shop a push is addressed to, from its path.
+struct Route {
+    account: String,
+    marketplace: String,
+    shop: String,
+}
+
+async fn handle(
+    state: Arc<State>,
+    Route {
+        account,
+        marketplace,
+        shop,
+    }: Route,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let label = if state.engine.plugins().adapter(&marketplace).is_some() {
         marketplace.clone()
     } else {
         UNKNOWN_MARKETPLACE.to_owned()
     };
-    let span = tracing::info_span!("push", %account, %marketplace, %shop);
-    let _entered = span.enter();
     let body = match axum::body::to_bytes(body, state.body_bytes_max).await {
         Ok(bytes) => bytes.to_vec(),
         Err(_) => {
@@ -102,22 +131,24 @@ fn accepted(state: &Arc<State>, label: &str, received: PushReceived) -> Response
             state.metrics.clone(),
             label.to_owned(),
         );
-        let notice = received.notice;
-        tokio::spawn(async move {
-            let processed =
-                tokio::task::spawn_blocking(move || engine.process_notice(&notice)).await;
-            let outcome = match processed {
-                Ok(Ok(_)) => "synced",
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, "a push's orders did not sync; the pull retries them");
-                    "sync_failed"
-                }
-                Err(_) => "sync_failed",
-            };
-            metrics.webhook(&label, outcome);
-        });
+        tokio::spawn(process(engine, metrics, label, received.notice).in_current_span());
     }
     StatusCode::OK.into_response()
+}
+
+/// Syncs a stored notice's orders on a blocking thread and counts the outcome; a failure is
+/// left on the notice for the periodic pull.
+async fn process(engine: Arc<Engine>, metrics: Arc<Metrics>, label: String, notice: NoticeRef) {
+    let processed = tokio::task::spawn_blocking(move || engine.process_notice(&notice)).await;
+    let outcome = match processed {
+        Ok(Ok(_)) => "synced",
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "a push's orders did not sync; the pull retries them");
+            "sync_failed"
+        }
+        Err(_) => "sync_failed",
+    };
+    metrics.webhook(&label, outcome);
 }
 
 fn refused(state: &State, label: &str, error: Error) -> Response {
