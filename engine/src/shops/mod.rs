@@ -88,11 +88,18 @@ pub(crate) fn check_marketplace(ctx: &Ctx<'_, '_>, marketplace: &str) -> Result<
     .with("marketplace", marketplace))
 }
 
-/// Whether `url` is an http(s) URL of at most [`BASE_URL_CHARS_MAX`] characters.
+/// Whether `url` starts `http://` or `https://` and is at most [`BASE_URL_CHARS_MAX`] bytes.
 fn is_http_url(url: &str) -> bool {
-    (url.starts_with("http://") || url.starts_with("https://"))
-        && url.len() > "https://".len()
-        && url.chars().count() <= BASE_URL_CHARS_MAX
+    (url.starts_with("http://") || url.starts_with("https://")) && url.len() <= BASE_URL_CHARS_MAX
+}
+
+/// A push URL is compared byte for byte with what the marketplace signs: an http(s) URL with a
+/// host, and no whitespace.
+fn is_push_url(url: &str) -> bool {
+    is_http_url(url)
+        && url
+            .split_once("://")
+            .is_some_and(|(_, rest)| !rest.is_empty())
         && !url.chars().any(char::is_whitespace)
 }
 
@@ -105,7 +112,7 @@ pub fn connect_shop(ctx: &Ctx<'_, '_>, args: &ConnectShop) -> Result<ShopConnect
         return Err(Error::bad_request("`base_url` must be an http(s) URL"));
     }
     if let Some(push_url) = &args.push_url {
-        if !is_http_url(push_url) {
+        if !is_push_url(push_url) {
             return Err(Error::bad_request(format!(
                 "`push_url` must be an http(s) URL of at most {BASE_URL_CHARS_MAX} characters, \
                  exactly as registered with the marketplace"
