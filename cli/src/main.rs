@@ -120,8 +120,9 @@ enum Cmd {
         no_fsync: bool,
     },
     /// Serve the host protocol over HTTP (docs/protocol.md): `POST /v1/commands` with a
-    /// bearer token, `/healthz`, `/readyz`, `/metrics`. Stops on SIGTERM, finishing what is in
-    /// flight; reloads the rules on SIGHUP.
+    /// bearer token, marketplace pushes at `POST /v1/webhooks/ACCOUNT/MARKETPLACE/SHOP`,
+    /// `/healthz`, `/readyz`, `/metrics`; pulls every connected shop periodically. Stops on
+    /// SIGTERM, finishing what is in flight; reloads the rules on SIGHUP.
     Serve {
         /// The SQLite store (created if missing).
         #[arg(long)]
@@ -152,6 +153,10 @@ enum Cmd {
         /// The most connections served at once.
         #[arg(long, default_value_t = distributary_server::CONNECTIONS_DEFAULT)]
         connections_max: usize,
+        /// Pull every connected shop's orders (and retry the push notices whose sync failed)
+        /// every SECS seconds; 0 never pulls.
+        #[arg(long, value_name = "SECS", default_value_t = distributary_server::PULL_INTERVAL_SECONDS_DEFAULT)]
+        pull_interval: u64,
     },
     /// API tokens for `serve`, made on the machine itself.
     Token {
@@ -394,6 +399,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             group_wait_us,
             body_bytes_max,
             connections_max,
+            pull_interval,
         } => {
             let grouping = serve::Grouping {
                 off: no_group_commit,
@@ -406,8 +412,11 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 options,
                 listen,
                 grouping,
-                body_bytes_max,
-                connections_max,
+                serve::Bounds {
+                    body_bytes_max,
+                    connections_max,
+                    pull_interval_seconds: pull_interval,
+                },
             )
         }
         Cmd::Token {

@@ -247,7 +247,7 @@ impl Engine {
 
     /// The store. A command that panicked poisoned the lock, but its transaction was rolled
     /// back as it unwound (see [`catch_panic`]), so the store is whole and stays usable.
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Store>, Error> {
+    pub(crate) fn lock(&self) -> Result<std::sync::MutexGuard<'_, Store>, Error> {
         match self.store.lock() {
             Ok(store) => Ok(store),
             Err(poisoned) => {

@@ -1,5 +1,6 @@
-//! The routes: `POST /v1/commands` (one command, or a JSON array of them), `GET /healthz`,
-//! `/readyz` and `/metrics`; and the HTTP status of each error code.
+//! The routes: `POST /v1/commands` (one command, or a JSON array of them), `POST
+//! /v1/webhooks/...` (marketplace pushes, in `webhooks`), `GET /healthz`, `/readyz` and
+//! `/metrics`; and the HTTP status of each error code.
 
 use std::{sync::Arc, time::Instant};
 
@@ -35,6 +36,10 @@ pub(crate) struct State {
 pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/v1/commands", post(commands))
+        .route(
+            "/v1/webhooks/{account}/{marketplace}/{shop}",
+            post(crate::webhooks::receive),
+        )
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -77,7 +82,7 @@ async fn metrics(Shared(state): Shared<Arc<State>>) -> Response {
 }
 
 /// A JSON answer with its status.
-fn json(status: StatusCode, value: &Value) -> Response {
+pub(crate) fn json(status: StatusCode, value: &Value) -> Response {
     (
         status,
         [(CONTENT_TYPE, "application/json")],

@@ -14,7 +14,9 @@
 //!
 //! One job per module: `http` (routes and answers), `auth` (the bearer token and the body's
 //! actor), `group` (group commit), `metrics` (Prometheus text), `listener` (the connection
-//! bound), `shutdown` (signals and readiness), `reload` (SIGHUP reloads the rules), `console`
+//! bound), `shutdown` (signals and readiness), `reload` (SIGHUP reloads the rules), `webhooks`
+//! (marketplace pushes, authenticated by their signature), `pull` (the periodic pull of every
+//! connected shop), `console`
 //! (the web console at `/`, its own module tree).
 
 #![cfg_attr(
@@ -28,8 +30,10 @@ mod group;
 mod http;
 mod listener;
 mod metrics;
+mod pull;
 mod reload;
 mod shutdown;
+mod webhooks;
 
 use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -44,6 +48,8 @@ pub const BODY_BYTES_DEFAULT: usize = distributary::command::REQUEST_BYTES_MAX;
 pub const CONNECTIONS_DEFAULT: usize = 1_024;
 /// The most commands one request (a JSON array) may carry.
 pub const REQUEST_COMMANDS_MAX: usize = 1_000;
+/// How often connected shops are pulled by default, in seconds.
+pub const PULL_INTERVAL_SECONDS_DEFAULT: u64 = 300;
 
 /// How a server runs.
 #[derive(Debug, Clone)]
@@ -54,6 +60,9 @@ pub struct ServerOptions {
     pub body_bytes_max: usize,
     /// The most connections served at once.
     pub connections_max: usize,
+    /// How often every connected shop's orders are pulled (and failed push notices retried);
+    /// `None` pulls never.
+    pub pull_interval: Option<Duration>,
 }
 
 impl Default for ServerOptions {
@@ -62,6 +71,7 @@ impl Default for ServerOptions {
             group: Some(GroupOptions::default()),
             body_bytes_max: BODY_BYTES_DEFAULT,
             connections_max: CONNECTIONS_DEFAULT,
+            pull_interval: Some(Duration::from_secs(PULL_INTERVAL_SECONDS_DEFAULT)),
         }
     }
 }
@@ -72,6 +82,7 @@ pub struct Server {
     state: Arc<http::State>,
     committer: Option<group::Committer>,
     hangup: reload::Hangup,
+    pull_interval: Option<Duration>,
 }
 
 impl Server {
@@ -102,6 +113,7 @@ impl Server {
             state,
             committer,
             hangup,
+            pull_interval: options.pull_interval.filter(|interval| !interval.is_zero()),
         })
     }
 
@@ -118,8 +130,16 @@ impl Server {
             state,
             committer,
             hangup,
+            pull_interval,
         } = self;
         let reloading = tokio::spawn(hangup.serve(state.engine.clone()));
+        let pulling = pull_interval.map(|interval| {
+            tokio::spawn(pull::run(
+                state.engine.clone(),
+                state.metrics.clone(),
+                interval,
+            ))
+        });
         let ready = state.ready.clone();
         state.ready.set(true);
         let app = http::router(state);
@@ -132,6 +152,9 @@ impl Server {
             })
             .await;
         reloading.abort();
+        if let Some(pulling) = pulling {
+            pulling.abort();
+        }
         served?;
         if let Some(committer) = committer {
             committer.finish(SHUTDOWN_GROUP_WAIT).await;

@@ -7,6 +7,7 @@ mod inventory;
 mod ledger;
 mod lifecycle;
 mod memo;
+mod notices;
 mod orders;
 mod queries;
 mod shops;
@@ -15,7 +16,8 @@ mod tokens;
 pub use catalog::PRICE_HISTORY_MAX;
 pub use inventory::{movement, ClearScope, MOVEMENTS_PAGE_MAX};
 pub use lifecycle::{OrderCharge, Parties, RecordedDecision, RulesLoad};
-pub use shops::{Shop, ShopStoreSku, SHOP_STORE_SKUS_MAX};
+pub use notices::{NewNotice, Notice};
+pub use shops::{Shop, ShopConnection, ShopStoreSku, SHOP_STORE_SKUS_MAX};
 pub use tokens::{TokenRow, TOKENS_LIST_MAX};
 pub mod schema;
 

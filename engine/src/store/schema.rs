@@ -2,7 +2,7 @@
 //! have run. A migration is never edited once released: a change is a new migration.
 
 /// Every migration, oldest first. The store's schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 const V1: &str = r#"
 CREATE TABLE accounts (
@@ -512,4 +512,30 @@ CREATE TABLE tokens (
     revoked_at   TEXT
 ) STRICT;
 CREATE INDEX tokens_by_account ON tokens (account) WHERE revoked_at IS NULL;
+";
+
+/// Marketplace pushes: the callback URL a shop registered with its marketplace (`connect_shop`'s
+/// `push_url`, which some marketplaces sign), and every verified notice, written before the push is
+/// answered. A notice is one row per `(account, marketplace, shop, notice_key)`, so a repeat
+/// stores nothing; `processed_at` is set once its orders were synced, and the periodic pull
+/// retries the others (`attempts`, `last_error`).
+const V8: &str = "
+ALTER TABLE shops ADD COLUMN push_url TEXT;
+CREATE TABLE push_notices (
+    seq          INTEGER PRIMARY KEY,
+    account      TEXT NOT NULL,
+    marketplace  TEXT NOT NULL,
+    shop         TEXT NOT NULL,
+    notice_key   TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    order_ids    TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    processed_at TEXT,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT,
+    UNIQUE (account, marketplace, shop, notice_key),
+    FOREIGN KEY (account, marketplace, shop) REFERENCES shops(account, marketplace, shop)
+) STRICT;
+CREATE INDEX push_notices_unprocessed ON push_notices (seq) WHERE processed_at IS NULL;
 ";
