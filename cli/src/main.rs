@@ -249,6 +249,10 @@ enum BenchCmd {
         /// Orders in the store.
         #[arg(long, default_value_t = 100_000)]
         orders: usize,
+        /// Build the store at this path and keep it; when it already exists, replay it as it is
+        /// (no build), so runs can be repeated on one store.
+        #[arg(long)]
+        store: Option<PathBuf>,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
@@ -357,7 +361,12 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
         })
         .map(|()| ExitCode::SUCCESS),
         Cmd::Bench {
-            which: BenchCmd::Backtest { orders, json },
+            which:
+                BenchCmd::Backtest {
+                    orders,
+                    store,
+                    json,
+                },
         } => {
             let shape = bench::Shape {
                 orders,
@@ -368,7 +377,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 import_chunk: 1_000,
                 interpreted: false,
             };
-            bench_backtest::run(shape, json).map(|()| ExitCode::SUCCESS)
+            bench_backtest::run(shape, store, json).map(|()| ExitCode::SUCCESS)
         }
         Cmd::Schema { protocol } => {
             let schema = if protocol {
@@ -508,8 +517,25 @@ fn check(pack: &RulePack, db: Option<&Path>) -> miette::Result<ExitCode> {
                 db.display(),
                 error.code().as_str()
             );
+            print_diagnostics(&error);
             Ok(ExitCode::from(EXIT_PROBLEM))
         }
+    }
+}
+
+/// Each diagnostic an error carries (`rules_invalid`'s), one per line, as editors link them.
+fn print_diagnostics(error: &distributary::Error) {
+    let details = error.to_json();
+    for d in details["diagnostics"].as_array().into_iter().flatten() {
+        let text = |key: &str| d[key].as_str().unwrap_or_default().to_owned();
+        eprintln!(
+            "  {}:{}:{}: {}: {}",
+            text("path"),
+            d["line"],
+            d["column"],
+            text("code"),
+            text("message")
+        );
     }
 }
 

@@ -195,7 +195,8 @@ impl Engine {
         }
     }
 
-    /// Reads the pack's source again and compiles it, before the store is locked.
+    /// Reads the pack's source again, compiles it and runs its rule tests, before the store is
+    /// locked.
     fn compile_reload(&self) -> Result<Arc<Installed>, Error> {
         let pack = self.current().pack.reread().map_err(|e| {
             Error::new(
@@ -203,9 +204,9 @@ impl Engine {
                 format!("cannot read the rule pack: {e}"),
             )
         })?;
-        Installed::compile(pack)
-            .map(Arc::new)
-            .map_err(|e| e.to_error())
+        let installed = Installed::compile(pack).map_err(|e| e.to_error())?;
+        installed.check_tests()?;
+        Ok(Arc::new(installed))
     }
 
     /// The loaded marketplace adapters, and the libraries refused with why.

@@ -1,9 +1,11 @@
 //! The rule lifecycle's rows: every pack version kept by its hash (`rule_packs`), each install
 //! (`rule_loads`), and the live entities of each workflow counted and moved by state for a
 //! pack's migration; and, read only, what a backtest replays: the orders charged in a window and
-//! the decisions recorded with their inputs.
+//! the decisions recorded with their inputs (in one scan of `audit`, or one order's by its chain).
 
-use rusqlite::{params, OptionalExtension};
+use std::collections::HashSet;
+
+use rusqlite::{params, types::Type, OptionalExtension};
 use rust_decimal::Decimal;
 
 use super::{queries::decimal, Tx};
@@ -65,6 +67,27 @@ pub struct RecordedDecision {
     pub inputs: String,
     /// When.
     pub at: String,
+}
+
+/// A transition of an order recorded with its decision's inputs, borrowed from the row SQLite
+/// holds while [`Tx::scan_recorded_decisions`] visits it (nothing is copied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecisionRow<'r> {
+    /// The audit row.
+    pub seq: i64,
+    /// The order's name (`audit.entity_id`; two distributors' orders of one name are told
+    /// apart only by their chains, see [`Tx::shared_order_names`]).
+    pub order: &'r str,
+    /// The event fired.
+    pub event: &'r str,
+    /// The state it left.
+    pub from_state: Option<&'r str>,
+    /// The pack version that decided.
+    pub rules_version: &'r str,
+    /// The inputs, a JSON object by rule, as recorded.
+    pub inputs: &'r str,
+    /// When.
+    pub at: &'r str,
 }
 
 /// The entities of a workflow that a migration moves: their id and newest audit row (an
@@ -175,6 +198,65 @@ impl Tx<'_> {
                 })
             },
         )?)
+    }
+
+    /// Visits every order transition recorded with its decision's inputs, oldest first: one scan
+    /// of `audit` in its key order, each row borrowed, not copied. Stops at the first error
+    /// `visit` answers, and answers it.
+    pub fn scan_recorded_decisions(
+        &self,
+        mut visit: impl FnMut(&DecisionRow<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut failed: Option<Error> = None;
+        self.with(
+            "SELECT seq, entity_id, event, from_state, rules_version, inputs, at FROM audit
+             WHERE entity_kind = ?1 AND inputs IS NOT NULL ORDER BY seq",
+            |statement| {
+                let mut rows = statement.query([contract::order::WORKFLOW])?;
+                while let Some(r) = rows.next()? {
+                    let text = |i: usize| -> rusqlite::Result<&str> {
+                        r.get_ref(i)?.as_str().map_err(|e| {
+                            rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e))
+                        })
+                    };
+                    let row = DecisionRow {
+                        seq: r.get(0)?,
+                        order: text(1)?,
+                        event: text(2)?,
+                        from_state: r.get_ref(3)?.as_str_or_null().map_err(|e| {
+                            rusqlite::Error::FromSqlConversionFailure(3, Type::Text, Box::new(e))
+                        })?,
+                        rules_version: text(4)?,
+                        inputs: text(5)?,
+                        at: text(6)?,
+                    };
+                    if let Err(e) = visit(&row) {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// The newest audit row's key (0 in an empty store): how far a scan of `audit` goes.
+    pub fn audit_seq_max(&self) -> Result<i64, Error> {
+        Ok(self.row("SELECT coalesce(max(seq), 0) FROM audit", [], |r| r.get(0))?)
+    }
+
+    /// The order names more than one distributor holds. Their audit rows name the order alone,
+    /// so only the history chain ([`Tx::recorded_decisions`]) tells whose each row is.
+    pub fn shared_order_names(&self) -> Result<HashSet<String>, Error> {
+        Ok(self
+            .rows(
+                "SELECT order_name FROM orders GROUP BY order_name HAVING count(*) > 1",
+                [],
+                |r| r.get(0),
+            )?
+            .into_iter()
+            .collect())
     }
 
     /// Records an install.

@@ -15,7 +15,7 @@ mod tokens;
 
 pub use catalog::PRICE_HISTORY_MAX;
 pub use inventory::{movement, ClearScope, MOVEMENTS_PAGE_MAX};
-pub use lifecycle::{OrderCharge, Parties, RecordedDecision, RulesLoad};
+pub use lifecycle::{DecisionRow, OrderCharge, Parties, RecordedDecision, RulesLoad};
 pub use notices::{NewNotice, Notice};
 pub use shops::{Shop, ShopConnection, ShopStoreSku, SHOP_STORE_SKUS_MAX};
 pub use tokens::{TokenRow, TOKENS_LIST_MAX};
@@ -49,6 +49,10 @@ const STATEMENT_CACHE_CAPACITY: usize = 512;
 
 /// The page cache of a connection, in KiB.
 const PAGE_CACHE_KIB: i64 = 64 * 1024;
+
+/// How much of a store opened read only is memory-mapped (`PRAGMA mmap_size`); the rest, if
+/// any, is read through the page cache.
+const READ_ONLY_MMAP_BYTES: i64 = 1 << 30;
 
 /// Pages in the write-ahead log that start a checkpoint (SQLite's default is 1,000).
 const WAL_CHECKPOINT_PAGES: i64 = 10_000;
@@ -121,7 +125,13 @@ impl Store {
     /// mode: no statement can write the file), as a backtest does; a store of another schema
     /// version is refused (`internal`).
     pub fn open_read_only(path: &Path) -> Result<Store, Error> {
-        Store::open_at_schema(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        let store = Store::open_at_schema(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        // A backtest scans the whole history: pages read in place from the mapping instead of
+        // copied by a `pread` each (the kernel's copy was a tenth of a replay, BENCHMARKS.md).
+        store
+            .conn
+            .pragma_update(None, "mmap_size", READ_ONLY_MMAP_BYTES)?;
+        Ok(store)
     }
 
     /// Opens an existing store with `mode`, refusing one whose schema is not this engine's.
