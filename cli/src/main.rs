@@ -144,7 +144,8 @@ enum Cmd {
         /// The most commands committed together.
         #[arg(long, default_value_t = 256)]
         group_max: usize,
-        /// The longest a group's first request waits for others, in microseconds.
+        /// The longest a request that finds no commit in progress waits for others to join its
+        /// group, in microseconds.
         #[arg(long, default_value_t = 1_000)]
         group_wait_us: u64,
         /// The largest request body, in bytes.

@@ -5,7 +5,8 @@
 //! The rules of this crate:
 //! - The engine stays synchronous. Every call into it runs on a blocking thread
 //!   (`spawn_blocking`), never on the runtime's workers, so a long transaction stalls no
-//!   connection.
+//!   connection. The one exception is the token check, a read on a connection of its own that
+//!   never waits for a transaction (`Engine::authenticate_without_waiting`).
 //! - An answer is sent only after the commit of its command, as `exec` does: whatever a client
 //!   was answered `ok` survives a crash of the server.
 //! - The token decides who acts; the body never widens it. A token is never logged.
@@ -107,6 +108,7 @@ impl Server {
             group: committer.as_ref().map(group::Committer::sender),
             body_bytes_max: options.body_bytes_max,
             ready: shutdown::Readiness::default(),
+            touches: Arc::default(),
         });
         Ok(Server {
             listener,
