@@ -5,7 +5,7 @@
 use std::{
     io::{self, Write},
     net::SocketAddr,
-    path::Path,
+    path::{Path, PathBuf},
     process::ExitCode,
     time::Duration,
 };
@@ -53,6 +53,7 @@ pub fn serve(
         connections_max: bounds.connections_max,
         pull_interval: (bounds.pull_interval_seconds > 0)
             .then(|| Duration::from_secs(bounds.pull_interval_seconds)),
+        store_path: store_file(db),
     };
     distributary_server::serve(engine, listen, options, |addr| {
         let mut stdout = io::stdout().lock();
@@ -60,6 +61,15 @@ pub fn serve(
     })
     .map_err(|e| miette::miette!("cannot serve on {listen}: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The store's file, when `--db` names one (not `:memory:`, not a `postgres://` URL): the
+/// console's candidate pack check and backtest read it by path.
+fn store_file(db: &Path) -> Option<PathBuf> {
+    let text = db.to_string_lossy();
+    let memory = text == ":memory:";
+    let url = text.starts_with("postgres://") || text.starts_with("postgresql://");
+    (!memory && !url).then(|| db.to_path_buf())
 }
 
 /// Makes a token as `system` (the machine's operator is the setup actor, as with `exec`) and
@@ -94,4 +104,19 @@ pub fn create_token(
         .ok_or_else(|| miette::miette!("the engine answered no token: {made}"))?;
     println!("{token}");
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_file_is_a_store_path() {
+        assert_eq!(
+            store_file(Path::new("shop.db")),
+            Some(PathBuf::from("shop.db"))
+        );
+        assert_eq!(store_file(Path::new(":memory:")), None);
+        assert_eq!(store_file(Path::new("postgres://db.example/shop")), None);
+    }
 }

@@ -33,6 +33,8 @@ pub(crate) struct State {
     pub ready: Readiness,
     /// The tokens whose `last_used_at` is being written.
     pub touches: Arc<auth::Touches>,
+    /// The store's file (`ServerOptions::store_path`).
+    pub store_path: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {

@@ -36,7 +36,7 @@ mod reload;
 mod shutdown;
 mod webhooks;
 
-use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, io, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use distributary::Engine;
 
@@ -64,6 +64,9 @@ pub struct ServerOptions {
     /// How often every connected shop's orders are pulled (and failed push notices retried);
     /// `None` pulls never.
     pub pull_interval: Option<Duration>,
+    /// The store's file, or `None` for an in-memory store: the console's candidate pack check
+    /// and backtest open it read only by path, never through the engine.
+    pub store_path: Option<PathBuf>,
 }
 
 impl Default for ServerOptions {
@@ -73,6 +76,7 @@ impl Default for ServerOptions {
             body_bytes_max: BODY_BYTES_DEFAULT,
             connections_max: CONNECTIONS_DEFAULT,
             pull_interval: Some(Duration::from_secs(PULL_INTERVAL_SECONDS_DEFAULT)),
+            store_path: None,
         }
     }
 }
@@ -109,6 +113,7 @@ impl Server {
             body_bytes_max: options.body_bytes_max,
             ready: shutdown::Readiness::default(),
             touches: Arc::default(),
+            store_path: options.store_path,
         });
         Ok(Server {
             listener,

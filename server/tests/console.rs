@@ -1,6 +1,7 @@
 //! The web console over plain HTTP on loopback: what it refuses. A wrong token at sign-in, a
 //! tampered cookie, a form without its session's CSRF token (nothing changes), and one
-//! distributor's pages never showing another's data. Each refusal has its accepted twin, so
+//! distributor's pages never showing another's data; a candidate pack's check and backtest, for
+//! a system session only. Each refusal has its accepted twin, so
 //! every test can fail.
 
 mod console_fixture;
@@ -289,4 +290,228 @@ fn one_distributors_pages_never_show_anothers_data() {
     let probe = theirs("/transactions?distributor=dis2");
     assert!(!probe.body.contains(DIS2_TOPUP_NOTE));
     assert!(probe.body.contains("role=\"alert\""), "{}", probe.body);
+}
+
+/// The repository's root (the default pack is `rules/`, the test packs under `tests/packs/`).
+fn repo() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The default pack with the handling fee doubled (`tests/packs/rules_fee`, its script and its
+/// rule tests), in a directory of its own.
+fn doubled_fee_pack() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for folder in ["workflows", "scripts", "tests"] {
+        std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+        for entry in std::fs::read_dir(repo().join("rules").join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(
+                &path,
+                dir.path().join(folder).join(path.file_name().unwrap()),
+            )
+            .unwrap();
+        }
+    }
+    for file in ["scripts/fees.rhai", "tests/fees.yaml"] {
+        std::fs::copy(
+            repo().join("tests/packs/rules_fee").join(file),
+            dir.path().join(file),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+/// The text of a table cell with `class`, e.g. `<td class="money-total">1.50</td>`.
+fn cell<'a>(body: &'a str, class: &str) -> Vec<&'a str> {
+    let open = format!(r#"<td class="{class}">"#);
+    body.match_indices(&open)
+        .map(|(at, _)| {
+            let rest = &body[at + open.len()..];
+            &rest[..rest.find("</td>").unwrap()]
+        })
+        .collect()
+}
+
+#[test]
+fn a_system_session_checks_and_backtests_a_candidate_pack() {
+    let world = World::start();
+    world.pushed();
+    let charged = world.exec("dis", "order", json!({"order": "shopee:5001"}));
+    assert_eq!(charged["state"], "pushed", "{charged}");
+    let system = world.system_token();
+    let browser = Browser::new();
+    let rules = browser.get(&world.url("/rules"), Some(&system));
+    assert!(
+        rules.body.contains("Try a candidate pack")
+            && rules.body.contains(r#"<label for="candidate-dir">"#),
+        "{}",
+        rules.body
+    );
+    let ours = csrf(&rules.body);
+    let try_pack = |dir: &str, since: &str| {
+        browser.post(
+            &world.url("/rules/candidate"),
+            Some(&system),
+            &[
+                ("csrf", &ours),
+                ("dir", dir),
+                ("since", since),
+                ("until", ""),
+            ],
+        )
+    };
+
+    // Handling doubled: the one order pushed changes, by the handling fee charged (1.50).
+    let doubled = doubled_fee_pack();
+    let page = try_pack(doubled.path().to_str().unwrap(), "");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Live compatibility check"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Compatible: a reload would install")
+            && page.body.contains("No live entity moves."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Orders replayed: 1."), "{}", page.body);
+    assert_eq!(cell(&page.body, "money-total"), ["1.50"], "{}", page.body);
+    assert_eq!(cell(&page.body, "money-delta"), ["1.50"], "{}", page.body);
+    assert!(
+        page.body.contains("<td><code>fees</code></td><td>1</td>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("shopee:5001"), "{}", page.body);
+
+    // The pack in force: nothing differs.
+    let same = try_pack(repo().join("rules").to_str().unwrap(), "");
+    assert_eq!(same.status, 200, "{}", same.body);
+    assert!(same.body.contains("Orders replayed: 1."), "{}", same.body);
+    assert_eq!(cell(&same.body, "money-total"), ["0.00"], "{}", same.body);
+    for rule in ["fees", "push_checks", "allocate_warehouse"] {
+        assert!(
+            same.body
+                .contains(&format!("<td><code>{rule}</code></td><td>0</td>")),
+            "{rule}: {}",
+            same.body
+        );
+    }
+    assert!(!same.body.contains("Examples of differences"));
+
+    // A window after the push: nothing replayed.
+    let later = try_pack(doubled.path().to_str().unwrap(), "2999-01-01T00:00:00Z");
+    assert!(later.body.contains("Orders replayed: 0."), "{}", later.body);
+
+    // A directory that is not there, and a pack that does not compile: their codes.
+    let missing = doubled.path().join("nowhere");
+    let bad = try_pack(missing.to_str().unwrap(), "");
+    assert_eq!(bad.status, 404, "{}", bad.body);
+    assert!(
+        bad.body.contains("<code>not_found</code>") && bad.body.contains("cannot read rules"),
+        "{}",
+        bad.body
+    );
+    std::fs::copy(
+        repo().join("tests/packs/rules_broken/scripts/fees.rhai"),
+        doubled.path().join("scripts/fees.rhai"),
+    )
+    .unwrap();
+    let broken = try_pack(doubled.path().to_str().unwrap(), "");
+    assert!(
+        broken.body.contains("<code>rules_invalid</code>")
+            && broken.body.contains("scripts/fees.rhai:6:1</code>"),
+        "{}",
+        broken.body
+    );
+}
+
+#[test]
+fn only_a_system_session_with_its_csrf_token_may_try_a_candidate_pack() {
+    let world = World::start();
+    let browser = Browser::new();
+    let dir = repo().join("rules");
+    let dir = dir.to_str().unwrap();
+    // A supplier's /rules shows no such form, and its POST is refused.
+    let sup_rules = browser.get(&world.url("/rules"), Some(&world.sup));
+    assert_eq!(sup_rules.status, 200);
+    assert!(!sup_rules.body.contains("Try a candidate pack"));
+    let sup_csrf = csrf(&sup_rules.body);
+    let refused = browser.post(
+        &world.url("/rules/candidate"),
+        Some(&world.sup),
+        &[("csrf", &sup_csrf), ("dir", dir)],
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("only a system session"),
+        "{}",
+        refused.body
+    );
+    assert!(!refused.body.contains("Orders replayed"));
+
+    // A system session without its CSRF token: refused too.
+    let system = world.system_token();
+    let forged = browser.post(
+        &world.url("/rules/candidate"),
+        Some(&system),
+        &[("dir", dir)],
+    );
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert!(!forged.body.contains("Orders replayed"));
+    // With it: the report.
+    let ours = csrf(&browser.get(&world.url("/rules"), Some(&system)).body);
+    let done = browser.post(
+        &world.url("/rules/candidate"),
+        Some(&system),
+        &[("csrf", &ours), ("dir", dir)],
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Orders replayed: 0."), "{}", done.body);
+}
+
+#[test]
+fn without_a_store_file_the_page_says_the_check_needs_one() {
+    let engine = std::sync::Arc::new(
+        distributary::Engine::open(
+            std::path::Path::new(":memory:"),
+            distributary::EngineOptions::default(),
+        )
+        .unwrap(),
+    );
+    let envelope =
+        distributary::Envelope::from_value(json!({"as": "system", "cmd": "create_token",
+        "args": {"account": "system", "label": "console test"}}))
+        .unwrap();
+    let system = engine.execute(&envelope).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let server = distributary_server::Running::start(
+        engine,
+        "127.0.0.1:0".parse().unwrap(),
+        distributary_server::ServerOptions::default(),
+    )
+    .unwrap();
+    let url = |path: &str| format!("http://{}{path}", server.addr());
+    let browser = Browser::new();
+    let ours = csrf(&browser.get(&url("/rules"), Some(&system)).body);
+    let rules = repo().join("rules");
+    let page = browser.post(
+        &url("/rules/candidate"),
+        Some(&system),
+        &[("csrf", &ours), ("dir", rules.to_str().unwrap())],
+    );
+    assert_eq!(page.status, 404, "{}", page.body);
+    assert!(
+        page.body.contains("need a store file") && !page.body.contains("Orders replayed"),
+        "{}",
+        page.body
+    );
 }

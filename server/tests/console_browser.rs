@@ -1,7 +1,8 @@
 //! The web console in a real headless Chromium (Debian's `chromium` and `chromium-driver`),
 //! driven over WebDriver from Rust (`fantoccini`) against `serve` on loopback: a supplier
 //! approves an application, a distributor claims a product, packs and pushes an order, sees its
-//! balance drop by the charge, and sees why a second order cannot be pushed. Every page it
+//! balance drop by the charge, and sees why a second order cannot be pushed; a rule author (a
+//! system session) checks and backtests a candidate pack. Every page it
 //! visits is checked by axe-core (run in the page; `.ci/run` installs it with npm under
 //! `target/axe`), at desktop and phone widths. Screenshots go to `target/console-screenshots/`.
 //!
@@ -417,4 +418,21 @@ async fn story(s: &mut Session, world: &World) {
     assert!(s.body().await.contains("shipped"));
     s.check("order-shipped").await;
     s.shot("12-shipped").await;
+
+    // The rule author (a system session) tries the pack in force as a candidate.
+    s.click_button("Sign out").await;
+    let system = tokio::task::block_in_place(|| world.system_token());
+    sign_in(s, world, &system).await;
+    s.goto(&world.url("/rules")).await;
+    s.check("rules-system").await;
+    let rules = workspace().join("rules");
+    s.fill("#candidate-dir", rules.to_str().unwrap()).await;
+    s.click_button("Check and backtest").await;
+    let page = s.body().await;
+    assert!(
+        page.contains("Live compatibility check") && page.contains("Orders replayed: 1."),
+        "{page}"
+    );
+    s.check("candidate").await;
+    s.shot("13-candidate").await;
 }

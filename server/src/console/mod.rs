@@ -16,10 +16,12 @@
 //! pages, answers), `actions` (the forms' POST: a form to a command), `home`, `distributor`
 //! (suppliers, product tabs), `orders` (lists with what each waits for, one order), `ledger`
 //! (balances, transactions, reconciliation), `supplier` (applications, partners, products),
-//! `rules` (the pack in force, its workflows drawn by `graph` as SVG).
+//! `rules` (the pack in force, its workflows drawn by `graph` as SVG), `candidate` (a candidate
+//! pack's live compatibility check and backtest, for a system session).
 
 mod actions;
 mod call;
+mod candidate;
 mod csrf;
 mod distributor;
 mod form;
@@ -74,6 +76,7 @@ pub(crate) fn routes(http: Arc<State>) -> Router {
         .route("/catalog", get(supplier::catalog))
         .route("/price-history", get(supplier::price_history))
         .route("/rules", get(rules::page))
+        .route("/rules/candidate", post(candidate::try_pack))
         .route(
             "/console.css",
             get(|| async {

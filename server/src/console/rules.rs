@@ -1,5 +1,6 @@
 //! The rule author's page: the pack in force (`rules_version`: its version and when it was
-//! loaded) and each of its workflows drawn (`graph`), with every transition as a table.
+//! loaded), for a system session the form to try a candidate pack (`candidate`), and each of its
+//! workflows drawn (`graph`), with every transition as a table.
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use axum::{
 use maud::{html, PreEscaped};
 use serde_json::json;
 
-use super::{call, graph, layout, session, Console};
+use super::{call, candidate, graph, layout, session, Console};
 
 /// `GET /rules`.
 pub(crate) async fn page(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
@@ -32,6 +33,9 @@ pub(crate) async fn page(State(console): State<Arc<Console>>, headers: HeaderMap
             p.hint { "Every transition an entity makes records this version; a reload (SIGHUP, or "
                 code { "reload_rules" } " with a system token) installs a new pack only when the live entities fit it." }
         }))
+        @if candidate::is_system(&session) {
+            (candidate::form(&console, &session, &candidate::Asked::default()))
+        }
         @for (index, workflow) in workflows.iter().enumerate() {
             @let heading = format!("workflow-{index}");
             section aria-labelledby=(heading) {

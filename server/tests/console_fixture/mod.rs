@@ -1,7 +1,7 @@
 //! The world the console's tests act in: a store with a supplier (`sup`, warehouse KL, a mug and
 //! a cap, fees), a distributor `dis` whose application waits for review, and a second
 //! distributor `dis2`, partnered, with a balance, a claim and a note of its own (what `dis` must
-//! never see); a token each; and `serve` on a loopback port the OS picks.
+//! never see); a token each; and `serve` on a loopback port the OS picks, told the store's file.
 
 #![allow(dead_code)]
 
@@ -36,7 +36,8 @@ impl World {
             },
             ..EngineOptions::default()
         };
-        let engine = Arc::new(Engine::open(&dir.path().join("store.db"), options).unwrap());
+        let store = dir.path().join("store.db");
+        let engine = Arc::new(Engine::open(&store, options).unwrap());
         let run = |actor: &str, cmd: &str, args: Value| exec(&engine, actor, cmd, args);
         for (account, plan) in [("sup", "V3"), ("dis", "V1"), ("dis2", "V1")] {
             run(
@@ -106,7 +107,15 @@ impl World {
         };
         let (sup, dis, dis2) = (token("sup"), token("dis"), token("dis2"));
         let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let server = Running::start(engine.clone(), loopback, ServerOptions::default()).unwrap();
+        let server = Running::start(
+            engine.clone(),
+            loopback,
+            ServerOptions {
+                store_path: Some(store),
+                ..ServerOptions::default()
+            },
+        )
+        .unwrap();
         World {
             engine,
             server,
@@ -115,6 +124,33 @@ impl World {
             dis2,
             _dir: dir,
         }
+    }
+
+    /// After `stock_and_balance` and `orders`: `dis` partnered, its first order packed and
+    /// pushed (charged 1.50 handling and 4.00 shipping).
+    pub fn pushed(&self) {
+        self.exec(
+            "sup",
+            "review_partnership",
+            json!({"distributor": "dis", "approve": true}),
+        );
+        self.stock_and_balance();
+        self.exec("dis", "claim", json!({"supplier": "sup", "skus": ["MUG"]}));
+        self.orders();
+        self.exec("dis", "pack", json!({"order": "shopee:5001"}));
+        self.exec("dis", "push", json!({"order": "shopee:5001"}));
+    }
+
+    /// A system token (a rule author's, on the server machine).
+    pub fn system_token(&self) -> String {
+        self.exec(
+            "system",
+            "create_token",
+            json!({"account": "system", "label": "console test"}),
+        )["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// `http://127.0.0.1:<port><path>`.
