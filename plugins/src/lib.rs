@@ -86,6 +86,8 @@ pub mod export;
 pub mod lines;
 pub mod payload;
 pub mod push;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use abi::LogLevel;
 pub use adapter::{
