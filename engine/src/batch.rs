@@ -175,8 +175,8 @@ fn with_savepoints<B: Batch>(
 }
 
 /// Runs `work`, answering a panic inside it as `internal` instead of unwinding into the host.
-/// Nothing is half-applied: the transaction a panic unwinds through rolls back when rusqlite's
-/// `Transaction` drops, and the engine's other state is immutable (rules, workflows, plugins).
+/// Nothing is half-applied: the transaction a panic unwinds through rolls back when the store's
+/// transaction drops, and the engine's other state is immutable (rules, workflows, plugins).
 pub(crate) fn catch_panic<T>(work: impl FnOnce() -> T) -> Result<T, Error> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|payload| {
         let message = payload

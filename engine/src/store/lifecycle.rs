@@ -3,9 +3,9 @@
 //! pack's migration; and, read only, what a backtest replays: the orders charged in a window and
 //! the decisions recorded with their inputs.
 
-use rusqlite::{params, OptionalExtension};
 use rust_decimal::Decimal;
 
+use super::db::{params, Optional};
 use super::{queries::decimal, Tx};
 use crate::{contract, error::Error, model::AuditEntry};
 
@@ -191,7 +191,7 @@ impl Tx<'_> {
         Ok(self
             .row(
                 "SELECT version, previous, at FROM rule_loads ORDER BY seq DESC LIMIT 1",
-                [],
+                (),
                 |r| {
                     Ok(RulesLoad {
                         version: r.get(0)?,
@@ -251,8 +251,8 @@ impl Tx<'_> {
             }
             _ => return Ok(Vec::new()),
         };
-        Ok(self.rows(sql, [], |r| {
-            Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs()))
+        Ok(self.rows(sql, (), |r| {
+            Ok((r.get(0)?, r.get::<i64>(1)?.unsigned_abs()))
         })?)
     }
 

@@ -212,6 +212,7 @@ mod tests {
         for table in Table::ALL {
             let without_rowid: i64 = store
                 .conn
+                .sqlite()
                 .query_row(
                     "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1",
                     [table.name()],

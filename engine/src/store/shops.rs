@@ -1,8 +1,7 @@
 //! Statements for connected shops, the store SKUs mapped in them, and the stock last sent to
 //! their listings.
 
-use rusqlite::{params, OptionalExtension, Row};
-
+use super::db::{self, params, Optional, Row};
 use super::Tx;
 use crate::error::Error;
 
@@ -49,7 +48,7 @@ pub struct ShopStoreSku {
     pub listing: String,
 }
 
-fn shop_row(r: &Row<'_>) -> rusqlite::Result<Shop> {
+fn shop_row(r: &Row<'_>) -> db::Result<Shop> {
     Ok(Shop {
         marketplace: r.get(0)?,
         shop: r.get(1)?,
@@ -133,20 +132,17 @@ impl Tx<'_> {
     ) -> Result<Vec<ShopStoreSku>, Error> {
         // Reading stops at the limit (a bound `LIMIT ?` would make SQLite prepare the statement
         // again at every run).
-        Ok(self.with(
+        Ok(self.db.rows_limited(
             "SELECT store_sku, local_sku, listing FROM store_skus
              WHERE account = ?1 AND marketplace = ?2 AND shop = ?3 ORDER BY store_sku",
-            |statement| {
-                statement
-                    .query_map(params![account, marketplace, shop], |r| {
-                        Ok(ShopStoreSku {
-                            store_sku: r.get(0)?,
-                            local_sku: r.get(1)?,
-                            listing: r.get(2)?,
-                        })
-                    })?
-                    .take(SHOP_STORE_SKUS_MAX + 1)
-                    .collect()
+            [account, marketplace, shop],
+            SHOP_STORE_SKUS_MAX + 1,
+            |r| {
+                Ok(ShopStoreSku {
+                    store_sku: r.get(0)?,
+                    local_sku: r.get(1)?,
+                    listing: r.get(2)?,
+                })
             },
         )?)
     }
@@ -176,14 +172,13 @@ impl Tx<'_> {
         sent: i64,
         at: &str,
     ) -> Result<(), Error> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO listing_stock (account, marketplace, shop, store_sku, sent, sent_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (account, marketplace, shop, store_sku)
-                 DO UPDATE SET sent = excluded.sent, sent_at = excluded.sent_at",
-            )?
-            .execute(params![account, marketplace, shop, store_sku, sent, at])?;
+        self.exec(
+            "INSERT INTO listing_stock (account, marketplace, shop, store_sku, sent, sent_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (account, marketplace, shop, store_sku)
+             DO UPDATE SET sent = excluded.sent, sent_at = excluded.sent_at",
+            params![account, marketplace, shop, store_sku, sent, at],
+        )?;
         Ok(())
     }
 }
