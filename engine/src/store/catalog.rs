@@ -299,7 +299,7 @@ impl Tx<'_> {
         Ok(self.rows_built(
             &format!(
                 "SELECT {CLAIM_COLUMNS} FROM claims WHERE distributor = ?1 AND state <> 'removed'
-             AND (?2 IS NULL OR state = ?2) ORDER BY supplier, sku"
+             AND (CAST(?2 AS TEXT) IS NULL OR state = ?2) ORDER BY supplier, sku"
             ),
             params![distributor, state],
             claim_row,

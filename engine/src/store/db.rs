@@ -5,8 +5,9 @@
 //! dialects is chosen here, once: opening and tuning a connection, migrating, beginning a
 //! transaction (`BEGIN IMMEDIATE`), the sequence number of an inserted row, statement caching.
 //!
-//! SQLite is the one backend so far; each `match` on [`Conn`], [`Transaction`] and [`Txn`] is
-//! where a PostgreSQL arm joins (issue 18).
+//! Two backends: SQLite (a file, the embedded default) and PostgreSQL (`postgres://...`, many
+//! processes sharing one database; its client in `pg.rs`). Each `match` on [`Conn`],
+//! [`Transaction`] and [`Txn`] is where they part.
 
 use std::{borrow::Cow, cell::RefCell, collections::HashMap, path::Path, time::Duration};
 
@@ -15,7 +16,7 @@ use rusqlite::{
     CachedStatement, Connection, OpenFlags, TransactionBehavior,
 };
 
-use super::{memo::Written, Durability, StoreOptions, BUSY_TIMEOUT_MS};
+use super::{memo::Written, pg::Pg, schema, Durability, StoreOptions, BUSY_TIMEOUT_MS};
 use crate::error::{Code, Error};
 
 /// How many prepared statements a connection keeps: more than the engine has, so none is ever
@@ -43,6 +44,8 @@ pub enum DbError {
     },
     /// What SQLite answered.
     Sqlite(rusqlite::Error),
+    /// What PostgreSQL answered.
+    Postgres(postgres::Error),
 }
 
 impl std::fmt::Display for DbError {
@@ -53,6 +56,10 @@ impl std::fmt::Display for DbError {
                 write!(f, "column {index} could not be read: {message}")
             }
             DbError::Sqlite(error) => error.fmt(f),
+            DbError::Postgres(error) => match error.as_db_error() {
+                Some(db) => write!(f, "{} ({})", db.message(), db.code().code()),
+                None => error.fmt(f),
+            },
         }
     }
 }
@@ -248,6 +255,8 @@ pub(crate) use params;
 pub enum Row<'r> {
     /// A row of SQLite.
     Sqlite(&'r rusqlite::Row<'r>),
+    /// A row of PostgreSQL.
+    Postgres(&'r postgres::Row),
 }
 
 impl Row<'_> {
@@ -255,6 +264,7 @@ impl Row<'_> {
     pub fn get<T: Column>(&self, index: usize) -> Result<T> {
         match self {
             Row::Sqlite(row) => Ok(T::sqlite(row, index)?),
+            Row::Postgres(row) => T::postgres(row, index),
         }
     }
 }
@@ -263,19 +273,48 @@ impl Row<'_> {
 pub trait Column: Sized {
     /// Reads column `index` of a SQLite row.
     fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self>;
+    /// Reads column `index` of a PostgreSQL row.
+    fn postgres(row: &postgres::Row, index: usize) -> Result<Self>;
 }
 
+/// Types PostgreSQL reads as they are (`TEXT`, `BYTEA`).
 macro_rules! column_as_is {
     ($($t:ty),+) => {
         $(impl Column for $t {
             fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
                 row.get(index)
             }
+
+            fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
+                row.try_get(index).map_err(DbError::Postgres)
+            }
         })+
     };
 }
 
-column_as_is!(String, Option<String>, i64, Option<i64>, bool, Vec<u8>);
+column_as_is!(String, Option<String>, Vec<u8>);
+
+/// Integers and flags: PostgreSQL's columns are `BIGINT` (an expression may be narrower).
+macro_rules! column_int {
+    ($($t:ty => |$v:ident| $from:expr),+ $(,)?) => {
+        $(impl Column for $t {
+            fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
+                row.get(index)
+            }
+
+            fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
+                let $v = super::pg::int(row, index)?;
+                $from.ok_or_else(|| DbError::column(index, "NULL where a value is needed"))
+            }
+        })+
+    };
+}
+
+column_int!(
+    i64 => |value| value,
+    Option<i64> => |value| Some(value),
+    bool => |value| value.map(|n| n != 0),
+);
 
 // --- connections
 
@@ -283,6 +322,8 @@ column_as_is!(String, Option<String>, i64, Option<i64>, bool, Vec<u8>);
 pub enum Conn {
     /// A SQLite database file (or `:memory:`).
     Sqlite(Connection),
+    /// A PostgreSQL database.
+    Postgres(Pg),
 }
 
 /// How a connection is opened.
@@ -305,16 +346,41 @@ pub enum Kind {
     Read,
 }
 
+/// The SQL dialect of a connection, for the few statements written once per dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Whether `location` names a PostgreSQL database (`postgres://` or `postgresql://`) rather
+/// than a SQLite file.
+pub fn is_postgres(location: &Path) -> bool {
+    location
+        .to_str()
+        .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
 impl Conn {
-    /// Opens the SQLite store at `path` (`:memory:` for a throwaway one). A store opened to
-    /// create is tuned for the engine's writes and reports every row written to `written` (the
-    /// memo's update hook); foreign keys are off until [`Conn::migrate`] turns them on.
+    /// Opens the store at `path`: a PostgreSQL URL, or a SQLite file (`:memory:` for a throwaway
+    /// one). A SQLite store opened to create is tuned for the engine's writes and reports every
+    /// row written to `written` (the memo's update hook); foreign keys are off until
+    /// [`Conn::migrate`] turns them on.
     pub fn open(
         path: &Path,
         access: Access,
         options: &StoreOptions,
         written: Option<Written>,
     ) -> Result<Conn> {
+        if is_postgres(path) {
+            let url = path.to_str().unwrap_or_default();
+            return Ok(Conn::Postgres(Pg::connect(
+                url,
+                access == Access::ReadOnly,
+            )?));
+        }
         let conn = if access == Access::Create && path.as_os_str() == ":memory:" {
             Connection::open_in_memory()?
         } else {
@@ -363,13 +429,15 @@ impl Conn {
                 let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
                 Ok(usize::try_from(version).unwrap_or(usize::MAX))
             }
+            Conn::Postgres(pg) => pg.schema_version(),
         }
     }
 
-    /// Applies the `migrations` the store lacks, in one transaction, then turns foreign keys on.
-    /// They are off while the migrations run, because rebuilding a table — create the new one,
-    /// copy, drop the old, rename — is only possible so (SQLite's documented procedure); every
-    /// key is checked before the commit instead.
+    /// Applies the `migrations` the store lacks, in one transaction. On SQLite, foreign keys
+    /// are off while they run, because rebuilding a table — create the new one, copy, drop the
+    /// old, rename — is only possible so (SQLite's documented procedure); every key is checked
+    /// before the commit instead, and they are turned on after. PostgreSQL starts at its
+    /// baseline (`schema::POSTGRES_BASELINE`) and applies its own text of each later migration.
     pub fn migrate(&mut self, migrations: &[&str]) -> std::result::Result<(), Error> {
         match self {
             Conn::Sqlite(conn) => {
@@ -403,10 +471,19 @@ impl Conn {
                 conn.pragma_update(None, "foreign_keys", "ON")?;
                 Ok(())
             }
+            Conn::Postgres(pg) => pg.migrate(
+                migrations.len(),
+                schema::POSTGRES_BASELINE_VERSION,
+                schema::POSTGRES_BASELINE,
+                schema::POSTGRES_MIGRATIONS,
+            ),
         }
     }
 
-    /// Begins a transaction of `kind`; it rolls back when dropped uncommitted.
+    /// Begins a transaction of `kind`; it rolls back when dropped uncommitted. On PostgreSQL a
+    /// write is `REPEATABLE READ`: a row another transaction changed since this one's snapshot
+    /// fails it with a serialization failure, which [`Conn::take_conflict`] reports so that the
+    /// engine runs the command again.
     pub fn begin(&mut self, kind: Kind) -> Result<Transaction<'_>> {
         match self {
             Conn::Sqlite(conn) => {
@@ -418,6 +495,27 @@ impl Conn {
                     conn.transaction_with_behavior(behavior)?,
                 ))
             }
+            Conn::Postgres(pg) => {
+                pg.take_conflict();
+                pg.batch(match kind {
+                    Kind::Write => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+                    Kind::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                })?;
+                Ok(Transaction::Postgres(PgTransaction {
+                    pg: &*pg,
+                    open: std::cell::Cell::new(true),
+                }))
+            }
+        }
+    }
+
+    /// Whether the last transaction failed for a conflict with another one (PostgreSQL's
+    /// serialization failure or deadlock, or a key another transaction inserted first), so that
+    /// running it again may succeed; forgets it. Never on SQLite, whose writers take turns.
+    pub fn take_conflict(&self) -> bool {
+        match self {
+            Conn::Sqlite(_) => false,
+            Conn::Postgres(pg) => pg.take_conflict(),
         }
     }
 
@@ -431,6 +529,9 @@ impl Conn {
                 }
                 Ok(())
             }
+            // A transaction is rolled back when its `PgTransaction` drops, panic or not; a
+            // `ROLLBACK` outside one only warns.
+            Conn::Postgres(pg) => pg.batch("ROLLBACK"),
         }
     }
 
@@ -439,6 +540,29 @@ impl Conn {
     pub fn sqlite(&self) -> &Connection {
         match self {
             Conn::Sqlite(conn) => conn,
+            Conn::Postgres(_) => panic!("not a SQLite store"),
+        }
+    }
+}
+
+/// An open PostgreSQL transaction: rolled back when dropped before its end.
+pub struct PgTransaction<'c> {
+    pg: &'c Pg,
+    open: std::cell::Cell<bool>,
+}
+
+impl PgTransaction<'_> {
+    fn end(&self, sql: &str) -> Result<()> {
+        self.open.set(false);
+        self.pg.batch(sql)
+    }
+}
+
+impl Drop for PgTransaction<'_> {
+    fn drop(&mut self) {
+        if self.open.get() {
+            // Nothing to tell: a connection whose rollback failed fails its next statement.
+            let _ = self.end("ROLLBACK");
         }
     }
 }
@@ -447,16 +571,21 @@ impl Conn {
 pub enum Transaction<'c> {
     /// A SQLite transaction.
     Sqlite(rusqlite::Transaction<'c>),
+    /// A PostgreSQL transaction.
+    Postgres(PgTransaction<'c>),
 }
 
 impl Transaction<'_> {
     /// The store's version as this connection sees it: it changes when another connection
-    /// commits (`PRAGMA data_version`).
-    pub fn data_version(&self) -> Result<i64> {
+    /// commits (`PRAGMA data_version`); `None` where the backend cannot tell (PostgreSQL, whose
+    /// stores run without the memo).
+    pub fn data_version(&self) -> Result<Option<i64>> {
         match self {
-            Transaction::Sqlite(tx) => Ok(tx
-                .prepare_cached("PRAGMA data_version")?
-                .query_row([], |r| r.get(0))?),
+            Transaction::Sqlite(tx) => Ok(Some(
+                tx.prepare_cached("PRAGMA data_version")?
+                    .query_row([], |r| r.get(0))?,
+            )),
+            Transaction::Postgres(_) => Ok(None),
         }
     }
 
@@ -464,6 +593,7 @@ impl Transaction<'_> {
     pub fn commit(self) -> Result<()> {
         match self {
             Transaction::Sqlite(tx) => Ok(tx.commit()?),
+            Transaction::Postgres(tx) => tx.end("COMMIT"),
         }
     }
 
@@ -471,13 +601,22 @@ impl Transaction<'_> {
     pub fn rollback(self) -> Result<()> {
         match self {
             Transaction::Sqlite(tx) => Ok(tx.rollback()?),
+            Transaction::Postgres(tx) => tx.end("ROLLBACK"),
         }
     }
 }
 
-/// Where a transaction's statements run, each prepared once per connection and found again by
-/// the address of its text.
-pub struct Txn<'a> {
+/// Where a transaction's statements run.
+pub enum Txn<'a> {
+    /// On SQLite, each statement prepared once per connection and found again by the address of
+    /// its text.
+    Sqlite(SqliteTxn<'a>),
+    /// On PostgreSQL, each prepared once per connection and found by its text.
+    Postgres(&'a Pg),
+}
+
+/// A SQLite transaction's statements.
+pub struct SqliteTxn<'a> {
     conn: &'a Connection,
     /// The statements this transaction has used, by the address of their SQL text: a hot path
     /// finds its statement without hashing and comparing the text, as the connection's cache
@@ -494,18 +633,7 @@ pub struct Txn<'a> {
     keyed: RefCell<HashMap<Vec<&'static str>, CachedStatement<'a>>>,
 }
 
-impl<'a> Txn<'a> {
-    /// The statements of `transaction`.
-    pub fn new(transaction: &'a Transaction<'a>) -> Txn<'a> {
-        match transaction {
-            Transaction::Sqlite(tx) => Txn {
-                conn: tx,
-                statements: RefCell::default(),
-                keyed: RefCell::default(),
-            },
-        }
-    }
-
+impl<'a> SqliteTxn<'a> {
     /// Runs `work` with the prepared statement of `sql`, a constant of the store's own. A
     /// statement in use is taken out of the map, so a nested use of the same text (a query
     /// inside another's loop) prepares a second one instead of sharing it.
@@ -524,15 +652,43 @@ impl<'a> Txn<'a> {
         self.statements.borrow_mut().insert(key, statement);
         result
     }
+}
+
+impl<'a> Txn<'a> {
+    /// The statements of `transaction`.
+    pub fn new(transaction: &'a Transaction<'a>) -> Txn<'a> {
+        match transaction {
+            Transaction::Sqlite(tx) => Txn::Sqlite(SqliteTxn {
+                conn: tx,
+                statements: RefCell::default(),
+                keyed: RefCell::default(),
+            }),
+            Transaction::Postgres(tx) => Txn::Postgres(tx.pg),
+        }
+    }
+
+    /// The dialect the statements are in.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Txn::Sqlite(_) => Dialect::Sqlite,
+            Txn::Postgres(_) => Dialect::Postgres,
+        }
+    }
 
     /// Runs one statement; answers how many rows it changed.
     pub fn exec(&self, sql: &'static str, params: impl Params) -> Result<usize> {
-        self.with(sql, |statement| execute(statement, &params))
+        match self {
+            Txn::Sqlite(tx) => tx.with(sql, |statement| execute(statement, &params)),
+            Txn::Postgres(pg) => pg.execute(sql, &params),
+        }
     }
 
     /// Runs one statement whose text is built at run time.
     pub fn exec_built(&self, sql: &str, params: impl Params) -> Result<usize> {
-        execute(&mut *self.conn.prepare_cached(sql)?, &params)
+        match self {
+            Txn::Sqlite(tx) => execute(&mut *tx.conn.prepare_cached(sql)?, &params),
+            Txn::Postgres(pg) => pg.execute(sql, &params),
+        }
     }
 
     /// Runs one statement whose text `build` makes from `key`, built once per key and
@@ -543,22 +699,37 @@ impl<'a> Txn<'a> {
         build: impl FnOnce(&[&'static str]) -> String,
         params: impl Params,
     ) -> Result<usize> {
-        let taken = self.keyed.borrow_mut().remove(&key);
-        let mut statement = match taken {
-            Some(statement) => statement,
-            None => self.conn.prepare_cached(&build(&key))?,
-        };
-        let result = execute(&mut statement, &params);
-        self.keyed.borrow_mut().insert(key, statement);
-        result
+        match self {
+            Txn::Sqlite(tx) => {
+                let taken = tx.keyed.borrow_mut().remove(&key);
+                let mut statement = match taken {
+                    Some(statement) => statement,
+                    None => tx.conn.prepare_cached(&build(&key))?,
+                };
+                let result = execute(&mut statement, &params);
+                tx.keyed.borrow_mut().insert(key, statement);
+                result
+            }
+            Txn::Postgres(pg) => pg.execute(&build(&key), &params),
+        }
     }
 
     /// Runs an `INSERT` of one row into a table keyed by an integer `seq` the store assigns,
-    /// and answers that `seq`. (Not `RETURNING` on SQLite: it runs as a trigger, whose
-    /// statement journal a batch's savepoints walk again at every release.)
+    /// and answers that `seq`: SQLite's last row id (not `RETURNING`: SQLite runs it as a
+    /// trigger, whose statement journal a batch's savepoints walk again at every release), or
+    /// PostgreSQL's `RETURNING seq`.
     pub fn insert_seq(&self, sql: &'static str, params: impl Params) -> Result<i64> {
-        self.with(sql, |statement| execute(statement, &params))?;
-        Ok(self.conn.last_insert_rowid())
+        match self {
+            Txn::Sqlite(tx) => {
+                tx.with(sql, |statement| execute(statement, &params))?;
+                Ok(tx.conn.last_insert_rowid())
+            }
+            Txn::Postgres(pg) => {
+                let rows = pg.query(&format!("{sql} RETURNING seq"), &params)?;
+                let row = rows.first().ok_or(DbError::NoRows)?;
+                Row::Postgres(row).get(0)
+            }
+        }
     }
 
     /// Reads the one row of a statement ([`DbError::NoRows`] when there is none).
@@ -568,7 +739,10 @@ impl<'a> Txn<'a> {
         params: impl Params,
         map: impl FnOnce(&Row<'_>) -> Result<T>,
     ) -> Result<T> {
-        self.with(sql, |statement| query_row(statement, &params, map))
+        match self {
+            Txn::Sqlite(tx) => tx.with(sql, |statement| query_row(statement, &params, map)),
+            Txn::Postgres(pg) => pg_row(pg, sql, &params, map),
+        }
     }
 
     /// Reads the one row of a statement whose text is built at run time.
@@ -578,7 +752,10 @@ impl<'a> Txn<'a> {
         params: impl Params,
         map: impl FnOnce(&Row<'_>) -> Result<T>,
     ) -> Result<T> {
-        query_row(&mut *self.conn.prepare_cached(sql)?, &params, map)
+        match self {
+            Txn::Sqlite(tx) => query_row(&mut *tx.conn.prepare_cached(sql)?, &params, map),
+            Txn::Postgres(pg) => pg_row(pg, sql, &params, map),
+        }
     }
 
     /// Reads every row of a statement.
@@ -588,9 +765,7 @@ impl<'a> Txn<'a> {
         params: impl Params,
         map: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        self.with(sql, |statement| {
-            query_rows(statement, &params, usize::MAX, map)
-        })
+        self.rows_limited(sql, params, usize::MAX, map)
     }
 
     /// Reads at most `limit` rows of a statement, stopping there. (The limit is not a bound
@@ -603,7 +778,10 @@ impl<'a> Txn<'a> {
         limit: usize,
         map: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        self.with(sql, |statement| query_rows(statement, &params, limit, map))
+        match self {
+            Txn::Sqlite(tx) => tx.with(sql, |statement| query_rows(statement, &params, limit, map)),
+            Txn::Postgres(pg) => pg_rows(pg, sql, &params, limit, map),
+        }
     }
 
     /// Reads every row of a statement whose text is built at run time.
@@ -613,13 +791,38 @@ impl<'a> Txn<'a> {
         params: impl Params,
         map: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        query_rows(
-            &mut *self.conn.prepare_cached(sql)?,
-            &params,
-            usize::MAX,
-            map,
-        )
+        match self {
+            Txn::Sqlite(tx) => {
+                query_rows(&mut *tx.conn.prepare_cached(sql)?, &params, usize::MAX, map)
+            }
+            Txn::Postgres(pg) => pg_rows(pg, sql, &params, usize::MAX, map),
+        }
     }
+}
+
+fn pg_row<T>(
+    pg: &Pg,
+    sql: &str,
+    params: &impl Params,
+    map: impl FnOnce(&Row<'_>) -> Result<T>,
+) -> Result<T> {
+    let rows = pg.query(sql, params)?;
+    let row = rows.first().ok_or(DbError::NoRows)?;
+    map(&Row::Postgres(row))
+}
+
+fn pg_rows<T>(
+    pg: &Pg,
+    sql: &str,
+    params: &impl Params,
+    limit: usize,
+    mut map: impl FnMut(&Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let rows = pg.query(sql, params)?;
+    rows.iter()
+        .take(limit)
+        .map(|row| map(&Row::Postgres(row)))
+        .collect()
 }
 
 /// Binds `params` to a SQLite statement by position. Binding by position, not by name: SQLite

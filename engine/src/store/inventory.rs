@@ -1,7 +1,7 @@
 //! Statements for stock cells and the movement log. A stock push touches one cell per mapped
 //! distributor for every SKU, so its statements are set-based and prepared once per push.
 
-use super::db::{self, params, Optional, Row};
+use super::db::{self, params, Dialect, Optional, Row};
 use super::{Table, Tx};
 use crate::error::Error;
 use crate::model::{CellKey, Movement, StockCell};
@@ -311,18 +311,35 @@ impl Tx<'_> {
         // stops after the limit: each movement's `prev` is older than it. The limit is written
         // into the text (the planner reads a bound `LIMIT ?`, which makes SQLite prepare the
         // statement again at every run); the engine asks for one page size.
-        let sql = format!(
-            "WITH RECURSIVE chain (seq) AS (
-                 SELECT last_movement FROM stock
-                 WHERE account = ?1 AND supplier = ?2 AND sku = ?3 AND last_movement IS NOT NULL
-                 AND warehouse IN (SELECT warehouse FROM warehouses WHERE account = ?2)
-                 UNION ALL
-                 SELECT m.prev FROM movements m JOIN chain c ON m.seq = c.seq
-                 WHERE m.prev IS NOT NULL
-                 ORDER BY 1 DESC LIMIT {limit})
-             SELECT seq, supplier, warehouse, sku, kind, before, after, at FROM movements
-             WHERE seq IN chain ORDER BY seq DESC"
-        );
+        let sql = match self.db.dialect() {
+            Dialect::Sqlite => format!(
+                "WITH RECURSIVE chain (seq) AS (
+                     SELECT last_movement FROM stock
+                     WHERE account = ?1 AND supplier = ?2 AND sku = ?3
+                     AND last_movement IS NOT NULL
+                     AND warehouse IN (SELECT warehouse FROM warehouses WHERE account = ?2)
+                     UNION ALL
+                     SELECT m.prev FROM movements m JOIN chain c ON m.seq = c.seq
+                     WHERE m.prev IS NOT NULL
+                     ORDER BY 1 DESC LIMIT {limit})
+                 SELECT seq, supplier, warehouse, sku, kind, before, after, at FROM movements
+                 WHERE seq IN (SELECT seq FROM chain) ORDER BY seq DESC"
+            ),
+            // PostgreSQL orders no recursive term: it walks the chains whole, then keeps the
+            // newest.
+            Dialect::Postgres => format!(
+                "WITH RECURSIVE chain (seq) AS (
+                     SELECT last_movement FROM stock
+                     WHERE account = ?1 AND supplier = ?2 AND sku = ?3
+                     AND last_movement IS NOT NULL
+                     AND warehouse IN (SELECT warehouse FROM warehouses WHERE account = ?2)
+                     UNION ALL
+                     SELECT m.prev FROM movements m JOIN chain c ON m.seq = c.seq
+                     WHERE m.prev IS NOT NULL)
+                 SELECT seq, supplier, warehouse, sku, kind, before, after, at FROM movements
+                 WHERE seq IN (SELECT seq FROM chain) ORDER BY seq DESC LIMIT {limit}"
+            ),
+        };
         Ok(self.rows_built(&sql, [account, supplier, sku], movement_row)?)
     }
 }

@@ -3,7 +3,10 @@
 
 use rust_decimal::Decimal;
 
-use super::db::{self, params, Optional, Row};
+use super::db::{self, params, Dialect, Optional, Row};
+
+/// The advisory lock (PostgreSQL) under which a transaction's row number is taken.
+const TRANSACTIONS_LOCK: i64 = 0x0d15_7b1b_0000_0002;
 use super::{queries::decimal, Table, Tx};
 use crate::error::{Code, Error};
 use crate::model::{LedgerAccount, Transaction};
@@ -173,8 +176,17 @@ impl Tx<'_> {
         )?)
     }
 
-    /// The next transaction's row number, which its id is made from.
+    /// The next transaction's row number, which its id is made from. On PostgreSQL, where other
+    /// processes post too, the number is taken under a lock held until the commit (the ledger's
+    /// numbering is one sequence without gaps, as SQLite's single writer gives it).
     pub fn next_transaction_seq(&self) -> Result<i64, Error> {
+        if self.db.dialect() == Dialect::Postgres {
+            self.row(
+                "SELECT 1 FROM (SELECT pg_advisory_xact_lock(?1)) AS locked",
+                [TRANSACTIONS_LOCK],
+                |_| Ok(()),
+            )?;
+        }
         Ok(self.row(
             "SELECT COALESCE(MAX(seq), 0) + 1 FROM transactions",
             (),

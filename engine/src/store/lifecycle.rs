@@ -5,7 +5,7 @@
 
 use rust_decimal::Decimal;
 
-use super::db::{params, Optional};
+use super::db::{params, Dialect, Optional};
 use super::{queries::decimal, Tx};
 use crate::{contract, error::Error, model::AuditEntry};
 
@@ -66,6 +66,28 @@ pub struct RecordedDecision {
     /// When.
     pub at: String,
 }
+
+/// The transitions of an order with their inputs (`Tx::recorded_decisions`).
+const RECORDED_DECISIONS: &str = "WITH RECURSIVE chain(seq) AS (
+    SELECT audit_head FROM orders
+    WHERE distributor = ?1 AND order_name = ?2 AND audit_head IS NOT NULL
+    UNION ALL
+    SELECT a.prev FROM chain c CROSS JOIN audit a ON a.seq = c.seq
+    WHERE a.prev IS NOT NULL)
+SELECT a.seq, a.event, a.from_state, a.rules_version, a.inputs, a.at
+FROM chain c CROSS JOIN audit a ON a.seq = c.seq
+WHERE a.inputs IS NOT NULL ORDER BY a.seq DESC";
+
+/// [`RECORDED_DECISIONS`] in PostgreSQL's dialect.
+const RECORDED_DECISIONS_POSTGRES: &str = "WITH RECURSIVE chain(seq) AS (
+    SELECT audit_head FROM orders
+    WHERE distributor = ?1 AND order_name = ?2 AND audit_head IS NOT NULL
+    UNION ALL
+    SELECT a.prev FROM chain c JOIN audit a ON a.seq = c.seq
+    WHERE a.prev IS NOT NULL)
+SELECT a.seq, a.event, a.from_state, a.rules_version, a.inputs, a.at
+FROM chain c JOIN audit a ON a.seq = c.seq
+WHERE a.inputs IS NOT NULL ORDER BY a.seq DESC";
 
 /// The entities of a workflow that a migration moves: their id and newest audit row (an
 /// order's history is a chain; other entities' rows stand alone).
@@ -129,7 +151,8 @@ impl Tx<'_> {
         Ok(self.rows(
             "SELECT supplier, distributor, order_name, amount, currency, at FROM transactions
              WHERE kind = 'order_charge' AND order_name IS NOT NULL
-               AND (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2)
+               AND (CAST(?1 AS TEXT) IS NULL OR at >= ?1)
+               AND (CAST(?2 AS TEXT) IS NULL OR at < ?2)
              ORDER BY seq",
             params![since, until],
             |r| {
@@ -153,28 +176,21 @@ impl Tx<'_> {
         distributor: &str,
         order: &str,
     ) -> Result<Vec<RecordedDecision>, Error> {
-        Ok(self.rows(
-            "WITH RECURSIVE chain(seq) AS (
-                 SELECT audit_head FROM orders
-                 WHERE distributor = ?1 AND order_name = ?2 AND audit_head IS NOT NULL
-                 UNION ALL
-                 SELECT a.prev FROM chain c CROSS JOIN audit a ON a.seq = c.seq
-                 WHERE a.prev IS NOT NULL)
-             SELECT a.seq, a.event, a.from_state, a.rules_version, a.inputs, a.at
-             FROM chain c CROSS JOIN audit a ON a.seq = c.seq
-             WHERE a.inputs IS NOT NULL ORDER BY a.seq DESC",
-            params![distributor, order],
-            |r| {
-                Ok(RecordedDecision {
-                    seq: r.get(0)?,
-                    event: r.get(1)?,
-                    from_state: r.get(2)?,
-                    rules_version: r.get(3)?,
-                    inputs: r.get(4)?,
-                    at: r.get(5)?,
-                })
-            },
-        )?)
+        // PostgreSQL has no `CROSS JOIN ... ON`; its planner keeps the chain the outer loop.
+        let sql = match self.db.dialect() {
+            Dialect::Sqlite => RECORDED_DECISIONS,
+            Dialect::Postgres => RECORDED_DECISIONS_POSTGRES,
+        };
+        Ok(self.rows(sql, params![distributor, order], |r| {
+            Ok(RecordedDecision {
+                seq: r.get(0)?,
+                event: r.get(1)?,
+                from_state: r.get(2)?,
+                rules_version: r.get(3)?,
+                inputs: r.get(4)?,
+                at: r.get(5)?,
+            })
+        })?)
     }
 
     /// Records an install.

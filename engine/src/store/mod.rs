@@ -11,6 +11,7 @@ mod ledger;
 mod lifecycle;
 mod memo;
 mod orders;
+mod pg;
 mod queries;
 mod shops;
 mod tokens;
@@ -55,15 +56,22 @@ pub struct StoreOptions {
 pub struct Store {
     conn: Conn,
     memo: Memo,
+    /// Whether the last write failed for a conflict with another process's transaction
+    /// (PostgreSQL), so that running it again may succeed ([`Store::conflicted`]).
+    conflicted: bool,
 }
 
 impl Store {
     /// Opens (creating if needed) the store at `path` (`:memory:` for a throwaway one) and
     /// migrates it to the current schema.
     pub fn open(path: &Path, options: &StoreOptions) -> Result<Store, Error> {
-        let memo = Memo::default();
+        let memo = Memo::for_location(path);
         let conn = Conn::open(path, Access::Create, options, Some(memo.written()))?;
-        let mut store = Store { conn, memo };
+        let mut store = Store {
+            conn,
+            memo,
+            conflicted: false,
+        };
         store.conn.migrate(schema::MIGRATIONS)?;
         Ok(store)
     }
@@ -86,7 +94,8 @@ impl Store {
         let conn = Conn::open(path, access, &StoreOptions::default(), None)?;
         let store = Store {
             conn,
-            memo: Memo::default(),
+            memo: Memo::for_location(path),
+            conflicted: false,
         };
         let version = store.schema_version()?;
         if version != schema::MIGRATIONS.len() {
@@ -120,6 +129,7 @@ impl Store {
         &mut self,
         work: impl FnOnce(&Tx<'_>) -> Result<Option<T>, Error>,
     ) -> Result<Option<T>, Error> {
+        self.conflicted = false;
         let tx = self.conn.begin(Kind::Write)?;
         self.memo.begin(tx.data_version()?);
         let outcome = work(&Tx::new(Txn::new(&tx), &self.memo));
@@ -139,7 +149,17 @@ impl Store {
             // Rolled back: rows come back without the update hook hearing of it.
             self.memo.clear();
         }
+        if outcome.is_err() {
+            self.conflicted = self.conn.take_conflict();
+        }
         outcome
+    }
+
+    /// Whether the last write failed for a conflict with another process's transaction (on
+    /// PostgreSQL: a serialization failure, a deadlock, a key inserted first by another), so
+    /// that running it again may succeed. Never on SQLite.
+    pub fn conflicted(&self) -> bool {
+        self.conflicted
     }
 
     /// Rolls back a transaction left open (a panic whose unwinding could not roll it back);

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use rust_decimal::Decimal;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use super::db::{self, params, Column, DbError, Optional, Param, Params, Row, Value};
+use super::db::{self, params, Column, DbError, Dialect, Optional, Param, Params, Row, Value};
 use super::{queries::decimal, Table, Tx};
 use crate::error::{Code, Error};
 use crate::model::{Order, OrderLine};
@@ -427,7 +427,7 @@ impl Tx<'_> {
             concat!(
                 "SELECT ",
                 order_columns!(),
-                " FROM orders WHERE distributor = ?1 AND (?2 IS NULL OR state = ?2)
+                " FROM orders WHERE distributor = ?1 AND (CAST(?2 AS TEXT) IS NULL OR state = ?2)
              ORDER BY order_name"
             ),
             params![distributor, state],
@@ -446,7 +446,7 @@ impl Tx<'_> {
                 "SELECT ",
                 order_columns!(),
                 " FROM orders WHERE supplier = ?1 AND documents IS NOT NULL
-             AND (?2 IS NULL OR state = ?2) ORDER BY order_name, distributor"
+             AND (CAST(?2 AS TEXT) IS NULL OR state = ?2) ORDER BY order_name, distributor"
             ),
             params![supplier, state],
             order_row,
@@ -571,6 +571,17 @@ impl Tx<'_> {
 
     /// The oldest queued deliveries, as `(seq, distributor, order)`, at most `limit`.
     pub fn pending_deliveries(&self, limit: usize) -> Result<Vec<(i64, String, String)>, Error> {
+        if self.db.dialect() == Dialect::Postgres {
+            // Claimed: another process's drain skips them rather than delivering them twice.
+            return Ok(self.rows_built(
+                &format!(
+                    "SELECT seq, distributor, order_name FROM deliveries ORDER BY seq
+                     LIMIT {limit} FOR UPDATE SKIP LOCKED"
+                ),
+                (),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?);
+        }
         Ok(self.db.rows_limited(
             "SELECT seq, distributor, order_name FROM deliveries ORDER BY seq",
             (),

@@ -386,7 +386,7 @@ impl Tx<'_> {
              (SELECT a.at FROM audit a WHERE a.entity_kind = ?2 AND a.entity_id = p.partnership
               AND a.from_state IS NOT NULL ORDER BY a.seq LIMIT 1)
              FROM partnerships p
-             WHERE supplier = ?1 AND (?3 IS NULL OR state = ?3)
+             WHERE supplier = ?1 AND (CAST(?3 AS TEXT) IS NULL OR state = ?3)
              AND rowid = (SELECT MAX(rowid) FROM partnerships q
              WHERE q.supplier = p.supplier AND q.distributor = p.distributor)
              ORDER BY created_at DESC, rowid DESC",

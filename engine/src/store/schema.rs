@@ -513,3 +513,362 @@ CREATE TABLE tokens (
 ) STRICT;
 CREATE INDEX tokens_by_account ON tokens (account) WHERE revoked_at IS NULL;
 ";
+
+/// The schema version PostgreSQL's schema starts at: [`POSTGRES_BASELINE`] creates, on an empty
+/// database, the tables SQLite has after this many [`MIGRATIONS`] (no PostgreSQL store predates
+/// it, so there is nothing to rebuild). Every migration after it is written for both dialects:
+/// the SQLite text in [`MIGRATIONS`], the PostgreSQL one in [`POSTGRES_MIGRATIONS`], at the same
+/// index past the baseline (a test checks that both reach the same version and the same
+/// columns).
+pub const POSTGRES_BASELINE_VERSION: usize = 7;
+
+/// PostgreSQL's text of each migration after [`POSTGRES_BASELINE_VERSION`].
+pub const POSTGRES_MIGRATIONS: &[&str] = &[];
+
+/// The schema at version [`POSTGRES_BASELINE_VERSION`] in PostgreSQL's dialect: every integer a
+/// `BIGINT` (what the engine binds and reads), a row sequence an identity column where SQLite
+/// has its `INTEGER PRIMARY KEY`, `BYTEA` for `BLOB`, the reserved word `user` quoted, and a
+/// `rowid` identity column in the two tables whose queries order by SQLite's `rowid`
+/// (`partnerships`, `tokens`). Text compares bytewise: the database is created with
+/// `LC_COLLATE 'C'` (the store refuses another collation, see `db.rs`).
+pub const POSTGRES_BASELINE: &str = r#"
+CREATE TABLE accounts (
+    account     TEXT PRIMARY KEY,
+    plan        TEXT NOT NULL,
+    inventory   BIGINT NOT NULL,
+    currency    TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+
+CREATE TABLE users (
+    account     TEXT NOT NULL REFERENCES accounts(account),
+    "user"      TEXT NOT NULL,
+    permissions TEXT NOT NULL,
+    PRIMARY KEY (account, "user")
+);
+
+CREATE TABLE rates (
+    owner       TEXT NOT NULL,
+    from_cur    TEXT NOT NULL,
+    to_cur      TEXT NOT NULL,
+    rate        TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (owner, from_cur, to_cur)
+);
+
+CREATE TABLE warehouses (
+    account     TEXT NOT NULL REFERENCES accounts(account),
+    warehouse   TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    region      TEXT NOT NULL,
+    PRIMARY KEY (account, warehouse)
+);
+
+CREATE TABLE invitations (
+    token       TEXT PRIMARY KEY,
+    supplier    TEXT NOT NULL REFERENCES accounts(account),
+    warehouses  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    revoked     BIGINT NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL
+);
+
+CREATE TABLE partnerships (
+    partnership TEXT PRIMARY KEY,
+    supplier    TEXT NOT NULL REFERENCES accounts(account),
+    distributor TEXT NOT NULL REFERENCES accounts(account),
+    state       TEXT NOT NULL,
+    token       TEXT NOT NULL REFERENCES invitations(token),
+    reason      TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    rowid       BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE
+);
+CREATE INDEX partnerships_by_pair ON partnerships (supplier, distributor, created_at);
+CREATE INDEX partnerships_by_distributor ON partnerships (distributor);
+
+CREATE TABLE assigned_warehouses (
+    supplier    TEXT NOT NULL,
+    distributor TEXT NOT NULL,
+    warehouse   TEXT NOT NULL,
+    PRIMARY KEY (supplier, distributor, warehouse),
+    FOREIGN KEY (supplier, warehouse) REFERENCES warehouses(account, warehouse)
+);
+
+CREATE TABLE supplier_warehouses (
+    distributor TEXT NOT NULL REFERENCES accounts(account),
+    supplier    TEXT NOT NULL,
+    warehouse   TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (distributor, supplier, warehouse),
+    FOREIGN KEY (supplier, warehouse) REFERENCES warehouses(account, warehouse)
+);
+
+CREATE TABLE supplier_notes (
+    distributor TEXT NOT NULL REFERENCES accounts(account),
+    supplier    TEXT NOT NULL REFERENCES accounts(account),
+    note        TEXT NOT NULL,
+    PRIMARY KEY (distributor, supplier)
+);
+
+CREATE TABLE ledger_accounts (
+    supplier       TEXT NOT NULL REFERENCES accounts(account),
+    distributor    TEXT NOT NULL REFERENCES accounts(account),
+    currency       TEXT NOT NULL,
+    balance        TEXT NOT NULL,
+    credit_enabled BIGINT NOT NULL DEFAULT 0,
+    credit_limit   TEXT NOT NULL DEFAULT '0',
+    PRIMARY KEY (supplier, distributor)
+);
+
+CREATE TABLE transactions (
+    seq           BIGINT PRIMARY KEY,
+    txn_id        TEXT NOT NULL,
+    supplier      TEXT NOT NULL,
+    distributor   TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    order_name    TEXT,
+    amount        TEXT NOT NULL,
+    currency      TEXT NOT NULL,
+    balance_after TEXT NOT NULL,
+    note          TEXT,
+    at            TEXT NOT NULL,
+    FOREIGN KEY (supplier, distributor) REFERENCES ledger_accounts(supplier, distributor)
+);
+CREATE INDEX transactions_by_pair ON transactions (supplier, distributor, seq);
+
+CREATE TABLE subscriptions (
+    account     TEXT PRIMARY KEY REFERENCES accounts(account),
+    web         BIGINT NOT NULL,
+    app         BIGINT NOT NULL
+);
+
+CREATE TABLE notifications (
+    seq         BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    account     TEXT NOT NULL REFERENCES accounts(account),
+    kind        TEXT NOT NULL,
+    channels    TEXT NOT NULL,
+    data        TEXT NOT NULL,
+    at          TEXT NOT NULL
+);
+CREATE INDEX notifications_by_account ON notifications (account, seq);
+
+CREATE TABLE audit (
+    seq           BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    entity_kind   TEXT NOT NULL,
+    entity_id     TEXT NOT NULL,
+    from_state    TEXT,
+    to_state      TEXT NOT NULL,
+    event         TEXT NOT NULL,
+    actor         TEXT NOT NULL,
+    "user"        TEXT,
+    rules_version TEXT NOT NULL,
+    guards        TEXT NOT NULL,
+    at            TEXT NOT NULL,
+    prev          BIGINT,
+    reason        TEXT,
+    inputs        TEXT
+);
+CREATE INDEX audit_by_entity ON audit (entity_id, entity_kind, seq)
+    WHERE entity_kind <> 'distribution_order';
+
+CREATE TABLE idempotency (
+    account     TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    answer      TEXT NOT NULL,
+    PRIMARY KEY (account, key)
+);
+
+CREATE TABLE products (
+    supplier    TEXT NOT NULL REFERENCES accounts(account),
+    sku         TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    price       TEXT NOT NULL,
+    combination BIGINT NOT NULL,
+    visible_all BIGINT NOT NULL,
+    enabled     BIGINT NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (supplier, sku)
+);
+
+CREATE TABLE product_visibility (
+    supplier    TEXT NOT NULL,
+    sku         TEXT NOT NULL,
+    distributor TEXT NOT NULL,
+    PRIMARY KEY (supplier, sku, distributor),
+    FOREIGN KEY (supplier, sku) REFERENCES products(supplier, sku)
+);
+
+CREATE TABLE price_history (
+    seq         BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    supplier    TEXT NOT NULL,
+    sku         TEXT NOT NULL,
+    price       TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    FOREIGN KEY (supplier, sku) REFERENCES products(supplier, sku)
+);
+CREATE INDEX price_history_by_sku ON price_history (supplier, sku, seq);
+
+CREATE TABLE local_skus (
+    account     TEXT NOT NULL REFERENCES accounts(account),
+    sku         TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (account, sku)
+);
+
+CREATE TABLE claims (
+    claim         TEXT PRIMARY KEY,
+    distributor   TEXT NOT NULL REFERENCES accounts(account),
+    supplier      TEXT NOT NULL,
+    sku           TEXT NOT NULL,
+    local_sku     TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    cost          TEXT,
+    cost_currency TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    FOREIGN KEY (supplier, sku) REFERENCES products(supplier, sku),
+    FOREIGN KEY (distributor, local_sku) REFERENCES local_skus(account, sku)
+);
+CREATE INDEX claims_by_distributor ON claims (distributor, state);
+CREATE INDEX claims_by_product ON claims (supplier, sku, state, distributor);
+CREATE INDEX claims_by_local_sku ON claims (distributor, local_sku);
+
+CREATE TABLE store_skus (
+    account     TEXT NOT NULL REFERENCES accounts(account),
+    marketplace TEXT NOT NULL,
+    shop        TEXT NOT NULL,
+    store_sku   TEXT NOT NULL,
+    local_sku   TEXT NOT NULL,
+    listing     TEXT NOT NULL,
+    PRIMARY KEY (account, marketplace, shop, store_sku),
+    FOREIGN KEY (account, local_sku) REFERENCES local_skus(account, sku)
+);
+CREATE INDEX store_skus_by_local ON store_skus (account, local_sku);
+
+CREATE TABLE stock (
+    account       TEXT NOT NULL,
+    supplier      TEXT NOT NULL,
+    warehouse     TEXT NOT NULL,
+    sku           TEXT NOT NULL,
+    available     BIGINT NOT NULL CHECK (available >= 0),
+    locked        BIGINT NOT NULL CHECK (locked >= 0),
+    last_movement BIGINT,
+    PRIMARY KEY (account, supplier, warehouse, sku)
+);
+CREATE INDEX stock_by_cell ON stock (supplier, warehouse, sku);
+
+CREATE TABLE movements (
+    seq         BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    account     TEXT NOT NULL,
+    supplier    TEXT NOT NULL,
+    warehouse   TEXT NOT NULL,
+    sku         TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    before      BIGINT NOT NULL,
+    after       BIGINT NOT NULL,
+    at          TEXT NOT NULL,
+    prev        BIGINT
+);
+
+CREATE TABLE supplier_fees (
+    supplier    TEXT PRIMARY KEY REFERENCES accounts(account),
+    handling    TEXT NOT NULL,
+    shipping    TEXT NOT NULL
+);
+
+CREATE TABLE print_settings (
+    account     TEXT PRIMARY KEY REFERENCES accounts(account),
+    documents   TEXT NOT NULL
+);
+
+CREATE TABLE orders (
+    distributor        TEXT NOT NULL REFERENCES accounts(account),
+    order_name         TEXT NOT NULL,
+    marketplace        TEXT NOT NULL,
+    shop               TEXT NOT NULL,
+    order_sn           TEXT NOT NULL,
+    parent             TEXT,
+    state              TEXT NOT NULL,
+    marketplace_status TEXT NOT NULL,
+    cancel_flagged     BIGINT NOT NULL DEFAULT 0,
+    currency           TEXT NOT NULL,
+    address            TEXT NOT NULL,
+    supplier           TEXT,
+    warehouse          TEXT,
+    shipping           TEXT NOT NULL DEFAULT 'platform',
+    tracking_no        TEXT,
+    charges            TEXT,
+    charged            BIGINT NOT NULL DEFAULT 0,
+    stock_locked       BIGINT NOT NULL DEFAULT 0,
+    refunded_after_sale TEXT NOT NULL DEFAULT '0',
+    documents          TEXT,
+    withdrawn_from     TEXT,
+    failure            TEXT,
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL,
+    lines              TEXT NOT NULL,
+    audit_head         BIGINT,
+    PRIMARY KEY (distributor, order_name)
+);
+CREATE INDEX orders_by_state ON orders (distributor, state);
+CREATE INDEX orders_by_supplier ON orders (supplier, order_name) WHERE documents IS NOT NULL;
+
+CREATE TABLE deliveries (
+    seq         BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    distributor TEXT NOT NULL,
+    order_name  TEXT NOT NULL,
+    supplier    TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    FOREIGN KEY (distributor, order_name) REFERENCES orders(distributor, order_name)
+);
+
+CREATE TABLE shops (
+    account     TEXT NOT NULL REFERENCES accounts(account),
+    marketplace TEXT NOT NULL,
+    shop        TEXT NOT NULL,
+    base_url    TEXT NOT NULL,
+    credentials TEXT NOT NULL,
+    synced_to   TEXT,
+    PRIMARY KEY (account, marketplace, shop)
+);
+
+CREATE TABLE listing_stock (
+    account     TEXT NOT NULL,
+    marketplace TEXT NOT NULL,
+    shop        TEXT NOT NULL,
+    store_sku   TEXT NOT NULL,
+    sent        BIGINT NOT NULL CHECK (sent >= 0),
+    sent_at     TEXT NOT NULL,
+    PRIMARY KEY (account, marketplace, shop, store_sku),
+    FOREIGN KEY (account, marketplace, shop) REFERENCES shops(account, marketplace, shop)
+);
+
+CREATE TABLE rule_packs (
+    version   TEXT PRIMARY KEY,
+    origin    TEXT NOT NULL,
+    files     TEXT NOT NULL,
+    stored_at TEXT NOT NULL
+);
+
+CREATE TABLE rule_loads (
+    seq      BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    version  TEXT NOT NULL REFERENCES rule_packs(version),
+    previous TEXT,
+    at       TEXT NOT NULL
+);
+
+CREATE TABLE tokens (
+    token_id     TEXT PRIMARY KEY,
+    account      TEXT NOT NULL,
+    "user"       TEXT,
+    label        TEXT NOT NULL,
+    secret_hash  BYTEA NOT NULL,
+    created_at   TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at   TEXT,
+    rowid        BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE
+);
+CREATE INDEX tokens_by_account ON tokens (account) WHERE revoked_at IS NULL;
+"#;
