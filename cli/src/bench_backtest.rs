@@ -2,7 +2,10 @@
 //! pushed by the default pack, then replayed by `distributary backtest`'s engine side, beside the
 //! rules' own cost per call on the same recorded inputs, measured in the same run.
 
-use std::{path::Path, time::Instant};
+use std::{
+    path::{Path, PathBuf},
+    time::Instant,
+};
 
 use distributary::{
     engine::{Engine, EngineOptions},
@@ -25,27 +28,18 @@ use crate::bench::{
 /// copy (every script in Rhai, as a rule author's candidate runs). Beside each replay's orders
 /// per second, the rules' own cost per call on the same recorded inputs, measured in the same run:
 /// what a replay spends beyond the rules is reading the store and the inputs.
-pub fn run(shape: Shape, as_json: bool) -> Result<()> {
+///
+/// With `store`, the store is built there and kept, or, when it exists, replayed as it is: the
+/// figures of several runs then share one store (`store_build_s` is absent).
+pub fn run(shape: Shape, store: Option<PathBuf>, as_json: bool) -> Result<()> {
     let dir = tempdir_for(None)?;
-    let db = dir.join("backtest.db");
-    let options = EngineOptions {
-        rules: RulePack::embedded(),
-        plugins_dir: None,
-        store: StoreOptions::default(),
-        auto_deliver: true,
-    };
-    let engine = Engine::open(&db, options)?;
-    let quiet = as_json;
-    let started = Instant::now();
-    setup(&engine, &shape, quiet)?;
-    let names = import_canonical(&engine, &shape, quiet)?;
-    phase_batched(&engine, &shape, &names, "pack", quiet)?;
-    phase_batched(&engine, &shape, &names, "push", quiet)?;
-    drop(engine);
-    let build_s = started.elapsed().as_secs_f64();
+    let db = store.clone().unwrap_or_else(|| dir.join("backtest.db"));
     let mut figures = serde_json::Map::new();
     figures.insert("orders".into(), json!(shape.orders));
-    figures.insert("store_build_s".into(), json!(round(build_s)));
+    if !db.exists() {
+        let build_s = build(&db, &shape, as_json)?;
+        figures.insert("store_build_s".into(), json!(round(build_s)));
+    }
     for (label, interpreted) in [("native", false), ("rhai", true)] {
         let candidate = Installed::compile(rule_pack(interpreted)?)
             .map_err(|e| miette!("the candidate does not compile: {e}"))?;
@@ -88,6 +82,25 @@ pub fn run(shape: Shape, as_json: bool) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// Builds the store at `db`: `shape.orders` orders imported, packed and pushed by the default
+/// pack. Answers the seconds it took.
+fn build(db: &Path, shape: &Shape, quiet: bool) -> Result<f64> {
+    let options = EngineOptions {
+        rules: RulePack::embedded(),
+        plugins_dir: None,
+        store: StoreOptions::default(),
+        auto_deliver: true,
+    };
+    let engine = Engine::open(db, options)?;
+    let started = Instant::now();
+    setup(&engine, shape, quiet)?;
+    let names = import_canonical(&engine, shape, quiet)?;
+    phase_batched(&engine, shape, &names, "pack", quiet)?;
+    phase_batched(&engine, shape, &names, "push", quiet)?;
+    drop(engine);
+    Ok(started.elapsed().as_secs_f64())
 }
 
 /// Recorded inputs the per-call cost is measured on.

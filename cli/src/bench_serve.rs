@@ -1,6 +1,7 @@
 //! `distributary bench serve`: the mega-sale's import, pack and push over loopback HTTP, one
 //! command per request from N concurrent clients (one distributor each), against a server this
-//! command starts on a fresh store (127.0.0.1, a port the OS picks); then the same commands
+//! command starts on a fresh store (127.0.0.1, a port the OS picks), each client a task with a
+//! keep-alive connection of its own on one thread; then the same commands
 //! through `Engine::execute_batch` in process, on another fresh store, in the same run. The
 //! difference is what a network host pays: HTTP, JSON, and commits shared only as far as group
 //! commit shares them.
@@ -17,6 +18,8 @@ use distributary::{
     Envelope,
 };
 use distributary_server::{GroupOptions, Running, ServerOptions};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
 use miette::{miette, IntoDiagnostic, Result};
 use serde_json::{json, Value};
 
@@ -60,7 +63,8 @@ pub fn run(options: Options) -> Result<()> {
     let in_process =
         over_http.and_then(|http| Ok((http, in_process(&dir.join("batch.db"), &shape)?)));
     let _ = std::fs::remove_dir_all(&dir);
-    let (http, batch_wall) = in_process?;
+    let (http, (batch_wall, batch_cpu)) = in_process?;
+    let cpu_us_per_order = |cpu: Duration| cpu.as_secs_f64() * 1e6 / options.orders as f64;
     let per_s = |d: Duration| options.orders as f64 / d.as_secs_f64().max(f64::MIN_POSITIVE);
     let mut latencies = http.latencies;
     latencies.sort_unstable();
@@ -79,8 +83,11 @@ pub fn run(options: Options) -> Result<()> {
         "request_p50_ms": round(pct(0.50)),
         "request_p99_ms": round(pct(0.99)),
         "mean_group_size": http.mean_group.map(round),
+        "cpu_us_per_order": round(cpu_us_per_order(http.cpu)),
         "in_process_batch": options.batch,
         "in_process_orders_per_s": round(per_s(batch_wall)),
+        "in_process_cpu_us_per_order": round(cpu_us_per_order(batch_cpu)),
+        "percent_of_in_process": round(100.0 * per_s(http.wall) / per_s(batch_wall)),
         "durability": "synchronous=FULL",
     });
     if options.json {
@@ -100,6 +107,8 @@ pub fn run(options: Options) -> Result<()> {
 /// What the HTTP run measured.
 struct OverHttp {
     wall: Duration,
+    /// The process's CPU time meanwhile: the server's and the clients' together.
+    cpu: Duration,
     latencies: Vec<Duration>,
     mean_group: Option<f64>,
 }
@@ -149,19 +158,10 @@ fn over_http(db: &Path, shape: &Shape, options: &Options) -> Result<OverHttp> {
     let server = Running::start(Arc::new(engine), loopback, server_options).into_diagnostic()?;
     let base = format!("http://{}", server.addr());
     let started = Instant::now();
-    let latencies = std::thread::scope(|scope| {
-        let clients: Vec<_> = (0..options.clients)
-            .map(|c| {
-                let (base, token) = (&base, &tokens[c]);
-                scope.spawn(move || client(shape, c, base, token))
-            })
-            .collect();
-        clients
-            .into_iter()
-            .map(|t| t.join().map_err(|_| miette!("a client panicked"))?)
-            .collect::<Result<Vec<_>>>()
-    })?;
+    let cpu_before = process_cpu();
+    let latencies = drive(shape, server.addr(), tokens)?;
     let wall = started.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu_before);
     let metrics = agent()
         .get(format!("{base}/metrics"))
         .call()
@@ -182,7 +182,8 @@ fn over_http(db: &Path, shape: &Shape, options: &Options) -> Result<OverHttp> {
     server.stop().into_diagnostic()?;
     Ok(OverHttp {
         wall,
-        latencies: latencies.into_iter().flatten().collect(),
+        cpu,
+        latencies,
         mean_group,
     })
 }
@@ -195,38 +196,103 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// Client `c`: its distributor's orders, each imported, packed and pushed, one request each.
-fn client(shape: &Shape, c: usize, base: &str, token: &str) -> Result<Vec<Duration>> {
-    let agent = agent();
-    let url = format!("{base}/v1/commands");
+/// The HTTP clients: one task and one keep-alive connection each, on a single-threaded runtime
+/// of the benchmark's own (the server runs on its own runtime), so that 64 clients are 64 sockets
+/// and not 64 threads competing with the server for the 2 cores. Answers the latency of every
+/// request.
+fn drive(shape: &Shape, addr: SocketAddr, tokens: Vec<String>) -> Result<Vec<Duration>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    runtime.block_on(async {
+        let mut clients = tokio::task::JoinSet::new();
+        for (c, token) in tokens.into_iter().enumerate() {
+            let shape = shape.clone();
+            clients.spawn(client(shape, c, addr, token));
+        }
+        let mut latencies = Vec::new();
+        while let Some(done) = clients.join_next().await {
+            latencies.extend(done.map_err(|e| miette!("a client failed: {e}"))??);
+        }
+        Ok(latencies)
+    })
+}
+
+/// Client `c`: its distributor's orders, each imported, packed and pushed, one request each,
+/// on one keep-alive connection.
+async fn client(shape: Shape, c: usize, addr: SocketAddr, token: String) -> Result<Vec<Duration>> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .into_diagnostic()?;
+    stream.set_nodelay(true).into_diagnostic()?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .into_diagnostic()?;
+    let driving = tokio::spawn(connection);
+    let bearer = format!("Bearer {token}");
+    let host = addr.to_string();
     let mut latencies = Vec::new();
     for n in (c..shape.orders).step_by(shape.distributors) {
-        for (_, cmd, args) in commands(shape, n) {
+        for (_, cmd, args) in commands(&shape, n) {
             let body = json!({"cmd": cmd, "args": args}).to_string();
-            let sent = Instant::now();
-            let mut response = agent
-                .post(&url)
-                .header("Authorization", &format!("Bearer {token}"))
-                .send(&body)
+            let request = hyper::Request::post("/v1/commands")
+                .header(hyper::header::HOST, &host)
+                .header(hyper::header::AUTHORIZATION, &bearer)
+                .header(hyper::header::CONTENT_TYPE, "application/json")
+                .body(Full::new(Bytes::from(body)))
                 .into_diagnostic()?;
-            let text = response.body_mut().read_to_string().into_diagnostic()?;
+            let sent = Instant::now();
+            let answered = tokio::time::timeout(REQUEST_TIMEOUT, async {
+                sender.ready().await?;
+                let response = sender.send_request(request).await?;
+                let status = response.status();
+                let text = response.into_body().collect().await?.to_bytes();
+                Ok::<_, hyper::Error>((status, text))
+            });
+            let (status, text) = answered
+                .await
+                .map_err(|_| miette!("{cmd} of order {n}: no answer in {REQUEST_TIMEOUT:?}"))?
+                .into_diagnostic()?;
             latencies.push(sent.elapsed());
-            if response.status().as_u16() != 200 {
-                return Err(miette!("{cmd} of order {n}: {text}"));
+            if status != hyper::StatusCode::OK {
+                return Err(miette!(
+                    "{cmd} of order {n}: {}",
+                    String::from_utf8_lossy(&text)
+                ));
             }
         }
     }
+    drop(sender);
+    let _ = driving.await;
     Ok(latencies)
 }
 
+/// The CPU time of this whole process, every thread (Linux `/proc/self/stat`, in clock ticks of
+/// 10 ms; zero elsewhere).
+fn process_cpu() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // The fields after the command's name, which is in parentheses and may hold spaces.
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            // utime and stime, the stat file's fields 14 and 15 (this slice starts at field 3).
+            let field = |i: usize| fields.get(i)?.parse::<u64>().ok();
+            Some(field(11)? + field(12)?)
+        })
+        .unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
 /// The same commands in process: every import, then every pack, then every push, `batch` to a
-/// transaction. The wall-clock time of the three phases.
-fn in_process(db: &Path, shape: &Shape) -> Result<Duration> {
+/// transaction. The wall-clock and CPU time of the three phases.
+fn in_process(db: &Path, shape: &Shape) -> Result<(Duration, Duration)> {
     let engine = open(db)?;
     bench::setup(&engine, shape, true)?;
     let all: Vec<[(usize, &str, Value); 3]> =
         (0..shape.orders).map(|n| commands(shape, n)).collect();
-    let mut spent = Duration::ZERO;
+    let (mut spent, mut cpu) = (Duration::ZERO, Duration::ZERO);
     for phase in 0..3 {
         let envelopes = all
             .iter()
@@ -237,12 +303,14 @@ fn in_process(db: &Path, shape: &Shape) -> Result<Duration> {
             })
             .collect::<Result<Vec<_>>>()?;
         let started = Instant::now();
+        let cpu_before = process_cpu();
         for chunk in envelopes.chunks(shape.batch) {
             if let Some(Err(error)) = engine.execute_batch(chunk).into_iter().find(Result::is_err) {
                 return Err(miette!("in process: {error}"));
             }
         }
         spent += started.elapsed();
+        cpu += process_cpu().saturating_sub(cpu_before);
     }
-    Ok(spent)
+    Ok((spent, cpu))
 }

@@ -120,8 +120,9 @@ enum Cmd {
         no_fsync: bool,
     },
     /// Serve the host protocol over HTTP (docs/protocol.md): `POST /v1/commands` with a
-    /// bearer token, `/healthz`, `/readyz`, `/metrics`. Stops on SIGTERM, finishing what is in
-    /// flight; reloads the rules on SIGHUP.
+    /// bearer token, marketplace pushes at `POST /v1/webhooks/ACCOUNT/MARKETPLACE/SHOP`,
+    /// `/healthz`, `/readyz`, `/metrics`; pulls every connected shop periodically. Stops on
+    /// SIGTERM, finishing what is in flight; reloads the rules on SIGHUP.
     Serve {
         /// The SQLite store (created if missing).
         #[arg(long)]
@@ -143,7 +144,8 @@ enum Cmd {
         /// The most commands committed together.
         #[arg(long, default_value_t = 256)]
         group_max: usize,
-        /// The longest a group's first request waits for others, in microseconds.
+        /// The longest a request that finds no commit in progress waits for others to join its
+        /// group, in microseconds.
         #[arg(long, default_value_t = 1_000)]
         group_wait_us: u64,
         /// The largest request body, in bytes.
@@ -152,6 +154,10 @@ enum Cmd {
         /// The most connections served at once.
         #[arg(long, default_value_t = distributary_server::CONNECTIONS_DEFAULT)]
         connections_max: usize,
+        /// Pull every connected shop's orders (and retry the push notices whose sync failed)
+        /// every SECS seconds; 0 never pulls.
+        #[arg(long, value_name = "SECS", default_value_t = distributary_server::PULL_INTERVAL_SECONDS_DEFAULT)]
+        pull_interval: u64,
     },
     /// API tokens for `serve`, made on the machine itself.
     Token {
@@ -244,6 +250,10 @@ enum BenchCmd {
         /// Orders in the store.
         #[arg(long, default_value_t = 100_000)]
         orders: usize,
+        /// Build the store at this path and keep it; when it already exists, replay it as it is
+        /// (no build), so runs can be repeated on one store.
+        #[arg(long)]
+        store: Option<PathBuf>,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
@@ -352,7 +362,12 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
         })
         .map(|()| ExitCode::SUCCESS),
         Cmd::Bench {
-            which: BenchCmd::Backtest { orders, json },
+            which:
+                BenchCmd::Backtest {
+                    orders,
+                    store,
+                    json,
+                },
         } => {
             let shape = bench::Shape {
                 orders,
@@ -363,7 +378,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 import_chunk: 1_000,
                 interpreted: false,
             };
-            bench_backtest::run(shape, json).map(|()| ExitCode::SUCCESS)
+            bench_backtest::run(shape, store, json).map(|()| ExitCode::SUCCESS)
         }
         Cmd::Schema { protocol } => {
             let schema = if protocol {
@@ -394,6 +409,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             group_wait_us,
             body_bytes_max,
             connections_max,
+            pull_interval,
         } => {
             let grouping = serve::Grouping {
                 off: no_group_commit,
@@ -406,8 +422,11 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 options,
                 listen,
                 grouping,
-                body_bytes_max,
-                connections_max,
+                serve::Bounds {
+                    body_bytes_max,
+                    connections_max,
+                    pull_interval_seconds: pull_interval,
+                },
             )
         }
         Cmd::Token {
@@ -499,8 +518,25 @@ fn check(pack: &RulePack, db: Option<&Path>) -> miette::Result<ExitCode> {
                 db.display(),
                 error.code().as_str()
             );
+            print_diagnostics(&error);
             Ok(ExitCode::from(EXIT_PROBLEM))
         }
+    }
+}
+
+/// Each diagnostic an error carries (`rules_invalid`'s), one per line, as editors link them.
+fn print_diagnostics(error: &distributary::Error) {
+    let details = error.to_json();
+    for d in details["diagnostics"].as_array().into_iter().flatten() {
+        let text = |key: &str| d[key].as_str().unwrap_or_default().to_owned();
+        eprintln!(
+            "  {}:{}:{}: {}: {}",
+            text("path"),
+            d["line"],
+            d["column"],
+            text("code"),
+            text("message")
+        );
     }
 }
 

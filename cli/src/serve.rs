@@ -25,6 +25,14 @@ pub struct Grouping {
     pub wait_us: u64,
 }
 
+/// How big, how many and how often `serve` works.
+pub struct Bounds {
+    pub body_bytes_max: usize,
+    pub connections_max: usize,
+    /// 0 never pulls.
+    pub pull_interval_seconds: u64,
+}
+
 /// Serves until SIGTERM or Ctrl-C (SIGHUP reloads the rules); prints `listening on ADDR` on
 /// stdout once it listens.
 pub fn serve(
@@ -32,8 +40,7 @@ pub fn serve(
     options: EngineOptions,
     listen: SocketAddr,
     grouping: Grouping,
-    body_bytes_max: usize,
-    connections_max: usize,
+    bounds: Bounds,
 ) -> miette::Result<ExitCode> {
     let engine = Engine::open(db, options)?;
     let group = (!grouping.off).then(|| GroupOptions {
@@ -42,8 +49,10 @@ pub fn serve(
     });
     let options = ServerOptions {
         group,
-        body_bytes_max,
-        connections_max,
+        body_bytes_max: bounds.body_bytes_max,
+        connections_max: bounds.connections_max,
+        pull_interval: (bounds.pull_interval_seconds > 0)
+            .then(|| Duration::from_secs(bounds.pull_interval_seconds)),
     };
     distributary_server::serve(engine, listen, options, |addr| {
         let mut stdout = io::stdout().lock();

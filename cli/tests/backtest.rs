@@ -2,7 +2,8 @@
 //! orders. The same pack changes nothing; doubling the handling fee costs exactly the handling
 //! fees charged; a changed push check and a changed allocation rule are each counted; the window
 //! bounds what is replayed; orders decided before inputs were recorded are skipped and counted;
-//! the store's bytes never change; and a broken pack is refused with located diagnostics.
+//! the store's bytes never change; a broken pack is refused with located diagnostics, and a
+//! PostgreSQL store with a reason.
 
 use std::{
     collections::BTreeMap,
@@ -395,4 +396,80 @@ fn a_broken_pack_is_refused_with_located_diagnostics() {
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("fees.rhai:"), "{stderr}");
+}
+
+/// A PostgreSQL store is refused, saying so, before anything connects to it.
+#[test]
+fn a_postgres_store_is_refused() {
+    let db = Path::new("postgres://nobody@127.0.0.1:1/none");
+    let out = backtest(db, &rules_dir(), &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("PostgreSQL store cannot be backtested") && stderr.contains("bad_request"),
+        "{stderr}"
+    );
+}
+
+/// Two distributors' orders of one name: `audit` names an order, not its distributor, so the
+/// replay tells them apart by their history chains; both are replayed and charged to their own
+/// pair.
+#[test]
+fn orders_of_one_name_held_by_two_distributors_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    build_store(&db);
+    {
+        let options = EngineOptions {
+            rules: RulePack::from_dir(&rules_dir()).unwrap(),
+            ..EngineOptions::default()
+        };
+        let engine = Engine::open(&db, options).unwrap();
+        // `shopee:0` is the first distributor's; the second imports an order of the same name.
+        let (first, ..) = order(0);
+        let (second, s, state, lines) = order(1);
+        assert_ne!(first, second);
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|(k, qty)| json!({"store_sku": format!("SP-S{s}K{k}"), "qty": qty, "unit_price": "9.90"}))
+            .collect();
+        send(
+            &engine,
+            second,
+            "import_orders",
+            json!({"marketplace": "shopee", "format": "canonical", "payload": [{"marketplace": "shopee", "shop": "s", "order_sn": "0", "status": "ready_to_ship", "currency": "MYR", "address": {"country": "MY", "state": state}, "lines": lines}]}),
+        );
+        send(&engine, second, "pack", json!({"order": "shopee:0"}));
+        send(&engine, second, "push", json!({"order": "shopee:0"}));
+    }
+    let all = ORDERS as u64 + 1;
+    let same = report(&db, &rules_dir(), &[]);
+    assert_eq!(same["orders"], all, "{same}");
+    assert_eq!(changed(&same), [0, 0, 0], "{same}");
+
+    let doubled = pack_copy("scripts/fees.rhai", |t| {
+        t.replace(
+            "handling: settings.handling,",
+            "handling: settings.handling * 2,",
+        )
+    });
+    let report_doubled = report(&db, doubled.path(), &[]);
+    assert_eq!(report_doubled["orders"], all, "{report_doubled}");
+    assert_eq!(changed(&report_doubled), [all, 0, 0]);
+    let by_pair: BTreeMap<(String, String), Decimal> = report_doubled["money_delta"]["by_pair"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                (
+                    p["supplier"].as_str().unwrap().to_owned(),
+                    p["distributor"].as_str().unwrap().to_owned(),
+                ),
+                p["delta"].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(by_pair, handling_charged(&db));
 }

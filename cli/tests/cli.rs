@@ -231,6 +231,49 @@ fn graph_prints_dot_and_mermaid() {
     );
 }
 
+/// `check --db` runs the pack's rule tests as a reload does: a fee rule edited without its tests
+/// is refused with every failing test located, and the store is left as it was.
+#[test]
+fn check_with_a_store_refuses_a_pack_failing_its_own_rule_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let db = db.to_str().unwrap();
+    let setup = r#"{"id": 1, "as": "system", "cmd": "create_account", "args": {"account": "dis", "plan": "V1", "inventory": true, "currency": "MYR"}}"#;
+    let rules = rules_dir();
+    let out = run(
+        &["exec", "--db", db, "--rules", rules.to_str().unwrap()],
+        setup,
+    );
+    assert!(out.status.success());
+    let doubled = broken_copy("scripts/fees.rhai", |t| {
+        t.replace("settings.handling", "settings.handling * 2")
+    });
+    let doubled_dir = doubled.path().to_str().unwrap();
+    let before = fs::read(Path::new(db)).unwrap();
+
+    let out = run(&["check", "--rules", doubled_dir, "--db", db], "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("rules_invalid") && stderr.contains("5 of its own rule tests"),
+        "{stderr}"
+    );
+    let located = stderr
+        .lines()
+        .filter(|l| l.contains("fees.yaml:") && l.contains("rules::test_failed"))
+        .count();
+    assert_eq!(located, 5, "every failing test, located: {stderr}");
+    assert_eq!(
+        fs::read(Path::new(db)).unwrap(),
+        before,
+        "`check --db` wrote"
+    );
+
+    // Without a store, `check` compiles the pack and runs no tests (`distributary test` does).
+    let out = run(&["check", "--rules", doubled_dir], "");
+    assert_eq!(out.status.code(), Some(0));
+}
+
 /// `check --db`: what installing a pack in a live store would do, nothing written; and opening
 /// the store with a pack that strands live orders is refused until the workflow migrates them.
 #[test]

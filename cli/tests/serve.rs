@@ -312,10 +312,36 @@ fn sighup_reloads_the_rules_and_a_broken_pack_keeps_the_old_one() {
     let v1 = version();
     assert_eq!(push("lazada:A"), "1.00");
 
-    // The rule author doubles the handling fee, and signals the server.
+    let refusals = || {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .matches("rules not reloaded")
+            .count()
+    };
+    // The rule author doubles the handling fee but leaves the pack's rule tests as they were:
+    // the reload runs them, and refuses the pack.
     std::fs::copy(
-        repo.join("tests/packs/rules_fee/scripts/fees.rhai"),
+        repo.join("tests/packs/rules_fee_untested/scripts/fees.rhai"),
         pack.join("scripts/fees.rhai"),
+    )
+    .unwrap();
+    hangup(&server);
+    wait_for("the refusal logged", || refusals() == 1);
+    assert_eq!(
+        version(),
+        v1,
+        "a pack failing its tests keeps the old version"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("rules::test_failed") && logged.contains("fees.yaml"),
+        "every failing test is logged: {logged}"
+    );
+
+    // With the tests edited too, the signal installs it.
+    std::fs::copy(
+        repo.join("tests/packs/rules_fee/tests/fees.yaml"),
+        pack.join("tests/fees.yaml"),
     )
     .unwrap();
     hangup(&server);
@@ -339,11 +365,7 @@ fn sighup_reloads_the_rules_and_a_broken_pack_keeps_the_old_one() {
     )
     .unwrap();
     hangup(&server);
-    wait_for("the refusal logged", || {
-        std::fs::read_to_string(&log)
-            .unwrap()
-            .contains("rules not reloaded")
-    });
+    wait_for("the refusal logged", || refusals() == 2);
     assert_eq!(version(), v2, "a broken pack keeps the old version");
     assert_eq!(push("lazada:C"), "2.00");
     let logged = std::fs::read_to_string(&log).unwrap();

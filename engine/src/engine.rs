@@ -4,7 +4,7 @@
 use std::{
     cell::RefCell,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, PoisonError, RwLock},
+    sync::{Arc, Mutex, OnceLock, PoisonError, RwLock},
 };
 
 use distributary_plugin::CanonicalOrder;
@@ -98,6 +98,23 @@ pub struct Engine {
     installed: RwLock<Arc<Installed>>,
     plugins: PluginHost,
     auto_deliver: bool,
+    /// Where the store is, for [`Engine::reader`]'s connection.
+    path: PathBuf,
+    /// A second connection, read-only, opened on the first token check: a check reads beside the
+    /// transaction in progress (SQLite's write-ahead log lets it) instead of waiting for its
+    /// commit, so a server's requests reach the group committer while a group commits. `None`
+    /// inside for a store in memory, which has no second connection.
+    reader: OnceLock<Option<Mutex<Store>>>,
+}
+
+/// Whether a token last used at `last_used` (`None`: never) is due a new `last_used_at`.
+fn stale(last_used: Option<&str>) -> bool {
+    let now = Instant::now();
+    last_used
+        .and_then(|text| Instant::parse("last_used_at", text).ok())
+        .is_none_or(|last| {
+            now.unix_seconds() - last.unix_seconds() >= access::LAST_USED_RESOLUTION_SECONDS
+        })
 }
 
 /// What a command runs with: the engine and the pack in force when it took the store.
@@ -141,6 +158,8 @@ impl Engine {
             installed: RwLock::new(Arc::new(installed)),
             plugins,
             auto_deliver: options.auto_deliver,
+            path: path.to_owned(),
+            reader: OnceLock::new(),
         };
         if engine.auto_deliver {
             engine.drain_deliveries().map_err(OpenError::Store)?;
@@ -151,6 +170,12 @@ impl Engine {
     /// The version of the rule set in force: a hash of its files.
     pub fn rules_version(&self) -> String {
         self.current().version().to_owned()
+    }
+
+    /// The workflows of the pack in force, to draw them (the server's console): the same
+    /// pack `rules_version` names, read without touching the store.
+    pub fn workflows(&self) -> crate::workflow::WorkflowSet {
+        self.current().workflows.clone()
     }
 
     /// The pack in force.
@@ -189,7 +214,8 @@ impl Engine {
         }
     }
 
-    /// Reads the pack's source again and compiles it, before the store is locked.
+    /// Reads the pack's source again, compiles it and runs its rule tests, before the store is
+    /// locked.
     fn compile_reload(&self) -> Result<Arc<Installed>, Error> {
         let pack = self.current().pack.reread().map_err(|e| {
             Error::new(
@@ -197,9 +223,9 @@ impl Engine {
                 format!("cannot read the rule pack: {e}"),
             )
         })?;
-        Installed::compile(pack)
-            .map(Arc::new)
-            .map_err(|e| e.to_error())
+        let installed = Installed::compile(pack).map_err(|e| e.to_error())?;
+        installed.check_tests()?;
+        Ok(Arc::new(installed))
     }
 
     /// The loaded marketplace adapters, and the libraries refused with why.
@@ -220,18 +246,59 @@ impl Engine {
     /// so a revocation holds from the next request on. The token's `last_used_at` is written
     /// when it is older than `LAST_USED_RESOLUTION_SECONDS`, not at every request.
     pub fn authenticate(&self, bearer: &str) -> Result<TokenOwner, Error> {
-        let mut store = self.lock()?;
-        let (owner, last_used) = store.read(|tx| access::authenticate(tx, bearer))?;
-        let now = Instant::now();
-        let stale = last_used
-            .and_then(|text| Instant::parse("last_used_at", &text).ok())
-            .is_none_or(|last| {
-                now.unix_seconds() - last.unix_seconds() >= access::LAST_USED_RESOLUTION_SECONDS
-            });
-        if stale {
-            store.write(|tx| tx.touch_token(&owner.token_id, &now.to_string()))?;
+        let check = |store: &mut Store| store.read(|tx| access::authenticate(tx, bearer));
+        let (owner, last_used) = match self.reader() {
+            Some(reader) => check(&mut reader.lock().unwrap_or_else(PoisonError::into_inner))?,
+            None => check(&mut *self.lock()?)?,
+        };
+        if stale(last_used.as_deref()) {
+            self.touch_token(&owner.token_id)?;
         }
         Ok(owner)
+    }
+
+    /// [`Engine::authenticate`] for a caller that must not wait for the store (an async
+    /// server's worker): the token is read on the connection of its own, which never waits for
+    /// a commit. `None` when there is none (a store in memory, or on PostgreSQL): call
+    /// `authenticate` where waiting is allowed. The `bool` says that the token's `last_used_at` is due, which this leaves to
+    /// [`Engine::touch_token`] (it writes, so it waits for the store).
+    pub fn authenticate_without_waiting(
+        &self,
+        bearer: &str,
+    ) -> Option<Result<(TokenOwner, bool), Error>> {
+        let reader = self.reader()?;
+        let checked = reader
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .read(|tx| access::authenticate(tx, bearer));
+        Some(checked.map(|(owner, last_used)| (owner, stale(last_used.as_deref()))))
+    }
+
+    /// Writes that the token `token_id` was used now.
+    pub fn touch_token(&self, token_id: &str) -> Result<(), Error> {
+        let now = Instant::now().to_string();
+        self.lock()?.write(|tx| tx.touch_token(token_id, &now))
+    }
+
+    /// The read-only connection of the token checks, opened on first use; `None` for a store in
+    /// memory or on PostgreSQL, or when it cannot be opened (the checks then read through the store's own
+    /// connection, waiting for its lock, as they would without it).
+    fn reader(&self) -> Option<&Mutex<Store>> {
+        self.reader
+            .get_or_init(|| {
+                // On PostgreSQL the checks read through the store's own connection: a second
+                // connection per engine there is neither measured nor tested.
+                if self.path.as_os_str() == ":memory:" || crate::store::is_postgres(&self.path) {
+                    return None;
+                }
+                Store::open_read_only(&self.path)
+                    .inspect_err(|error| {
+                        tracing::warn!(%error, "token checks share the store's connection");
+                    })
+                    .ok()
+                    .map(Mutex::new)
+            })
+            .as_ref()
     }
 
     /// How many pushed orders wait in the delivery queue.
@@ -241,7 +308,7 @@ impl Engine {
 
     /// The store. A command that panicked poisoned the lock, but its transaction was rolled
     /// back as it unwound (see [`catch_panic`]), so the store is whole and stays usable.
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Store>, Error> {
+    pub(crate) fn lock(&self) -> Result<std::sync::MutexGuard<'_, Store>, Error> {
         match self.store.lock() {
             Ok(store) => Ok(store),
             Err(poisoned) => {

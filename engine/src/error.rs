@@ -67,7 +67,8 @@ pub enum Code {
     /// A rule pack that does not compile, breaks the engine's contract, or leaves live entities
     /// in states it does not declare (issue 16).
     RulesInvalid,
-    /// The server: no bearer token, or one that is unknown or revoked.
+    /// The server: no bearer token, or one that is unknown or revoked; a marketplace push whose
+    /// signature is missing or does not verify.
     Unauthenticated,
 }
 

@@ -13,7 +13,7 @@ use distributary::plugin_host::{PluginCallError, PluginHost, RefusalReason};
 use distributary_plugin::abi::{ABI_MAJOR, ABI_MINOR};
 use distributary_plugin::{
     Adapter, AdapterError, CanonicalOrder, ErrorKind, HttpRequest, ListPage, ListQuery, Manifest,
-    OrderStatus, RequestContext, StockItem, StockRefusal,
+    OrderStatus, PushRequest, PushVerdict, RequestContext, StockItem, StockRefusal,
 };
 use serde_json::json;
 
@@ -437,6 +437,11 @@ impl Adapter for Native {
         _: &str,
     ) -> Result<Vec<StockRefusal>, AdapterError> {
         Ok(vec![])
+    }
+    fn parse_push(&self, _: &PushRequest) -> Result<PushVerdict, AdapterError> {
+        Ok(PushVerdict::Unsupported {
+            reason: "none".to_owned(),
+        })
     }
 }
 

@@ -1031,3 +1031,39 @@ fn a_multi_sourced_listing_sells_the_stock_of_every_live_claim() {
         "{sent:?}"
     );
 }
+
+#[test]
+fn named_orders_are_fetched_alone_and_the_window_stays() {
+    for market in MARKETS.iter().filter(|m| m.name != "temu") {
+        let stand_in = StandIn::start(market.handler, SECRET);
+        let engine = engine();
+        distributor(&engine);
+        connect(&engine, market.name, &stand_in.url, SECRET);
+        let synced = ok(
+            &engine,
+            "dis",
+            "sync_orders",
+            json!({"marketplace": market.name, "shop": "s1", "order_ids": ["N1", "N1"]}),
+        );
+        assert_eq!(synced["imported"], 1, "{}: {synced}", market.name);
+        assert_eq!(
+            synced["synced_to"],
+            Value::Null,
+            "{}: {synced}",
+            market.name
+        );
+        assert_eq!(
+            order_names(&engine),
+            [format!("{}:N1", market.name)],
+            "{}",
+            market.name
+        );
+        // Only the detail of the named order was asked for, once: no listing.
+        let requests = stand_in.requests();
+        assert_eq!(requests.len(), 1, "{}: {requests:?}", market.name);
+        assert!(is_detail(&requests[0]), "{}: {requests:?}", market.name);
+        let shops = ok(&engine, "dis", "shops", json!({}));
+        assert_eq!(shops["shops"][0]["synced_to"], Value::Null, "{shops}");
+        assert_eq!(shops["shops"][0]["push_url"], Value::Null, "{shops}");
+    }
+}

@@ -3,7 +3,7 @@
 
 use distributary_plugin::{
     Adapter, AdapterError, CanonicalOrder, HttpRequest, ListPage, ListQuery, Manifest, OrderStatus,
-    RequestContext, StockItem, StockRefusal,
+    PushRequest, PushVerdict, RequestContext, StockItem, StockRefusal,
 };
 
 /// An adapter that panics whatever it is asked.
@@ -54,6 +54,10 @@ impl Adapter for Panicking {
         _: &str,
     ) -> Result<Vec<StockRefusal>, AdapterError> {
         panic!("parse_stock_update")
+    }
+
+    fn parse_push(&self, _: &PushRequest) -> Result<PushVerdict, AdapterError> {
+        panic!("parse_push")
     }
 }
 

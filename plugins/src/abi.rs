@@ -25,7 +25,7 @@ pub const ABI_MAJOR: u32 = 1;
 
 /// The ABI minor version: bumped when a call is appended to the [`CallTable`]. A host reads
 /// [`PluginDeclaration::call_count`], not the minor, to know which calls exist.
-pub const ABI_MINOR: u32 = 1;
+pub const ABI_MINOR: u32 = 2;
 
 /// The signature of the entry symbol: returns a pointer to a static declaration.
 pub type EntryFn = unsafe extern "C" fn() -> *const PluginDeclaration;
@@ -184,11 +184,15 @@ pub struct CallTable {
     /// ABI 1.1; a host that sends stock updates requires it, since without it a refusal inside
     /// a 2xx answer would pass for an accepted level.
     pub parse_stock_update: Option<CallFn>,
+    /// Input a [`crate::PushRequest`]; answer a [`crate::PushVerdict`]. Appended in ABI 1.2; a
+    /// host that receives marketplace pushes requires it, since without it no push could be
+    /// authenticated.
+    pub parse_push: Option<CallFn>,
 }
 
 impl CallTable {
-    /// How many calls this version of the table holds (ABI 1.0: 11; 1.1: 12).
-    pub const CALL_COUNT: u32 = 12;
+    /// How many calls this version of the table holds (ABI 1.0: 11; 1.1: 12; 1.2: 13).
+    pub const CALL_COUNT: u32 = 13;
 }
 
 // Every slot is one pointer wide, so the count above is the table's size in pointers.

@@ -33,6 +33,10 @@ pub const CAPABILITY_ORDER_SYNC: &str = "order_sync";
 /// The adapter builds stock-update requests.
 pub const CAPABILITY_STOCK_UPDATE: &str = "stock_update";
 
+/// The adapter verifies and reads the marketplace's push notifications (`parse_push`); without
+/// it the shop's orders are only pulled.
+pub const CAPABILITY_PUSH: &str = "push";
+
 /// A request for the host to send to the shop's `base_url`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpRequest {
@@ -108,6 +112,53 @@ pub struct StockRefusal {
     pub code: String,
     /// The marketplace's own message for it.
     pub message: String,
+}
+
+/// A push notification as the host received it, for [`Adapter::parse_push`] (ABI 1.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    /// The shop's credentials object of `connect_shop`, in the marketplace's own shape.
+    pub credentials: serde_json::Value,
+    /// The callback URL the marketplace posted to, as registered with it (`connect_shop`'s
+    /// `push_url`), else the URL the request arrived at. Shopee signs it.
+    pub url: String,
+    /// The request's headers, names in lowercase, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The raw body, exactly as received (never re-serialised: the signature is over it).
+    pub body: String,
+}
+
+/// What an adapter makes of a push notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum PushVerdict {
+    /// The signature verifies: the notice, to store and act on.
+    Notice(PushNotice),
+    /// The signature is missing or does not verify: nothing may be stored (host code
+    /// `unauthenticated`).
+    Unauthenticated {
+        /// Why, for a person; never the expected signature.
+        reason: String,
+    },
+    /// The marketplace pushes nothing this adapter can verify (Temu): its orders are pulled
+    /// (host code `not_found`: there is no push endpoint for it).
+    Unsupported {
+        /// Why, for a person.
+        reason: String,
+    },
+}
+
+/// A verified push notification, as the host stores and processes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushNotice {
+    /// The notice's identity for de-duplication: the marketplace's own notice id where it has
+    /// one, else what the notice says (order, status, time). A repeat has the same key.
+    pub key: String,
+    /// What kind of notice it is, in the marketplace's words (e.g. `order_status`, `code_4`).
+    pub kind: String,
+    /// The marketplace order ids the notice concerns, to fetch with
+    /// [`Adapter::order_detail_request`]; empty for a notice about no order.
+    pub order_ids: Vec<String>,
 }
 
 /// Why an adapter call failed.
@@ -218,4 +269,13 @@ pub trait Adapter {
         items: &[StockItem],
         body: &str,
     ) -> Result<Vec<StockRefusal>, AdapterError>;
+
+    /// Verifies a push notification's signature on the raw body with the shop's credentials
+    /// (docs/marketplaces.md, "Push notifications") and, when it verifies, reads the notice: its
+    /// key, its kind and the orders it names. A bad or missing signature is
+    /// [`PushVerdict::Unauthenticated`], never an error; a marketplace without verifiable pushes
+    /// answers [`PushVerdict::Unsupported`]. Credentials lacking the signing secret are an
+    /// [`ErrorKind::InvalidInput`] error; a verified body that is not the documented shape is one
+    /// too. Compare signatures in constant time ([`crate::push::hmac_sha256_hex_matches`]).
+    fn parse_push(&self, push: &PushRequest) -> Result<PushVerdict, AdapterError>;
 }

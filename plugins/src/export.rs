@@ -18,7 +18,7 @@ use crate::abi::{
     ParseOrderListInput, ParseOrdersInput, ParseStockUpdateInput, PluginDeclaration,
     StockUpdateRequestsInput, ABI_MAJOR, ABI_MINOR, MAGIC,
 };
-use crate::adapter::Adapter;
+use crate::adapter::{Adapter, PushRequest};
 
 /// Exports `$adapter` (a type implementing [`Adapter`](crate::Adapter) and `Default`) as a
 /// Distributary plugin: generates the call table, the declaration and the C-ABI entry symbol
@@ -79,6 +79,7 @@ pub const fn call_table<A: Adapter + Default>() -> CallTable {
         map_status: Some(map_status::<A> as CallFn),
         stock_update_requests: Some(stock_update_requests::<A> as CallFn),
         parse_stock_update: Some(parse_stock_update::<A> as CallFn),
+        parse_push: Some(parse_push::<A> as CallFn),
     }
 }
 
@@ -197,6 +198,12 @@ unsafe extern "C" fn stock_update_requests<A: Adapter + Default>(input: Bytes) -
 unsafe extern "C" fn parse_stock_update<A: Adapter + Default>(input: Bytes) -> Buffer {
     respond("parse_stock_update", input, |i: ParseStockUpdateInput| {
         Ok(A::default().parse_stock_update(&i.items, &i.body)?)
+    })
+}
+
+unsafe extern "C" fn parse_push<A: Adapter + Default>(input: Bytes) -> Buffer {
+    respond("parse_push", input, |i: PushRequest| {
+        Ok(A::default().parse_push(&i)?)
     })
 }
 

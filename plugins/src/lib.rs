@@ -5,7 +5,8 @@
 //! C ABI that carries the interface across a `cdylib` boundary, and [`export`] is the plugin side
 //! of it, driven by [`export_adapter!`]. [`payload`] and [`lines`] are helpers the adapters share
 //! for reading a marketplace's JSON answer (errors name the path of the field at fault) and for
-//! summing one-unit rows into canonical lines.
+//! summing one-unit rows into canonical lines; [`push`] verifies a push notification's HMAC in
+//! constant time.
 //!
 //! # Writing an adapter
 //!
@@ -41,7 +42,11 @@
 //!   long as it has every call that host requires. Existing calls never change meaning; their
 //!   JSON inputs may gain optional fields only. ABI 1.1 appended `parse_stock_update`, and this
 //!   host requires it: without it a refusal inside a 2xx stock answer would pass for an accepted
-//!   level, so a 1.0 plugin (11 calls) is refused at load with the table-size reason.
+//!   level, so a 1.0 plugin (11 calls) is refused at load with the table-size reason. ABI 1.2
+//!   appended `parse_push` (a marketplace push notification verified and read), and this host
+//!   requires it too: a host serving webhooks could authenticate no push without it, and one
+//!   rule for every plugin beats a plugin that loads but answers pushes with an error, so a 1.1
+//!   plugin (12 calls) is refused at load the same way.
 //! - **One slot per operation.** The table has one `extern "C"` slot per [`Adapter`] method
 //!   rather than a single `call(method, input)` dispatch: the table size is then an exact,
 //!   load-time statement of what the plugin can do (a missing call is a refusal at load, not an
@@ -80,11 +85,12 @@ pub mod canonical;
 pub mod export;
 pub mod lines;
 pub mod payload;
+pub mod push;
 
 pub use abi::LogLevel;
 pub use adapter::{
-    Adapter, AdapterError, ErrorKind, HttpRequest, ListPage, ListQuery, Manifest, RequestContext,
-    StockItem, StockRefusal, PROTOCOL_MARKETPLACES,
+    Adapter, AdapterError, ErrorKind, HttpRequest, ListPage, ListQuery, Manifest, PushNotice,
+    PushRequest, PushVerdict, RequestContext, StockItem, StockRefusal, PROTOCOL_MARKETPLACES,
 };
 pub use canonical::{Address, CanonicalOrder, OrderLine, OrderStatus};
 pub use export::host_log;

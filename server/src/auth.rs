@@ -1,11 +1,43 @@
 //! Who acts: the bearer token of the `Authorization` header, resolved by the engine
-//! (`Engine::authenticate`), and each command of the body turned into an envelope acting as
+//! (`Engine::authenticate`, or `authenticate_without_waiting` and its `last_used_at` written
+//! apart), and each command of the body turned into an envelope acting as
 //! the token's owner. A body may repeat the owner in `as` and `user`; naming anyone else is
 //! refused (`permission_denied`). The token itself is never logged nor kept.
 
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex, PoisonError},
+};
+
 use axum::http::{header::AUTHORIZATION, HeaderMap};
-use distributary::{access::TokenOwner, Code, Envelope, Error};
+use distributary::{access::TokenOwner, Code, Engine, Envelope, Error};
 use serde_json::Value;
+
+/// The tokens whose `last_used_at` write is on its way: a token checked without waiting for the
+/// store has it written on a blocking thread, once for a burst of requests that find it due.
+#[derive(Default)]
+pub(crate) struct Touches(Mutex<HashSet<String>>);
+
+impl Touches {
+    /// Writes that `token_id` was used now, unless that write is on its way already.
+    pub(crate) fn touch(self: &Arc<Self>, engine: &Arc<Engine>, token_id: &str) {
+        let ids = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if !ids().insert(token_id.to_owned()) {
+            return;
+        }
+        let (touches, engine, token_id) = (self.clone(), engine.clone(), token_id.to_owned());
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = engine.touch_token(&token_id) {
+                tracing::warn!(%error, %token_id, "the token's last use was not written");
+            }
+            touches
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&token_id);
+        });
+    }
+}
 
 /// The bearer token of the request, or `unauthenticated`.
 pub(crate) fn bearer(headers: &HeaderMap) -> Result<String, Error> {

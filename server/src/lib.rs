@@ -5,7 +5,8 @@
 //! The rules of this crate:
 //! - The engine stays synchronous. Every call into it runs on a blocking thread
 //!   (`spawn_blocking`), never on the runtime's workers, so a long transaction stalls no
-//!   connection.
+//!   connection. The one exception is the token check, a read on a connection of its own that
+//!   never waits for a transaction (`Engine::authenticate_without_waiting`).
 //! - An answer is sent only after the commit of its command, as `exec` does: whatever a client
 //!   was answered `ok` survives a crash of the server.
 //! - The token decides who acts; the body never widens it. A token is never logged.
@@ -14,7 +15,10 @@
 //!
 //! One job per module: `http` (routes and answers), `auth` (the bearer token and the body's
 //! actor), `group` (group commit), `metrics` (Prometheus text), `listener` (the connection
-//! bound), `shutdown` (signals and readiness), `reload` (SIGHUP reloads the rules).
+//! bound), `shutdown` (signals and readiness), `reload` (SIGHUP reloads the rules), `webhooks`
+//! (marketplace pushes, authenticated by their signature), `pull` (the periodic pull of every
+//! connected shop), `console`
+//! (the web console at `/`, its own module tree).
 
 #![cfg_attr(
     not(test),
@@ -22,12 +26,15 @@
 )]
 
 mod auth;
+mod console;
 mod group;
 mod http;
 mod listener;
 mod metrics;
+mod pull;
 mod reload;
 mod shutdown;
+mod webhooks;
 
 use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -42,6 +49,8 @@ pub const BODY_BYTES_DEFAULT: usize = distributary::command::REQUEST_BYTES_MAX;
 pub const CONNECTIONS_DEFAULT: usize = 1_024;
 /// The most commands one request (a JSON array) may carry.
 pub const REQUEST_COMMANDS_MAX: usize = 1_000;
+/// How often connected shops are pulled by default, in seconds.
+pub const PULL_INTERVAL_SECONDS_DEFAULT: u64 = 300;
 
 /// How a server runs.
 #[derive(Debug, Clone)]
@@ -52,6 +61,9 @@ pub struct ServerOptions {
     pub body_bytes_max: usize,
     /// The most connections served at once.
     pub connections_max: usize,
+    /// How often every connected shop's orders are pulled (and failed push notices retried);
+    /// `None` pulls never.
+    pub pull_interval: Option<Duration>,
 }
 
 impl Default for ServerOptions {
@@ -60,6 +72,7 @@ impl Default for ServerOptions {
             group: Some(GroupOptions::default()),
             body_bytes_max: BODY_BYTES_DEFAULT,
             connections_max: CONNECTIONS_DEFAULT,
+            pull_interval: Some(Duration::from_secs(PULL_INTERVAL_SECONDS_DEFAULT)),
         }
     }
 }
@@ -70,6 +83,7 @@ pub struct Server {
     state: Arc<http::State>,
     committer: Option<group::Committer>,
     hangup: reload::Hangup,
+    pull_interval: Option<Duration>,
 }
 
 impl Server {
@@ -94,12 +108,14 @@ impl Server {
             group: committer.as_ref().map(group::Committer::sender),
             body_bytes_max: options.body_bytes_max,
             ready: shutdown::Readiness::default(),
+            touches: Arc::default(),
         });
         Ok(Server {
             listener,
             state,
             committer,
             hangup,
+            pull_interval: options.pull_interval.filter(|interval| !interval.is_zero()),
         })
     }
 
@@ -116,8 +132,16 @@ impl Server {
             state,
             committer,
             hangup,
+            pull_interval,
         } = self;
         let reloading = tokio::spawn(hangup.serve(state.engine.clone()));
+        let pulling = pull_interval.map(|interval| {
+            tokio::spawn(pull::run(
+                state.engine.clone(),
+                state.metrics.clone(),
+                interval,
+            ))
+        });
         let ready = state.ready.clone();
         state.ready.set(true);
         let app = http::router(state);
@@ -130,6 +154,9 @@ impl Server {
             })
             .await;
         reloading.abort();
+        if let Some(pulling) = pulling {
+            pulling.abort();
+        }
         served?;
         if let Some(committer) = committer {
             committer.finish(SHUTDOWN_GROUP_WAIT).await;

@@ -1,6 +1,6 @@
 //! `/metrics` in Prometheus's text format, written by hand from a few atomics: commands by name
-//! and code, request latency, group-commit sizes, and the delivery queue's depth (read from the
-//! store at each scrape).
+//! and code, request latency, group-commit sizes, marketplace pushes by marketplace and outcome,
+//! the periodic pulls, and the delivery queue's depth (read from the store at each scrape).
 
 use std::{
     collections::BTreeMap,
@@ -77,6 +77,11 @@ pub(crate) struct Metrics {
     latency: Histogram,
     /// Commands per group commit.
     groups: Histogram,
+    /// Marketplace pushes by `(marketplace, outcome)`: `accepted`, `duplicate`, an error code,
+    /// and, once processed, `synced` or `sync_failed`.
+    webhooks: Mutex<BTreeMap<(String, &'static str), u64>>,
+    /// Shops synced and failed by the periodic pull, and notices it retried.
+    pulls: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Default for Metrics {
@@ -86,6 +91,8 @@ impl Default for Metrics {
             unauthenticated: AtomicU64::new(0),
             latency: Histogram::new(LATENCY_BUCKETS_SECONDS),
             groups: Histogram::new(GROUP_BUCKETS),
+            webhooks: Mutex::default(),
+            pulls: Mutex::default(),
         }
     }
 }
@@ -97,6 +104,25 @@ impl Metrics {
             Err(poisoned) => poisoned.into_inner(),
         };
         *commands.entry((cmd, code)).or_default() += 1;
+    }
+
+    pub(crate) fn webhook(&self, marketplace: &str, outcome: &'static str) {
+        let mut webhooks = self.webhooks.lock().unwrap_or_else(|p| p.into_inner());
+        *webhooks
+            .entry((marketplace.to_owned(), outcome))
+            .or_default() += 1;
+    }
+
+    pub(crate) fn pulled(&self, report: &distributary::shops::PullReport) {
+        let mut pulls = self.pulls.lock().unwrap_or_else(|p| p.into_inner());
+        for (outcome, count) in [
+            ("shop_synced", report.shops_synced),
+            ("shop_failed", report.shops_failed),
+            ("notice_processed", report.notices_processed),
+            ("notice_failed", report.notices_failed),
+        ] {
+            *pulls.entry(outcome).or_default() += count as u64;
+        }
     }
 
     pub(crate) fn unauthenticated(&self) {
@@ -145,6 +171,34 @@ impl Metrics {
             "distributary_group_commit_size",
             "Commands committed together in one transaction.",
         );
+        out.push_str(
+            "# HELP distributary_webhooks_total Marketplace pushes by marketplace and outcome \
+             (accepted, duplicate, an error code; then synced or sync_failed).\n\
+             # TYPE distributary_webhooks_total counter\n",
+        );
+        let webhooks = self
+            .webhooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for ((marketplace, outcome), count) in webhooks {
+            let _ = writeln!(
+                out,
+                "distributary_webhooks_total{{marketplace=\"{marketplace}\",outcome=\"{outcome}\"}} {count}"
+            );
+        }
+        out.push_str(
+            "# HELP distributary_pull_total What the periodic pulls did: shops synced or failed, \
+             notices retried and processed or failed again.\n\
+             # TYPE distributary_pull_total counter\n",
+        );
+        let pulls = self.pulls.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for (outcome, count) in pulls {
+            let _ = writeln!(
+                out,
+                "distributary_pull_total{{outcome=\"{outcome}\"}} {count}"
+            );
+        }
         if let Some(queued) = queued {
             let _ = writeln!(
                 out,

@@ -4,7 +4,11 @@
 //! one of the pack its history says decided the push (the default pack charges the supplier's
 //! handling fee, the edited one twice that), and no command fails.
 
-use std::{path::Path, sync::Arc, thread};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    thread,
+};
 
 use distributary::{Engine, EngineOptions, RulePack};
 use distributary_tests::repo_root;
@@ -37,10 +41,17 @@ fn copy_pack(from: &Path, to: &Path) {
 fn every_push_is_charged_by_the_pack_that_decided_it() {
     let dir = tempfile::tempdir().unwrap();
     copy_pack(&repo_root().join("rules"), dir.path());
-    let default_fees = std::fs::read_to_string(dir.path().join("scripts/fees.rhai")).unwrap();
-    let edited_fees =
-        std::fs::read_to_string(repo_root().join("tests/packs/rules_fee/scripts/fees.rhai"))
-            .unwrap();
+    // Each fee rule with its own rule tests: a reload runs them.
+    let read = |path: PathBuf| std::fs::read_to_string(path).unwrap();
+    let edited = repo_root().join("tests/packs/rules_fee");
+    let default_fees = (
+        read(dir.path().join("scripts/fees.rhai")),
+        read(dir.path().join("tests/fees.yaml")),
+    );
+    let edited_fees = (
+        read(edited.join("scripts/fees.rhai")),
+        read(edited.join("tests/fees.yaml")),
+    );
     let default_version = RulePack::from_dir(dir.path()).unwrap().version();
     let rules = RulePack::from_dir(dir.path()).unwrap();
     let engine = Arc::new(
@@ -156,7 +167,8 @@ fn every_push_is_charged_by_the_pack_that_decided_it() {
                 } else {
                     &default_fees
                 };
-                std::fs::write(dir.path().join("scripts/fees.rhai"), text).unwrap();
+                std::fs::write(dir.path().join("scripts/fees.rhai"), &text.0).unwrap();
+                std::fs::write(dir.path().join("tests/fees.yaml"), &text.1).unwrap();
                 let answer = send(&engine, "system", "reload_rules", json!({}));
                 installed.push(answer["version"].as_str().unwrap().to_owned());
                 thread::yield_now();

@@ -395,6 +395,10 @@ pub struct ConnectShop {
     pub base_url: String,
     /// The marketplace's own credential object (docs/marketplaces.md); stored, never answered.
     pub credentials: Value,
+    /// The callback URL registered with the marketplace for its pushes (some marketplaces sign
+    /// it); without it, a push is verified against the URL it arrived at.
+    #[serde(default)]
+    pub push_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -405,6 +409,10 @@ pub struct SyncOrders {
     /// RFC 3339; default: the end of the last sync, else 15 days ago.
     #[serde(default)]
     pub since: Option<String>,
+    /// Fetch exactly these marketplace order ids instead of listing a window (what a push
+    /// names); the synced window does not move. Not with `since`.
+    #[serde(default)]
+    pub order_ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -9,25 +9,38 @@
 //! warehouse is what the pack version that decided answers on its recorded input (its files are
 //! kept by version). An order whose push was recorded before inputs were kept is skipped and
 //! counted.
+//!
+//! How it reads: the charges in the window, then one scan of the orders' decisions recorded with
+//! inputs (`audit.inputs`), oldest first, each row borrowed from SQLite and parsed only when its
+//! order was charged. An order's newest allocation so far is replayed as the scan passes it, and a
+//! push with the charges it made (a later push of the same order replaces it for the charges
+//! after it). The scan keeps only counts and deltas; an order name that two distributors hold is
+//! replayed by its history chain instead (`Tx::recorded_decisions`), as are the few charges the
+//! report shows as examples, which the chain's replay must find changed in the same rules. A
+//! chain walk per order was 26 µs per order replayed, the scan is BENCHMARKS.md's figure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::{pack_from_json, Installed};
 use crate::{
     contract::order,
     error::{Code, Error},
     model::{money, time::Instant},
-    rules::{AllocationInput, Failure, Fees, FeesInput, PushCheckInput, RuleError, RuleSet},
-    store::{OrderCharge, RecordedDecision, Store, Tx},
+    rules::{
+        AccountInput, AddressInput, AllocationInput, Failure, FeeSettings, Fees, FeesInput,
+        OrderInput, PartnershipInput, PushCheckInput, RuleError, RuleSet,
+    },
+    store::{DecisionRow, OrderCharge, RecordedDecision, Store, Tx},
     workflow::Guard,
 };
 
 /// How many differences a report shows as examples.
 pub const EXAMPLES_MAX: usize = 10;
-/// How many orders are replayed between two progress reports.
+/// How many recorded decisions are read between two progress reports.
 pub const PROGRESS_EVERY: u64 = 1_000;
 
 /// What to replay: the charges at or after `since` and before `until`, each open when `None`
@@ -123,25 +136,98 @@ pub struct Difference {
     pub now: String,
 }
 
-/// The inputs recorded with a transition (see `orders/fire.rs`).
-#[derive(serde::Deserialize)]
+/// The inputs recorded with a transition (see `orders/fire.rs`), read.
 struct Recorded {
+    /// The allocation rule's, at a pack.
+    allocate_warehouse: Option<AllocationInput>,
+    /// The push checks' and the fee rule's, at a push (both recorded).
+    push: Option<PushInputs>,
+}
+
+/// What a push recorded: the push checks' input, and the fee rule's settings and order. Both
+/// inputs name the same order, recorded from one value: when the two texts are the same it is
+/// read once and lent to the fee rule (`fees_order` is `None`).
+struct PushInputs {
+    checks: PushCheckInput,
+    settings: FeeSettings,
+    fees_order: Option<OrderInput>,
+}
+
+impl PushInputs {
+    /// Runs `f` on the fee rule's input; the checks' order is lent to it and given back.
+    fn with_fees<T>(&mut self, f: impl FnOnce(&FeesInput) -> T) -> T {
+        let settings = self.settings.clone();
+        if let Some(order) = self.fees_order.take() {
+            let input = FeesInput { order, settings };
+            let answer = f(&input);
+            self.fees_order = Some(input.order);
+            return answer;
+        }
+        let order = std::mem::replace(&mut self.checks.order, no_order());
+        let input = FeesInput { order, settings };
+        let answer = f(&input);
+        self.checks.order = input.order;
+        answer
+    }
+}
+
+/// A placeholder while an order is lent (nothing allocated).
+fn no_order() -> OrderInput {
+    OrderInput {
+        order: String::new(),
+        marketplace: String::new(),
+        currency: String::new(),
+        shipping: String::new(),
+        address: AddressInput::default(),
+        lines: Vec::new(),
+    }
+}
+
+/// The recorded inputs as stored (`orders/fire.rs`'s `DecisionInputs`), the push's orders left
+/// as text to compare: [`PushCheckInput`] and [`FeesInput`] with `order` unread.
+#[derive(Deserialize)]
+struct RecordedText<'a> {
     #[serde(default)]
     allocate_warehouse: Option<AllocationInput>,
-    #[serde(default)]
-    rule_guards: Option<PushCheckInput>,
-    #[serde(default)]
-    fees: Option<FeesInput>,
+    #[serde(default, borrow)]
+    rule_guards: Option<ChecksText<'a>>,
+    #[serde(default, borrow)]
+    fees: Option<FeesText<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChecksText<'a> {
+    #[serde(borrow)]
+    order: &'a RawValue,
+    partnership: PartnershipInput,
+    account: AccountInput,
+    fees: Fees,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeesText<'a> {
+    #[serde(borrow)]
+    order: &'a RawValue,
+    settings: FeeSettings,
 }
 
 /// Replays `candidate` against the store at `path`, opened read only. `progress` is told
-/// `(done, total)` every [`PROGRESS_EVERY`] orders and at the end.
+/// `(done, total)` in audit rows read, every [`PROGRESS_EVERY`] decisions and at the end.
 pub fn backtest(
     path: &std::path::Path,
     candidate: &Installed,
     window: &Window,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, Error> {
+    if crate::store::is_postgres(path) {
+        return Err(Error::new(
+            Code::BadRequest,
+            "a backtest replays a SQLite store (one scan of its file, read only); a PostgreSQL \
+             store cannot be backtested yet",
+        ));
+    }
     if !path.is_file() {
         return Err(Error::new(
             Code::NotFound,
@@ -153,16 +239,26 @@ pub fn backtest(
     let mut store = Store::open_read_only(path)?;
     store.read(|tx| {
         let charges = tx.order_charges(since.as_deref(), until.as_deref())?;
+        let shared = tx.shared_order_names()?;
         let mut replay = Replay::new(candidate);
-        let total = charges.len() as u64;
-        for (done, charge) in charges.iter().enumerate() {
-            replay.charge(tx, charge)?;
-            let done = done as u64 + 1;
-            if done % PROGRESS_EVERY == 0 || done == total {
-                progress(done, total);
+        let mut scan = Scan::new(&charges, &shared);
+        let last = tx.audit_seq_max()?.unsigned_abs();
+        let mut read = 0u64;
+        tx.scan_recorded_decisions(|row| {
+            scan.decision(&mut replay, tx, row)?;
+            read += 1;
+            if read % PROGRESS_EVERY == 0 {
+                progress(row.seq.unsigned_abs(), last);
+            }
+            Ok(())
+        })?;
+        for (i, charge) in charges.iter().enumerate() {
+            if shared.contains(&charge.order) {
+                scan.outcomes[i] = replay.by_chain(tx, charge, false)?;
             }
         }
-        replay.report()
+        progress(last, last);
+        replay.report(tx, &charges, scan.outcomes)
     })
 }
 
@@ -172,16 +268,96 @@ fn normalise(field: &str, text: Option<&str>) -> Result<Option<String>, Error> {
         .transpose()
 }
 
-/// The replay's running state.
+/// The allocation rule replayed on one recorded input: what the pack that decided and the
+/// candidate answer when they differ, `None` when they agree; or why the deciding pack could not
+/// run, raised only if a replayed charge depends on it.
+type Allocation = Result<Option<(String, String)>, String>;
+
+/// What replaying one charge found.
+#[derive(Debug, Default)]
+struct Outcome {
+    /// The rules that decide differently, in report order (fees, push checks, allocation),
+    /// with what was and what is decided when described (empty texts otherwise).
+    changes: Vec<Difference>,
+    /// What the candidate's fees would have charged minus what was charged; `None` when the
+    /// candidate's fee rule fails.
+    delta: Option<Decimal>,
+    /// Why the charge could not be replayed (an overflow, a deciding pack not kept).
+    error: Option<Error>,
+}
+
+/// The one scan's state: which order names were charged (the charges of each, in charge
+/// order), each order's newest allocation replayed so far, and each charge's outcome.
+struct Scan<'c> {
+    charges: &'c [OrderCharge],
+    /// The charges of each order name only one distributor holds.
+    by_order: HashMap<&'c str, Vec<usize>>,
+    allocations: HashMap<&'c str, Allocation>,
+    outcomes: Vec<Option<Outcome>>,
+}
+
+impl<'c> Scan<'c> {
+    fn new(charges: &'c [OrderCharge], shared: &HashSet<String>) -> Scan<'c> {
+        let mut by_order: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, charge) in charges.iter().enumerate() {
+            if !shared.contains(&charge.order) {
+                by_order.entry(charge.order.as_str()).or_default().push(i);
+            }
+        }
+        Scan {
+            charges,
+            by_order,
+            allocations: HashMap::new(),
+            outcomes: charges.iter().map(|_| None).collect(),
+        }
+    }
+
+    /// One recorded decision: a push replays the charges it made (at or after it), an
+    /// allocation is replayed for the pushes after it. Decisions of orders not charged in the
+    /// window are not parsed.
+    fn decision(
+        &mut self,
+        replay: &mut Replay<'_>,
+        tx: &Tx<'_>,
+        row: &DecisionRow<'_>,
+    ) -> Result<(), Error> {
+        let Some((&order, indices)) = self.by_order.get_key_value(row.order) else {
+            return Ok(());
+        };
+        let mut recorded = parse(row.seq, row.inputs)?;
+        if let Some(inputs) = &mut recorded.push {
+            let push = Push {
+                event: row.event,
+                from_state: row.from_state,
+            };
+            for &i in indices {
+                let charge = &self.charges[i];
+                if row.at <= charge.at.as_str() {
+                    let allocation = self.allocations.get(order);
+                    let outcome = replay.charge(charge, &push, inputs, allocation, false);
+                    self.outcomes[i] = Some(outcome);
+                }
+            }
+        }
+        if let Some(input) = &recorded.allocate_warehouse {
+            let allocation = replay.allocation(tx, row.rules_version, input);
+            self.allocations.insert(order, allocation);
+        }
+        Ok(())
+    }
+}
+
+/// The push a charge is replayed on: its event and the state it left.
+struct Push<'r> {
+    event: &'r str,
+    from_state: Option<&'r str>,
+}
+
+/// The rules replayed: the candidate's, and those of every pack version that decided.
 struct Replay<'c> {
     candidate: &'c Installed,
     /// The pack versions that decided, compiled once each from their kept files.
     deciding: BTreeMap<String, RuleSet>,
-    orders: u64,
-    skipped: u64,
-    rules: RuleCounts,
-    by_pair: BTreeMap<(String, String), (String, Decimal)>,
-    differences: Vec<Difference>,
 }
 
 impl<'c> Replay<'c> {
@@ -189,117 +365,162 @@ impl<'c> Replay<'c> {
         Replay {
             candidate,
             deciding: BTreeMap::new(),
-            orders: 0,
-            skipped: 0,
-            rules: RuleCounts::default(),
-            by_pair: BTreeMap::new(),
-            differences: Vec::new(),
         }
     }
 
-    /// Replays one charge: the push that made it, and the pack before that push.
-    fn charge(&mut self, tx: &Tx<'_>, charge: &OrderCharge) -> Result<(), Error> {
-        let decisions = read(tx.recorded_decisions(&charge.distributor, &charge.order)?)?;
-        let push = decisions.iter().find(|(d, r)| {
-            d.at.as_str() <= charge.at.as_str() && r.fees.is_some() && r.rule_guards.is_some()
-        });
-        let Some((
-            push,
-            Recorded {
-                fees: Some(fees_input),
-                rule_guards: Some(checks),
-                ..
-            },
-        )) = push
+    /// Replays one charge by its order's history chain: the push that made it (the newest at
+    /// or before it), and the allocation before that push. `None` when the push was recorded
+    /// without inputs.
+    fn by_chain(
+        &mut self,
+        tx: &Tx<'_>,
+        charge: &OrderCharge,
+        describe: bool,
+    ) -> Result<Option<Outcome>, Error> {
+        let mut decisions = tx
+            .recorded_decisions(&charge.distributor, &charge.order)?
+            .into_iter()
+            .map(|d| parse(d.seq, &d.inputs).map(|r| (d, r)))
+            .collect::<Result<Vec<(RecordedDecision, Recorded)>, Error>>()?;
+        let Some(at) = decisions
+            .iter()
+            .position(|(d, r)| d.at.as_str() <= charge.at.as_str() && r.push.is_some())
         else {
-            self.skipped += 1;
-            return Ok(());
+            return Ok(None);
         };
-        self.orders += 1;
-        self.fees(charge, fees_input, &checks.fees)?;
-        self.push_checks(charge, push, checks);
-        let pack = decisions.iter().find_map(|(d, r)| {
-            (d.seq < push.seq)
-                .then_some(r.allocate_warehouse.as_ref())
-                .flatten()
-                .map(|input| (d, input))
-        });
-        if let Some((pack, input)) = pack {
-            let deciding = self.deciding(tx, &pack.rules_version)?;
-            let was = outcome(deciding.allocate_warehouse(input));
-            let now = outcome(self.candidate.rules.allocate_warehouse(input));
-            if was != now {
-                self.rules.allocate_warehouse.changed += 1;
-                self.example("allocate_warehouse", charge, was, now);
+        // Newest first: the allocation before the push is the first one after it in the list.
+        let allocation = decisions[at + 1..]
+            .iter()
+            .find_map(|(d, r)| r.allocate_warehouse.as_ref().map(|input| (d, input)))
+            .map(|(d, input)| self.allocation(tx, &d.rules_version, input));
+        let (decision, recorded) = &mut decisions[at];
+        let push = Push {
+            event: &decision.event,
+            from_state: decision.from_state.as_deref(),
+        };
+        let Some(inputs) = &mut recorded.push else {
+            return Ok(None);
+        };
+        Ok(Some(self.charge(
+            charge,
+            &push,
+            inputs,
+            allocation.as_ref(),
+            describe,
+        )))
+    }
+
+    /// The allocation rule on a recorded input, by the pack version that decided and by the
+    /// candidate.
+    fn allocation(&mut self, tx: &Tx<'_>, version: &str, input: &AllocationInput) -> Allocation {
+        let now = outcome(self.candidate.rules.allocate_warehouse(input));
+        let deciding = self
+            .deciding(tx, version)
+            .map_err(|e| e.message().to_owned())?;
+        let was = outcome(deciding.allocate_warehouse(input));
+        Ok((was != now).then_some((was, now)))
+    }
+
+    /// One charge replayed on its push's recorded inputs and the allocation before it.
+    fn charge(
+        &self,
+        charge: &OrderCharge,
+        push: &Push<'_>,
+        inputs: &mut PushInputs,
+        allocation: Option<&Allocation>,
+        describe: bool,
+    ) -> Outcome {
+        let mut outcome = Outcome::default();
+        let change = |rule: &'static str, was: &dyn Fn() -> String, now: &dyn Fn() -> String| {
+            let (was, now) = if describe {
+                (was(), now())
+            } else {
+                (String::new(), String::new())
+            };
+            Difference {
+                rule,
+                order: charge.order.clone(),
+                distributor: charge.distributor.clone(),
+                supplier: charge.supplier.clone(),
+                was,
+                now,
             }
+        };
+        let was = inputs.checks.fees.clone();
+        match inputs.with_fees(|input| self.fees(charge, input, &was)) {
+            Ok((changed, delta)) => {
+                if let Some(now) = changed {
+                    let now = now.map_or_else(|e| format!("error: {e}"), |f| describe_fees(&f));
+                    let difference = change("fees", &|| describe_fees(&was), &|| now.clone());
+                    outcome.changes.push(difference);
+                }
+                outcome.delta = delta;
+            }
+            Err(e) => outcome.error = Some(e),
         }
-        Ok(())
+        if let Some(now) = self.push_checks(push, &inputs.checks) {
+            let difference = change("push_checks", &|| "passed".to_owned(), &|| now.clone());
+            outcome.changes.push(difference);
+        }
+        match allocation {
+            Some(Ok(Some((was, now)))) => {
+                let difference = change("allocate_warehouse", &|| was.clone(), &|| now.clone());
+                outcome.changes.push(difference);
+            }
+            Some(Err(e)) if outcome.error.is_none() => {
+                outcome.error = Some(Error::internal(e.clone()));
+            }
+            _ => {}
+        }
+        outcome
     }
 
     /// The fee rule on the push's recorded input: changed when any part differs from what the
-    /// push checks approved; the delta is the new total, rounded as the ledger rounds, minus
-    /// the charge.
-    fn fees(&mut self, charge: &OrderCharge, input: &FeesInput, was: &Fees) -> Result<(), Error> {
+    /// push checks approved (the candidate's fees, or its error); the delta is the new total,
+    /// rounded as the ledger rounds, minus the charge (none when the candidate's rule fails: it
+    /// would charge nothing it can name).
+    #[allow(clippy::type_complexity)]
+    fn fees(
+        &self,
+        charge: &OrderCharge,
+        input: &FeesInput,
+        was: &Fees,
+    ) -> Result<(Option<Result<Fees, RuleError>>, Option<Decimal>), Error> {
         let now = match self.candidate.rules.fees(input) {
             Ok(now) => now,
-            Err(e) => {
-                // A failing fee rule would charge nothing it can name: counted, no delta.
-                self.rules.fees.changed += 1;
-                self.example("fees", charge, describe_fees(was), format!("error: {e}"));
-                return Ok(());
-            }
+            Err(e) => return Ok((Some(Err(e)), None)),
         };
-        if &now != was {
-            self.rules.fees.changed += 1;
-            self.example("fees", charge, describe_fees(was), describe_fees(&now));
-        }
         let total = now
             .total()
             .ok_or_else(|| Error::internal("the candidate's fees overflow"))?;
         let delta = money::sub(money::round(total, &charge.currency), charge.charged)?;
-        let key = (charge.supplier.clone(), charge.distributor.clone());
-        let entry = self
-            .by_pair
-            .entry(key)
-            .or_insert_with(|| (charge.currency.clone(), Decimal::ZERO));
-        entry.1 = money::add(entry.1, delta)?;
-        Ok(())
+        let changed = (&now != was).then_some(Ok(now));
+        Ok((changed, Some(delta)))
     }
 
     /// The candidate's `rule:` guards of the push transition, on the recorded input: the push
-    /// passed, so any failure (or a transition the candidate no longer has) is a change.
-    fn push_checks(
-        &mut self,
-        charge: &OrderCharge,
-        push: &RecordedDecision,
-        input: &PushCheckInput,
-    ) {
-        let from = push.from_state.as_deref().unwrap_or_default();
+    /// passed, so any failure (or a transition the candidate no longer has) is a change,
+    /// answered as what the candidate decides.
+    fn push_checks(&self, push: &Push<'_>, input: &PushCheckInput) -> Option<String> {
+        let from = push.from_state.unwrap_or_default();
         let transition = self
             .candidate
             .workflows
             .get(order::WORKFLOW)
             .and_then(|w| w.transitions_from(from).find(|t| t.event() == push.event));
-        let now = match transition {
-            None => format!("no `{}` transition from `{from}`", push.event),
-            Some(t) => {
-                let mut refused: Vec<String> = Vec::new();
-                for guard in t.guards() {
-                    if let Guard::Rule(script) = guard {
-                        match self.candidate.rules.guard(script, input) {
-                            Ok(failures) => refused.extend(failures.iter().map(code)),
-                            Err(e) => refused.push(format!("error: {e}")),
-                        }
-                    }
-                }
-                if refused.is_empty() {
-                    return;
-                }
-                format!("refused: {}", refused.join(", "))
-            }
+        let Some(t) = transition else {
+            return Some(format!("no `{}` transition from `{from}`", push.event));
         };
-        self.rules.push_checks.changed += 1;
-        self.example("push_checks", charge, "passed".to_owned(), now);
+        let mut refused: Vec<String> = Vec::new();
+        for guard in t.guards() {
+            if let Guard::Rule(script) = guard {
+                match self.candidate.rules.guard(script, input) {
+                    Ok(failures) => refused.extend(failures.iter().map(code)),
+                    Err(e) => refused.push(format!("error: {e}")),
+                }
+            }
+        }
+        (!refused.is_empty()).then(|| format!("refused: {}", refused.join(", ")))
     }
 
     /// The rules of the pack version that decided, compiled from its kept files.
@@ -320,28 +541,66 @@ impl<'c> Replay<'c> {
             .ok_or_else(|| Error::internal("a compiled pack vanished"))
     }
 
-    fn example(&mut self, rule: &'static str, charge: &OrderCharge, was: String, now: String) {
-        if self.differences.len() < EXAMPLES_MAX {
-            self.differences.push(Difference {
-                rule,
-                order: charge.order.clone(),
-                distributor: charge.distributor.clone(),
-                supplier: charge.supplier.clone(),
-                was,
-                now,
-            });
+    /// Sums the outcomes in charge order: the counts, the deltas per pair and in total, and the
+    /// first differences as examples, described by replaying their charges again by chain.
+    fn report(
+        mut self,
+        tx: &Tx<'_>,
+        charges: &[OrderCharge],
+        outcomes: Vec<Option<Outcome>>,
+    ) -> Result<Report, Error> {
+        let mut orders = 0;
+        let mut skipped = 0;
+        let mut rules = RuleCounts::default();
+        let mut by_pair: BTreeMap<(&str, &str), (&str, Decimal)> = BTreeMap::new();
+        let mut differences = Vec::new();
+        for (charge, outcome) in charges.iter().zip(outcomes) {
+            let Some(outcome) = outcome else {
+                skipped += 1;
+                continue;
+            };
+            if let Some(error) = outcome.error {
+                return Err(error);
+            }
+            orders += 1;
+            for change in &outcome.changes {
+                let count = match change.rule {
+                    "fees" => &mut rules.fees,
+                    "push_checks" => &mut rules.push_checks,
+                    _ => &mut rules.allocate_warehouse,
+                };
+                count.changed += 1;
+            }
+            if let Some(delta) = outcome.delta {
+                let key = (charge.supplier.as_str(), charge.distributor.as_str());
+                let entry = by_pair
+                    .entry(key)
+                    .or_insert((charge.currency.as_str(), Decimal::ZERO));
+                entry.1 = money::add(entry.1, delta)?;
+            }
+            if !outcome.changes.is_empty() && differences.len() < EXAMPLES_MAX {
+                let described = self.by_chain(tx, charge, true)?.unwrap_or_default();
+                let rules_of = |o: &Outcome| o.changes.iter().map(|c| c.rule).collect::<Vec<_>>();
+                if rules_of(&described) != rules_of(&outcome) {
+                    return Err(Error::internal(format!(
+                        "the replay of order {} by its chain ({:?}) differs from the scan's ({:?})",
+                        charge.order,
+                        rules_of(&described),
+                        rules_of(&outcome)
+                    )));
+                }
+                let room = EXAMPLES_MAX - differences.len();
+                differences.extend(described.changes.into_iter().take(room));
+            }
         }
-    }
-
-    fn report(self) -> Result<Report, Error> {
-        let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
-        let mut by_pair = Vec::new();
-        for ((supplier, distributor), (currency, delta)) in self.by_pair {
+        let mut totals: BTreeMap<&str, Decimal> = BTreeMap::new();
+        let mut pairs = Vec::new();
+        for ((supplier, distributor), (currency, delta)) in by_pair {
             let total = totals.entry(currency).or_insert(Decimal::ZERO);
             *total = money::add(*total, delta)?;
-            by_pair.push(PairDelta {
-                supplier,
-                distributor,
+            pairs.push(PairDelta {
+                supplier: supplier.to_owned(),
+                distributor: distributor.to_owned(),
                 delta: delta.to_string(),
             });
         }
@@ -349,36 +608,67 @@ impl<'c> Replay<'c> {
             Total::PerCurrency(
                 totals
                     .into_iter()
-                    .map(|(c, d)| (c, d.to_string()))
+                    .map(|(c, d)| (c.to_owned(), d.to_string()))
                     .collect(),
             )
         } else {
             Total::One(totals.into_values().next().unwrap_or_default().to_string())
         };
         Ok(Report {
-            orders: self.orders,
-            rules: self.rules,
-            money_delta: MoneyDelta { total, by_pair },
-            differences: self.differences,
-            skipped: self.skipped,
+            orders,
+            rules,
+            money_delta: MoneyDelta {
+                total,
+                by_pair: pairs,
+            },
+            differences,
+            skipped,
         })
     }
 }
 
-/// The decisions with their inputs read (newest first, as they come).
-fn read(decisions: Vec<RecordedDecision>) -> Result<Vec<(RecordedDecision, Recorded)>, Error> {
-    decisions
-        .into_iter()
-        .map(|decision| {
-            let recorded: Recorded = serde_json::from_str(&decision.inputs).map_err(|e| {
-                Error::internal(format!(
-                    "the inputs recorded with audit row {} do not read: {e}",
-                    decision.seq
-                ))
-            })?;
-            Ok((decision, recorded))
-        })
-        .collect()
+/// The inputs recorded with audit row `seq`, read; every part is read, so a malformed one
+/// fails whether or not it is replayed.
+fn parse(seq: i64, inputs: &str) -> Result<Recorded, Error> {
+    let unreadable = |e: serde_json::Error| {
+        Error::internal(format!(
+            "the inputs recorded with audit row {seq} do not read: {e}"
+        ))
+    };
+    let text: RecordedText<'_> = serde_json::from_str(inputs).map_err(unreadable)?;
+    let order = |raw: &RawValue| serde_json::from_str::<OrderInput>(raw.get()).map_err(unreadable);
+    let push = match (text.rule_guards, text.fees) {
+        (Some(checks), Some(fees)) => {
+            let fees_order = if fees.order.get() == checks.order.get() {
+                None
+            } else {
+                Some(order(fees.order)?)
+            };
+            Some(PushInputs {
+                checks: PushCheckInput {
+                    order: order(checks.order)?,
+                    partnership: checks.partnership,
+                    account: checks.account,
+                    fees: checks.fees,
+                },
+                settings: fees.settings,
+                fees_order,
+            })
+        }
+        (checks, fees) => {
+            for raw in [checks.map(|c| c.order), fees.map(|f| f.order)]
+                .into_iter()
+                .flatten()
+            {
+                order(raw)?;
+            }
+            None
+        }
+    };
+    Ok(Recorded {
+        allocate_warehouse: text.allocate_warehouse,
+        push,
+    })
 }
 
 fn outcome(result: Result<String, RuleError>) -> String {

@@ -114,7 +114,42 @@ impl Installed {
     pub fn version(&self) -> &str {
         self.rules.version()
     }
+
+    /// Runs the pack's own rule tests (`tests/*.yaml`) as `distributary test` does. A reload
+    /// and `check --db` install nothing whose scripts fail one of them: the answer is
+    /// `rules_invalid` with a diagnostic per failing case (its file, line and column, the case's
+    /// name and what came out).
+    pub fn check_tests(&self) -> Result<(), Error> {
+        let report = self.rules.run_tests(&self.pack);
+        let failed = report.failed();
+        if failed == 0 {
+            return Ok(());
+        }
+        let diagnostics = report
+            .failures()
+            .map(|case| {
+                let message = match &case.detail {
+                    Some(detail) => format!("rule test `{}` fails: {detail}", case.name),
+                    None => format!("rule test `{}` fails", case.name),
+                };
+                json!({"code": TEST_FAILED, "message": message, "path": case.file,
+                    "line": case.line, "column": case.column})
+            })
+            .collect();
+        Err(Error::new(
+            Code::RulesInvalid,
+            format!(
+                "the rule pack fails {failed} of its own rule tests ({} passed); run \
+                 `distributary test` on it",
+                report.passed()
+            ),
+        )
+        .with("diagnostics", Value::Array(diagnostics)))
+    }
 }
+
+/// The diagnostic code of a failing rule test (`Installed::check_tests`).
+pub const TEST_FAILED: &str = "rules::test_failed";
 
 /// What installing a pack does to the live store: entities moved per workflow and state.
 pub type Migrated = BTreeMap<String, BTreeMap<String, u64>>;
@@ -180,16 +215,18 @@ pub struct ReloadPlan {
     pub migrated: Migrated,
 }
 
-/// Checks `next` against the store at `path` as opening or reloading would, in a read
-/// transaction: nothing is written (a store of an older schema is refused rather than
+/// Checks `next` against the store at `path` as a reload would (its rule tests, then the live
+/// store in a read transaction): nothing is written (a store of an older schema is refused rather than
 /// migrated). Answers what the install would do, or `rules_invalid` with the stranded states.
 pub fn check_store(path: &std::path::Path, next: &Installed) -> Result<ReloadPlan, Error> {
-    if !path.is_file() {
+    // A PostgreSQL database that does not answer, or has no store, is refused as it opens.
+    if !crate::store::is_postgres(path) && !path.is_file() {
         return Err(Error::new(
             Code::NotFound,
             format!("no store at {}", path.display()),
         ));
     }
+    next.check_tests()?;
     let mut store = crate::store::Store::open_existing(path)?;
     store.read(|tx| {
         let in_force = tx.latest_rules_load()?.map(|load| load.version);

@@ -11,7 +11,7 @@ use distributary_plugin::abi::{
 };
 use distributary_plugin::{
     AdapterError, CanonicalOrder, ErrorKind, HttpRequest, ListPage, ListQuery, Manifest,
-    OrderStatus, RequestContext, StockItem, StockRefusal,
+    OrderStatus, PushRequest, PushVerdict, RequestContext, StockItem, StockRefusal,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -209,6 +209,11 @@ impl PluginAdapter {
             body: body.to_owned(),
         };
         self.call("parse_stock_update", self.calls.parse_stock_update, &input)
+    }
+
+    /// See [`distributary_plugin::Adapter::parse_push`] (ABI 1.2).
+    pub fn parse_push(&self, push: &PushRequest) -> Result<PushVerdict, PluginCallError> {
+        self.call("parse_push", self.calls.parse_push, push)
     }
 
     fn plugin_error(&self, call: &'static str, message: String) -> PluginCallError {

@@ -361,6 +361,7 @@ fn required_calls(table: &CallTable) -> Result<(FreeFn, InitFn, CallFn), Refusal
             table.stock_update_requests.is_some(),
         ),
         ("parse_stock_update", table.parse_stock_update.is_some()),
+        ("parse_push", table.parse_push.is_some()),
     ];
     if let Some((name, _)) = slots.iter().find(|(_, present)| !present) {
         return Err(RefusalReason::NullCall(name));

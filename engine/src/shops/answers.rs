@@ -16,6 +16,8 @@ pub struct ShopConnected {
     pub shop: String,
     /// The base URL as it was sent (it is stored without a trailing `/`).
     pub base_url: String,
+    /// The callback URL registered for the marketplace's pushes, or `null`.
+    pub push_url: Option<String>,
 }
 
 /// The answer to `shops`.
@@ -36,6 +38,9 @@ pub struct ShopRow {
     pub base_url: String,
     /// The end of the last order sync (RFC 3339, UTC), or `null` before the first.
     pub synced_to: Option<String>,
+    /// The callback URL registered for the marketplace's pushes, or `null` (a push is then
+    /// verified against the URL it arrived at).
+    pub push_url: Option<String>,
 }
 
 /// The answer to `plugins`.
@@ -78,8 +83,9 @@ pub struct OrdersSynced {
     pub imported: usize,
     /// How many known orders had their marketplace status updated.
     pub updated: usize,
-    /// The new end of the synced window (RFC 3339, UTC): the command's time.
-    pub synced_to: String,
+    /// The new end of the synced window (RFC 3339, UTC): the command's time; for a sync of
+    /// named `order_ids`, the end left by the last window synced (`null` before the first).
+    pub synced_to: Option<String>,
 }
 
 /// The answer to `sync_stock`: counts of listings, and the failures one by one.

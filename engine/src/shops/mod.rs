@@ -26,6 +26,7 @@
 mod answers;
 mod http;
 mod network;
+mod push;
 
 use crate::contract::product;
 use std::collections::BTreeMap;
@@ -43,8 +44,12 @@ pub use http::{
 pub(crate) use network::fetch;
 use network::{Fetch, Plan, Target};
 pub use network::{
-    Fetched, PAGES_PER_WINDOW_MAX, STOCK_FAILURES_LISTED_MAX, STOCK_ITEMS_PER_SYNC_MAX,
-    SYNC_ORDERS_MAX, WINDOWS_MAX,
+    Fetched, ORDER_IDS_MAX, PAGES_PER_WINDOW_MAX, STOCK_FAILURES_LISTED_MAX,
+    STOCK_ITEMS_PER_SYNC_MAX, SYNC_ORDERS_MAX, WINDOWS_MAX,
+};
+pub use push::{
+    NoticeRef, PullReport, PushDelivery, PushReceived, NOTICES_PER_PULL_MAX, NOTICE_ATTEMPTS_MAX,
+    NOTICE_KEY_CHARS_MAX, PULL_SHOPS_MAX, PUSH_HEADERS_MAX,
 };
 
 use crate::{
@@ -52,7 +57,7 @@ use crate::{
     error::{Code, Error},
     flow::Ctx,
     model::time::Instant,
-    store::SHOP_STORE_SKUS_MAX,
+    store::{ShopConnection, SHOP_STORE_SKUS_MAX},
 };
 
 /// How far back the first order sync of a shop reaches, in days.
@@ -83,14 +88,36 @@ pub(crate) fn check_marketplace(ctx: &Ctx<'_, '_>, marketplace: &str) -> Result<
     .with("marketplace", marketplace))
 }
 
-/// `connect_shop {marketplace, shop, base_url, credentials}`: stores (or replaces) a shop.
+/// Whether `url` starts `http://` or `https://` and is at most [`BASE_URL_CHARS_MAX`] bytes.
+fn is_http_url(url: &str) -> bool {
+    (url.starts_with("http://") || url.starts_with("https://")) && url.len() <= BASE_URL_CHARS_MAX
+}
+
+/// A push URL is compared byte for byte with what the marketplace signs: an http(s) URL with a
+/// host, and no whitespace.
+fn is_push_url(url: &str) -> bool {
+    is_http_url(url)
+        && url
+            .split_once("://")
+            .is_some_and(|(_, rest)| !rest.is_empty())
+        && !url.chars().any(char::is_whitespace)
+}
+
+/// `connect_shop {marketplace, shop, base_url, credentials, push_url?}`: stores (or replaces) a
+/// shop.
 pub fn connect_shop(ctx: &Ctx<'_, '_>, args: &ConnectShop) -> Result<ShopConnected, Error> {
     check_name("marketplace", &args.marketplace)?;
     check_name("shop", &args.shop)?;
-    if !(args.base_url.starts_with("http://") || args.base_url.starts_with("https://"))
-        || args.base_url.len() > BASE_URL_CHARS_MAX
-    {
+    if !is_http_url(&args.base_url) {
         return Err(Error::bad_request("`base_url` must be an http(s) URL"));
+    }
+    if let Some(push_url) = &args.push_url {
+        if !is_push_url(push_url) {
+            return Err(Error::bad_request(format!(
+                "`push_url` must be an http(s) URL of at most {BASE_URL_CHARS_MAX} characters, \
+                 exactly as registered with the marketplace"
+            )));
+        }
     }
     if ctx.plugins.adapter(&args.marketplace).is_none() {
         return Err(Error::bad_request(format!(
@@ -105,15 +132,19 @@ pub fn connect_shop(ctx: &Ctx<'_, '_>, args: &ConnectShop) -> Result<ShopConnect
     check_text("credentials", &credentials)?;
     ctx.tx.upsert_shop(
         ctx.actor.account(),
-        &args.marketplace,
-        &args.shop,
-        args.base_url.trim_end_matches('/'),
-        &credentials,
+        &ShopConnection {
+            marketplace: &args.marketplace,
+            shop: &args.shop,
+            base_url: args.base_url.trim_end_matches('/'),
+            credentials: &credentials,
+            push_url: args.push_url.as_deref(),
+        },
     )?;
     Ok(ShopConnected {
         marketplace: args.marketplace.clone(),
         shop: args.shop.clone(),
         base_url: args.base_url.clone(),
+        push_url: args.push_url.clone(),
     })
 }
 
@@ -128,6 +159,7 @@ pub fn shops(ctx: &Ctx<'_, '_>, _: &NoArgs) -> Result<Shops, Error> {
             shop: s.shop,
             base_url: s.base_url,
             synced_to: s.synced_to,
+            push_url: s.push_url,
         })
         .collect();
     Ok(Shops { shops })
@@ -207,6 +239,9 @@ fn target(ctx: &Ctx<'_, '_>, marketplace: &str, shop: &str) -> Result<Target, Er
 /// the command's time; to the command's time.
 fn plan_orders(ctx: &Ctx<'_, '_>, args: &SyncOrders) -> Result<Plan, Error> {
     let target = target(ctx, &args.marketplace, &args.shop)?;
+    if let Some(ids) = &args.order_ids {
+        return plan_order_ids(target, args, ids);
+    }
     let synced_to = ctx
         .tx
         .shop(ctx.actor.account(), &args.marketplace, &args.shop)?
@@ -229,6 +264,34 @@ fn plan_orders(ctx: &Ctx<'_, '_>, args: &SyncOrders) -> Result<Plan, Error> {
         target,
         from: from.unix_seconds(),
         to: ctx.at.unix_seconds(),
+    })
+}
+
+/// `order_ids`: at least one, at most [`ORDER_IDS_MAX`], each a non-empty text of at most
+/// `NAME_CHARS_MAX` characters, without duplicates; not with `since`.
+fn plan_order_ids(target: Target, args: &SyncOrders, ids: &[String]) -> Result<Plan, Error> {
+    if args.since.is_some() {
+        return Err(Error::bad_request(
+            "`order_ids` and `since` exclude each other: named orders are fetched whatever \
+             their time",
+        ));
+    }
+    if ids.is_empty() || ids.len() > ORDER_IDS_MAX {
+        return Err(Error::bad_request(format!(
+            "`order_ids` names 1 to {ORDER_IDS_MAX} orders, not {}",
+            ids.len()
+        )));
+    }
+    let mut unique = Vec::with_capacity(ids.len());
+    for id in ids {
+        check_name("order_ids", id)?;
+        if !unique.contains(id) {
+            unique.push(id.clone());
+        }
+    }
+    Ok(Plan::OrderIds {
+        target,
+        ids: unique,
     })
 }
 
@@ -325,9 +388,10 @@ fn still_connected(ctx: &Ctx<'_, '_>, marketplace: &str, shop: &str) -> Result<(
         .ok_or_else(|| Error::not_found("shop", shop))
 }
 
-/// `sync_orders {marketplace, shop, since?} -> {imported, updated, synced_to}`, phase 3: imports
-/// the fetched orders (idempotently: an order already imported is updated) and moves the shop's
-/// `synced_to` to the command's time.
+/// `sync_orders {marketplace, shop, since?, order_ids?} -> {imported, updated, synced_to}`,
+/// phase 3: imports the fetched orders (idempotently: an order already imported is updated) and
+/// moves the shop's `synced_to` to the command's time; a sync of named orders leaves it where it
+/// was (it listed no window) and answers it.
 pub fn sync_orders(
     ctx: &Ctx<'_, '_>,
     args: &SyncOrders,
@@ -342,13 +406,20 @@ pub fn sync_orders(
     still_connected(ctx, &args.marketplace, &args.shop)?;
     let (_, imported, updated) =
         crate::orders::import_canonical(ctx, &args.marketplace, Some(&args.shop), orders.clone())?;
-    let synced_to = ctx.now();
-    ctx.tx.advance_shop_synced_to(
-        ctx.actor.account(),
-        &args.marketplace,
-        &args.shop,
-        &synced_to,
-    )?;
+    let synced_to = if args.order_ids.is_some() {
+        ctx.tx
+            .shop(ctx.actor.account(), &args.marketplace, &args.shop)?
+            .and_then(|shop| shop.synced_to)
+    } else {
+        let synced_to = ctx.now();
+        ctx.tx.advance_shop_synced_to(
+            ctx.actor.account(),
+            &args.marketplace,
+            &args.shop,
+            &synced_to,
+        )?;
+        Some(synced_to)
+    };
     tracing::info!(
         marketplace = %args.marketplace, shop = %args.shop, imported, updated,
         "orders synced"

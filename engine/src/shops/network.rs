@@ -19,6 +19,8 @@ pub const WINDOWS_MAX: usize = 200;
 pub const PAGES_PER_WINDOW_MAX: usize = 100;
 /// The most orders one sync fetches: the most one import takes.
 pub const SYNC_ORDERS_MAX: usize = crate::orders::IMPORT_ORDERS_MAX;
+/// The most order ids one `sync_orders {order_ids}` names.
+pub const ORDER_IDS_MAX: usize = 100;
 /// The most listings one stock sync sends; the rest wait for the next `sync_stock`.
 pub const STOCK_ITEMS_PER_SYNC_MAX: usize = 2_000;
 /// The most failures a `sync_stock` answer lists one by one (it counts them all).
@@ -52,19 +54,26 @@ impl Target {
 
     /// Every credential text long enough to mask (see [`redact`]).
     fn secrets(&self) -> Vec<String> {
-        let mut secrets = Vec::new();
-        collect_strings(&self.credentials, &mut secrets);
-        secrets.retain(|s| s.chars().count() >= SECRET_CHARS_MIN);
-        // Longest first, so a secret containing another is masked whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets
+        secrets_of(&self.credentials)
     }
+}
+
+/// Every text of a credentials object long enough to mask (see [`redact`]), longest first.
+pub(crate) fn secrets_of(credentials: &Value) -> Vec<String> {
+    let mut secrets = Vec::new();
+    collect_strings(credentials, &mut secrets);
+    secrets.retain(|s| s.chars().count() >= SECRET_CHARS_MIN);
+    // Longest first, so a secret containing another is masked whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets
 }
 
 /// What a sync command will do on the network, read in the read transaction before it.
 pub(crate) enum Plan {
     /// List and fetch the orders updated in `[from, to)` (Unix seconds).
     Orders { target: Target, from: i64, to: i64 },
+    /// Fetch the details of these order ids (a push named them).
+    OrderIds { target: Target, ids: Vec<String> },
     /// Publish these stock levels (the ones that differ from what was last sent).
     Stock {
         target: Target,
@@ -120,6 +129,16 @@ pub(crate) fn fetch(plan: Plan) -> Fetched {
             Fetched(
                 fetch_orders(&target, from, to)
                     .map(Fetch::Orders)
+                    .map_err(|error| redact(error, &secrets)),
+            )
+        }
+        Plan::OrderIds { target, ids } => {
+            let secrets = target.secrets();
+            let fetched = Client::new(&target.base_url)
+                .and_then(|client| fetch_details(&target, &client, &ids, Vec::new()));
+            Fetched(
+                fetched
+                    .map(|orders| Fetch::Orders(last_per_order_sn(orders)))
                     .map_err(|error| redact(error, &secrets)),
             )
         }
@@ -204,17 +223,31 @@ fn fetch_orders(target: &Target, from: i64, to: i64) -> Result<Vec<CanonicalOrde
             }
         }
     }
-    if !ids.is_empty() {
-        let batch = adapter.detail_batch_max()?;
-        for chunk in ids.chunks(batch) {
-            let request = adapter.order_detail_request(&ctx, chunk)?;
-            let detailed = exchange(&client, &request, |body| {
-                adapter.parse_orders(&target.shop, body)
-            })?;
-            orders.extend(detailed);
-        }
-    }
+    let orders = fetch_details(target, &client, &ids, orders)?;
     Ok(last_per_order_sn(orders))
+}
+
+/// Fetches the details of `ids` in the adapter's batches, after the `orders` already whole.
+fn fetch_details(
+    target: &Target,
+    client: &Client,
+    ids: &[String],
+    mut orders: Vec<CanonicalOrder>,
+) -> Result<Vec<CanonicalOrder>, Error> {
+    if ids.is_empty() {
+        return Ok(orders);
+    }
+    let adapter = &target.adapter;
+    let ctx = target.request_ctx();
+    let batch = adapter.detail_batch_max()?;
+    for chunk in ids.chunks(batch) {
+        let request = adapter.order_detail_request(&ctx, chunk)?;
+        let detailed = exchange(client, &request, |body| {
+            adapter.parse_orders(&target.shop, body)
+        })?;
+        orders.extend(detailed);
+    }
+    Ok(orders)
 }
 
 /// One order per `order_sn`, at the place of its first appearance, holding its last version.

@@ -29,6 +29,10 @@ const PAGE_CACHE_KIB: i64 = 64 * 1024;
 /// Pages in the write-ahead log that start a checkpoint (SQLite's default is 1,000).
 const WAL_CHECKPOINT_PAGES: i64 = 10_000;
 
+/// How much of a store opened read only is memory-mapped (`PRAGMA mmap_size`); the rest, if
+/// any, is read through the page cache.
+const READ_ONLY_MMAP_BYTES: i64 = 1 << 30;
+
 /// What a statement of the store fails with.
 #[derive(Debug)]
 pub enum DbError {
@@ -267,6 +271,23 @@ impl Row<'_> {
             Row::Postgres(row) => T::postgres(row, index),
         }
     }
+
+    /// Text column `index`, borrowed from the row (not copied); `None` for `NULL`.
+    pub fn str_or_null(&self, index: usize) -> Result<Option<&str>> {
+        match self {
+            Row::Sqlite(row) => row
+                .get_ref(index)?
+                .as_str_or_null()
+                .map_err(|e| DbError::column(index, e)),
+            Row::Postgres(row) => row.try_get(index).map_err(DbError::Postgres),
+        }
+    }
+
+    /// Text column `index`, borrowed from the row (not copied).
+    pub fn str(&self, index: usize) -> Result<&str> {
+        self.str_or_null(index)?
+            .ok_or_else(|| DbError::column(index, "NULL where a value is needed"))
+    }
 }
 
 /// A Rust type a column is read as.
@@ -392,6 +413,12 @@ impl Conn {
             Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)?
         };
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
+        if access == Access::ReadOnly {
+            // A backtest scans the whole history: pages read in place from the mapping instead
+            // of copied by a `pread` each (the kernel's copy was a tenth of a replay,
+            // BENCHMARKS.md).
+            conn.pragma_update(None, "mmap_size", READ_ONLY_MMAP_BYTES)?;
+        }
         if access != Access::Create {
             return Ok(Conn::Sqlite(conn));
         }
@@ -781,6 +808,37 @@ impl<'a> Txn<'a> {
         match self {
             Txn::Sqlite(tx) => tx.with(sql, |statement| query_rows(statement, &params, limit, map)),
             Txn::Postgres(pg) => pg_rows(pg, sql, &params, limit, map),
+        }
+    }
+
+    /// Visits the rows of a statement in turn, each borrowed while `visit` sees it, none kept:
+    /// on SQLite a cursor over the statement; on PostgreSQL the rows the query answered.
+    /// Stops when `visit` answers `false`.
+    pub fn scan(
+        &self,
+        sql: &'static str,
+        params: impl Params,
+        mut visit: impl FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        match self {
+            Txn::Sqlite(tx) => tx.with(sql, |statement| {
+                bind(statement, &params)?;
+                let mut rows = statement.raw_query();
+                while let Some(row) = rows.next()? {
+                    if !visit(&Row::Sqlite(row))? {
+                        break;
+                    }
+                }
+                Ok(())
+            }),
+            Txn::Postgres(pg) => {
+                for row in &pg.query(sql, &params)? {
+                    if !visit(&Row::Postgres(row))? {
+                        break;
+                    }
+                }
+                Ok(())
+            }
         }
     }
 

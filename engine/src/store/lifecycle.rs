@@ -1,7 +1,9 @@
 //! The rule lifecycle's rows: every pack version kept by its hash (`rule_packs`), each install
 //! (`rule_loads`), and the live entities of each workflow counted and moved by state for a
 //! pack's migration; and, read only, what a backtest replays: the orders charged in a window and
-//! the decisions recorded with their inputs.
+//! the decisions recorded with their inputs (in one scan of `audit`, or one order's by its chain).
+
+use std::collections::HashSet;
 
 use rust_decimal::Decimal;
 
@@ -88,6 +90,27 @@ const RECORDED_DECISIONS_POSTGRES: &str = "WITH RECURSIVE chain(seq) AS (
 SELECT a.seq, a.event, a.from_state, a.rules_version, a.inputs, a.at
 FROM chain c JOIN audit a ON a.seq = c.seq
 WHERE a.inputs IS NOT NULL ORDER BY a.seq DESC";
+
+/// A transition of an order recorded with its decision's inputs, borrowed from the row SQLite
+/// holds while [`Tx::scan_recorded_decisions`] visits it (nothing is copied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecisionRow<'r> {
+    /// The audit row.
+    pub seq: i64,
+    /// The order's name (`audit.entity_id`; two distributors' orders of one name are told
+    /// apart only by their chains, see [`Tx::shared_order_names`]).
+    pub order: &'r str,
+    /// The event fired.
+    pub event: &'r str,
+    /// The state it left.
+    pub from_state: Option<&'r str>,
+    /// The pack version that decided.
+    pub rules_version: &'r str,
+    /// The inputs, a JSON object by rule, as recorded.
+    pub inputs: &'r str,
+    /// When.
+    pub at: &'r str,
+}
 
 /// The entities of a workflow that a migration moves: their id and newest audit row (an
 /// order's history is a chain; other entities' rows stand alone).
@@ -191,6 +214,58 @@ impl Tx<'_> {
                 at: r.get(5)?,
             })
         })?)
+    }
+
+    /// Visits every order transition recorded with its decision's inputs, oldest first: one scan
+    /// of `audit` in its key order, each row borrowed, not copied. Stops at the first error
+    /// `visit` answers, and answers it.
+    pub fn scan_recorded_decisions(
+        &self,
+        mut visit: impl FnMut(&DecisionRow<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut failed: Option<Error> = None;
+        self.db.scan(
+            "SELECT seq, entity_id, event, from_state, rules_version, inputs, at FROM audit
+             WHERE entity_kind = ?1 AND inputs IS NOT NULL ORDER BY seq",
+            [contract::order::WORKFLOW],
+            |r| {
+                let row = DecisionRow {
+                    seq: r.get(0)?,
+                    order: r.str(1)?,
+                    event: r.str(2)?,
+                    from_state: r.str_or_null(3)?,
+                    rules_version: r.str(4)?,
+                    inputs: r.str(5)?,
+                    at: r.str(6)?,
+                };
+                match visit(&row) {
+                    Ok(()) => Ok(true),
+                    Err(e) => {
+                        failed = Some(e);
+                        Ok(false)
+                    }
+                }
+            },
+        )?;
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// The newest audit row's key (0 in an empty store): how far a scan of `audit` goes.
+    pub fn audit_seq_max(&self) -> Result<i64, Error> {
+        Ok(self.row("SELECT coalesce(max(seq), 0) FROM audit", (), |r| r.get(0))?)
+    }
+
+    /// The order names more than one distributor holds. Their audit rows name the order alone,
+    /// so only the history chain ([`Tx::recorded_decisions`]) tells whose each row is.
+    pub fn shared_order_names(&self) -> Result<HashSet<String>, Error> {
+        Ok(self
+            .rows(
+                "SELECT order_name FROM orders GROUP BY order_name HAVING count(*) > 1",
+                (),
+                |r| r.get(0),
+            )?
+            .into_iter()
+            .collect())
     }
 
     /// Records an install.

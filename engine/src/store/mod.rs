@@ -10,6 +10,7 @@ mod inventory;
 mod ledger;
 mod lifecycle;
 mod memo;
+mod notices;
 mod orders;
 mod pg;
 mod queries;
@@ -17,10 +18,11 @@ mod shops;
 mod tokens;
 
 pub use catalog::PRICE_HISTORY_MAX;
-pub use db::DbError;
+pub use db::{is_postgres, DbError};
 pub use inventory::{movement, ClearScope, MOVEMENTS_PAGE_MAX};
-pub use lifecycle::{OrderCharge, Parties, RecordedDecision, RulesLoad};
-pub use shops::{Shop, ShopStoreSku, SHOP_STORE_SKUS_MAX};
+pub use lifecycle::{DecisionRow, OrderCharge, Parties, RecordedDecision, RulesLoad};
+pub use notices::{NewNotice, Notice};
+pub use shops::{Shop, ShopConnection, ShopStoreSku, SHOP_STORE_SKUS_MAX};
 pub use tokens::{TokenRow, TOKENS_LIST_MAX};
 pub mod schema;
 

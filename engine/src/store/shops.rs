@@ -22,6 +22,8 @@ pub struct Shop {
     pub credentials: String,
     /// The end of the last order sync's window (RFC 3339).
     pub synced_to: Option<String>,
+    /// The callback URL registered with the marketplace for its pushes, if given.
+    pub push_url: Option<String>,
 }
 
 /// `Debug` without the credentials, so a shop logged or printed by mistake leaks nothing.
@@ -33,8 +35,24 @@ impl std::fmt::Debug for Shop {
             .field("base_url", &self.base_url)
             .field("credentials", &"<redacted>")
             .field("synced_to", &self.synced_to)
+            .field("push_url", &self.push_url)
             .finish()
     }
+}
+
+/// What `connect_shop` stores of a shop.
+#[derive(Clone, Copy)]
+pub struct ShopConnection<'a> {
+    /// The marketplace, as its adapter's manifest names it.
+    pub marketplace: &'a str,
+    /// The distributor's name for the shop.
+    pub shop: &'a str,
+    /// Where the marketplace's API answers, without a trailing `/`.
+    pub base_url: &'a str,
+    /// The credentials object, as JSON text.
+    pub credentials: &'a str,
+    /// The callback URL registered for pushes.
+    pub push_url: Option<&'a str>,
 }
 
 /// A store SKU mapped in a shop: the local SKU behind it and its listing ids (JSON text).
@@ -55,33 +73,46 @@ fn shop_row(r: &Row<'_>) -> db::Result<Shop> {
         base_url: r.get(2)?,
         credentials: r.get(3)?,
         synced_to: r.get(4)?,
+        push_url: r.get(5)?,
     })
 }
 
 impl Tx<'_> {
-    /// Connects (or reconnects) a shop; a reconnection keeps its `synced_to`.
-    pub fn upsert_shop(
-        &self,
-        account: &str,
-        marketplace: &str,
-        shop: &str,
-        base_url: &str,
-        credentials: &str,
-    ) -> Result<(), Error> {
+    /// Connects (or reconnects) a shop; a reconnection keeps its `synced_to` and replaces the
+    /// rest (a `push_url` not given again is dropped).
+    pub fn upsert_shop(&self, account: &str, shop: &ShopConnection<'_>) -> Result<(), Error> {
         self.exec(
-            "INSERT INTO shops (account, marketplace, shop, base_url, credentials)
-             VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO shops (account, marketplace, shop, base_url, credentials, push_url)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (account, marketplace, shop) DO UPDATE SET base_url = excluded.base_url,
-             credentials = excluded.credentials",
-            params![account, marketplace, shop, base_url, credentials],
+             credentials = excluded.credentials, push_url = excluded.push_url",
+            params![
+                account,
+                shop.marketplace,
+                shop.shop,
+                shop.base_url,
+                shop.credentials,
+                shop.push_url
+            ],
         )?;
         Ok(())
+    }
+
+    /// Every connected shop of every account, as `(account, marketplace, shop)`, at most
+    /// `limit`: what the periodic pull visits.
+    pub fn all_shops(&self, limit: usize) -> Result<Vec<(String, String, String)>, Error> {
+        Ok(self.db.rows_limited(
+            "SELECT account, marketplace, shop FROM shops ORDER BY account, marketplace, shop",
+            (),
+            limit,
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
     }
 
     /// An account's connected shops.
     pub fn shops(&self, account: &str) -> Result<Vec<Shop>, Error> {
         Ok(self.rows(
-            "SELECT marketplace, shop, base_url, credentials, synced_to FROM shops
+            "SELECT marketplace, shop, base_url, credentials, synced_to, push_url FROM shops
              WHERE account = ?1 ORDER BY marketplace, shop",
             [account],
             shop_row,
@@ -97,7 +128,7 @@ impl Tx<'_> {
     ) -> Result<Option<Shop>, Error> {
         Ok(self
             .row(
-                "SELECT marketplace, shop, base_url, credentials, synced_to FROM shops
+                "SELECT marketplace, shop, base_url, credentials, synced_to, push_url FROM shops
                  WHERE account = ?1 AND marketplace = ?2 AND shop = ?3",
                 [account, marketplace, shop],
                 shop_row,

@@ -73,6 +73,7 @@
 #![warn(missing_docs)]
 
 pub mod orders;
+pub mod push;
 pub mod sign;
 pub mod status;
 pub mod stock;
@@ -80,11 +81,11 @@ pub mod time;
 pub mod xml;
 
 use distributary_plugin::adapter::{
-    CAPABILITY_ORDER_SYNC, CAPABILITY_SELLER_DELIVERY, CAPABILITY_STOCK_UPDATE,
+    CAPABILITY_ORDER_SYNC, CAPABILITY_PUSH, CAPABILITY_SELLER_DELIVERY, CAPABILITY_STOCK_UPDATE,
 };
 use distributary_plugin::{
     Adapter, AdapterError, CanonicalOrder, HttpRequest, ListPage, ListQuery, Manifest, OrderStatus,
-    RequestContext, StockItem, StockRefusal,
+    PushRequest, PushVerdict, RequestContext, StockItem, StockRefusal,
 };
 use serde_json::Value;
 
@@ -235,6 +236,7 @@ impl Adapter for LazadaAdapter {
                 CAPABILITY_ORDER_SYNC.to_owned(),
                 CAPABILITY_STOCK_UPDATE.to_owned(),
                 CAPABILITY_SELLER_DELIVERY.to_owned(),
+                CAPABILITY_PUSH.to_owned(),
             ],
         }
     }
@@ -323,6 +325,10 @@ impl Adapter for LazadaAdapter {
         body: &str,
     ) -> Result<Vec<StockRefusal>, AdapterError> {
         stock::parse_stock_update(items, body)
+    }
+
+    fn parse_push(&self, push: &PushRequest) -> Result<PushVerdict, AdapterError> {
+        push::parse_push(push)
     }
 }
 

@@ -10,6 +10,7 @@
 )]
 
 mod orders;
+pub mod push;
 mod requests;
 pub mod signing;
 pub mod status;
@@ -18,11 +19,11 @@ pub mod stock;
 pub use distributary_plugin::payload::BODY_BYTES_MAX;
 
 use distributary_plugin::adapter::{
-    CAPABILITY_ORDER_SYNC, CAPABILITY_SELLER_DELIVERY, CAPABILITY_STOCK_UPDATE,
+    CAPABILITY_ORDER_SYNC, CAPABILITY_PUSH, CAPABILITY_SELLER_DELIVERY, CAPABILITY_STOCK_UPDATE,
 };
 use distributary_plugin::{
     Adapter, AdapterError, CanonicalOrder, HttpRequest, ListPage, ListQuery, Manifest, OrderStatus,
-    RequestContext, StockItem, StockRefusal,
+    PushRequest, PushVerdict, RequestContext, StockItem, StockRefusal,
 };
 
 /// The marketplace name in the host protocol.
@@ -61,6 +62,7 @@ impl Adapter for ShopeeAdapter {
                 CAPABILITY_ORDER_SYNC.to_owned(),
                 CAPABILITY_STOCK_UPDATE.to_owned(),
                 CAPABILITY_SELLER_DELIVERY.to_owned(),
+                CAPABILITY_PUSH.to_owned(),
             ],
         }
     }
@@ -115,6 +117,10 @@ impl Adapter for ShopeeAdapter {
         body: &str,
     ) -> Result<Vec<StockRefusal>, AdapterError> {
         stock::parse_stock_update(items, body)
+    }
+
+    fn parse_push(&self, push: &PushRequest) -> Result<PushVerdict, AdapterError> {
+        push::parse_push(push)
     }
 }
 

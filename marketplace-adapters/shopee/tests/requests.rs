@@ -70,7 +70,7 @@ fn manifest_declares_order_sync_stock_update_and_seller_delivery() {
     assert_eq!(manifest.marketplace, "shopee");
     assert_eq!(
         manifest.capabilities,
-        ["order_sync", "stock_update", "seller_delivery"]
+        ["order_sync", "stock_update", "seller_delivery", "push"]
     );
 }
 

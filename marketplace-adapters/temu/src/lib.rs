@@ -1,7 +1,8 @@
 //! The Temu Partner API adapter: signs router calls, lists orders (the list carries them whole),
 //! parses `bg.order.list.v2.get` answers into canonical orders and builds stock updates. Pure
 //! translation, no I/O, no clock (docs/marketplaces.md, "Temu Partner API"). Temu offers no seller
-//! delivery.
+//! delivery, and no push notification it documents how to verify: its capabilities lack `push`,
+//! and its orders are pulled only.
 //!
 //! Credentials (`connect_shop`): `{app_key, app_secret, access_token}`. Status mapping: see
 //! [`status`].
@@ -25,7 +26,7 @@ pub mod stock;
 use distributary_plugin::adapter::{CAPABILITY_ORDER_SYNC, CAPABILITY_STOCK_UPDATE};
 use distributary_plugin::{
     Adapter, AdapterError, CanonicalOrder, HttpRequest, ListPage, ListQuery, Manifest, OrderStatus,
-    RequestContext, StockItem, StockRefusal,
+    PushRequest, PushVerdict, RequestContext, StockItem, StockRefusal,
 };
 
 pub use distributary_plugin::payload::BODY_BYTES_MAX;
@@ -134,6 +135,16 @@ impl Adapter for TemuAdapter {
         body: &str,
     ) -> Result<Vec<StockRefusal>, AdapterError> {
         stock::parse_stock_update(items, body)
+    }
+
+    /// Temu documents order events but not how they are signed (docs/marketplaces.md, "Push
+    /// notifications"): nothing it pushes can be authenticated, so its orders are pulled only.
+    fn parse_push(&self, _push: &PushRequest) -> Result<PushVerdict, AdapterError> {
+        Ok(PushVerdict::Unsupported {
+            reason: "Temu's push notifications are not verifiable (their signing is not \
+                     documented): its orders are pulled"
+                .to_owned(),
+        })
     }
 }
 

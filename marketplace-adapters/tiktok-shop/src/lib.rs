@@ -60,16 +60,17 @@
 #![warn(missing_docs)]
 
 pub mod orders;
+pub mod push;
 pub mod sign;
 pub mod status;
 pub mod stock;
 
 use distributary_plugin::adapter::{
-    CAPABILITY_ORDER_SYNC, CAPABILITY_SELLER_DELIVERY, CAPABILITY_STOCK_UPDATE,
+    CAPABILITY_ORDER_SYNC, CAPABILITY_PUSH, CAPABILITY_SELLER_DELIVERY, CAPABILITY_STOCK_UPDATE,
 };
 use distributary_plugin::{
     Adapter, AdapterError, CanonicalOrder, HttpRequest, ListPage, ListQuery, Manifest, OrderStatus,
-    RequestContext, StockItem, StockRefusal,
+    PushRequest, PushVerdict, RequestContext, StockItem, StockRefusal,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -285,6 +286,7 @@ impl Adapter for TikTokShopAdapter {
                 CAPABILITY_ORDER_SYNC.to_owned(),
                 CAPABILITY_STOCK_UPDATE.to_owned(),
                 CAPABILITY_SELLER_DELIVERY.to_owned(),
+                CAPABILITY_PUSH.to_owned(),
             ],
         }
     }
@@ -388,5 +390,9 @@ impl Adapter for TikTokShopAdapter {
         body: &str,
     ) -> Result<Vec<StockRefusal>, AdapterError> {
         stock::parse_stock_update(items, body)
+    }
+
+    fn parse_push(&self, push: &PushRequest) -> Result<PushVerdict, AdapterError> {
+        push::parse_push(push)
     }
 }

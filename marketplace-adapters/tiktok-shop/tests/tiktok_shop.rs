@@ -409,6 +409,6 @@ fn manifest_declares_the_capabilities() {
     assert_eq!(manifest.marketplace, "tiktok_shop");
     assert_eq!(
         manifest.capabilities,
-        vec!["order_sync", "stock_update", "seller_delivery"]
+        vec!["order_sync", "stock_update", "seller_delivery", "push"]
     );
 }

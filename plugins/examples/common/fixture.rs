@@ -3,7 +3,8 @@
 
 use distributary_plugin::{
     host_log, Adapter, AdapterError, CanonicalOrder, HttpRequest, ListPage, ListQuery, LogLevel,
-    Manifest, OrderLine, OrderStatus, RequestContext, StockItem, StockRefusal,
+    Manifest, OrderLine, OrderStatus, PushRequest, PushVerdict, RequestContext, StockItem,
+    StockRefusal,
 };
 use serde::Deserialize;
 
@@ -209,6 +210,13 @@ impl Adapter for Fixture {
                     .collect()
             })
             .unwrap_or_default())
+    }
+
+    /// The fixture pushes nothing.
+    fn parse_push(&self, _: &PushRequest) -> Result<PushVerdict, AdapterError> {
+        Ok(PushVerdict::Unsupported {
+            reason: "the fixture marketplace pushes nothing".to_owned(),
+        })
     }
 }
 

@@ -1143,7 +1143,8 @@ pub fn specs(world: &World) -> Vec<Spec> {
             .extra("a marketplace without an adapter", json!({"marketplace": "nope", "shop": "x", "base_url": "https://a.example", "credentials": {}}), "bad_request")
             .extra("a URL that is not http", json!({"marketplace": "shopee", "shop": "x", "base_url": "ftp://a.example", "credentials": {}}), "bad_request")
             .extra("credentials that are no object", json!({"marketplace": "shopee", "shop": "x", "base_url": "https://a.example", "credentials": "secret"}), "bad_request")
-            .extra("credentials over the text bound", json!({"marketplace": "shopee", "shop": "x", "base_url": "https://a.example", "credentials": {"k": "x".repeat(distributary::command::TEXT_CHARS_MAX)}}), "bad_request"),
+            .extra("credentials over the text bound", json!({"marketplace": "shopee", "shop": "x", "base_url": "https://a.example", "credentials": {"k": "x".repeat(distributary::command::TEXT_CHARS_MAX)}}), "bad_request")
+            .extra("a push URL that is not http", json!({"marketplace": "shopee", "shop": "x", "base_url": "https://a.example", "credentials": {}, "push_url": "erp.example.com/hook"}), "bad_request"),
         Spec::new("dis", "sync_orders", json!({"marketplace": "shopee", "shop": "dis-shop", "since": "2026-11-26T00:00:00Z"}))
             .control("marketplace_error")
             .optional(&["since"])
@@ -1151,7 +1152,11 @@ pub fn specs(world: &World) -> Vec<Spec> {
             .other("dis2", None, "not_found")
             .other("sup", None, "not_found")
             .extra("a since after the sync", json!({"marketplace": "shopee", "shop": "dis-shop", "since": "2027-01-01T00:00:00Z"}), "bad_request")
-            .extra("a since that is no time", json!({"marketplace": "shopee", "shop": "dis-shop", "since": "yesterday"}), "bad_request"),
+            .extra("a since that is no time", json!({"marketplace": "shopee", "shop": "dis-shop", "since": "yesterday"}), "bad_request")
+            .extra("order ids with a since", json!({"marketplace": "shopee", "shop": "dis-shop", "since": "2026-11-26T00:00:00Z", "order_ids": ["A1"]}), "bad_request")
+            .extra("no order ids", json!({"marketplace": "shopee", "shop": "dis-shop", "order_ids": []}), "bad_request")
+            .extra("too many order ids", json!({"marketplace": "shopee", "shop": "dis-shop", "order_ids": (0..=distributary::shops::ORDER_IDS_MAX).map(|n| format!("A{n}")).collect::<Vec<_>>()}), "bad_request")
+            .extra("an empty order id", json!({"marketplace": "shopee", "shop": "dis-shop", "order_ids": [""]}), "bad_request"),
         Spec::new("dis", "sync_stock", json!({"marketplace": "shopee", "shop": "dis-shop"}))
             .id("/shop", json!("nope"), Some(json!("dis2-shop")), "not_found")
             .other("dis2", None, "not_found")
