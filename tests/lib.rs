@@ -12,6 +12,7 @@
 //! (a copy of the scenario's pack, made for the run), as a rule author's edit before
 //! `reload_rules`.
 
+pub mod pg;
 pub mod workload;
 
 use std::{collections::BTreeMap, path::Path};
@@ -95,9 +96,23 @@ pub fn run_file(path: &Path) -> Result<usize, String> {
     run_file_observed(path, &mut |_, _| {})
 }
 
+/// [`run_file`] against the store at `db`, which must be fresh (a PostgreSQL database made for
+/// the run, [`pg::Database`]).
+pub fn run_file_on(path: &Path, db: &Path) -> Result<usize, String> {
+    run_file_in(path, db, &mut |_, _| {})
+}
+
 /// [`run_file`], showing `observe` every request line sent and the answer line it got.
 pub fn run_file_observed(
     path: &Path,
+    observe: &mut dyn FnMut(&Value, &Value),
+) -> Result<usize, String> {
+    run_file_in(path, Path::new(":memory:"), observe)
+}
+
+fn run_file_in(
+    path: &Path,
+    db: &Path,
     observe: &mut dyn FnMut(&Value, &Value),
 ) -> Result<usize, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -145,7 +160,7 @@ pub fn run_file_observed(
         auto_deliver: scenario.auto_deliver,
         ..EngineOptions::default()
     };
-    let engine = Engine::open(Path::new(":memory:"), options).map_err(|e| format!("{e:?}"))?;
+    let engine = Engine::open(db, options).map_err(|e| format!("{e:?}"))?;
     let mut vars = BTreeMap::new();
     for (index, step) in scenario.steps.iter().enumerate() {
         if let Some(folder) = &step.write_rules {

@@ -2,7 +2,8 @@
 //! orders. The same pack changes nothing; doubling the handling fee costs exactly the handling
 //! fees charged; a changed push check and a changed allocation rule are each counted; the window
 //! bounds what is replayed; orders decided before inputs were recorded are skipped and counted;
-//! the store's bytes never change; and a broken pack is refused with located diagnostics.
+//! the store's bytes never change; a broken pack is refused with located diagnostics, and a
+//! PostgreSQL store with a reason.
 
 use std::{
     collections::BTreeMap,
@@ -395,6 +396,20 @@ fn a_broken_pack_is_refused_with_located_diagnostics() {
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("fees.rhai:"), "{stderr}");
+}
+
+/// A PostgreSQL store is refused, saying so, before anything connects to it.
+#[test]
+fn a_postgres_store_is_refused() {
+    let db = Path::new("postgres://nobody@127.0.0.1:1/none");
+    let out = backtest(db, &rules_dir(), &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("PostgreSQL store cannot be backtested") && stderr.contains("bad_request"),
+        "{stderr}"
+    );
 }
 
 /// Two distributors' orders of one name: `audit` names an order, not its distributor, so the

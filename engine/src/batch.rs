@@ -69,6 +69,38 @@ impl Scope for Store {
     }
 }
 
+/// The most times a batch runs again after a conflict with another process's transaction
+/// (PostgreSQL's serialization failures and deadlocks, [`Store::conflicted`]).
+pub(crate) const CONFLICT_RETRIES_MAX: u32 = 16;
+
+/// [`run`] in a write transaction of `store`, run again while it fails for a conflict with
+/// another process's transaction — at most [`CONFLICT_RETRIES_MAX`] times, after a pause that
+/// grows — so that a host never sees one; the attempts are logged.
+pub(crate) fn run_on_store<B: Batch>(
+    store: &mut Store,
+    batch: &B,
+    optimistic: bool,
+) -> Result<Ran<B::Done, B::Closed>, Error> {
+    let mut attempt: u32 = 1;
+    loop {
+        let ran = run(store, batch, optimistic);
+        if ran.is_err() && store.conflicted() && attempt <= CONFLICT_RETRIES_MAX {
+            tracing::warn!(
+                attempt,
+                "the transaction conflicted with another process's; running it again"
+            );
+            let pause_ms = u64::from(attempt.min(6)).pow(2);
+            std::thread::sleep(std::time::Duration::from_millis(pause_ms));
+            attempt += 1;
+            continue;
+        }
+        if attempt > 1 {
+            tracing::info!(attempts = attempt, "the transaction ran after conflicts");
+        }
+        return ran;
+    }
+}
+
 /// How a batch ran.
 pub(crate) struct Ran<T, C> {
     /// Each item's answer, in order. The item that failed the first run is left out when it does
@@ -175,8 +207,8 @@ fn with_savepoints<B: Batch>(
 }
 
 /// Runs `work`, answering a panic inside it as `internal` instead of unwinding into the host.
-/// Nothing is half-applied: the transaction a panic unwinds through rolls back when rusqlite's
-/// `Transaction` drops, and the engine's other state is immutable (rules, workflows, plugins).
+/// Nothing is half-applied: the transaction a panic unwinds through rolls back when the store's
+/// transaction drops, and the engine's other state is immutable (rules, workflows, plugins).
 pub(crate) fn catch_panic<T>(work: impl FnOnce() -> T) -> Result<T, Error> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|payload| {
         let message = payload

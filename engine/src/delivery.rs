@@ -34,7 +34,7 @@ pub(crate) fn drain(store: &mut Store, engine: &dyn OpenCtx) -> Result<usize, Er
         // Like a batch of commands: one transaction without savepoints first. When a delivery
         // fails, that is rolled back and the batch runs again with a savepoint per delivery, the
         // failed one left queued.
-        let done = batch::run(store, &deliveries, true)?.succeeded();
+        let done = batch::run_on_store(store, &deliveries, true)?.succeeded();
         // Nothing left, or only deliveries that keep failing: they wait for the next drain.
         if done == 0 {
             break;

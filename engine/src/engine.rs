@@ -259,8 +259,8 @@ impl Engine {
 
     /// [`Engine::authenticate`] for a caller that must not wait for the store (an async
     /// server's worker): the token is read on the connection of its own, which never waits for
-    /// a commit. `None` when there is none (a store in memory): call `authenticate` where waiting
-    /// is allowed. The `bool` says that the token's `last_used_at` is due, which this leaves to
+    /// a commit. `None` when there is none (a store in memory, or on PostgreSQL): call
+    /// `authenticate` where waiting is allowed. The `bool` says that the token's `last_used_at` is due, which this leaves to
     /// [`Engine::touch_token`] (it writes, so it waits for the store).
     pub fn authenticate_without_waiting(
         &self,
@@ -281,12 +281,14 @@ impl Engine {
     }
 
     /// The read-only connection of the token checks, opened on first use; `None` for a store in
-    /// memory, or when it cannot be opened (the checks then read through the store's own
+    /// memory or on PostgreSQL, or when it cannot be opened (the checks then read through the store's own
     /// connection, waiting for its lock, as they would without it).
     fn reader(&self) -> Option<&Mutex<Store>> {
         self.reader
             .get_or_init(|| {
-                if self.path.as_os_str() == ":memory:" {
+                // On PostgreSQL the checks read through the store's own connection: a second
+                // connection per engine there is neither measured nor tested.
+                if self.path.as_os_str() == ":memory:" || crate::store::is_postgres(&self.path) {
                     return None;
                 }
                 Store::open_read_only(&self.path)

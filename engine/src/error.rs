@@ -151,12 +151,6 @@ impl Error {
     }
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(err: rusqlite::Error) -> Error {
-        Error::new(Code::Internal, format!("store: {err}"))
-    }
-}
-
 impl Error {
     /// Rebuilds an error from its protocol form (a stored idempotent answer).
     pub fn from_json(value: &Value) -> Error {

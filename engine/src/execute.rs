@@ -45,7 +45,7 @@ pub(crate) fn execute<P>(
     }
     // A batch of several runs without savepoints first; a single command runs with its savepoint
     // at once.
-    match batch::run(store, commands, envelopes.len() > 1) {
+    match batch::run_on_store(store, commands, envelopes.len() > 1) {
         Ok(ran) => {
             let results = ran
                 .results

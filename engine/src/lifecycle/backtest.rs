@@ -221,6 +221,13 @@ pub fn backtest(
     window: &Window,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, Error> {
+    if crate::store::is_postgres(path) {
+        return Err(Error::new(
+            Code::BadRequest,
+            "a backtest replays a SQLite store (one scan of its file, read only); a PostgreSQL \
+             store cannot be backtested yet",
+        ));
+    }
     if !path.is_file() {
         return Err(Error::new(
             Code::NotFound,

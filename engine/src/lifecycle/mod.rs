@@ -219,7 +219,8 @@ pub struct ReloadPlan {
 /// store in a read transaction): nothing is written (a store of an older schema is refused rather than
 /// migrated). Answers what the install would do, or `rules_invalid` with the stranded states.
 pub fn check_store(path: &std::path::Path, next: &Installed) -> Result<ReloadPlan, Error> {
-    if !path.is_file() {
+    // A PostgreSQL database that does not answer, or has no store, is refused as it opens.
+    if !crate::store::is_postgres(path) && !path.is_file() {
         return Err(Error::new(
             Code::NotFound,
             format!("no store at {}", path.display()),

@@ -1,8 +1,8 @@
 //! Statements for products, price history, local SKUs, claims and store-SKU mappings.
 
-use rusqlite::{params, OptionalExtension, Row};
 use rust_decimal::Decimal;
 
+use super::db::{self, params, Optional, Row};
 use super::{queries::decimal, Table, Tx};
 use crate::error::Error;
 use crate::model::{Claim, Product};
@@ -10,7 +10,7 @@ use crate::model::{Claim, Product};
 /// How many prices of a SKU the history keeps (docs/protocol.md#distribution-products).
 pub const PRICE_HISTORY_MAX: usize = 30;
 
-fn product_row(r: &Row<'_>) -> rusqlite::Result<Product> {
+fn product_row(r: &Row<'_>) -> db::Result<Product> {
     Ok(Product {
         supplier: r.get(0)?,
         sku: r.get(1)?,
@@ -26,7 +26,7 @@ const PRODUCT_COLUMNS: &str = "supplier, sku, name, price, combination, visible_
 const CLAIM_COLUMNS: &str =
     "claim, distributor, supplier, sku, local_sku, state, cost, cost_currency";
 
-fn claim_row(r: &Row<'_>) -> rusqlite::Result<Claim> {
+fn claim_row(r: &Row<'_>) -> db::Result<Claim> {
     let cost: Option<String> = r.get(6)?;
     Ok(Claim {
         claim: r.get(0)?,
@@ -93,11 +93,11 @@ impl Tx<'_> {
 
     /// Every product of a supplier, by SKU.
     pub fn products_of(&self, supplier: &str) -> Result<Vec<Product>, Error> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products WHERE supplier = ?1 ORDER BY sku"
-        ))?;
-        let rows = stmt.query_map([supplier], product_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(self.rows_built(
+            &format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE supplier = ?1 ORDER BY sku"),
+            [supplier],
+            product_row,
+        )?)
     }
 
     /// The enabled products of a supplier that a distributor may see.
@@ -106,13 +106,15 @@ impl Tx<'_> {
         supplier: &str,
         distributor: &str,
     ) -> Result<Vec<Product>, Error> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products p WHERE supplier = ?1 AND enabled = 1 AND
+        Ok(self.rows_built(
+            &format!(
+                "SELECT {PRODUCT_COLUMNS} FROM products p WHERE supplier = ?1 AND enabled = 1 AND
              (visible_all = 1 OR EXISTS (SELECT 1 FROM product_visibility v WHERE
               v.supplier = p.supplier AND v.sku = p.sku AND v.distributor = ?2)) ORDER BY sku"
-        ))?;
-        let rows = stmt.query_map([supplier, distributor], product_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            ),
+            [supplier, distributor],
+            product_row,
+        )?)
     }
 
     /// Whether a distributor may see a product (enabled or not).
@@ -163,13 +165,14 @@ impl Tx<'_> {
         )?;
         // The limit is written into the text: SQLite's planner reads a bound `LIMIT ?`, so a
         // statement binding one is prepared again at every run.
-        self.tx
-            .prepare_cached(&format!(
+        self.db.exec_built(
+            &format!(
                 "DELETE FROM price_history WHERE supplier = ?1 AND sku = ?2 AND seq NOT IN
                  (SELECT seq FROM price_history WHERE supplier = ?1 AND sku = ?2
                   ORDER BY seq DESC LIMIT {PRICE_HISTORY_MAX})"
-            ))?
-            .execute(params![supplier, sku])?;
+            ),
+            [supplier, sku],
+        )?;
         Ok(())
     }
 
@@ -293,12 +296,14 @@ impl Tx<'_> {
 
     /// A distributor's live claims, optionally in one state, by supplier and SKU.
     pub fn claims_of(&self, distributor: &str, state: Option<&str>) -> Result<Vec<Claim>, Error> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {CLAIM_COLUMNS} FROM claims WHERE distributor = ?1 AND state <> 'removed'
-             AND (?2 IS NULL OR state = ?2) ORDER BY supplier, sku"
-        ))?;
-        let rows = stmt.query_map(params![distributor, state], claim_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(self.rows_built(
+            &format!(
+                "SELECT {CLAIM_COLUMNS} FROM claims WHERE distributor = ?1 AND state <> 'removed'
+             AND (CAST(?2 AS TEXT) IS NULL OR state = ?2) ORDER BY supplier, sku"
+            ),
+            params![distributor, state],
+            claim_row,
+        )?)
     }
 
     /// A distributor's live claims whose local SKU is `local_sku`.
@@ -311,12 +316,14 @@ impl Tx<'_> {
             Table::Claims,
             &["claims_by_local_sku", distributor, local_sku],
             || {
-                let mut stmt = self.tx.prepare_cached(&format!(
+                Ok(self.rows_built(
+                    &format!(
                     "SELECT {CLAIM_COLUMNS} FROM claims WHERE distributor = ?1 AND local_sku = ?2
                  AND state <> 'removed' ORDER BY supplier, sku"
-                ))?;
-                let rows = stmt.query_map([distributor, local_sku], claim_row)?;
-                Ok(rows.collect::<Result<_, _>>()?)
+                ),
+                    [distributor, local_sku],
+                    claim_row,
+                )?)
             },
         )
     }
@@ -328,12 +335,14 @@ impl Tx<'_> {
         sku: &str,
         state: &str,
     ) -> Result<Vec<Claim>, Error> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {CLAIM_COLUMNS} FROM claims WHERE supplier = ?1 AND sku = ?2 AND state = ?3
+        Ok(self.rows_built(
+            &format!(
+                "SELECT {CLAIM_COLUMNS} FROM claims WHERE supplier = ?1 AND sku = ?2 AND state = ?3
              ORDER BY distributor"
-        ))?;
-        let rows = stmt.query_map([supplier, sku, state], claim_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            ),
+            [supplier, sku, state],
+            claim_row,
+        )?)
     }
 
     /// Every claim a distributor holds from a supplier in one state.
@@ -343,12 +352,14 @@ impl Tx<'_> {
         supplier: &str,
         state: &str,
     ) -> Result<Vec<Claim>, Error> {
-        let mut stmt = self.tx.prepare_cached(&format!(
+        Ok(self.rows_built(
+            &format!(
             "SELECT {CLAIM_COLUMNS} FROM claims WHERE distributor = ?1 AND supplier = ?2 AND state = ?3
              ORDER BY sku"
-        ))?;
-        let rows = stmt.query_map([distributor, supplier, state], claim_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        ),
+            [distributor, supplier, state],
+            claim_row,
+        )?)
     }
 
     /// Maps a store SKU to a local SKU, replacing an earlier mapping; returns the earlier local

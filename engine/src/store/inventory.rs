@@ -1,8 +1,7 @@
 //! Statements for stock cells and the movement log. A stock push touches one cell per mapped
 //! distributor for every SKU, so its statements are set-based and prepared once per push.
 
-use rusqlite::{params, OptionalExtension};
-
+use super::db::{self, params, Dialect, Optional, Row};
 use super::{Table, Tx};
 use crate::error::Error;
 use crate::model::{CellKey, Movement, StockCell};
@@ -82,7 +81,7 @@ impl Tx<'_> {
         at: &str,
         prev: Option<i64>,
     ) -> Result<i64, Error> {
-        self.exec(
+        Ok(self.db.insert_seq(
             "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at, prev)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
@@ -96,8 +95,7 @@ impl Tx<'_> {
                 at,
                 prev
             ],
-        )?;
-        Ok(self.tx.last_insert_rowid())
+        )?)
     }
 
     /// Sets `available` of one supplier SKU in one warehouse for every distributor that mirrors
@@ -117,39 +115,25 @@ impl Tx<'_> {
              JOIN claims k ON k.distributor = c.account AND k.supplier = c.supplier AND k.sku = c.sku AND k.state = 'claimed'
              WHERE c.supplier = ?1 AND c.warehouse = ?2 AND c.sku = ?3 AND c.account <> ?1 AND c.available <> ?4";
         // The join runs once; each mirrored cell is then written by its primary key.
-        let mirrors: Vec<(String, i64, Option<i64>)> = self
-            .tx
-            .prepare_cached(&format!(
-                "SELECT c.account, c.available, c.last_movement {MIRRORS}"
-            ))?
-            .query_map(params![supplier, warehouse, sku, available], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        let mut update = self.tx.prepare_cached(
-            "UPDATE stock SET available = ?5, last_movement = ?6
-             WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
-        )?;
-        let mut log = self.tx.prepare_cached(
-            "INSERT INTO movements (account, supplier, warehouse, sku, kind, before, after, at, prev)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        let mirrors: Vec<(String, i64, Option<i64>)> = self.rows_built(
+            &format!("SELECT c.account, c.available, c.last_movement {MIRRORS}"),
+            params![supplier, warehouse, sku, available],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         for (account, before, last) in &mirrors {
-            log.execute(params![
+            let cell = CellKey {
                 account,
                 supplier,
                 warehouse,
                 sku,
-                movement::STOCK_PUSH,
-                before,
-                available,
-                at,
-                last
-            ])?;
-            let logged = self.tx.last_insert_rowid();
-            update.execute(params![
-                account, supplier, warehouse, sku, available, logged
-            ])?;
+            };
+            let logged =
+                self.log_movement(cell, movement::STOCK_PUSH, *before, available, at, *last)?;
+            self.exec(
+                "UPDATE stock SET available = ?5, last_movement = ?6
+                 WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
+                params![account, supplier, warehouse, sku, available, logged],
+            )?;
         }
         Ok(mirrors.len())
     }
@@ -169,17 +153,15 @@ impl Tx<'_> {
             ClearScope::Warehouse(w) => ("warehouse", w),
             ClearScope::Sku(s) => ("sku", s),
         };
-        let cells: Vec<(String, String, i64, Option<i64>)> = self
-            .tx
-            .prepare_cached(&format!(
+        let cells: Vec<(String, String, i64, Option<i64>)> = self.rows_built(
+            &format!(
                 "SELECT warehouse, sku, available, last_movement FROM stock
                  WHERE account = ?1 AND supplier = ?2 AND (?3 = '' OR {column} = ?3)
                  AND (available > 0 OR locked > 0) ORDER BY warehouse, sku"
-            ))?
-            .query_map(params![distributor, supplier, value], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?
-            .collect::<Result<_, _>>()?;
+            ),
+            [distributor, supplier, value],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
         for (warehouse, sku, before, last) in &cells {
             let cell = CellKey {
                 account: distributor,
@@ -253,11 +235,11 @@ impl Tx<'_> {
             &["warehouse_region", supplier, warehouse],
             || {
                 Ok(self
-                    .tx
-                    .prepare_cached(
+                    .row(
                         "SELECT region FROM warehouses WHERE account = ?1 AND warehouse = ?2",
-                    )?
-                    .query_row([supplier, warehouse], |r| r.get(0))
+                        [supplier, warehouse],
+                        |r| r.get(0),
+                    )
                     .optional()?)
             },
         )
@@ -283,7 +265,7 @@ impl Tx<'_> {
                 "SELECT available, locked, last_movement FROM stock
                  WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
                 key,
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get(2)?)),
+                |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get(2)?)),
             )
             .optional()?
         else {
@@ -329,26 +311,41 @@ impl Tx<'_> {
         // stops after the limit: each movement's `prev` is older than it. The limit is written
         // into the text (the planner reads a bound `LIMIT ?`, which makes SQLite prepare the
         // statement again at every run); the engine asks for one page size.
-        let sql = format!(
-            "WITH RECURSIVE chain (seq) AS (
-                 SELECT last_movement FROM stock
-                 WHERE account = ?1 AND supplier = ?2 AND sku = ?3 AND last_movement IS NOT NULL
-                 AND warehouse IN (SELECT warehouse FROM warehouses WHERE account = ?2)
-                 UNION ALL
-                 SELECT m.prev FROM movements m JOIN chain c ON m.seq = c.seq
-                 WHERE m.prev IS NOT NULL
-                 ORDER BY 1 DESC LIMIT {limit})
-             SELECT seq, supplier, warehouse, sku, kind, before, after, at FROM movements
-             WHERE seq IN chain ORDER BY seq DESC"
-        );
-        let mut statement = self.tx.prepare_cached(&sql)?;
-        let rows = statement.query_map(params![account, supplier, sku], movement_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let sql = match self.db.dialect() {
+            Dialect::Sqlite => format!(
+                "WITH RECURSIVE chain (seq) AS (
+                     SELECT last_movement FROM stock
+                     WHERE account = ?1 AND supplier = ?2 AND sku = ?3
+                     AND last_movement IS NOT NULL
+                     AND warehouse IN (SELECT warehouse FROM warehouses WHERE account = ?2)
+                     UNION ALL
+                     SELECT m.prev FROM movements m JOIN chain c ON m.seq = c.seq
+                     WHERE m.prev IS NOT NULL
+                     ORDER BY 1 DESC LIMIT {limit})
+                 SELECT seq, supplier, warehouse, sku, kind, before, after, at FROM movements
+                 WHERE seq IN (SELECT seq FROM chain) ORDER BY seq DESC"
+            ),
+            // PostgreSQL orders no recursive term: it walks the chains whole, then keeps the
+            // newest.
+            Dialect::Postgres => format!(
+                "WITH RECURSIVE chain (seq) AS (
+                     SELECT last_movement FROM stock
+                     WHERE account = ?1 AND supplier = ?2 AND sku = ?3
+                     AND last_movement IS NOT NULL
+                     AND warehouse IN (SELECT warehouse FROM warehouses WHERE account = ?2)
+                     UNION ALL
+                     SELECT m.prev FROM movements m JOIN chain c ON m.seq = c.seq
+                     WHERE m.prev IS NOT NULL)
+                 SELECT seq, supplier, warehouse, sku, kind, before, after, at FROM movements
+                 WHERE seq IN (SELECT seq FROM chain) ORDER BY seq DESC LIMIT {limit}"
+            ),
+        };
+        Ok(self.rows_built(&sql, [account, supplier, sku], movement_row)?)
     }
 }
 
 /// A movement from the columns `seq, supplier, warehouse, sku, kind, before, after, at`.
-fn movement_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Movement> {
+fn movement_row(r: &Row<'_>) -> db::Result<Movement> {
     Ok(Movement {
         seq: r.get(0)?,
         supplier: r.get(1)?,
@@ -361,7 +358,7 @@ fn movement_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Movement> {
     })
 }
 
-fn cell_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StockCell> {
+fn cell_row(r: &Row<'_>) -> db::Result<StockCell> {
     Ok(StockCell {
         account: r.get(0)?,
         supplier: r.get(1)?,
@@ -436,7 +433,7 @@ mod tests {
                 let scanned: Vec<Movement> = tx.rows(
                     "SELECT seq, supplier, warehouse, sku, kind, before, after, at FROM movements
                      WHERE account = 'dist' AND supplier = 'sup' AND sku = 'MUG' ORDER BY seq DESC",
-                    [],
+                    (),
                     super::movement_row,
                 )?.into_iter().take(page).collect();
                 Ok((walked, scanned))

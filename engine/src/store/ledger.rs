@@ -1,9 +1,12 @@
 //! Statements of the ledger: accounts per (supplier, distributor) and their transactions, whose
 //! `balance_after` becomes the balance only when the balance it replaces is still there.
 
-use rusqlite::{params, OptionalExtension, Row};
 use rust_decimal::Decimal;
 
+use super::db::{self, params, Dialect, Optional, Row};
+
+/// The advisory lock (PostgreSQL) under which a transaction's row number is taken.
+const TRANSACTIONS_LOCK: i64 = 0x0d15_7b1b_0000_0002;
 use super::{queries::decimal, Table, Tx};
 use crate::error::{Code, Error};
 use crate::model::{LedgerAccount, Transaction};
@@ -123,14 +126,14 @@ impl Tx<'_> {
             code
         )));
         let changed = self.exec(
-            "UPDATE ledger_accounts SET balance = :after
-             WHERE supplier = :supplier AND distributor = :distributor AND balance = :before",
-            rusqlite::named_params! {
-                ":supplier": supplier,
-                ":distributor": distributor,
-                ":before": before.to_string(),
-                ":after": txn.balance_after.to_string(),
-            },
+            "UPDATE ledger_accounts SET balance = ?4
+             WHERE supplier = ?1 AND distributor = ?2 AND balance = ?3",
+            params![
+                supplier,
+                distributor,
+                before.to_string(),
+                txn.balance_after.to_string()
+            ],
         )?;
         if changed != 1 {
             return Err(Error::new(
@@ -173,17 +176,26 @@ impl Tx<'_> {
         )?)
     }
 
-    /// The next transaction's row number, which its id is made from.
+    /// The next transaction's row number, which its id is made from. On PostgreSQL, where other
+    /// processes post too, the number is taken under a lock held until the commit (the ledger's
+    /// numbering is one sequence without gaps, as SQLite's single writer gives it).
     pub fn next_transaction_seq(&self) -> Result<i64, Error> {
+        if self.db.dialect() == Dialect::Postgres {
+            self.row(
+                "SELECT 1 FROM (SELECT pg_advisory_xact_lock(?1)) AS locked",
+                [TRANSACTIONS_LOCK],
+                |_| Ok(()),
+            )?;
+        }
         Ok(self.row(
             "SELECT COALESCE(MAX(seq), 0) + 1 FROM transactions",
-            [],
+            (),
             |r| r.get(0),
         )?)
     }
 }
 
-fn ledger_row(r: &Row<'_>) -> rusqlite::Result<LedgerAccount> {
+fn ledger_row(r: &Row<'_>) -> db::Result<LedgerAccount> {
     Ok(LedgerAccount {
         supplier: r.get(0)?,
         distributor: r.get(1)?,
@@ -213,7 +225,7 @@ mod tests {
         store
             .write(|tx| {
                 for account in [SUPPLIER, DISTRIBUTOR] {
-                    tx.tx.execute(
+                    tx.db.exec_built(
                         "INSERT INTO accounts (account, plan, inventory, currency, created_at)
                          VALUES (?1, 'free', 0, 'MYR', '')",
                         [account],
@@ -267,12 +279,13 @@ mod tests {
         let mut store = store_with_account();
         store
             .conn
+            .sqlite()
             .update_hook(None::<fn(rusqlite::hooks::Action, &str, &str, i64)>);
         let error = store
             .write(|tx| {
                 let before = tx.ledger_account(SUPPLIER, DISTRIBUTOR)?.unwrap().balance;
-                tx.tx
-                    .execute("UPDATE ledger_accounts SET balance = '5'", [])?;
+                tx.db
+                    .exec_built("UPDATE ledger_accounts SET balance = '5'", ())?;
                 tx.append_transaction(1, &top_up(1, before, Decimal::new(1000, 2)))
             })
             .unwrap_err();

@@ -5,9 +5,9 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{params, types::Type, OptionalExtension};
 use rust_decimal::Decimal;
 
+use super::db::{params, Dialect, Optional};
 use super::{queries::decimal, Tx};
 use crate::{contract, error::Error, model::AuditEntry};
 
@@ -68,6 +68,28 @@ pub struct RecordedDecision {
     /// When.
     pub at: String,
 }
+
+/// The transitions of an order with their inputs (`Tx::recorded_decisions`).
+const RECORDED_DECISIONS: &str = "WITH RECURSIVE chain(seq) AS (
+    SELECT audit_head FROM orders
+    WHERE distributor = ?1 AND order_name = ?2 AND audit_head IS NOT NULL
+    UNION ALL
+    SELECT a.prev FROM chain c CROSS JOIN audit a ON a.seq = c.seq
+    WHERE a.prev IS NOT NULL)
+SELECT a.seq, a.event, a.from_state, a.rules_version, a.inputs, a.at
+FROM chain c CROSS JOIN audit a ON a.seq = c.seq
+WHERE a.inputs IS NOT NULL ORDER BY a.seq DESC";
+
+/// [`RECORDED_DECISIONS`] in PostgreSQL's dialect.
+const RECORDED_DECISIONS_POSTGRES: &str = "WITH RECURSIVE chain(seq) AS (
+    SELECT audit_head FROM orders
+    WHERE distributor = ?1 AND order_name = ?2 AND audit_head IS NOT NULL
+    UNION ALL
+    SELECT a.prev FROM chain c JOIN audit a ON a.seq = c.seq
+    WHERE a.prev IS NOT NULL)
+SELECT a.seq, a.event, a.from_state, a.rules_version, a.inputs, a.at
+FROM chain c JOIN audit a ON a.seq = c.seq
+WHERE a.inputs IS NOT NULL ORDER BY a.seq DESC";
 
 /// A transition of an order recorded with its decision's inputs, borrowed from the row SQLite
 /// holds while [`Tx::scan_recorded_decisions`] visits it (nothing is copied).
@@ -152,7 +174,8 @@ impl Tx<'_> {
         Ok(self.rows(
             "SELECT supplier, distributor, order_name, amount, currency, at FROM transactions
              WHERE kind = 'order_charge' AND order_name IS NOT NULL
-               AND (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2)
+               AND (CAST(?1 AS TEXT) IS NULL OR at >= ?1)
+               AND (CAST(?2 AS TEXT) IS NULL OR at < ?2)
              ORDER BY seq",
             params![since, until],
             |r| {
@@ -176,28 +199,21 @@ impl Tx<'_> {
         distributor: &str,
         order: &str,
     ) -> Result<Vec<RecordedDecision>, Error> {
-        Ok(self.rows(
-            "WITH RECURSIVE chain(seq) AS (
-                 SELECT audit_head FROM orders
-                 WHERE distributor = ?1 AND order_name = ?2 AND audit_head IS NOT NULL
-                 UNION ALL
-                 SELECT a.prev FROM chain c CROSS JOIN audit a ON a.seq = c.seq
-                 WHERE a.prev IS NOT NULL)
-             SELECT a.seq, a.event, a.from_state, a.rules_version, a.inputs, a.at
-             FROM chain c CROSS JOIN audit a ON a.seq = c.seq
-             WHERE a.inputs IS NOT NULL ORDER BY a.seq DESC",
-            params![distributor, order],
-            |r| {
-                Ok(RecordedDecision {
-                    seq: r.get(0)?,
-                    event: r.get(1)?,
-                    from_state: r.get(2)?,
-                    rules_version: r.get(3)?,
-                    inputs: r.get(4)?,
-                    at: r.get(5)?,
-                })
-            },
-        )?)
+        // PostgreSQL has no `CROSS JOIN ... ON`; its planner keeps the chain the outer loop.
+        let sql = match self.db.dialect() {
+            Dialect::Sqlite => RECORDED_DECISIONS,
+            Dialect::Postgres => RECORDED_DECISIONS_POSTGRES,
+        };
+        Ok(self.rows(sql, params![distributor, order], |r| {
+            Ok(RecordedDecision {
+                seq: r.get(0)?,
+                event: r.get(1)?,
+                from_state: r.get(2)?,
+                rules_version: r.get(3)?,
+                inputs: r.get(4)?,
+                at: r.get(5)?,
+            })
+        })?)
     }
 
     /// Visits every order transition recorded with its decision's inputs, oldest first: one scan
@@ -208,34 +224,27 @@ impl Tx<'_> {
         mut visit: impl FnMut(&DecisionRow<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let mut failed: Option<Error> = None;
-        self.with(
+        self.db.scan(
             "SELECT seq, entity_id, event, from_state, rules_version, inputs, at FROM audit
              WHERE entity_kind = ?1 AND inputs IS NOT NULL ORDER BY seq",
-            |statement| {
-                let mut rows = statement.query([contract::order::WORKFLOW])?;
-                while let Some(r) = rows.next()? {
-                    let text = |i: usize| -> rusqlite::Result<&str> {
-                        r.get_ref(i)?.as_str().map_err(|e| {
-                            rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e))
-                        })
-                    };
-                    let row = DecisionRow {
-                        seq: r.get(0)?,
-                        order: text(1)?,
-                        event: text(2)?,
-                        from_state: r.get_ref(3)?.as_str_or_null().map_err(|e| {
-                            rusqlite::Error::FromSqlConversionFailure(3, Type::Text, Box::new(e))
-                        })?,
-                        rules_version: text(4)?,
-                        inputs: text(5)?,
-                        at: text(6)?,
-                    };
-                    if let Err(e) = visit(&row) {
+            [contract::order::WORKFLOW],
+            |r| {
+                let row = DecisionRow {
+                    seq: r.get(0)?,
+                    order: r.str(1)?,
+                    event: r.str(2)?,
+                    from_state: r.str_or_null(3)?,
+                    rules_version: r.str(4)?,
+                    inputs: r.str(5)?,
+                    at: r.str(6)?,
+                };
+                match visit(&row) {
+                    Ok(()) => Ok(true),
+                    Err(e) => {
                         failed = Some(e);
-                        break;
+                        Ok(false)
                     }
                 }
-                Ok(())
             },
         )?;
         failed.map_or(Ok(()), Err)
@@ -243,7 +252,7 @@ impl Tx<'_> {
 
     /// The newest audit row's key (0 in an empty store): how far a scan of `audit` goes.
     pub fn audit_seq_max(&self) -> Result<i64, Error> {
-        Ok(self.row("SELECT coalesce(max(seq), 0) FROM audit", [], |r| r.get(0))?)
+        Ok(self.row("SELECT coalesce(max(seq), 0) FROM audit", (), |r| r.get(0))?)
     }
 
     /// The order names more than one distributor holds. Their audit rows name the order alone,
@@ -252,7 +261,7 @@ impl Tx<'_> {
         Ok(self
             .rows(
                 "SELECT order_name FROM orders GROUP BY order_name HAVING count(*) > 1",
-                [],
+                (),
                 |r| r.get(0),
             )?
             .into_iter()
@@ -273,7 +282,7 @@ impl Tx<'_> {
         Ok(self
             .row(
                 "SELECT version, previous, at FROM rule_loads ORDER BY seq DESC LIMIT 1",
-                [],
+                (),
                 |r| {
                     Ok(RulesLoad {
                         version: r.get(0)?,
@@ -333,8 +342,8 @@ impl Tx<'_> {
             }
             _ => return Ok(Vec::new()),
         };
-        Ok(self.rows(sql, [], |r| {
-            Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs()))
+        Ok(self.rows(sql, (), |r| {
+            Ok((r.get(0)?, r.get::<i64>(1)?.unsigned_abs()))
         })?)
     }
 

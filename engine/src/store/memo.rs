@@ -119,6 +119,9 @@ type Entries = HashMap<Vec<u8>, Box<dyn Any + Send>>;
 /// Memoised reads, by table, then by query and arguments.
 #[derive(Default)]
 pub struct Memo {
+    /// Off: every read goes to the store. So on PostgreSQL, where other processes write the
+    /// same rows and no update hook tells.
+    off: bool,
     written: Written,
     /// `PRAGMA data_version` when the entries were read; `None` after a clear.
     data_version: std::cell::Cell<Option<i64>>,
@@ -126,6 +129,14 @@ pub struct Memo {
 }
 
 impl Memo {
+    /// The memo of a store at `location`: off for a PostgreSQL database.
+    pub fn for_location(location: &std::path::Path) -> Memo {
+        Memo {
+            off: super::db::is_postgres(location),
+            ..Memo::default()
+        }
+    }
+
     /// The flag set the connection's update hook writes to.
     pub fn written(&self) -> Written {
         self.written.clone()
@@ -143,12 +154,15 @@ impl Memo {
     /// A transaction begins, seeing the store at `data_version`: what was read under another
     /// version (another connection committed since) is forgotten, and so is everything when the
     /// memo has grown past [`MEMO_ENTRIES_MAX`].
-    pub fn begin(&self, data_version: i64) {
+    pub fn begin(&self, data_version: Option<i64>) {
         let entries: usize = self.tables.borrow().iter().map(HashMap::len).sum();
-        if self.data_version.get() != Some(data_version) || entries > MEMO_ENTRIES_MAX {
+        if data_version.is_none()
+            || self.data_version.get() != data_version
+            || entries > MEMO_ENTRIES_MAX
+        {
             self.clear();
         }
-        self.data_version.set(Some(data_version));
+        self.data_version.set(data_version);
     }
 
     /// The value `read` returns for `key_parts` (the query's name and arguments), read from `table`;
@@ -159,6 +173,9 @@ impl Memo {
         key_parts: &[&str],
         read: impl FnOnce() -> Result<V, Error>,
     ) -> Result<V, Error> {
+        if self.off {
+            return read();
+        }
         let written = self.written.take();
         // Each part prefixed by its length, so no two argument lists make the same key.
         let mut key: Vec<u8> = Vec::with_capacity(key_parts.iter().map(|p| p.len() + 8).sum());
@@ -212,6 +229,7 @@ mod tests {
         for table in Table::ALL {
             let without_rowid: i64 = store
                 .conn
+                .sqlite()
                 .query_row(
                     "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1",
                     [table.name()],

@@ -1,8 +1,7 @@
 //! Statements for the marketplace push notices (`push_notices`): stored once per key before the
 //! push is answered, then marked processed once their orders were synced.
 
-use rusqlite::{params, Row};
-
+use super::db::{self, params, Row};
 use super::Tx;
 use crate::error::Error;
 
@@ -44,7 +43,7 @@ pub struct Notice {
     pub attempts: i64,
 }
 
-fn notice_row(r: &Row<'_>) -> rusqlite::Result<Notice> {
+fn notice_row(r: &Row<'_>) -> db::Result<Notice> {
     Ok(Notice {
         account: r.get(0)?,
         marketplace: r.get(1)?,
@@ -98,15 +97,12 @@ impl Tx<'_> {
     /// The oldest unprocessed notices that failed fewer than `attempts_max` times, at most
     /// `limit`.
     pub fn notices_to_retry(&self, attempts_max: i64, limit: usize) -> Result<Vec<Notice>, Error> {
-        Ok(self.with(
+        Ok(self.db.rows_limited(
             "SELECT account, marketplace, shop, notice_key, order_ids, attempts
              FROM push_notices WHERE processed_at IS NULL AND attempts < ?1 ORDER BY seq",
-            |statement| {
-                statement
-                    .query_map([attempts_max], notice_row)?
-                    .take(limit)
-                    .collect()
-            },
+            [attempts_max],
+            limit,
+            notice_row,
         )?)
     }
 

@@ -1,14 +1,12 @@
 //! Statements for distribution orders, their lines, fee and print settings, and the delivery
 //! queue.
 
-use rusqlite::{
-    params,
-    types::{ToSqlOutput, Value},
-    OptionalExtension, Row, ToSql,
-};
+use std::borrow::Cow;
+
 use rust_decimal::Decimal;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use super::db::{self, params, Column, DbError, Dialect, Optional, Param, Params, Row, Value};
 use super::{queries::decimal, Table, Tx};
 use crate::error::{Code, Error};
 use crate::model::{Order, OrderLine};
@@ -16,22 +14,22 @@ use crate::model::{Order, OrderLine};
 /// How an `Order` field is kept in its column of `orders`.
 trait Codec<T> {
     /// The field, from column `index` of a row.
-    fn read(row: &Row<'_>, index: usize) -> rusqlite::Result<T>;
-    /// What the column holds for the field (borrowed from it where SQLite takes it as is).
-    fn value(field: &T) -> Result<ToSqlOutput<'_>, Error>;
+    fn read(row: &Row<'_>, index: usize) -> db::Result<T>;
+    /// What the column holds for the field (borrowed from it where the column takes it as is).
+    fn value(field: &T) -> Result<Value<'_>, Error>;
 }
 
-/// As SQLite holds the Rust value itself: text, an integer (a `bool` as 0 or 1), or NULL for
-/// `None`.
+/// As the column holds the Rust value itself: text, an integer (a `bool` as 0 or 1), or NULL
+/// for `None`.
 enum Plain {}
 
-impl<T: rusqlite::types::FromSql + ToSql> Codec<T> for Plain {
-    fn read(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
+impl<T: Column + Param> Codec<T> for Plain {
+    fn read(row: &Row<'_>, index: usize) -> db::Result<T> {
         row.get(index)
     }
 
-    fn value(field: &T) -> Result<ToSqlOutput<'_>, Error> {
-        Ok(field.to_sql()?)
+    fn value(field: &T) -> Result<Value<'_>, Error> {
+        Ok(field.value())
     }
 }
 
@@ -39,12 +37,12 @@ impl<T: rusqlite::types::FromSql + ToSql> Codec<T> for Plain {
 enum DecimalText {}
 
 impl Codec<Decimal> for DecimalText {
-    fn read(row: &Row<'_>, index: usize) -> rusqlite::Result<Decimal> {
+    fn read(row: &Row<'_>, index: usize) -> db::Result<Decimal> {
         decimal(row, index)
     }
 
-    fn value(field: &Decimal) -> Result<ToSqlOutput<'_>, Error> {
-        Ok(ToSqlOutput::Owned(Value::Text(field.to_string())))
+    fn value(field: &Decimal) -> Result<Value<'_>, Error> {
+        Ok(Value::Text(Cow::Owned(field.to_string())))
     }
 }
 
@@ -52,12 +50,12 @@ impl Codec<Decimal> for DecimalText {
 enum Json {}
 
 impl Codec<serde_json::Value> for Json {
-    fn read(row: &Row<'_>, index: usize) -> rusqlite::Result<serde_json::Value> {
+    fn read(row: &Row<'_>, index: usize) -> db::Result<serde_json::Value> {
         Ok(from_json(row, index)?.unwrap_or_default())
     }
 
-    fn value(field: &serde_json::Value) -> Result<ToSqlOutput<'_>, Error> {
-        Ok(ToSqlOutput::Owned(Value::Text(to_text(field)?)))
+    fn value(field: &serde_json::Value) -> Result<Value<'_>, Error> {
+        Ok(Value::Text(Cow::Owned(to_text(field)?)))
     }
 }
 
@@ -65,35 +63,29 @@ impl Codec<serde_json::Value> for Json {
 enum JsonOrNull {}
 
 impl<T: Serialize + DeserializeOwned> Codec<Option<T>> for JsonOrNull {
-    fn read(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<T>> {
+    fn read(row: &Row<'_>, index: usize) -> db::Result<Option<T>> {
         from_json(row, index)
     }
 
-    fn value(field: &Option<T>) -> Result<ToSqlOutput<'_>, Error> {
+    fn value(field: &Option<T>) -> Result<Value<'_>, Error> {
         let text = field.as_ref().map(to_text).transpose()?;
-        Ok(ToSqlOutput::Owned(text.map_or(Value::Null, Value::Text)))
+        Ok(text.map_or(Value::Null, |text| Value::Text(Cow::Owned(text))))
     }
 }
 
 /// The JSON text in column `index`, parsed; `None` when the column is NULL.
-fn from_json<T: DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<T>> {
+fn from_json<T: DeserializeOwned>(row: &Row<'_>, index: usize) -> db::Result<Option<T>> {
     let text: Option<String> = row.get(index)?;
     text.map(|t| serde_json::from_str(&t))
         .transpose()
-        .map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(
-                index,
-                rusqlite::types::Type::Text,
-                Box::new(e),
-            )
-        })
+        .map_err(|e| DbError::column(index, e))
 }
 
 /// A column a statement writes: its name, its named parameter (`:column`) and its value.
 struct Write<'v> {
     column: &'static str,
     parameter: &'static str,
-    value: ToSqlOutput<'v>,
+    value: Value<'v>,
 }
 
 /// The [`Write`] of `value` to `column`.
@@ -156,7 +148,7 @@ macro_rules! orders_table {
         const ORDER_COLUMNS: usize = [$(stringify!($column)),+].len();
 
         /// The order in the first [`ORDER_COLUMNS`] columns of a row.
-        fn order_row(row: &Row<'_>) -> rusqlite::Result<Order> {
+        fn order_row(row: &Row<'_>) -> db::Result<Order> {
             let mut index = 0;
             let mut next = || {
                 let at = index;
@@ -261,10 +253,8 @@ fn lines_text(lines: &[OrderLine]) -> Result<String, Error> {
 }
 
 /// The lines in column `index` of an order row.
-fn lines_column(r: &Row<'_>, index: usize) -> rusqlite::Result<Vec<OrderLine>> {
-    let broken = |e: Box<dyn std::error::Error + Send + Sync>| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e)
-    };
+fn lines_column(r: &Row<'_>, index: usize) -> db::Result<Vec<OrderLine>> {
+    let broken = |e: Box<dyn std::error::Error + Send + Sync>| DbError::column(index, e);
     let text: String = r.get(index)?;
     let stored: Vec<StoredLine> = serde_json::from_str(&text).map_err(|e| broken(Box::new(e)))?;
     stored
@@ -318,37 +308,35 @@ fn to_text<T: serde::Serialize>(value: &T) -> Result<String, Error> {
     serde_json::to_string(value).map_err(|e| Error::new(Code::Internal, e.to_string()))
 }
 
-/// Binds each value to its named parameter and runs the statement. The values are bound by
-/// position: SQLite numbers named parameters in the order they first appear in the text, and
-/// every text here lists them in the order of its values (`orders_table!`, `update_sql`;
-/// `the_parameters_are_numbered_in_the_order_of_their_values` checks both, and a debug build
-/// every statement it runs). Looking each up by name (about 300 instructions a parameter) and
-/// copying each value cost 2.5% of an order's instructions (callgrind, BENCHMARKS.md "Wave 2").
-fn execute_named(
-    statement: &mut rusqlite::Statement<'_>,
-    writes: &[Write<'_>],
-) -> rusqlite::Result<usize> {
-    if statement.parameter_count() != writes.len() {
-        return Err(rusqlite::Error::InvalidParameterCount(
-            writes.len(),
-            statement.parameter_count(),
-        ));
+/// The values of a statement's named parameters (`:column`), bound by position: each text here
+/// lists its parameters in the order of its values (`orders_table!`, `update_sql`), which is how
+/// SQLite numbers named parameters (`the_parameters_are_numbered_in_the_order_of_their_values`
+/// checks both, and a debug build every statement it runs). Looking each up by name (about 300
+/// instructions a parameter) and copying each value cost 2.5% of an order's instructions
+/// (callgrind, BENCHMARKS.md "Wave 2").
+struct Writes<'a, 'v>(&'a [Write<'v>]);
+
+impl Params for Writes<'_, '_> {
+    fn count(&self) -> usize {
+        self.0.len()
     }
-    for (index, write) in writes.iter().enumerate() {
-        let position = index + 1;
-        debug_assert_eq!(statement.parameter_name(position), Some(write.parameter));
-        statement.raw_bind_parameter(position, &write.value)?;
+
+    fn value(&self, index: usize) -> Value<'_> {
+        self.0[index].value.value()
     }
-    statement.raw_execute()
+
+    fn name(&self, index: usize) -> Option<&str> {
+        Some(self.0[index].parameter)
+    }
 }
 
 impl Tx<'_> {
     /// Stores a new order with its lines.
     pub fn insert_order(&self, o: &Order, lines: &[OrderLine], at: &str) -> Result<(), Error> {
         let mut values = order_values(o)?;
-        values.push(assign!(at, ToSqlOutput::from(at)));
-        values.push(assign!(lines, ToSqlOutput::from(lines_text(lines)?)));
-        self.with(INSERT_ORDER, |statement| execute_named(statement, &values))?;
+        values.push(assign!(at, Value::Text(Cow::Borrowed(at))));
+        values.push(assign!(lines, Value::Text(Cow::Owned(lines_text(lines)?))));
+        self.exec(INSERT_ORDER, Writes(&values))?;
         Ok(())
     }
 
@@ -366,21 +354,16 @@ impl Tx<'_> {
     ) -> Result<(), Error> {
         let mut set = changed_columns(before, o)?;
         if let Some(lines) = lines {
-            set.push(assign!(lines, ToSqlOutput::from(lines_text(lines)?)));
+            set.push(assign!(lines, Value::Text(Cow::Owned(lines_text(lines)?))));
         }
         if set.is_empty() {
             return Ok(());
         }
-        set.push(assign!(updated_at, ToSqlOutput::from(at)));
+        set.push(assign!(updated_at, Value::Text(Cow::Borrowed(at))));
         let columns: Vec<&'static str> = set.iter().map(|write| write.column).collect();
-        set.push(assign!(
-            distributor,
-            ToSqlOutput::from(o.distributor.as_str())
-        ));
-        set.push(assign!(order_name, ToSqlOutput::from(o.order.as_str())));
-        self.with_order_update(columns, update_sql, |statement| {
-            execute_named(statement, &set)
-        })?;
+        set.push(assign!(distributor, o.distributor.value()));
+        set.push(assign!(order_name, o.order.value()));
+        self.db.exec_keyed(columns, update_sql, Writes(&set))?;
         Ok(())
     }
 
@@ -444,7 +427,7 @@ impl Tx<'_> {
             concat!(
                 "SELECT ",
                 order_columns!(),
-                " FROM orders WHERE distributor = ?1 AND (?2 IS NULL OR state = ?2)
+                " FROM orders WHERE distributor = ?1 AND (CAST(?2 AS TEXT) IS NULL OR state = ?2)
              ORDER BY order_name"
             ),
             params![distributor, state],
@@ -463,7 +446,7 @@ impl Tx<'_> {
                 "SELECT ",
                 order_columns!(),
                 " FROM orders WHERE supplier = ?1 AND documents IS NOT NULL
-             AND (?2 IS NULL OR state = ?2) ORDER BY order_name, distributor"
+             AND (CAST(?2 AS TEXT) IS NULL OR state = ?2) ORDER BY order_name, distributor"
             ),
             params![supplier, state],
             order_row,
@@ -533,9 +516,11 @@ impl Tx<'_> {
     pub fn fees(&self, supplier: &str) -> Result<(Decimal, Decimal), Error> {
         self.memo(Table::SupplierFees, &["fees", supplier], || {
             Ok(self
-                .tx
-                .prepare_cached("SELECT handling, shipping FROM supplier_fees WHERE supplier = ?1")?
-                .query_row([supplier], |r| Ok((decimal(r, 0)?, decimal(r, 1)?)))
+                .row(
+                    "SELECT handling, shipping FROM supplier_fees WHERE supplier = ?1",
+                    [supplier],
+                    |r| Ok((decimal(r, 0)?, decimal(r, 1)?)),
+                )
                 .optional()?
                 .unwrap_or((Decimal::ZERO, Decimal::ZERO)))
         })
@@ -555,9 +540,11 @@ impl Tx<'_> {
     pub fn print_settings(&self, account: &str) -> Result<Vec<String>, Error> {
         self.memo(Table::PrintSettings, &["print_settings", account], || {
             let text: Option<String> = self
-                .tx
-                .prepare_cached("SELECT documents FROM print_settings WHERE account = ?1")?
-                .query_row([account], |r| r.get(0))
+                .row(
+                    "SELECT documents FROM print_settings WHERE account = ?1",
+                    [account],
+                    |r| r.get(0),
+                )
                 .optional()?;
             match text {
                 Some(text) => serde_json::from_str(&text)
@@ -584,16 +571,22 @@ impl Tx<'_> {
 
     /// The oldest queued deliveries, as `(seq, distributor, order)`, at most `limit`.
     pub fn pending_deliveries(&self, limit: usize) -> Result<Vec<(i64, String, String)>, Error> {
-        // The limit is not a bound `LIMIT ?`: SQLite's planner reads such a value, so binding it
-        // makes the statement be prepared again at every run. Reading stops at the limit.
-        Ok(self.with(
+        if self.db.dialect() == Dialect::Postgres {
+            // Claimed: another process's drain skips them rather than delivering them twice.
+            return Ok(self.rows_built(
+                &format!(
+                    "SELECT seq, distributor, order_name FROM deliveries ORDER BY seq
+                     LIMIT {limit} FOR UPDATE SKIP LOCKED"
+                ),
+                (),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?);
+        }
+        Ok(self.db.rows_limited(
             "SELECT seq, distributor, order_name FROM deliveries ORDER BY seq",
-            |statement| {
-                statement
-                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                    .take(limit)
-                    .collect()
-            },
+            (),
+            limit,
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?)
     }
 
@@ -606,7 +599,7 @@ impl Tx<'_> {
 
     /// How many deliveries are queued (the server's `/metrics`).
     pub fn queued_deliveries(&self) -> Result<u64, Error> {
-        let n: i64 = self.row("SELECT count(*) FROM deliveries", [], |r| r.get(0))?;
+        let n: i64 = self.row("SELECT count(*) FROM deliveries", (), |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }
@@ -621,7 +614,7 @@ mod tests {
     /// The parameters each statement binds, by position, in the order of its values.
     fn parameters(sql: &str) -> Vec<String> {
         let store = Store::open(Path::new(":memory:"), &StoreOptions::default()).unwrap();
-        let statement = store.conn.prepare(sql).unwrap();
+        let statement = store.conn.sqlite().prepare(sql).unwrap();
         (1..=statement.parameter_count())
             .map(|index| statement.parameter_name(index).unwrap().to_owned())
             .collect()

@@ -1,31 +1,25 @@
 //! Every SQL statement of the engine, as methods of [`Tx`] taking and returning domain types.
 
-use rusqlite::{params, OptionalExtension, Row};
 use rust_decimal::Decimal;
 
+use super::db::{self, params, DbError, Optional, Row};
 use super::{Table, Tx};
 use crate::error::{Code, Error};
 use crate::model::{Account, AuditEntry, Invitation, Notification, Partnership, Plan};
 
-pub(super) fn decimal(row: &Row<'_>, index: usize) -> rusqlite::Result<Decimal> {
+pub(super) fn decimal(row: &Row<'_>, index: usize) -> db::Result<Decimal> {
     let text: String = row.get(index)?;
-    text.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
-    })
+    text.parse().map_err(|e| DbError::column(index, e))
 }
 
-fn json(row: &Row<'_>, index: usize) -> rusqlite::Result<serde_json::Value> {
+fn json(row: &Row<'_>, index: usize) -> db::Result<serde_json::Value> {
     let text: String = row.get(index)?;
-    serde_json::from_str(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
-    })
+    serde_json::from_str(&text).map_err(|e| DbError::column(index, e))
 }
 
-fn strings(row: &Row<'_>, index: usize) -> rusqlite::Result<Vec<String>> {
+fn strings(row: &Row<'_>, index: usize) -> db::Result<Vec<String>> {
     let value = json(row, index)?;
-    serde_json::from_value(value).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
-    })
+    serde_json::from_value(value).map_err(|e| DbError::column(index, e))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
@@ -60,8 +54,8 @@ impl Tx<'_> {
                     [account],
                     |r| {
                         Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
+                            r.get::<String>(0)?,
+                            r.get::<String>(1)?,
                             r.get(2)?,
                             r.get(3)?,
                         ))
@@ -87,8 +81,8 @@ impl Tx<'_> {
         permissions: &[String],
     ) -> Result<(), Error> {
         self.exec(
-            "INSERT INTO users (account, user, permissions) VALUES (?1, ?2, ?3)
-             ON CONFLICT (account, user) DO UPDATE SET permissions = excluded.permissions",
+            "INSERT INTO users (account, \"user\", permissions) VALUES (?1, ?2, ?3)
+             ON CONFLICT (account, \"user\") DO UPDATE SET permissions = excluded.permissions",
             params![account, user, to_json(&permissions)?],
         )?;
         Ok(())
@@ -103,7 +97,7 @@ impl Tx<'_> {
         self.memo(Table::Users, &["user_permissions", account, user], || {
             Ok(self
                 .row(
-                    "SELECT permissions FROM users WHERE account = ?1 AND user = ?2",
+                    "SELECT permissions FROM users WHERE account = ?1 AND \"user\" = ?2",
                     [account, user],
                     |r| strings(r, 0),
                 )
@@ -183,12 +177,12 @@ impl Tx<'_> {
             "DELETE FROM assigned_warehouses WHERE supplier = ?1 AND distributor = ?2",
             [supplier, distributor],
         )?;
-        let mut insert = self.tx.prepare_cached(
-            "INSERT INTO assigned_warehouses (supplier, distributor, warehouse) VALUES (?1, ?2, ?3)
-             ON CONFLICT DO NOTHING",
-        )?;
         for warehouse in warehouses {
-            insert.execute([supplier, distributor, warehouse])?;
+            self.exec(
+                "INSERT INTO assigned_warehouses (supplier, distributor, warehouse)
+                 VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                [supplier, distributor, warehouse],
+            )?;
         }
         Ok(())
     }
@@ -392,7 +386,7 @@ impl Tx<'_> {
              (SELECT a.at FROM audit a WHERE a.entity_kind = ?2 AND a.entity_id = p.partnership
               AND a.from_state IS NOT NULL ORDER BY a.seq LIMIT 1)
              FROM partnerships p
-             WHERE supplier = ?1 AND (?3 IS NULL OR state = ?3)
+             WHERE supplier = ?1 AND (CAST(?3 AS TEXT) IS NULL OR state = ?3)
              AND rowid = (SELECT MAX(rowid) FROM partnerships q
              WHERE q.supplier = p.supplier AND q.distributor = p.distributor)
              ORDER BY created_at DESC, rowid DESC",
@@ -483,8 +477,8 @@ impl Tx<'_> {
 
     /// Appends an audit row; returns its `seq`.
     pub fn append_audit(&self, e: &AuditEntry) -> Result<i64, Error> {
-        self.exec(
-            "INSERT INTO audit (entity_kind, entity_id, from_state, to_state, event, actor, user,
+        Ok(self.db.insert_seq(
+            "INSERT INTO audit (entity_kind, entity_id, from_state, to_state, event, actor, \"user\",
              rules_version, guards, at, prev, reason)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
@@ -501,18 +495,19 @@ impl Tx<'_> {
                 e.prev,
                 e.reason
             ],
-        )?;
-        Ok(self.tx.last_insert_rowid())
+        )?)
     }
 
     /// The audit rows of the chain whose newest row is `head`, oldest first.
     pub fn audit_chain(&self, head: i64) -> Result<Vec<AuditEntry>, Error> {
         Ok(self.rows(
             "WITH RECURSIVE chain (seq) AS (
-                 SELECT ?1 UNION ALL SELECT a.prev FROM audit a JOIN chain c ON a.seq = c.seq
+                 SELECT CAST(?1 AS BIGINT) UNION ALL
+                 SELECT a.prev FROM audit a JOIN chain c ON a.seq = c.seq
                  WHERE a.prev IS NOT NULL)
-             SELECT entity_kind, entity_id, from_state, to_state, event, actor, user,
-             rules_version, guards, at, prev, reason FROM audit WHERE seq IN chain ORDER BY seq",
+             SELECT entity_kind, entity_id, from_state, to_state, event, actor, \"user\",
+             rules_version, guards, at, prev, reason FROM audit WHERE seq IN (SELECT seq FROM chain)
+             ORDER BY seq",
             [head],
             |r| {
                 Ok(AuditEntry {
@@ -579,7 +574,7 @@ impl Tx<'_> {
     }
 }
 
-fn partnership_row(r: &Row<'_>) -> rusqlite::Result<Partnership> {
+fn partnership_row(r: &Row<'_>) -> db::Result<Partnership> {
     Ok(Partnership {
         partnership: r.get(0)?,
         supplier: r.get(1)?,

@@ -1,8 +1,7 @@
 //! Statements for connected shops, the store SKUs mapped in them, and the stock last sent to
 //! their listings.
 
-use rusqlite::{params, OptionalExtension, Row};
-
+use super::db::{self, params, Optional, Row};
 use super::Tx;
 use crate::error::Error;
 
@@ -67,7 +66,7 @@ pub struct ShopStoreSku {
     pub listing: String,
 }
 
-fn shop_row(r: &Row<'_>) -> rusqlite::Result<Shop> {
+fn shop_row(r: &Row<'_>) -> db::Result<Shop> {
     Ok(Shop {
         marketplace: r.get(0)?,
         shop: r.get(1)?,
@@ -102,14 +101,11 @@ impl Tx<'_> {
     /// Every connected shop of every account, as `(account, marketplace, shop)`, at most
     /// `limit`: what the periodic pull visits.
     pub fn all_shops(&self, limit: usize) -> Result<Vec<(String, String, String)>, Error> {
-        Ok(self.with(
+        Ok(self.db.rows_limited(
             "SELECT account, marketplace, shop FROM shops ORDER BY account, marketplace, shop",
-            |statement| {
-                statement
-                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                    .take(limit)
-                    .collect()
-            },
+            (),
+            limit,
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?)
     }
 
@@ -167,20 +163,17 @@ impl Tx<'_> {
     ) -> Result<Vec<ShopStoreSku>, Error> {
         // Reading stops at the limit (a bound `LIMIT ?` would make SQLite prepare the statement
         // again at every run).
-        Ok(self.with(
+        Ok(self.db.rows_limited(
             "SELECT store_sku, local_sku, listing FROM store_skus
              WHERE account = ?1 AND marketplace = ?2 AND shop = ?3 ORDER BY store_sku",
-            |statement| {
-                statement
-                    .query_map(params![account, marketplace, shop], |r| {
-                        Ok(ShopStoreSku {
-                            store_sku: r.get(0)?,
-                            local_sku: r.get(1)?,
-                            listing: r.get(2)?,
-                        })
-                    })?
-                    .take(SHOP_STORE_SKUS_MAX + 1)
-                    .collect()
+            [account, marketplace, shop],
+            SHOP_STORE_SKUS_MAX + 1,
+            |r| {
+                Ok(ShopStoreSku {
+                    store_sku: r.get(0)?,
+                    local_sku: r.get(1)?,
+                    listing: r.get(2)?,
+                })
             },
         )?)
     }
@@ -210,14 +203,13 @@ impl Tx<'_> {
         sent: i64,
         at: &str,
     ) -> Result<(), Error> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO listing_stock (account, marketplace, shop, store_sku, sent, sent_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (account, marketplace, shop, store_sku)
-                 DO UPDATE SET sent = excluded.sent, sent_at = excluded.sent_at",
-            )?
-            .execute(params![account, marketplace, shop, store_sku, sent, at])?;
+        self.exec(
+            "INSERT INTO listing_stock (account, marketplace, shop, store_sku, sent, sent_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (account, marketplace, shop, store_sku)
+             DO UPDATE SET sent = excluded.sent, sent_at = excluded.sent_at",
+            params![account, marketplace, shop, store_sku, sent, at],
+        )?;
         Ok(())
     }
 }

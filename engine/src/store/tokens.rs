@@ -1,7 +1,6 @@
 //! Statements for API tokens: a token's row holds the SHA-256 of its secret, never the secret.
 
-use rusqlite::{params, OptionalExtension, Row};
-
+use super::db::{self, params, Optional, Row};
 use super::Tx;
 use crate::error::Error;
 
@@ -42,7 +41,7 @@ impl std::fmt::Debug for TokenRow {
     }
 }
 
-fn token_row(r: &Row<'_>) -> rusqlite::Result<TokenRow> {
+fn token_row(r: &Row<'_>) -> db::Result<TokenRow> {
     Ok(TokenRow {
         token_id: r.get(0)?,
         account: r.get(1)?,
@@ -58,7 +57,7 @@ impl Tx<'_> {
     /// Stores a new token; `false` when its id is taken (64 random bits: in practice never).
     pub fn insert_token(&self, token: &TokenRow) -> Result<bool, Error> {
         let n = self.exec(
-            "INSERT INTO tokens (token_id, account, user, label, secret_hash, created_at)
+            "INSERT INTO tokens (token_id, account, \"user\", label, secret_hash, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (token_id) DO NOTHING",
             params![
                 token.token_id,
@@ -76,7 +75,7 @@ impl Tx<'_> {
     pub fn live_token(&self, token_id: &str) -> Result<Option<TokenRow>, Error> {
         Ok(self
             .row(
-                "SELECT token_id, account, user, label, secret_hash, created_at, last_used_at
+                "SELECT token_id, account, \"user\", label, secret_hash, created_at, last_used_at
                  FROM tokens WHERE token_id = ?1 AND revoked_at IS NULL",
                 [token_id],
                 token_row,
@@ -90,14 +89,14 @@ impl Tx<'_> {
         let limit = TOKENS_LIST_MAX as i64;
         Ok(match account {
             Some(account) => self.rows(
-                "SELECT token_id, account, user, label, secret_hash, created_at, last_used_at
+                "SELECT token_id, account, \"user\", label, secret_hash, created_at, last_used_at
                  FROM tokens WHERE account = ?1 AND revoked_at IS NULL
                  ORDER BY rowid LIMIT ?2",
                 params![account, limit],
                 token_row,
             )?,
             None => self.rows(
-                "SELECT token_id, account, user, label, secret_hash, created_at, last_used_at
+                "SELECT token_id, account, \"user\", label, secret_hash, created_at, last_used_at
                  FROM tokens WHERE revoked_at IS NULL ORDER BY rowid LIMIT ?1",
                 [limit],
                 token_row,

@@ -1,0 +1,939 @@
+//! The connection layer: the one file of the store that names a database client. The statement
+//! files (`queries.rs`, `orders.rs`, ...) write their SQL once, in the subset SQLite and
+//! PostgreSQL share (`?N` or `:name` placeholders, `INSERT ... ON CONFLICT`), and run it through
+//! [`Txn`], binding [`Param`]s and reading [`Column`]s of a [`Row`]. What differs between the
+//! dialects is chosen here, once: opening and tuning a connection, migrating, beginning a
+//! transaction (`BEGIN IMMEDIATE`), the sequence number of an inserted row, statement caching.
+//!
+//! Two backends: SQLite (a file, the embedded default) and PostgreSQL (`postgres://...`, many
+//! processes sharing one database; its client in `pg.rs`). Each `match` on [`Conn`],
+//! [`Transaction`] and [`Txn`] is where they part.
+
+use std::{borrow::Cow, cell::RefCell, collections::HashMap, path::Path, time::Duration};
+
+use rusqlite::{
+    types::{ToSqlOutput, ValueRef},
+    CachedStatement, Connection, OpenFlags, TransactionBehavior,
+};
+
+use super::{memo::Written, pg::Pg, schema, Durability, StoreOptions, BUSY_TIMEOUT_MS};
+use crate::error::{Code, Error};
+
+/// How many prepared statements a connection keeps: more than the engine has, so none is ever
+/// parsed twice.
+const STATEMENT_CACHE_CAPACITY: usize = 512;
+
+/// The page cache of a connection, in KiB.
+const PAGE_CACHE_KIB: i64 = 64 * 1024;
+
+/// Pages in the write-ahead log that start a checkpoint (SQLite's default is 1,000).
+const WAL_CHECKPOINT_PAGES: i64 = 10_000;
+
+/// How much of a store opened read only is memory-mapped (`PRAGMA mmap_size`); the rest, if
+/// any, is read through the page cache.
+const READ_ONLY_MMAP_BYTES: i64 = 1 << 30;
+
+/// What a statement of the store fails with.
+#[derive(Debug)]
+pub enum DbError {
+    /// A query that must answer one row answered none ([`Optional::optional`] makes it `None`).
+    NoRows,
+    /// A column held a value its reader could not take (a decimal or JSON text that does not
+    /// parse).
+    Column {
+        /// The column's index in the row.
+        index: usize,
+        /// Why it could not be read.
+        message: String,
+    },
+    /// What SQLite answered.
+    Sqlite(rusqlite::Error),
+    /// What PostgreSQL answered.
+    Postgres(postgres::Error),
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbError::NoRows => write!(f, "query returned no rows"),
+            DbError::Column { index, message } => {
+                write!(f, "column {index} could not be read: {message}")
+            }
+            DbError::Sqlite(error) => error.fmt(f),
+            DbError::Postgres(error) => match error.as_db_error() {
+                Some(db) => write!(f, "{} ({})", db.message(), db.code().code()),
+                None => error.fmt(f),
+            },
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+impl DbError {
+    /// A column that held a value its reader could not take.
+    pub fn column(index: usize, error: impl std::fmt::Display) -> DbError {
+        DbError::Column {
+            index,
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(error: rusqlite::Error) -> DbError {
+        match error {
+            rusqlite::Error::QueryReturnedNoRows => DbError::NoRows,
+            error => DbError::Sqlite(error),
+        }
+    }
+}
+
+/// A failure of the store is a failure of the machine to the host: `internal`.
+impl From<DbError> for Error {
+    fn from(error: DbError) -> Error {
+        Error::new(Code::Internal, format!("store: {error}"))
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(error: rusqlite::Error) -> Error {
+        Error::from(DbError::from(error))
+    }
+}
+
+/// The result of a statement.
+pub type Result<T> = std::result::Result<T, DbError>;
+
+/// Turns "no row" into `None`.
+pub trait Optional<T> {
+    /// `Ok(None)` for [`DbError::NoRows`], the row otherwise.
+    fn optional(self) -> Result<Option<T>>;
+}
+
+impl<T> Optional<T> for Result<T> {
+    fn optional(self) -> Result<Option<T>> {
+        match self {
+            Ok(value) => Ok(Some(value)),
+            Err(DbError::NoRows) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+// --- parameters
+
+/// A value bound to a statement's parameter, in the types both dialects have: a `bool` binds as
+/// the integer 0 or 1 (the schema keeps flags as integers).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// SQL `NULL`.
+    Null,
+    /// A 64-bit integer.
+    Int(i64),
+    /// Text.
+    Text(Cow<'a, str>),
+    /// Bytes (`BLOB`).
+    Blob(&'a [u8]),
+}
+
+impl Value<'_> {
+    fn sqlite(&self) -> ToSqlOutput<'_> {
+        ToSqlOutput::Borrowed(match self {
+            Value::Null => ValueRef::Null,
+            Value::Int(n) => ValueRef::Integer(*n),
+            Value::Text(text) => ValueRef::Text(text.as_bytes()),
+            Value::Blob(bytes) => ValueRef::Blob(bytes),
+        })
+    }
+}
+
+/// What a statement parameter can be bound to.
+pub trait Param {
+    /// The value bound.
+    fn value(&self) -> Value<'_>;
+}
+
+impl Param for Value<'_> {
+    fn value(&self) -> Value<'_> {
+        match self {
+            Value::Text(text) => Value::Text(Cow::Borrowed(text)),
+            other => other.clone(),
+        }
+    }
+}
+
+impl<T: Param + ?Sized> Param for &T {
+    fn value(&self) -> Value<'_> {
+        (**self).value()
+    }
+}
+
+impl Param for str {
+    fn value(&self) -> Value<'_> {
+        Value::Text(Cow::Borrowed(self))
+    }
+}
+
+impl Param for String {
+    fn value(&self) -> Value<'_> {
+        Value::Text(Cow::Borrowed(self))
+    }
+}
+
+impl Param for i64 {
+    fn value(&self) -> Value<'_> {
+        Value::Int(*self)
+    }
+}
+
+impl Param for bool {
+    fn value(&self) -> Value<'_> {
+        Value::Int(i64::from(*self))
+    }
+}
+
+impl Param for [u8] {
+    fn value(&self) -> Value<'_> {
+        Value::Blob(self)
+    }
+}
+
+impl Param for Vec<u8> {
+    fn value(&self) -> Value<'_> {
+        Value::Blob(self)
+    }
+}
+
+impl<T: Param> Param for Option<T> {
+    fn value(&self) -> Value<'_> {
+        self.as_ref().map_or(Value::Null, Param::value)
+    }
+}
+
+/// The parameters of one run of a statement, by position (the first is `?1`, or the first
+/// `:name` in the text).
+pub trait Params {
+    /// How many there are.
+    fn count(&self) -> usize;
+    /// The value of the parameter at `index` (from 0).
+    fn value(&self, index: usize) -> Value<'_>;
+    /// The name the text gives the parameter at `index` (`:column`), when the caller knows it: a
+    /// debug build checks it against the statement.
+    fn name(&self, _index: usize) -> Option<&str> {
+        None
+    }
+}
+
+impl Params for () {
+    fn count(&self) -> usize {
+        0
+    }
+
+    fn value(&self, _index: usize) -> Value<'_> {
+        Value::Null
+    }
+}
+
+impl<T: Param, const N: usize> Params for [T; N] {
+    fn count(&self) -> usize {
+        N
+    }
+
+    fn value(&self, index: usize) -> Value<'_> {
+        self[index].value()
+    }
+}
+
+/// The parameters of a statement, each as `&dyn Param`, in an array ([`Params`]).
+macro_rules! params {
+    ($($param:expr),* $(,)?) => {
+        [$(&$param as &dyn $crate::store::db::Param),*]
+    };
+}
+pub(crate) use params;
+
+// --- rows
+
+/// One row a query answered.
+pub enum Row<'r> {
+    /// A row of SQLite.
+    Sqlite(&'r rusqlite::Row<'r>),
+    /// A row of PostgreSQL.
+    Postgres(&'r postgres::Row),
+}
+
+impl Row<'_> {
+    /// Column `index` (from 0), as a `T`.
+    pub fn get<T: Column>(&self, index: usize) -> Result<T> {
+        match self {
+            Row::Sqlite(row) => Ok(T::sqlite(row, index)?),
+            Row::Postgres(row) => T::postgres(row, index),
+        }
+    }
+
+    /// Text column `index`, borrowed from the row (not copied); `None` for `NULL`.
+    pub fn str_or_null(&self, index: usize) -> Result<Option<&str>> {
+        match self {
+            Row::Sqlite(row) => row
+                .get_ref(index)?
+                .as_str_or_null()
+                .map_err(|e| DbError::column(index, e)),
+            Row::Postgres(row) => row.try_get(index).map_err(DbError::Postgres),
+        }
+    }
+
+    /// Text column `index`, borrowed from the row (not copied).
+    pub fn str(&self, index: usize) -> Result<&str> {
+        self.str_or_null(index)?
+            .ok_or_else(|| DbError::column(index, "NULL where a value is needed"))
+    }
+}
+
+/// A Rust type a column is read as.
+pub trait Column: Sized {
+    /// Reads column `index` of a SQLite row.
+    fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self>;
+    /// Reads column `index` of a PostgreSQL row.
+    fn postgres(row: &postgres::Row, index: usize) -> Result<Self>;
+}
+
+/// Types PostgreSQL reads as they are (`TEXT`, `BYTEA`).
+macro_rules! column_as_is {
+    ($($t:ty),+) => {
+        $(impl Column for $t {
+            fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
+                row.get(index)
+            }
+
+            fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
+                row.try_get(index).map_err(DbError::Postgres)
+            }
+        })+
+    };
+}
+
+column_as_is!(String, Option<String>, Vec<u8>);
+
+/// Integers and flags: PostgreSQL's columns are `BIGINT` (an expression may be narrower).
+macro_rules! column_int {
+    ($($t:ty => |$v:ident| $from:expr),+ $(,)?) => {
+        $(impl Column for $t {
+            fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
+                row.get(index)
+            }
+
+            fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
+                let $v = super::pg::int(row, index)?;
+                $from.ok_or_else(|| DbError::column(index, "NULL where a value is needed"))
+            }
+        })+
+    };
+}
+
+column_int!(
+    i64 => |value| value,
+    Option<i64> => |value| Some(value),
+    bool => |value| value.map(|n| n != 0),
+);
+
+// --- connections
+
+/// A connection to a store.
+pub enum Conn {
+    /// A SQLite database file (or `:memory:`).
+    Sqlite(Connection),
+    /// A PostgreSQL database.
+    Postgres(Pg),
+}
+
+/// How a connection is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read and write, creating the store if needed.
+    Create,
+    /// Read and write an existing store.
+    Existing,
+    /// Read an existing store; no statement can write it.
+    ReadOnly,
+}
+
+/// What a transaction may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Writes: the only writer of the store until it ends (`BEGIN IMMEDIATE`).
+    Write,
+    /// Reads a consistent snapshot.
+    Read,
+}
+
+/// The SQL dialect of a connection, for the few statements written once per dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Whether `location` names a PostgreSQL database (`postgres://` or `postgresql://`) rather
+/// than a SQLite file.
+pub fn is_postgres(location: &Path) -> bool {
+    location
+        .to_str()
+        .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
+impl Conn {
+    /// Opens the store at `path`: a PostgreSQL URL, or a SQLite file (`:memory:` for a throwaway
+    /// one). A SQLite store opened to create is tuned for the engine's writes and reports every
+    /// row written to `written` (the memo's update hook); foreign keys are off until
+    /// [`Conn::migrate`] turns them on.
+    pub fn open(
+        path: &Path,
+        access: Access,
+        options: &StoreOptions,
+        written: Option<Written>,
+    ) -> Result<Conn> {
+        if is_postgres(path) {
+            let url = path.to_str().unwrap_or_default();
+            return Ok(Conn::Postgres(Pg::connect(
+                url,
+                access == Access::ReadOnly,
+            )?));
+        }
+        let conn = if access == Access::Create && path.as_os_str() == ":memory:" {
+            Connection::open_in_memory()?
+        } else {
+            let mode = match access {
+                Access::Create => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+                Access::Existing => OpenFlags::SQLITE_OPEN_READ_WRITE,
+                Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            };
+            Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)?
+        };
+        conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
+        if access == Access::ReadOnly {
+            // A backtest scans the whole history: pages read in place from the mapping instead
+            // of copied by a `pread` each (the kernel's copy was a tenth of a replay,
+            // BENCHMARKS.md).
+            conn.pragma_update(None, "mmap_size", READ_ONLY_MMAP_BYTES)?;
+        }
+        if access != Access::Create {
+            return Ok(Conn::Sqlite(conn));
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let synchronous = match options.durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)?;
+        // A single command runs in a savepoint, and so does each command of a batch run again
+        // after a failure; the sub-journal of the pages they first touch stays in memory instead
+        // of a temporary file.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // A page cache big enough for the indexes a busy day touches (the default is 2 MiB).
+        conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
+        // Checkpoint the write-ahead log every ~40 MiB rather than every 4 MiB: a page written by
+        // many commits (a ledger account, an index's last leaf) is copied back once, not ten times.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
+        // Every statement the engine runs stays prepared (rusqlite keeps 16 by default).
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        if let Some(written) = written {
+            conn.update_hook(Some(move |_, _: &str, table: &str, _| {
+                written.row_written(table);
+            }));
+        }
+        // Off while migrating (see `migrate`; the bundled SQLite turns them on by default).
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
+        Ok(Conn::Sqlite(conn))
+    }
+
+    /// The schema version of the store: how many migrations it has had.
+    pub fn schema_version(&self) -> Result<usize> {
+        match self {
+            Conn::Sqlite(conn) => {
+                let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+                Ok(usize::try_from(version).unwrap_or(usize::MAX))
+            }
+            Conn::Postgres(pg) => pg.schema_version(),
+        }
+    }
+
+    /// Applies the `migrations` the store lacks, in one transaction. On SQLite, foreign keys
+    /// are off while they run, because rebuilding a table — create the new one, copy, drop the
+    /// old, rename — is only possible so (SQLite's documented procedure); every key is checked
+    /// before the commit instead, and they are turned on after. PostgreSQL starts at its
+    /// baseline (`schema::POSTGRES_BASELINE`) and applies its own text of each later migration.
+    pub fn migrate(&mut self, migrations: &[&str]) -> std::result::Result<(), Error> {
+        match self {
+            Conn::Sqlite(conn) => {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+                let applied = usize::try_from(version).unwrap_or(usize::MAX);
+                if applied > migrations.len() {
+                    return Err(Error::new(
+                        Code::Internal,
+                        format!(
+                            "the store has schema version {applied}, newer than this engine's {}",
+                            migrations.len()
+                        ),
+                    ));
+                }
+                for (index, migration) in migrations.iter().enumerate().skip(applied) {
+                    tx.execute_batch(migration)?;
+                    tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+                }
+                let broken: i64 =
+                    tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                        r.get(0)
+                    })?;
+                if broken != 0 {
+                    return Err(Error::new(
+                        Code::Internal,
+                        format!("migrating the store would break {broken} foreign keys"),
+                    ));
+                }
+                tx.commit()?;
+                conn.pragma_update(None, "foreign_keys", "ON")?;
+                Ok(())
+            }
+            Conn::Postgres(pg) => pg.migrate(
+                migrations.len(),
+                schema::POSTGRES_BASELINE_VERSION,
+                schema::POSTGRES_BASELINE,
+                schema::POSTGRES_MIGRATIONS,
+            ),
+        }
+    }
+
+    /// Begins a transaction of `kind`; it rolls back when dropped uncommitted. On PostgreSQL a
+    /// write is `REPEATABLE READ`: a row another transaction changed since this one's snapshot
+    /// fails it with a serialization failure, which [`Conn::take_conflict`] reports so that the
+    /// engine runs the command again.
+    pub fn begin(&mut self, kind: Kind) -> Result<Transaction<'_>> {
+        match self {
+            Conn::Sqlite(conn) => {
+                let behavior = match kind {
+                    Kind::Write => TransactionBehavior::Immediate,
+                    Kind::Read => TransactionBehavior::Deferred,
+                };
+                Ok(Transaction::Sqlite(
+                    conn.transaction_with_behavior(behavior)?,
+                ))
+            }
+            Conn::Postgres(pg) => {
+                pg.take_conflict();
+                pg.batch(match kind {
+                    Kind::Write => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+                    Kind::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                })?;
+                Ok(Transaction::Postgres(PgTransaction {
+                    pg: &*pg,
+                    open: std::cell::Cell::new(true),
+                }))
+            }
+        }
+    }
+
+    /// Whether the last transaction failed for a conflict with another one (PostgreSQL's
+    /// serialization failure or deadlock, or a key another transaction inserted first), so that
+    /// running it again may succeed; forgets it. Never on SQLite, whose writers take turns.
+    pub fn take_conflict(&self) -> bool {
+        match self {
+            Conn::Sqlite(_) => false,
+            Conn::Postgres(pg) => pg.take_conflict(),
+        }
+    }
+
+    /// Rolls back a transaction left open (a panic whose unwinding could not roll it back);
+    /// does nothing when none is.
+    pub fn roll_back_open_transaction(&self) -> Result<()> {
+        match self {
+            Conn::Sqlite(conn) => {
+                if !conn.is_autocommit() {
+                    conn.execute_batch("ROLLBACK")?;
+                }
+                Ok(())
+            }
+            // A transaction is rolled back when its `PgTransaction` drops, panic or not; a
+            // `ROLLBACK` outside one only warns.
+            Conn::Postgres(pg) => pg.batch("ROLLBACK"),
+        }
+    }
+
+    /// The SQLite connection, for tests that look under the store.
+    #[cfg(test)]
+    pub fn sqlite(&self) -> &Connection {
+        match self {
+            Conn::Sqlite(conn) => conn,
+            Conn::Postgres(_) => panic!("not a SQLite store"),
+        }
+    }
+}
+
+/// An open PostgreSQL transaction: rolled back when dropped before its end.
+pub struct PgTransaction<'c> {
+    pg: &'c Pg,
+    open: std::cell::Cell<bool>,
+}
+
+impl PgTransaction<'_> {
+    fn end(&self, sql: &str) -> Result<()> {
+        self.open.set(false);
+        self.pg.batch(sql)
+    }
+}
+
+impl Drop for PgTransaction<'_> {
+    fn drop(&mut self) {
+        if self.open.get() {
+            // Nothing to tell: a connection whose rollback failed fails its next statement.
+            let _ = self.end("ROLLBACK");
+        }
+    }
+}
+
+/// An open transaction, before its statements run ([`Txn`]) and after, to commit or roll back.
+pub enum Transaction<'c> {
+    /// A SQLite transaction.
+    Sqlite(rusqlite::Transaction<'c>),
+    /// A PostgreSQL transaction.
+    Postgres(PgTransaction<'c>),
+}
+
+impl Transaction<'_> {
+    /// The store's version as this connection sees it: it changes when another connection
+    /// commits (`PRAGMA data_version`); `None` where the backend cannot tell (PostgreSQL, whose
+    /// stores run without the memo).
+    pub fn data_version(&self) -> Result<Option<i64>> {
+        match self {
+            Transaction::Sqlite(tx) => Ok(Some(
+                tx.prepare_cached("PRAGMA data_version")?
+                    .query_row([], |r| r.get(0))?,
+            )),
+            Transaction::Postgres(_) => Ok(None),
+        }
+    }
+
+    /// Keeps everything the transaction did.
+    pub fn commit(self) -> Result<()> {
+        match self {
+            Transaction::Sqlite(tx) => Ok(tx.commit()?),
+            Transaction::Postgres(tx) => tx.end("COMMIT"),
+        }
+    }
+
+    /// Undoes everything the transaction did.
+    pub fn rollback(self) -> Result<()> {
+        match self {
+            Transaction::Sqlite(tx) => Ok(tx.rollback()?),
+            Transaction::Postgres(tx) => tx.end("ROLLBACK"),
+        }
+    }
+}
+
+/// Where a transaction's statements run.
+pub enum Txn<'a> {
+    /// On SQLite, each statement prepared once per connection and found again by the address of
+    /// its text.
+    Sqlite(SqliteTxn<'a>),
+    /// On PostgreSQL, each prepared once per connection and found by its text.
+    Postgres(&'a Pg),
+}
+
+/// A SQLite transaction's statements.
+pub struct SqliteTxn<'a> {
+    conn: &'a Connection,
+    /// The statements this transaction has used, by the address of their SQL text: a hot path
+    /// finds its statement without hashing and comparing the text, as the connection's cache
+    /// does (`prepare_cached`). They go back to that cache when the transaction ends.
+    ///
+    /// Measured against `prepare_cached` alone (callgrind, a 2,000-order mega-sale, December):
+    /// the pack and push phases take 6.6% more instructions without this map and `keyed`
+    /// (3.4% for the constant texts, 3.2% for building an order's `UPDATE` text at every
+    /// update); see BENCHMARKS.md, "Wave 2".
+    statements: RefCell<HashMap<(usize, usize), CachedStatement<'a>>>,
+    /// Statements whose text is built at run time, by a key the caller gives (the columns an
+    /// order's `UPDATE` sets): the text is built and looked up in the connection's cache once
+    /// per key and transaction, not at every run.
+    keyed: RefCell<HashMap<Vec<&'static str>, CachedStatement<'a>>>,
+}
+
+impl<'a> SqliteTxn<'a> {
+    /// Runs `work` with the prepared statement of `sql`, a constant of the store's own. A
+    /// statement in use is taken out of the map, so a nested use of the same text (a query
+    /// inside another's loop) prepares a second one instead of sharing it.
+    fn with<T>(
+        &self,
+        sql: &'static str,
+        work: impl FnOnce(&mut CachedStatement<'a>) -> Result<T>,
+    ) -> Result<T> {
+        let key = (sql.as_ptr() as usize, sql.len());
+        let taken = self.statements.borrow_mut().remove(&key);
+        let mut statement = match taken {
+            Some(statement) => statement,
+            None => self.conn.prepare_cached(sql)?,
+        };
+        let result = work(&mut statement);
+        self.statements.borrow_mut().insert(key, statement);
+        result
+    }
+}
+
+impl<'a> Txn<'a> {
+    /// The statements of `transaction`.
+    pub fn new(transaction: &'a Transaction<'a>) -> Txn<'a> {
+        match transaction {
+            Transaction::Sqlite(tx) => Txn::Sqlite(SqliteTxn {
+                conn: tx,
+                statements: RefCell::default(),
+                keyed: RefCell::default(),
+            }),
+            Transaction::Postgres(tx) => Txn::Postgres(tx.pg),
+        }
+    }
+
+    /// The dialect the statements are in.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Txn::Sqlite(_) => Dialect::Sqlite,
+            Txn::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs one statement; answers how many rows it changed.
+    pub fn exec(&self, sql: &'static str, params: impl Params) -> Result<usize> {
+        match self {
+            Txn::Sqlite(tx) => tx.with(sql, |statement| execute(statement, &params)),
+            Txn::Postgres(pg) => pg.execute(sql, &params),
+        }
+    }
+
+    /// Runs one statement whose text is built at run time.
+    pub fn exec_built(&self, sql: &str, params: impl Params) -> Result<usize> {
+        match self {
+            Txn::Sqlite(tx) => execute(&mut *tx.conn.prepare_cached(sql)?, &params),
+            Txn::Postgres(pg) => pg.execute(sql, &params),
+        }
+    }
+
+    /// Runs one statement whose text `build` makes from `key`, built once per key and
+    /// transaction (see `keyed`).
+    pub fn exec_keyed(
+        &self,
+        key: Vec<&'static str>,
+        build: impl FnOnce(&[&'static str]) -> String,
+        params: impl Params,
+    ) -> Result<usize> {
+        match self {
+            Txn::Sqlite(tx) => {
+                let taken = tx.keyed.borrow_mut().remove(&key);
+                let mut statement = match taken {
+                    Some(statement) => statement,
+                    None => tx.conn.prepare_cached(&build(&key))?,
+                };
+                let result = execute(&mut statement, &params);
+                tx.keyed.borrow_mut().insert(key, statement);
+                result
+            }
+            Txn::Postgres(pg) => pg.execute(&build(&key), &params),
+        }
+    }
+
+    /// Runs an `INSERT` of one row into a table keyed by an integer `seq` the store assigns,
+    /// and answers that `seq`: SQLite's last row id (not `RETURNING`: SQLite runs it as a
+    /// trigger, whose statement journal a batch's savepoints walk again at every release), or
+    /// PostgreSQL's `RETURNING seq`.
+    pub fn insert_seq(&self, sql: &'static str, params: impl Params) -> Result<i64> {
+        match self {
+            Txn::Sqlite(tx) => {
+                tx.with(sql, |statement| execute(statement, &params))?;
+                Ok(tx.conn.last_insert_rowid())
+            }
+            Txn::Postgres(pg) => {
+                let rows = pg.query(&format!("{sql} RETURNING seq"), &params)?;
+                let row = rows.first().ok_or(DbError::NoRows)?;
+                Row::Postgres(row).get(0)
+            }
+        }
+    }
+
+    /// Reads the one row of a statement ([`DbError::NoRows`] when there is none).
+    pub fn row<T>(
+        &self,
+        sql: &'static str,
+        params: impl Params,
+        map: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<T> {
+        match self {
+            Txn::Sqlite(tx) => tx.with(sql, |statement| query_row(statement, &params, map)),
+            Txn::Postgres(pg) => pg_row(pg, sql, &params, map),
+        }
+    }
+
+    /// Reads the one row of a statement whose text is built at run time.
+    pub fn row_built<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        map: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<T> {
+        match self {
+            Txn::Sqlite(tx) => query_row(&mut *tx.conn.prepare_cached(sql)?, &params, map),
+            Txn::Postgres(pg) => pg_row(pg, sql, &params, map),
+        }
+    }
+
+    /// Reads every row of a statement.
+    pub fn rows<T>(
+        &self,
+        sql: &'static str,
+        params: impl Params,
+        map: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        self.rows_limited(sql, params, usize::MAX, map)
+    }
+
+    /// Reads at most `limit` rows of a statement, stopping there. (The limit is not a bound
+    /// `LIMIT ?`: SQLite's planner reads such a value, so binding it makes the statement be
+    /// prepared again at every run.)
+    pub fn rows_limited<T>(
+        &self,
+        sql: &'static str,
+        params: impl Params,
+        limit: usize,
+        map: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        match self {
+            Txn::Sqlite(tx) => tx.with(sql, |statement| query_rows(statement, &params, limit, map)),
+            Txn::Postgres(pg) => pg_rows(pg, sql, &params, limit, map),
+        }
+    }
+
+    /// Visits the rows of a statement in turn, each borrowed while `visit` sees it, none kept:
+    /// on SQLite a cursor over the statement; on PostgreSQL the rows the query answered.
+    /// Stops when `visit` answers `false`.
+    pub fn scan(
+        &self,
+        sql: &'static str,
+        params: impl Params,
+        mut visit: impl FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        match self {
+            Txn::Sqlite(tx) => tx.with(sql, |statement| {
+                bind(statement, &params)?;
+                let mut rows = statement.raw_query();
+                while let Some(row) = rows.next()? {
+                    if !visit(&Row::Sqlite(row))? {
+                        break;
+                    }
+                }
+                Ok(())
+            }),
+            Txn::Postgres(pg) => {
+                for row in &pg.query(sql, &params)? {
+                    if !visit(&Row::Postgres(row))? {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads every row of a statement whose text is built at run time.
+    pub fn rows_built<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        map: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        match self {
+            Txn::Sqlite(tx) => {
+                query_rows(&mut *tx.conn.prepare_cached(sql)?, &params, usize::MAX, map)
+            }
+            Txn::Postgres(pg) => pg_rows(pg, sql, &params, usize::MAX, map),
+        }
+    }
+}
+
+fn pg_row<T>(
+    pg: &Pg,
+    sql: &str,
+    params: &impl Params,
+    map: impl FnOnce(&Row<'_>) -> Result<T>,
+) -> Result<T> {
+    let rows = pg.query(sql, params)?;
+    let row = rows.first().ok_or(DbError::NoRows)?;
+    map(&Row::Postgres(row))
+}
+
+fn pg_rows<T>(
+    pg: &Pg,
+    sql: &str,
+    params: &impl Params,
+    limit: usize,
+    mut map: impl FnMut(&Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let rows = pg.query(sql, params)?;
+    rows.iter()
+        .take(limit)
+        .map(|row| map(&Row::Postgres(row)))
+        .collect()
+}
+
+/// Binds `params` to a SQLite statement by position. Binding by position, not by name: SQLite
+/// numbers named parameters in the order they first appear in the text, and a name looked up
+/// costs about 300 instructions (callgrind, BENCHMARKS.md "Wave 2").
+fn bind(statement: &mut rusqlite::Statement<'_>, params: &impl Params) -> Result<()> {
+    let count = params.count();
+    if statement.parameter_count() != count {
+        return Err(DbError::Sqlite(rusqlite::Error::InvalidParameterCount(
+            count,
+            statement.parameter_count(),
+        )));
+    }
+    for index in 0..count {
+        let position = index + 1;
+        if let Some(name) = params.name(index) {
+            debug_assert_eq!(statement.parameter_name(position), Some(name));
+        }
+        statement.raw_bind_parameter(position, params.value(index).sqlite())?;
+    }
+    Ok(())
+}
+
+fn execute(statement: &mut rusqlite::Statement<'_>, params: &impl Params) -> Result<usize> {
+    bind(statement, params)?;
+    Ok(statement.raw_execute()?)
+}
+
+fn query_row<T>(
+    statement: &mut rusqlite::Statement<'_>,
+    params: &impl Params,
+    map: impl FnOnce(&Row<'_>) -> Result<T>,
+) -> Result<T> {
+    bind(statement, params)?;
+    let mut rows = statement.raw_query();
+    match rows.next()? {
+        Some(row) => map(&Row::Sqlite(row)),
+        None => Err(DbError::NoRows),
+    }
+}
+
+fn query_rows<T>(
+    statement: &mut rusqlite::Statement<'_>,
+    params: &impl Params,
+    limit: usize,
+    mut map: impl FnMut(&Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    bind(statement, params)?;
+    let mut rows = statement.raw_query();
+    let mut values = Vec::new();
+    while values.len() < limit {
+        let Some(row) = rows.next()? else { break };
+        values.push(map(&Row::Sqlite(row))?);
+    }
+    Ok(values)
+}

@@ -1,0 +1,126 @@
+//! PostgreSQL for the suites that run on both backends. `DISTRIBUTARY_TEST_PG` holds the URL of a
+//! database on a server (`postgres://postgres@127.0.0.1:5432/test`); a test makes a fresh
+//! database of its own there ([`Database::create`]) and drops it when done. Without the variable
+//! (a newcomer's `cargo test` on a machine with no PostgreSQL) a suite says loudly that it was
+//! skipped, and passes; under CI (`CI=true`) it fails instead, since CI always provides one.
+
+use std::{
+    path::PathBuf,
+    sync::atomic::{AtomicUsize, Ordering},
+};
+
+use postgres::{Client, NoTls};
+
+/// The environment variable with the server's URL.
+pub const ENV: &str = "DISTRIBUTARY_TEST_PG";
+
+/// A database made for one test, dropped (with its connections) when this drops.
+pub struct Database {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+impl Database {
+    /// A fresh, empty database (bytewise collation, as the engine asks), or `None` after a
+    /// banner saying `suite` was skipped when [`ENV`] is not set.
+    pub fn create(suite: &str) -> Option<Database> {
+        let Ok(admin) = std::env::var(ENV) else {
+            skipped(suite);
+            return None;
+        };
+        let name = format!(
+            "distributary_test_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut client = Client::connect(&admin, NoTls)
+            .unwrap_or_else(|e| panic!("{ENV}={admin} does not answer: {e}"));
+        // One statement each: several in one message would run in a transaction, which
+        // `CREATE DATABASE` refuses.
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!(
+                "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' \
+                 LC_CTYPE 'C'"
+            ),
+        ] {
+            client
+                .batch_execute(&sql)
+                .unwrap_or_else(|e| panic!("cannot create database {name}: {e:?}"));
+        }
+        let url = with_database(&admin, &name);
+        Some(Database { admin, name, url })
+    }
+
+    /// Where the engine opens it (`--db`, `Engine::open`).
+    pub fn path(&self) -> PathBuf {
+        PathBuf::from(&self.url)
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        // A database left behind by a failed drop is named for its process: harmless.
+        if let Ok(mut client) = Client::connect(&self.admin, NoTls) {
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// `url` naming database `name` instead of its own.
+fn with_database(url: &str, name: &str) -> String {
+    let (address, query) = match url.split_once('?') {
+        Some((address, query)) => (address, Some(query)),
+        None => (url, None),
+    };
+    let host_start = address.find("://").map_or(0, |i| i + 3);
+    let root = match address[host_start..].find('/') {
+        Some(i) => &address[..host_start + i],
+        None => address,
+    };
+    match query {
+        Some(query) => format!("{root}/{name}?{query}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+fn skipped(suite: &str) {
+    assert!(
+        std::env::var("CI").map_or(true, |ci| ci != "true"),
+        "{suite} on PostgreSQL: CI must set {ENV} (.ci/run starts a server)"
+    );
+    let banner = "!".repeat(78);
+    eprintln!(
+        "{banner}\n!!! SKIPPED: {suite} on PostgreSQL: {ENV} is not set (a server's URL, e.g.\n\
+         !!! postgres://postgres@127.0.0.1:5432/test). Nothing ran on PostgreSQL.\n{banner}"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn the_database_is_replaced_in_the_url() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}

@@ -1,0 +1,203 @@
+//! The store's statements that no scenario file reaches, run on SQLite and on PostgreSQL: the
+//! marketplace pushes' notices and a shop's `push_url` (written by the server's webhooks, whose
+//! suite reads SQLite's file), and the backtest's scan of the recorded decisions (a backtest
+//! itself replays SQLite stores only).
+
+use std::path::Path;
+
+use distributary::{
+    contract,
+    model::{Account, AuditEntry, Plan},
+    store::{NewNotice, ShopConnection, Store, StoreOptions},
+};
+use distributary_tests::pg;
+
+const AT: &str = "2026-12-07T10:00:00Z";
+
+fn account(tx: &distributary::store::Tx<'_>, name: &str) {
+    let account = Account {
+        account: name.into(),
+        plan: Plan::V3,
+        inventory: false,
+        currency: "USD".into(),
+    };
+    assert!(tx.insert_account(&account, AT).unwrap());
+}
+
+fn notices_and_push_url(path: &Path) {
+    let mut store = Store::open(path, &StoreOptions::default()).unwrap();
+    store
+        .write(|tx| {
+            account(tx, "d1");
+            let shop = ShopConnection {
+                marketplace: "shopee",
+                shop: "main",
+                base_url: "http://127.0.0.1:1",
+                credentials: "{}",
+                push_url: Some("https://example.test/push"),
+            };
+            tx.upsert_shop("d1", &shop)?;
+            let mut stored = Vec::new();
+            for key in ["k1", "k2", "k1"] {
+                let notice = NewNotice {
+                    account: "d1",
+                    marketplace: "shopee",
+                    shop: "main",
+                    key,
+                    kind: "order_status",
+                    order_ids: r#"["1"]"#,
+                    body: "{}",
+                    received_at: AT,
+                };
+                // The repeat of `k1` stores nothing.
+                assert_eq!(tx.insert_notice(&notice)?, !stored.contains(&key));
+                stored.push(key);
+            }
+            Ok(())
+        })
+        .unwrap();
+    let (shop, all, retry) = store
+        .read(|tx| {
+            Ok((
+                tx.shop("d1", "shopee", "main")?,
+                tx.all_shops(10)?,
+                tx.notices_to_retry(3, 10)?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(
+        shop.unwrap().push_url.as_deref(),
+        Some("https://example.test/push")
+    );
+    assert_eq!(all, vec![("d1".into(), "shopee".into(), "main".into())]);
+    let keys: Vec<_> = retry.iter().map(|n| n.key.as_str()).collect();
+    assert_eq!(keys, ["k1", "k2"]);
+    store
+        .write(|tx| {
+            tx.settle_notice(&retry[0], AT, None)?;
+            tx.settle_notice(&retry[1], AT, Some("the marketplace did not answer"))?;
+            Ok(())
+        })
+        .unwrap();
+    let (first, second, retry) = store
+        .read(|tx| {
+            Ok((
+                tx.unprocessed_notice("d1", "shopee", "main", "k1")?,
+                tx.unprocessed_notice("d1", "shopee", "main", "k2")?,
+                tx.notices_to_retry(3, 10)?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(first, None);
+    assert_eq!(second.map(|n| n.attempts), Some(1));
+    assert_eq!(retry.len(), 1);
+    // Reconnected without a push URL: it is dropped.
+    store
+        .write(|tx| {
+            let shop = ShopConnection {
+                marketplace: "shopee",
+                shop: "main",
+                base_url: "http://127.0.0.1:1",
+                credentials: "{}",
+                push_url: None,
+            };
+            tx.upsert_shop("d1", &shop)
+        })
+        .unwrap();
+    let shop = store.read(|tx| tx.shop("d1", "shopee", "main")).unwrap();
+    assert_eq!(shop.unwrap().push_url, None);
+}
+
+fn scan_of_recorded_decisions(path: &Path) {
+    let mut store = Store::open(path, &StoreOptions::default()).unwrap();
+    store
+        .write(|tx| {
+            for (order, from, inputs) in [
+                ("o1", None, Some(r#"{"a":1}"#)),
+                ("o2", None, None),
+                ("o1", Some("new"), Some(r#"{"b":2}"#)),
+            ] {
+                let seq = tx.append_audit(&AuditEntry {
+                    entity_kind: contract::order::WORKFLOW.into(),
+                    entity_id: order.into(),
+                    from_state: from.map(str::to_owned),
+                    to_state: "next".into(),
+                    event: "push".into(),
+                    actor: "d1".into(),
+                    user: None,
+                    rules_version: "v1".into(),
+                    guards: serde_json::json!([]),
+                    at: AT.into(),
+                    prev: None,
+                    reason: None,
+                })?;
+                if let Some(inputs) = inputs {
+                    let inputs: serde_json::Value = serde_json::from_str(inputs).unwrap();
+                    tx.record_decision_inputs(seq, &inputs)?;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    let seen = store
+        .read(|tx| {
+            let mut seen = Vec::new();
+            tx.scan_recorded_decisions(|row| {
+                seen.push((
+                    row.order.to_owned(),
+                    row.from_state.map(str::to_owned),
+                    row.inputs.to_owned(),
+                ));
+                Ok(())
+            })?;
+            assert_eq!(tx.audit_seq_max()?, 3);
+            Ok(seen)
+        })
+        .unwrap();
+    assert_eq!(
+        seen,
+        vec![
+            ("o1".into(), None, r#"{"a":1}"#.into()),
+            ("o1".into(), Some("new".into()), r#"{"b":2}"#.into()),
+        ]
+    );
+    // A visit's error stops the scan and is answered.
+    let visited = store.read(|tx| {
+        let mut visited = 0;
+        let scanned = tx.scan_recorded_decisions(|_| {
+            visited += 1;
+            Err(distributary::Error::new(
+                distributary::Code::Internal,
+                "stop",
+            ))
+        });
+        Ok((visited, scanned.is_err()))
+    });
+    assert_eq!(visited.unwrap(), (1, true));
+}
+
+#[test]
+fn notices_and_push_url_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    notices_and_push_url(&dir.path().join("store.db"));
+}
+
+#[test]
+fn notices_and_push_url_on_postgres() {
+    if let Some(db) = pg::Database::create("the push notices") {
+        notices_and_push_url(&db.path());
+    }
+}
+
+#[test]
+fn scan_of_recorded_decisions_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    scan_of_recorded_decisions(&dir.path().join("store.db"));
+}
+
+#[test]
+fn scan_of_recorded_decisions_on_postgres() {
+    if let Some(db) = pg::Database::create("the recorded decisions' scan") {
+        scan_of_recorded_decisions(&db.path());
+    }
+}
