@@ -36,7 +36,7 @@ const WAREHOUSE: &str = "KL";
 /// The fixed `at` of the timed push, so the answer does not depend on the clock.
 const PUSH_AT: &str = "2026-11-27T09:00:00Z";
 /// The tables of the raw ceiling: the `stock` and `movements` tables and their indexes as the
-/// engine's migrations leave them (`engine/src/store/schema.rs`).
+/// engine's migrations leave them (`engine/src/store/schema/mod.rs`).
 const RAW_DDL: &str = r#"
 CREATE TABLE stock (
     account     TEXT NOT NULL,
