@@ -1,6 +1,6 @@
 //! The push-notification test vector every pushing adapter must pass (feature `testing`, for the
-//! adapters' own tests): the vector of docs/marketplaces.md ("Push notifications"), kept as
-//! `tests/fixtures/push/vector.json` in the adapter, verifies and reads as the documented notice;
+//! adapters' own tests): the vector of docs/marketplaces.md ("Push notifications"), kept in each
+//! adapter (Shopee's: `marketplace-adapters/shopee/tests/fixtures/push/vector.json`), verifies and reads as the documented notice;
 //! a changed byte of the body, a changed signature, a missing header or another secret is
 //! `unauthenticated`, never an error; credentials without the secret are the caller's error.
 
@@ -22,8 +22,9 @@ pub struct PushVector {
 }
 
 impl PushVector {
-    /// Reads `tests/fixtures/push/vector.json` under `manifest_dir` (the adapter's
-    /// `CARGO_MANIFEST_DIR`). Panics on a fixture that does not read: it is a test's input.
+    /// Reads the adapter's push vector (among its test fixtures) under `manifest_dir` (the
+    /// adapter's `CARGO_MANIFEST_DIR`). Panics on a fixture that does not read: it is a test's
+    /// input.
     pub fn read(manifest_dir: &str) -> PushVector {
         let path = format!("{manifest_dir}/tests/fixtures/push/vector.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"));

@@ -1,5 +1,6 @@
 //! PostgreSQL's schema says what SQLite's says: the same tables with the same columns, so that a
-//! migration written for one dialect and not the other fails here (`engine/src/store/schema.rs`).
+//! migration written for one dialect and not the other fails here
+//! (`engine/src/store/schema/postgres.rs`).
 
 use std::collections::BTreeSet;
 
