@@ -1,7 +1,7 @@
 //! The durable store: the only module that writes SQL. The rest of the engine talks to it
 //! through [`Tx`] methods that take and return the engine's own types; the statements are
-//! written once, in the SQL both dialects share, and run through the connection layer (`db.rs`),
-//! the one file that names a database client, so a second backend (PostgreSQL) is a second arm
+//! written once, in the SQL both dialects share, and run through the connection layer (`db/`),
+//! the one module that names a database client, so a second backend (PostgreSQL) is a second arm
 //! there and nothing else.
 
 mod catalog;

@@ -1,4 +1,4 @@
-//! The PostgreSQL side of the connection layer (`db.rs`): a blocking client, its prepared
+//! The PostgreSQL side of the connection layer (`db/`): a blocking client, its prepared
 //! statements by the store's SQL text, placeholders rewritten to PostgreSQL's, values bound and
 //! columns read in the types the schema gives them (`BIGINT`, `TEXT`, `BYTEA`).
 

@@ -39,7 +39,7 @@ CREATE INDEX push_notices_unprocessed ON push_notices (seq) WHERE processed_at I
 /// has its `INTEGER PRIMARY KEY`, `BYTEA` for `BLOB`, the reserved word `user` quoted, and a
 /// `rowid` identity column in the two tables whose queries order by SQLite's `rowid`
 /// (`partnerships`, `tokens`). Text compares bytewise: the database is created with
-/// `LC_COLLATE 'C'` (the store refuses another collation, see `db.rs`).
+/// `LC_COLLATE 'C'` (the store refuses another collation, see `db/`).
 pub const POSTGRES_BASELINE: &str = r#"
 CREATE TABLE accounts (
     account     TEXT PRIMARY KEY,
