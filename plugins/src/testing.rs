@@ -1,15 +1,45 @@
-//! The push-notification test vector every pushing adapter must pass (feature `testing`, for the
-//! adapters' own tests): the vector of docs/marketplaces.md ("Push notifications"), kept in each
-//! adapter (Shopee's: `marketplace-adapters/shopee/tests/fixtures/push/vector.json`), verifies and reads as the documented notice;
-//! a changed byte of the body, a changed signature, a missing header or another secret is
-//! `unauthenticated`, never an error; credentials without the secret are the caller's error.
+//! What the adapters' own tests share (feature `testing`): their fixtures, stock items and
+//! refusals, and the push-notification test vector every pushing adapter must pass. The vector
+//! of docs/marketplaces.md ("Push notifications"), kept in each adapter (Shopee's:
+//! `marketplace-adapters/shopee/tests/fixtures/push/vector.json`), verifies and reads as the
+//! documented notice; a changed byte of the body, a changed signature, a missing header or
+//! another secret is `unauthenticated`, never an error; credentials without the secret are the
+//! caller's error.
 
 // Test support: a failed check is a failed test, so it panics (the crate denies that elsewhere).
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
 
-use crate::{Adapter, ErrorKind, PushNotice, PushRequest, PushVerdict};
+use crate::{Adapter, ErrorKind, PushNotice, PushRequest, PushVerdict, StockItem, StockRefusal};
+
+/// The text of the test fixture `path` (under the adapter's `tests/fixtures`), for the adapter at
+/// `manifest_dir` (its `CARGO_MANIFEST_DIR`). Panics when it cannot be read: it is a test's input.
+pub fn fixture(manifest_dir: &str, path: &str) -> String {
+    let path = format!("{manifest_dir}/tests/fixtures/{path}");
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+/// Seven units of `store_sku`, listed on the marketplace as `listing` (its ids, by name).
+pub fn stock_item(store_sku: &str, listing: &[(&str, &str)]) -> StockItem {
+    StockItem {
+        store_sku: store_sku.to_owned(),
+        quantity: 7,
+        listing: listing
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
+/// The marketplace's refusal of `store_sku`'s level.
+pub fn stock_refusal(store_sku: &str, code: &str, message: &str) -> StockRefusal {
+    StockRefusal {
+        store_sku: store_sku.to_owned(),
+        code: code.to_owned(),
+        message: message.to_owned(),
+    }
+}
 
 /// An adapter's vector: the signed request, its signature and the notice it must read as.
 pub struct PushVector {
@@ -26,8 +56,7 @@ impl PushVector {
     /// adapter's `CARGO_MANIFEST_DIR`). Panics on a fixture that does not read: it is a test's
     /// input.
     pub fn read(manifest_dir: &str) -> PushVector {
-        let path = format!("{manifest_dir}/tests/fixtures/push/vector.json");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"));
+        let text = fixture(manifest_dir, "push/vector.json");
         let fixture: Value = serde_json::from_str(&text).unwrap();
         let signature = fixture["signature"].as_str().unwrap().to_owned();
         let request = PushRequest {

@@ -2,30 +2,11 @@
 //! other code refuses every SKU of the product.
 
 use distributary_adapter_tiktok_shop::TikTokShopAdapter;
-use distributary_plugin::{Adapter, ErrorKind, StockItem, StockRefusal};
+use distributary_plugin::testing::{self, stock_item as item, stock_refusal as refusal};
+use distributary_plugin::{Adapter, ErrorKind, StockItem};
 
 fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/stock/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
-}
-
-fn item(store_sku: &str, listing: &[(&str, &str)]) -> StockItem {
-    StockItem {
-        store_sku: store_sku.to_owned(),
-        quantity: 7,
-        listing: listing
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-    }
-}
-
-fn refusal(store_sku: &str, code: &str, message: &str) -> StockRefusal {
-    StockRefusal {
-        store_sku: store_sku.to_owned(),
-        code: code.to_owned(),
-        message: message.to_owned(),
-    }
+    testing::fixture(env!("CARGO_MANIFEST_DIR"), &format!("stock/{name}"))
 }
 
 fn items() -> Vec<StockItem> {
