@@ -39,7 +39,7 @@ CREATE INDEX push_notices_unprocessed ON push_notices (seq) WHERE processed_at I
 /// and why; `tests/tests/table_keys.rs` holds the map). A key that was a row number alone
 /// becomes `(owner, seq)`, and the statements that still find a row by its number alone (an
 /// order's history chain, a cell's movements, the ledger's next number, the delivery queue) keep
-/// a plain index on it. The reference tables (`accounts`, `warehouses`, `invitations`,
+/// a plain index on it. The reference tables (`accounts`, `rates`, `warehouses`, `invitations`,
 /// `partnerships`, `supplier_fees`, `tokens`, `rule_packs`, `rule_loads`) keep their keys.
 const POSTGRES_V9: &str = "
 ALTER TABLE audit ADD COLUMN account TEXT NOT NULL DEFAULT '';
