@@ -228,6 +228,9 @@ pub struct Entity<'e> {
     pub workflow: &'e str,
     /// The entity's id.
     pub id: &'e str,
+    /// The account it belongs to (an order's or a claim's distributor, a partnership's
+    /// supplier), which owns its audit rows.
+    pub owner: &'e str,
     /// Its current state.
     pub state: &'e str,
     /// Its newest audit row, when its history is a chain (an order's); `None` otherwise.
@@ -283,6 +286,7 @@ impl Ctx<'_, '_> {
             .map_err(|e| fire_error(entity, event, e))?;
         let guards = serde_json::to_value(&fired.guards).unwrap_or(Value::Null);
         let audit_seq = self.tx.append_audit(&AuditEntry {
+            account: entity.owner.to_owned(),
             entity_kind: entity.workflow.to_owned(),
             entity_id: entity.id.to_owned(),
             from_state: Some(entity.state.to_owned()),
@@ -303,9 +307,16 @@ impl Ctx<'_, '_> {
         })
     }
 
-    /// Records an entity's creation in its initial state; returns the state and the audit row
-    /// (the head of the entity's history, for an entity whose history is a chain).
-    pub fn created(&self, workflow: &str, id: &str, event: &str) -> Result<(String, i64), Error> {
+    /// Records the creation of an entity that `owner` owns (see [`Entity::owner`]) in its
+    /// initial state; returns the state and the audit row (the head of the entity's history,
+    /// for an entity whose history is a chain).
+    pub fn created(
+        &self,
+        workflow: &str,
+        id: &str,
+        owner: &str,
+        event: &str,
+    ) -> Result<(String, i64), Error> {
         let initial = self
             .workflows
             .get(workflow)
@@ -318,6 +329,7 @@ impl Ctx<'_, '_> {
             .initial()
             .to_owned();
         let seq = self.tx.append_audit(&AuditEntry {
+            account: owner.to_owned(),
             entity_kind: workflow.to_owned(),
             entity_id: id.to_owned(),
             from_state: None,

@@ -118,6 +118,7 @@ fn scan_of_recorded_decisions(path: &Path) {
                 ("o1", Some("new"), Some(r#"{"b":2}"#)),
             ] {
                 let seq = tx.append_audit(&AuditEntry {
+                    account: "d1".into(),
                     entity_kind: contract::order::WORKFLOW.into(),
                     entity_id: order.into(),
                     from_state: from.map(str::to_owned),

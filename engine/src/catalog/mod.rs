@@ -318,7 +318,7 @@ fn claim_one(
     };
     let number = ctx.tx.claim_count(distributor, supplier, sku)? + 1;
     let id = format!("{distributor}:{supplier}:{sku}:{number}");
-    let (state, _) = ctx.created(WORKFLOW, &id, "claim")?;
+    let (state, _) = ctx.created(WORKFLOW, &id, distributor, "claim")?;
     let claim = Claim {
         claim: id,
         distributor: distributor.to_owned(),
@@ -351,6 +351,7 @@ pub(crate) fn move_claim(
     let entity = Entity {
         workflow: WORKFLOW,
         id: &claim.claim,
+        owner: &claim.distributor,
         audit_head: None,
         state: &claim.state,
     };

@@ -248,6 +248,8 @@ pub fn install(
     let migrated = plan(tx, &next.workflows, before)?;
     let version = next.version();
     let entry = AuditEntry {
+        // Each moved entity's own owner (`Tx::migrate_entities`).
+        account: String::new(),
         entity_kind: String::new(),
         entity_id: String::new(),
         from_state: None,

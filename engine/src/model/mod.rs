@@ -129,6 +129,10 @@ pub struct Notification {
 /// One row of the audit log: a workflow transition and what decided it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
+    /// The account whose entity this records (an order's or a claim's distributor, a
+    /// partnership's supplier): the row's owner, the first column of its key on PostgreSQL and
+    /// its distribution column on a cluster (docs/scale-out.md).
+    pub account: String,
     pub entity_kind: String,
     pub entity_id: String,
     pub from_state: Option<String>,

@@ -284,7 +284,12 @@ fn cell_of(
 fn create_children(ctx: &Ctx<'_, '_>, loaded: &Loaded, groups: &[SplitGroup]) -> Result<(), Error> {
     for (index, group) in groups.iter().enumerate() {
         let name = format!("{}/{}", loaded.order.order, index + 1);
-        let (state, audit_seq) = ctx.created(WORKFLOW, &name, order::SPLIT_EVENT)?;
+        let (state, audit_seq) = ctx.created(
+            WORKFLOW,
+            &name,
+            &loaded.order.distributor,
+            order::SPLIT_EVENT,
+        )?;
         let child = Order {
             order: name,
             audit_head: Some(audit_seq),

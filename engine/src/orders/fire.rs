@@ -109,9 +109,11 @@ pub(super) fn fire(
     let mut checked: Option<PushCheckInput> = None;
     let entity_state = loaded.order.state.clone();
     let id = loaded.order.order.clone();
+    let distributor = loaded.order.distributor.clone();
     let entity = Entity {
         workflow: WORKFLOW,
         id: &id,
+        owner: &distributor,
         state: &entity_state,
         audit_head: loaded.order.audit_head,
     };

@@ -205,7 +205,7 @@ fn insert_new(
     ] {
         check_text(field, text)?;
     }
-    let (state, audit_seq) = ctx.created(WORKFLOW, name, "import")?;
+    let (state, audit_seq) = ctx.created(WORKFLOW, name, ctx.actor.account(), "import")?;
     let order = Order {
         audit_head: Some(audit_seq),
         distributor: ctx.actor.account().to_owned(),

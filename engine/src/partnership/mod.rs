@@ -190,7 +190,7 @@ pub fn bind_supplier(ctx: &Ctx<'_, '_>, args: &BindSupplier) -> Result<Bound, Er
     }
     let number = latest.map_or(1, |p| sequence_of(&p.partnership) + 1);
     let id = format!("{supplier}:{distributor}:{number}");
-    let (state, _) = ctx.created(WORKFLOW, &id, "bind")?;
+    let (state, _) = ctx.created(WORKFLOW, &id, supplier, "bind")?;
     ctx.tx.insert_partnership(
         &Partnership {
             partnership: id,
@@ -268,6 +268,7 @@ fn move_partnership(
     let entity = Entity {
         workflow: WORKFLOW,
         id: &p.partnership,
+        owner: &p.supplier,
         audit_head: None,
         state: &p.state,
     };

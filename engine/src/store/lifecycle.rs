@@ -116,6 +116,8 @@ pub struct DecisionRow<'r> {
 /// order's history is a chain; other entities' rows stand alone).
 struct Moving {
     distributor: Option<String>,
+    /// The account the entity belongs to, which owns its audit rows.
+    owner: String,
     id: String,
     audit_head: Option<i64>,
 }
@@ -359,6 +361,7 @@ impl Tx<'_> {
         let moving = self.moving(workflow, from)?;
         for entity in &moving {
             let seq = self.append_audit(&AuditEntry {
+                account: entity.owner.clone(),
                 entity_kind: workflow.to_owned(),
                 entity_id: entity.id.clone(),
                 from_state: Some(from.to_owned()),
@@ -393,31 +396,36 @@ impl Tx<'_> {
                 |r| {
                     Ok(Moving {
                         distributor: r.get(0)?,
+                        owner: r.get(0)?,
                         id: r.get(1)?,
                         audit_head: r.get(2)?,
                     })
                 },
             )?,
             contract::partnership::WORKFLOW => self.rows(
-                "SELECT partnership FROM partnerships WHERE state = ?1",
+                "SELECT partnership, supplier FROM partnerships WHERE state = ?1",
                 [state],
                 |r| {
                     Ok(Moving {
                         distributor: None,
+                        owner: r.get(1)?,
                         id: r.get(0)?,
                         audit_head: None,
                     })
                 },
             )?,
-            contract::product::WORKFLOW => {
-                self.rows("SELECT claim FROM claims WHERE state = ?1", [state], |r| {
+            contract::product::WORKFLOW => self.rows(
+                "SELECT claim, distributor FROM claims WHERE state = ?1",
+                [state],
+                |r| {
                     Ok(Moving {
                         distributor: None,
+                        owner: r.get(1)?,
                         id: r.get(0)?,
                         audit_head: None,
                     })
-                })?
-            }
+                },
+            )?,
             _ => Vec::new(),
         })
     }

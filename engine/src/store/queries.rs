@@ -479,8 +479,8 @@ impl Tx<'_> {
     pub fn append_audit(&self, e: &AuditEntry) -> Result<i64, Error> {
         Ok(self.db.insert_seq(
             "INSERT INTO audit (entity_kind, entity_id, from_state, to_state, event, actor, \"user\",
-             rules_version, guards, at, prev, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             rules_version, guards, at, prev, reason, account)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 e.entity_kind,
                 e.entity_id,
@@ -493,7 +493,8 @@ impl Tx<'_> {
                 e.guards.to_string(),
                 e.at,
                 e.prev,
-                e.reason
+                e.reason,
+                e.account
             ],
         )?)
     }
@@ -506,8 +507,8 @@ impl Tx<'_> {
                  SELECT a.prev FROM audit a JOIN chain c ON a.seq = c.seq
                  WHERE a.prev IS NOT NULL)
              SELECT entity_kind, entity_id, from_state, to_state, event, actor, \"user\",
-             rules_version, guards, at, prev, reason FROM audit WHERE seq IN (SELECT seq FROM chain)
-             ORDER BY seq",
+             rules_version, guards, at, prev, reason, account FROM audit
+             WHERE seq IN (SELECT seq FROM chain) ORDER BY seq",
             [head],
             |r| {
                 Ok(AuditEntry {
@@ -523,6 +524,7 @@ impl Tx<'_> {
                     at: r.get(9)?,
                     prev: r.get(10)?,
                     reason: r.get(11)?,
+                    account: r.get(12)?,
                 })
             },
         )?)

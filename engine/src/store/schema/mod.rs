@@ -2,7 +2,7 @@
 //! have run. A migration is never edited once released: a change is a new migration.
 
 /// Every migration, oldest first. The store's schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 mod postgres;
 pub use postgres::{POSTGRES_BASELINE, POSTGRES_BASELINE_VERSION, POSTGRES_MIGRATIONS};
@@ -541,4 +541,30 @@ CREATE TABLE push_notices (
     FOREIGN KEY (account, marketplace, shop) REFERENCES shops(account, marketplace, shop)
 ) STRICT;
 CREATE INDEX push_notices_unprocessed ON push_notices (seq) WHERE processed_at IS NULL;
+";
+
+/// Every table carries the account it belongs to (docs/scale-out.md): the audit log, the one
+/// table without one, gains `account`, the owner of the entity a row records (an order's or a
+/// claim's distributor, a partnership's supplier), so that a cluster keeps an entity's history
+/// on the shard of the entity. The existing rows get theirs from their entity: an order's by
+/// walking its chain from `orders.audit_head`, a partnership's and a claim's by id; a row whose
+/// entity is gone keeps its actor.
+///
+/// SQLite keeps its keys: its `INTEGER PRIMARY KEY` is the rowid, which numbers a row for free
+/// and finds it in one B-tree descent, and a single file has no shards to route to. PostgreSQL's
+/// text of this migration (`postgres.rs`) also re-keys every distributed table by its owner;
+/// `tests/tests/table_keys.rs` checks both.
+const V9: &str = "
+ALTER TABLE audit ADD COLUMN account TEXT NOT NULL DEFAULT '';
+WITH RECURSIVE chain (seq, owner) AS (
+    SELECT audit_head, distributor FROM orders WHERE audit_head IS NOT NULL
+    UNION ALL
+    SELECT a.prev, c.owner FROM audit a JOIN chain c ON a.seq = c.seq WHERE a.prev IS NOT NULL)
+UPDATE audit SET account = chain.owner FROM chain
+WHERE audit.seq = chain.seq AND audit.entity_kind = 'distribution_order';
+UPDATE audit SET account = p.supplier FROM partnerships p
+WHERE audit.account = '' AND audit.entity_kind = 'partnership' AND p.partnership = audit.entity_id;
+UPDATE audit SET account = c.distributor FROM claims c
+WHERE audit.account = '' AND audit.entity_kind = 'distribution_product' AND c.claim = audit.entity_id;
+UPDATE audit SET account = actor WHERE account = '';
 ";

@@ -10,7 +10,7 @@
 pub const POSTGRES_BASELINE_VERSION: usize = 7;
 
 /// PostgreSQL's text of each migration after [`POSTGRES_BASELINE_VERSION`].
-pub const POSTGRES_MIGRATIONS: &[&str] = &[POSTGRES_V8];
+pub const POSTGRES_MIGRATIONS: &[&str] = &[POSTGRES_V8, POSTGRES_V9];
 
 /// V8 in PostgreSQL's dialect: the notice's `seq` an identity column.
 const POSTGRES_V8: &str = "
@@ -32,6 +32,57 @@ CREATE TABLE push_notices (
     FOREIGN KEY (account, marketplace, shop) REFERENCES shops(account, marketplace, shop)
 );
 CREATE INDEX push_notices_unprocessed ON push_notices (seq) WHERE processed_at IS NULL;
+";
+
+/// V9 in PostgreSQL's dialect: the audit's `account`, filled as SQLite's V9 fills it, and every
+/// distributed table's primary key led by the account that owns it (docs/scale-out.md says which
+/// and why; `tests/tests/table_keys.rs` holds the map). A key that was a row number alone
+/// becomes `(owner, seq)`, and the statements that still find a row by its number alone (an
+/// order's history chain, a cell's movements, the ledger's next number, the delivery queue) keep
+/// a plain index on it. The reference tables (`accounts`, `rates`, `warehouses`, `invitations`,
+/// `partnerships`, `supplier_fees`, `tokens`, `rule_packs`, `rule_loads`) keep their keys.
+const POSTGRES_V9: &str = "
+ALTER TABLE audit ADD COLUMN account TEXT NOT NULL DEFAULT '';
+WITH RECURSIVE chain (seq, owner) AS (
+    SELECT audit_head, distributor FROM orders WHERE audit_head IS NOT NULL
+    UNION ALL
+    SELECT a.prev, c.owner FROM audit a JOIN chain c ON a.seq = c.seq WHERE a.prev IS NOT NULL)
+UPDATE audit SET account = chain.owner FROM chain
+WHERE audit.seq = chain.seq AND audit.entity_kind = 'distribution_order';
+UPDATE audit SET account = p.supplier FROM partnerships p
+WHERE audit.account = '' AND audit.entity_kind = 'partnership' AND p.partnership = audit.entity_id;
+UPDATE audit SET account = c.distributor FROM claims c
+WHERE audit.account = '' AND audit.entity_kind = 'distribution_product' AND c.claim = audit.entity_id;
+UPDATE audit SET account = actor WHERE account = '';
+ALTER TABLE audit ALTER COLUMN account DROP DEFAULT;
+ALTER TABLE audit DROP CONSTRAINT audit_pkey, ADD PRIMARY KEY (account, seq);
+CREATE INDEX audit_by_seq ON audit (seq);
+
+ALTER TABLE transactions DROP CONSTRAINT transactions_supplier_distributor_fkey;
+ALTER TABLE ledger_accounts DROP CONSTRAINT ledger_accounts_pkey,
+    ADD PRIMARY KEY (distributor, supplier);
+ALTER TABLE transactions DROP CONSTRAINT transactions_pkey, ADD PRIMARY KEY (distributor, seq),
+    ADD FOREIGN KEY (distributor, supplier) REFERENCES ledger_accounts (distributor, supplier);
+CREATE INDEX transactions_by_seq ON transactions (seq);
+
+ALTER TABLE assigned_warehouses DROP CONSTRAINT assigned_warehouses_pkey,
+    ADD PRIMARY KEY (distributor, supplier, warehouse);
+
+ALTER TABLE notifications DROP CONSTRAINT notifications_pkey, ADD PRIMARY KEY (account, seq);
+DROP INDEX notifications_by_account;
+
+ALTER TABLE price_history DROP CONSTRAINT price_history_pkey, ADD PRIMARY KEY (supplier, seq);
+
+ALTER TABLE claims DROP CONSTRAINT claims_pkey, ADD PRIMARY KEY (distributor, claim);
+CREATE INDEX claims_by_id ON claims (claim);
+
+ALTER TABLE movements DROP CONSTRAINT movements_pkey, ADD PRIMARY KEY (account, seq);
+CREATE INDEX movements_by_seq ON movements (seq);
+
+ALTER TABLE deliveries DROP CONSTRAINT deliveries_pkey, ADD PRIMARY KEY (distributor, seq);
+CREATE INDEX deliveries_by_seq ON deliveries (seq);
+
+ALTER TABLE push_notices DROP CONSTRAINT push_notices_pkey, ADD PRIMARY KEY (account, seq);
 ";
 
 /// The schema at version [`POSTGRES_BASELINE_VERSION`] in PostgreSQL's dialect: every integer a
