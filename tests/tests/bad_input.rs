@@ -347,10 +347,23 @@ fn refused(
     }
 }
 
+/// The suite's name in the SKIPPED banner.
+const SUITE: &str = "the bad-input matrix";
+
 #[test]
 fn every_bad_request_is_refused_and_changes_nothing() {
-    let world = World::build();
-    let specs = specs(&world);
+    every_bad_request(&World::build());
+}
+
+#[test]
+fn every_bad_request_is_refused_and_changes_nothing_on_postgres() {
+    if let Some(world) = World::on_postgres(SUITE) {
+        every_bad_request(&world);
+    }
+}
+
+fn every_bad_request(world: &World) {
+    let specs = specs(world);
     let covered: BTreeSet<&str> = specs.iter().map(|s| s.cmd).collect();
     let missing: Vec<_> = names().filter(|n| !covered.contains(n)).collect();
     assert!(missing.is_empty(), "commands without a spec: {missing:?}");
@@ -360,7 +373,7 @@ fn every_bad_request_is_refused_and_changes_nothing() {
     for spec in &specs {
         for row in rows_of(spec) {
             count += 1;
-            if let Err(problem) = refused(&world, &row.request, row.code, None) {
+            if let Err(problem) = refused(world, &row.request, row.code, None) {
                 failures.push(format!(
                     "{} — {}:\n  {}\n  {problem}",
                     spec.cmd,
@@ -370,19 +383,34 @@ fn every_bad_request_is_refused_and_changes_nothing() {
             }
         }
     }
-    println!("{count} bad requests in {:?}", started.elapsed());
+    println!(
+        "{count} bad requests on {} in {:?}",
+        world.backend(),
+        started.elapsed()
+    );
     assert!(
         failures.is_empty(),
-        "{} of {count} bad requests:\n{}",
+        "{} of {count} bad requests on {}:\n{}",
         failures.len(),
+        world.backend(),
         failures.join("\n")
     );
 }
 
 #[test]
 fn a_keyed_bad_request_is_remembered_and_nothing_else_changes() {
-    let world = World::build();
-    let specs = specs(&world);
+    keyed_bad_requests(&World::build());
+}
+
+#[test]
+fn a_keyed_bad_request_is_remembered_and_nothing_else_changes_on_postgres() {
+    if let Some(world) = World::on_postgres(SUITE) {
+        keyed_bad_requests(&world);
+    }
+}
+
+fn keyed_bad_requests(world: &World) {
+    let specs = specs(world);
     let mut failures = Vec::new();
     let mut count = 0;
     for spec in &specs {
@@ -397,14 +425,14 @@ fn a_keyed_bad_request_is_remembered_and_nothing_else_changes() {
             let keyed = row.request.clone().key(&key);
             let check = || -> Result<(), String> {
                 let before = world.dump();
-                let first = refused(&world, &keyed, row.code, Some("idempotency"))?;
+                let first = refused(world, &keyed, row.code, Some("idempotency"))?;
                 let added =
                     world.dump().rows("idempotency").len() - before.rows("idempotency").len();
                 if added > 1 {
                     return Err(format!("{added} idempotency rows for one request"));
                 }
                 // A retry answers the same and changes nothing at all.
-                let again = refused(&world, &keyed, row.code, None)?;
+                let again = refused(world, &keyed, row.code, None)?;
                 if again != first {
                     return Err(format!("the retry answered {again}, the first {first}"));
                 }
@@ -414,14 +442,14 @@ fn a_keyed_bad_request_is_remembered_and_nothing_else_changes() {
                 if added == 1 {
                     let valid = spec.request().key(&key);
                     if keyed.args == valid.args && keyed.user == valid.user {
-                        let replayed = refused(&world, &valid, row.code, None)?;
+                        let replayed = refused(world, &valid, row.code, None)?;
                         if replayed != first {
                             return Err(format!(
                                 "the replay answered {replayed}, the first {first}"
                             ));
                         }
                     } else {
-                        refused(&world, &valid, "idempotency_conflict", None)?;
+                        refused(world, &valid, "idempotency_conflict", None)?;
                     }
                 }
                 Ok(())
@@ -438,17 +466,28 @@ fn a_keyed_bad_request_is_remembered_and_nothing_else_changes() {
     }
     assert!(
         failures.is_empty(),
-        "{} of {count} keyed bad requests:\n{}",
+        "{} of {count} keyed bad requests on {}:\n{}",
         failures.len(),
+        world.backend(),
         failures.join("\n")
     );
 }
 
 #[test]
 fn a_line_over_the_request_bound_is_refused_for_every_command() {
-    let world = World::build();
+    overlong_lines(&World::build());
+}
+
+#[test]
+fn a_line_over_the_request_bound_is_refused_for_every_command_on_postgres() {
+    if let Some(world) = World::on_postgres(SUITE) {
+        overlong_lines(&world);
+    }
+}
+
+fn overlong_lines(world: &World) {
     let mut failures = Vec::new();
-    for spec in specs(&world) {
+    for spec in specs(world) {
         // The spec's own line, valid JSON padded with whitespace past the bound.
         let line = spec.request().line();
         let padded = format!("{line}{}", " ".repeat(REQUEST_BYTES_MAX + 1 - line.len()));
@@ -463,5 +502,10 @@ fn a_line_over_the_request_bound_is_refused_for_every_command() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "on {}:\n{}",
+        world.backend(),
+        failures.join("\n")
+    );
 }

@@ -202,10 +202,23 @@ fn check(world: &World, spec: &Spec, case: &Case) -> Result<(), String> {
     }
 }
 
+/// The suite's name in the SKIPPED banner.
+const SUITE: &str = "the permission matrix";
+
 #[test]
 fn every_template_is_accepted_from_its_owner() {
-    let world = World::build();
-    let specs = specs(&world);
+    templates_accepted(&World::build());
+}
+
+#[test]
+fn every_template_is_accepted_from_its_owner_on_postgres() {
+    if let Some(world) = World::on_postgres(SUITE) {
+        templates_accepted(&world);
+    }
+}
+
+fn templates_accepted(world: &World) {
+    let specs = specs(world);
     let covered: BTreeSet<&str> = specs.iter().map(|s| s.cmd).collect();
     let all: BTreeSet<&str> = names().collect();
     assert_eq!(covered, all, "the specs must name every command");
@@ -230,16 +243,27 @@ fn every_template_is_accepted_from_its_owner() {
     }
     assert!(
         failures.is_empty(),
-        "{} templates:\n{}",
+        "{} templates on {}:\n{}",
         failures.len(),
+        world.backend(),
         failures.join("\n")
     );
 }
 
 #[test]
 fn every_wrong_actor_is_refused_and_changes_nothing() {
-    let world = World::build();
-    let specs = specs(&world);
+    wrong_actors(&World::build());
+}
+
+#[test]
+fn every_wrong_actor_is_refused_and_changes_nothing_on_postgres() {
+    if let Some(world) = World::on_postgres(SUITE) {
+        wrong_actors(&world);
+    }
+}
+
+fn wrong_actors(world: &World) {
+    let specs = specs(world);
     let covered: BTreeSet<&str> = specs.iter().map(|s| s.cmd).collect();
     let missing: Vec<_> = names().filter(|n| !covered.contains(n)).collect();
     assert!(missing.is_empty(), "commands without a spec: {missing:?}");
@@ -248,7 +272,7 @@ fn every_wrong_actor_is_refused_and_changes_nothing() {
     for spec in &specs {
         for case in cases(spec) {
             count += 1;
-            if let Err(problem) = check(&world, spec, &case) {
+            if let Err(problem) = check(world, spec, &case) {
                 failures.push(format!(
                     "{}:\n  {}\n  {problem}",
                     spec.cmd,
@@ -257,11 +281,12 @@ fn every_wrong_actor_is_refused_and_changes_nothing() {
             }
         }
     }
-    println!("{count} wrong actors");
+    println!("{count} wrong actors on {}", world.backend());
     assert!(
         failures.is_empty(),
-        "{} of {count} wrong actors:\n{}",
+        "{} of {count} wrong actors on {}:\n{}",
         failures.len(),
+        world.backend(),
         failures.join("\n")
     );
 }
@@ -289,10 +314,20 @@ fn the_written_matrix_places_every_query_as_the_engine_does() {
 
 #[test]
 fn every_query_answers_a_sub_user_holding_the_set_that_reads_its_records() {
-    let world = World::build();
+    sub_users_reading(&World::build());
+}
+
+#[test]
+fn every_query_answers_a_sub_user_holding_the_set_that_reads_its_records_on_postgres() {
+    if let Some(world) = World::on_postgres(SUITE) {
+        sub_users_reading(&world);
+    }
+}
+
+fn sub_users_reading(world: &World) {
     let mut failures = Vec::new();
     let mut count = 0;
-    for spec in specs(&world) {
+    for spec in specs(world) {
         let side = Command::parse(spec.cmd, spec.args.clone())
             .expect("a spec parses")
             .side();
@@ -320,8 +355,9 @@ fn every_query_answers_a_sub_user_holding_the_set_that_reads_its_records() {
     assert!(count > 0, "no sub-user holds a query's set");
     assert!(
         failures.is_empty(),
-        "{} of {count} sub-users:\n{}",
+        "{} of {count} sub-users on {}:\n{}",
         failures.len(),
+        world.backend(),
         failures.join("\n")
     );
 }

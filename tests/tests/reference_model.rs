@@ -1,5 +1,6 @@
 //! The reference model: random command sequences run against the engine (through the host
-//! protocol, `Engine::execute_line`, in-memory store) and against a small in-memory model of
+//! protocol, `Engine::execute_line`, on an in-memory SQLite store, and again on PostgreSQL in
+//! one database emptied before each sequence) and against a small in-memory model of
 //! the order workflow, the ledger and the stock cells written here from
 //! docs/protocol.md#stock-and-orders and #ledger. After every command the two must agree on:
 //!
@@ -44,15 +45,16 @@
 //!
 //! A failure prints the step, what differed, and the minimal command sequence proptest shrank it
 //! to (picks shown as `fit#n`/`#n`, resolved names in the step line). Size: `MODEL_CASES`
-//! sequences (default 64) of up to `MODEL_STEPS` commands or bursts (default 40); `MODEL_SEED`
-//! replays a run (the seed is printed; the default is fixed, so CI is deterministic;
-//! `MODEL_SEED=random` explores). Larger:
+//! sequences (default 64; on PostgreSQL `MODEL_PG_CASES`, default 32) of up to `MODEL_STEPS`
+//! commands or bursts (default 40); `MODEL_SEED` replays a run (the seed is printed; the
+//! default is fixed, so CI is deterministic; `MODEL_SEED=random` explores). Larger:
 //! `MODEL_CASES=2000 MODEL_STEPS=120 cargo test -p distributary-tests --test reference_model`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::PathBuf;
 
 use distributary::{Engine, EngineOptions};
+use distributary_tests::pg;
 use proptest::{
     collection::vec,
     prelude::*,
@@ -111,6 +113,10 @@ const SETUP_ORDERS: [(usize, usize, &[Line], usize); 4] = [
 ];
 
 const CASES_DEFAULT: u32 = 64;
+/// PostgreSQL's default count (see `cases`): about 3 s a sequence in a debug build, against
+/// SQLite's 0.2 s. From the default seed the fulfilment run reaches every path of
+/// [`FULFILMENT_PATHS`] after 26 sequences.
+const CASES_POSTGRES_DEFAULT: u32 = 32;
 const STEPS_DEFAULT: usize = 40;
 
 fn env_number(name: &str, default: usize) -> usize {
@@ -1577,18 +1583,47 @@ fn split_groups(lines: &[(usize, i64)], groups: SplitGroups) -> Vec<Vec<(usize, 
 
 // --- the engine, through the host protocol
 
+/// Where a sequence's engine keeps its store.
+#[derive(Clone, Copy)]
+enum Backend<'d> {
+    /// SQLite in memory: a fresh store per sequence.
+    Memory,
+    /// A PostgreSQL database made once per run and emptied before each sequence
+    /// (`pg::Database::reset`): making a database per sequence would cost more than the sequence.
+    Postgres(&'d pg::Database),
+}
+
+impl Backend<'_> {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Memory => "SQLite",
+            Backend::Postgres(_) => "PostgreSQL",
+        }
+    }
+}
+
 struct Driver {
     engine: Engine,
     requests: u64,
 }
 
 impl Driver {
-    fn open(auto_deliver: bool) -> Driver {
+    /// An engine on an empty store of `backend`, with the world set up. The previous
+    /// sequence's engine is closed by then (`run` drops it), so emptying the database waits
+    /// for nobody.
+    fn open(backend: Backend<'_>, auto_deliver: bool) -> Driver {
         let options = EngineOptions {
             auto_deliver,
             ..EngineOptions::default()
         };
-        let engine = Engine::open(Path::new(":memory:"), options).expect("the engine opens");
+        let path = match backend {
+            Backend::Memory => PathBuf::from(":memory:"),
+            Backend::Postgres(db) => {
+                db.reset();
+                db.path()
+            }
+        };
+        let engine = Engine::open(&path, options).expect("the engine opens");
         let mut driver = Driver {
             engine,
             requests: 0,
@@ -2055,8 +2090,8 @@ fn tally(cmd: &Cmd, outcome: &Outcome, model: &Model) {
 }
 
 /// Runs one sequence; the first disagreement, with the step that made it.
-fn run(auto_deliver: bool, cmds: &[Cmd]) -> Result<(), String> {
-    let mut driver = Driver::open(auto_deliver);
+fn run(backend: Backend<'_>, auto_deliver: bool, cmds: &[Cmd]) -> Result<(), String> {
+    let mut driver = Driver::open(backend, auto_deliver);
     let mut model = Model::new();
     compare(&model, &mut driver, true).map_err(|e| format!("after setup: {e}"))?;
     for (step, cmd) in cmds.iter().enumerate() {
@@ -2088,30 +2123,64 @@ fn run(auto_deliver: bool, cmds: &[Cmd]) -> Result<(), String> {
 /// The seed of a run without `MODEL_SEED`.
 const SEED_DEFAULT: u64 = 20_261_127;
 
-#[test]
-fn engine_agrees_with_the_reference_model() {
-    // A fixed seed by default, so CI is deterministic; `MODEL_SEED=random` explores.
-    let seed = match std::env::var("MODEL_SEED").ok().as_deref() {
+/// The suite's name in the SKIPPED banner.
+const SUITE: &str = "the reference model";
+
+/// The run's seed: fixed by default, so CI is deterministic; `MODEL_SEED=random` explores.
+fn seed() -> u64 {
+    match std::env::var("MODEL_SEED").ok().as_deref() {
         Some("random") => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |t| t.as_nanos() as u64),
         Some(text) => text.parse().unwrap_or(SEED_DEFAULT),
         None => SEED_DEFAULT,
+    }
+}
+
+/// How many sequences a property runs on `backend`: `MODEL_CASES`, or on PostgreSQL
+/// `MODEL_PG_CASES` (a sequence costs several times more there: every statement is a round
+/// trip). From the same seed, PostgreSQL's are the first of SQLite's sequences.
+fn cases(backend: Backend<'_>) -> u32 {
+    let (variable, default) = match backend {
+        Backend::Memory => ("MODEL_CASES", CASES_DEFAULT),
+        Backend::Postgres(_) => ("MODEL_PG_CASES", CASES_POSTGRES_DEFAULT),
     };
-    println!("MODEL_SEED={seed}");
-    let config = Config {
-        cases: env_number("MODEL_CASES", CASES_DEFAULT as usize) as u32,
+    env_number(variable, default as usize) as u32
+}
+
+/// The property's runner on `backend`.
+fn runner(backend: Backend<'_>, seed: u64) -> TestRunner {
+    let cases = cases(backend);
+    println!("MODEL_SEED={seed}, {cases} sequences on {}", backend.name());
+    TestRunner::new(Config {
+        cases,
         failure_persistence: None,
         rng_seed: RngSeed::Fixed(seed),
         ..Config::default()
-    };
+    })
+}
+
+#[test]
+fn engine_agrees_with_the_reference_model() {
+    random_sequences(Backend::Memory);
+}
+
+#[test]
+fn engine_agrees_with_the_reference_model_on_postgres() {
+    if let Some(db) = pg::Database::create(SUITE) {
+        random_sequences(Backend::Postgres(&db));
+    }
+}
+
+fn random_sequences(backend: Backend<'_>) {
+    let seed = seed();
     let steps = env_number("MODEL_STEPS", STEPS_DEFAULT).max(1);
-    let mut runner = TestRunner::new(config);
+    let mut runner = runner(backend, seed);
     let strategy = (any::<bool>(), vec(command(), 1..=steps));
     if let Err(failure) = runner.run(&strategy, |(auto_deliver, cmds)| {
-        run(auto_deliver, &cmds).map_err(TestCaseError::fail)
+        run(backend, auto_deliver, &cmds).map_err(TestCaseError::fail)
     }) {
-        panic!("{failure}");
+        panic!("MODEL_SEED={seed} on {}: {failure}", backend.name());
     }
     if let Ok(coverage) = COVERAGE.lock() {
         for (what, n) in coverage.iter() {
@@ -2141,32 +2210,31 @@ const FULFILMENT_PATHS: [&str; 13] = [
 
 #[test]
 fn fulfilment_sequences_agree_with_the_reference_model() {
-    let seed = match std::env::var("MODEL_SEED").ok().as_deref() {
-        Some("random") => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |t| t.as_nanos() as u64),
-        Some(text) => text.parse().unwrap_or(SEED_DEFAULT),
-        None => SEED_DEFAULT,
-    };
-    let config = Config {
-        cases: env_number("MODEL_CASES", CASES_DEFAULT as usize) as u32,
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(seed),
-        ..Config::default()
-    };
+    fulfilment_sequences(Backend::Memory);
+}
+
+#[test]
+fn fulfilment_sequences_agree_with_the_reference_model_on_postgres() {
+    if let Some(db) = pg::Database::create(SUITE) {
+        fulfilment_sequences(Backend::Postgres(&db));
+    }
+}
+
+fn fulfilment_sequences(backend: Backend<'_>) {
+    let seed = seed();
     // Single commands and bursts of an order's life: a withdrawal after shipping is seven commands
     // into it.
     let steps = env_number("MODEL_STEPS", STEPS_DEFAULT).max(1);
-    let mut runner = TestRunner::new(config);
+    let mut runner = runner(backend, seed);
     let some = prop_oneof![5 => fulfilment().prop_map(|cmd| vec![cmd]), 1 => burst()];
     let strategy = (
         any::<bool>(),
         vec(some, 1..=steps).prop_map(|bursts| bursts.concat()),
     );
     if let Err(failure) = runner.run(&strategy, |(auto_deliver, cmds)| {
-        run(auto_deliver, &cmds).map_err(TestCaseError::fail)
+        run(backend, auto_deliver, &cmds).map_err(TestCaseError::fail)
     }) {
-        panic!("MODEL_SEED={seed}: {failure}");
+        panic!("MODEL_SEED={seed} on {}: {failure}", backend.name());
     }
     let reached = REACHED.with(|reached| reached.borrow().clone());
     let missed: Vec<&str> = FULFILMENT_PATHS
@@ -2175,13 +2243,25 @@ fn fulfilment_sequences_agree_with_the_reference_model() {
         .collect();
     assert!(
         missed.is_empty(),
-        "MODEL_SEED={seed}: the sequences never reached {missed:?}; reached {reached:?}"
+        "MODEL_SEED={seed} on {}: the sequences never reached {missed:?}; reached {reached:?}",
+        backend.name()
     );
 }
 
 /// The minimal sequences of the bugs this model found, kept as fixed cases.
 #[test]
 fn the_sequences_that_found_bugs_agree() {
+    sequences_that_found_bugs(Backend::Memory);
+}
+
+#[test]
+fn the_sequences_that_found_bugs_agree_on_postgres() {
+    if let Some(db) = pg::Database::create(SUITE) {
+        sequences_that_found_bugs(Backend::Postgres(&db));
+    }
+}
+
+fn sequences_that_found_bugs(backend: Backend<'_>) {
     let named = |n: &str| OrderRef::Named(format!("{MARKETPLACE}:{n}"));
     let pack = |n: &str| Cmd::Pack {
         d: 0,
@@ -2255,8 +2335,11 @@ fn the_sequences_that_found_bugs_agree() {
     ];
     for (i, cmds) in sequences.iter().enumerate() {
         for auto_deliver in [false, true] {
-            if let Err(e) = run(auto_deliver, cmds) {
-                panic!("sequence {i} (auto_deliver {auto_deliver}): {e}");
+            if let Err(e) = run(backend, auto_deliver, cmds) {
+                panic!(
+                    "sequence {i} (auto_deliver {auto_deliver}) on {}: {e}",
+                    backend.name()
+                );
             }
         }
     }
@@ -2267,6 +2350,17 @@ fn the_sequences_that_found_bugs_agree() {
 /// `s2`) and an order split by quantity.
 #[test]
 fn multi_sourcing_and_quantity_splits_agree() {
+    multi_sourcing_and_quantity_splits(Backend::Memory);
+}
+
+#[test]
+fn multi_sourcing_and_quantity_splits_agree_on_postgres() {
+    if let Some(db) = pg::Database::create(SUITE) {
+        multi_sourcing_and_quantity_splits(Backend::Postgres(&db));
+    }
+}
+
+fn multi_sourcing_and_quantity_splits(backend: Backend<'_>) {
     let named = |n: &str| OrderRef::Named(format!("{MARKETPLACE}:{n}"));
     let pack = |n: &str, warehouse: Option<usize>| Cmd::Pack {
         d: 0,
@@ -2374,8 +2468,11 @@ fn multi_sourcing_and_quantity_splits_agree() {
             _ => {}
         }
         for auto_deliver in [false, true] {
-            if let Err(e) = run(auto_deliver, cmds) {
-                panic!("sequence {i} (auto_deliver {auto_deliver}): {e}");
+            if let Err(e) = run(backend, auto_deliver, cmds) {
+                panic!(
+                    "sequence {i} (auto_deliver {auto_deliver}) on {}: {e}",
+                    backend.name()
+                );
             }
         }
     }

@@ -1,5 +1,6 @@
 //! Shared by the matrix suites (`bad_input.rs`, `permissions.rs`): a fixture world on a
-//! temp-file store, requests sent as protocol lines, a dump of every table to prove a refused
+//! temp-file SQLite store or in a PostgreSQL database (`World::build`, `World::on_postgres`),
+//! requests sent as protocol lines, a dump of every table of either backend to prove a refused
 //! request changed nothing, and the table of command specs both suites are generated from.
 //!
 //! A [`Spec`] is one command with arguments that its owner may send (checked by
@@ -21,6 +22,7 @@ use distributary::{
     store::{Durability, StoreOptions},
     Engine, EngineOptions,
 };
+use distributary_tests::pg;
 use rusqlite::{types::ValueRef, Connection};
 use serde_json::{json, Value};
 
@@ -115,7 +117,7 @@ pub fn code_of(answer: &Value) -> String {
 
 // ---------------------------------------------------------------- the store's dump
 
-/// Every table's rows, rendered, plus the schema and `user_version`.
+/// Every table's rows, rendered, plus the schema and its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dump(BTreeMap<String, Vec<String>>);
 
@@ -161,23 +163,27 @@ impl Dump {
 /// The longest text a dump renders whole.
 const TEXT_RENDERED_MAX: usize = 1024;
 
+/// A text cell as both backends' dumps render it. A long text (a keyed request's fingerprint
+/// can be megabytes) by its length and hash: a change still shows, and a dump stays cheap.
+fn render_text(text: &[u8]) -> String {
+    if text.len() > TEXT_RENDERED_MAX {
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(text, &mut hasher);
+        return format!(
+            "<{} bytes, hash {:016x}>",
+            text.len(),
+            std::hash::Hasher::finish(&hasher)
+        );
+    }
+    format!("{:?}", String::from_utf8_lossy(text))
+}
+
 fn render(value: ValueRef<'_>) -> String {
     match value {
         ValueRef::Null => "NULL".to_owned(),
         ValueRef::Integer(i) => i.to_string(),
         ValueRef::Real(r) => format!("{r:?}"),
-        // A long text (a keyed request's fingerprint can be megabytes) by its length and hash:
-        // a change still shows, and a dump stays cheap.
-        ValueRef::Text(t) if t.len() > TEXT_RENDERED_MAX => {
-            let mut hasher = std::hash::DefaultHasher::new();
-            std::hash::Hash::hash(t, &mut hasher);
-            format!(
-                "<{} bytes, hash {:016x}>",
-                t.len(),
-                std::hash::Hasher::finish(&hasher)
-            )
-        }
-        ValueRef::Text(t) => format!("{:?}", String::from_utf8_lossy(t)),
+        ValueRef::Text(t) => render_text(t),
         ValueRef::Blob(b) => format!(
             "x'{}'",
             b.iter().map(|x| format!("{x:02x}")).collect::<String>()
@@ -198,17 +204,75 @@ fn query_rows(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<String>> {
     rows.collect()
 }
 
-/// Dumps every table of the store at `conn`: rows in rowid order (a table without rowid in
-/// key order), so a row deleted and inserted again shows as a change.
-pub fn dump(conn: &Connection) -> Dump {
+/// A connection of the test's own to a world's store, beside the engine's: what dumps it.
+pub enum Reader {
+    Sqlite(Connection),
+    Postgres(std::cell::RefCell<postgres::Client>),
+}
+
+impl Reader {
+    /// A token that changes whenever another connection commits a change to the store: SQLite's
+    /// `PRAGMA data_version`; on PostgreSQL, one past the newest finished transaction id (the
+    /// server's, so another database's commits change it too, which only costs a dump): a
+    /// transaction of the engine's that wrote had its id assigned after the last look, and
+    /// moves it when it ends, committed or not.
+    fn version(&self) -> String {
+        match self {
+            Reader::Sqlite(conn) => conn
+                .pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0))
+                .expect("data_version reads")
+                .to_string(),
+            Reader::Postgres(client) => client
+                .borrow_mut()
+                .query_one("SELECT pg_snapshot_xmax(pg_current_snapshot())::text", &[])
+                .expect("the snapshot reads")
+                .get(0),
+        }
+    }
+
+    /// The store's tables, by name: the one list both backends' dumps walk.
+    pub fn tables(&self) -> Vec<String> {
+        match self {
+            Reader::Sqlite(conn) => query_rows(
+                conn,
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+            )
+            .expect("sqlite_master reads")
+            .iter()
+            .map(|quoted| serde_json::from_str(quoted).expect("a table name"))
+            .collect(),
+            Reader::Postgres(client) => client
+                .borrow_mut()
+                .query(
+                    "SELECT table_name::text FROM information_schema.tables \
+                     WHERE table_schema = 'public' AND table_type = 'BASE TABLE' \
+                     ORDER BY table_name",
+                    &[],
+                )
+                .expect("information_schema reads")
+                .iter()
+                .map(|row| row.get(0))
+                .collect(),
+        }
+    }
+
+    /// Dumps every table of the store, so that a row deleted and inserted again, or written
+    /// with the values it had, shows as a change: on SQLite rows in rowid order with their rowid
+    /// (a table without rowid in key order); on PostgreSQL rows in the order of their values,
+    /// each with the id of the transaction that wrote it (`xmin`: a write rolled back leaves
+    /// it as it was).
+    pub fn dump(&self) -> Dump {
+        let tables = self.tables();
+        match self {
+            Reader::Sqlite(conn) => dump_sqlite(conn, &tables),
+            Reader::Postgres(client) => dump_postgres(&mut client.borrow_mut(), &tables),
+        }
+    }
+}
+
+fn dump_sqlite(conn: &Connection, names: &[String]) -> Dump {
     let mut tables = BTreeMap::new();
-    let names = query_rows(
-        conn,
-        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-    )
-    .expect("sqlite_master reads");
-    for quoted in names {
-        let name: String = serde_json::from_str(&quoted).expect("a table name");
+    for name in names {
         let rows = match query_rows(
             conn,
             &format!("SELECT rowid, * FROM \"{name}\" ORDER BY rowid"),
@@ -221,7 +285,7 @@ pub fn dump(conn: &Connection) -> Dump {
                 rows
             }
         };
-        tables.insert(name, rows);
+        tables.insert(name.clone(), rows);
     }
     tables.insert(
         "(schema)".to_owned(),
@@ -235,6 +299,86 @@ pub fn dump(conn: &Connection) -> Dump {
         "(user_version)".to_owned(),
         query_rows(conn, "PRAGMA user_version").expect("user_version reads"),
     );
+    Dump(tables)
+}
+
+/// A PostgreSQL cell, read as text (the simple query protocol), rendered as SQLite's dump
+/// renders the same value: integers bare, text quoted, bytes as `x'..'`.
+fn render_postgres(value: Option<&str>, data_type: &str) -> String {
+    match (value, data_type) {
+        (None, _) => "NULL".to_owned(),
+        (Some(bytes), "bytea") => format!("x'{}'", bytes.trim_start_matches("\\x")),
+        (Some(text), "text" | "character varying") => render_text(text.as_bytes()),
+        (Some(other), _) => other.to_owned(),
+    }
+}
+
+fn dump_postgres(client: &mut postgres::Client, names: &[String]) -> Dump {
+    // Each table's columns and their types, in their order.
+    let mut columns: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut schema = Vec::new();
+    for row in client
+        .query(
+            "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text, \
+             coalesce(column_default, '') FROM information_schema.columns \
+             WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+            &[],
+        )
+        .expect("information_schema reads")
+    {
+        let (table, column, data_type): (String, String, String) =
+            (row.get(0), row.get(1), row.get(2));
+        let (nullable, default): (String, String) = (row.get(3), row.get(4));
+        schema.push(format!(
+            "{table}.{column} {data_type} nullable {nullable} default {default:?}"
+        ));
+        columns.entry(table).or_default().push((column, data_type));
+    }
+    for row in client
+        .query(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname",
+            &[],
+        )
+        .expect("pg_indexes reads")
+    {
+        schema.push(row.get(0));
+    }
+    // Every table in one round trip: a statement each, in one message.
+    let mut sql = String::new();
+    for name in names {
+        let count = columns.get(name).map_or(0, Vec::len);
+        let order: Vec<String> = (2..=count + 1).map(|i| i.to_string()).collect();
+        sql.push_str(&format!("SELECT xmin, * FROM \"{name}\""));
+        if !order.is_empty() {
+            sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
+        }
+        sql.push_str(";\n");
+    }
+    let mut tables = BTreeMap::new();
+    let mut pending = names.iter();
+    let mut current = pending.next();
+    let mut rows = Vec::new();
+    for message in client.simple_query(&sql).expect("every table reads") {
+        match message {
+            postgres::SimpleQueryMessage::Row(row) => {
+                let name = current.expect("a row belongs to a table");
+                let types = &columns[name];
+                let mut cells = vec![format!("xmin {}", row.get(0).unwrap_or("?"))];
+                for (index, (_, data_type)) in types.iter().enumerate() {
+                    cells.push(render_postgres(row.get(index + 1), data_type));
+                }
+                rows.push(cells.join(" | "));
+            }
+            postgres::SimpleQueryMessage::CommandComplete(_) => {
+                let name = current.expect("a statement per table");
+                tables.insert(name.clone(), std::mem::take(&mut rows));
+                current = pending.next();
+            }
+            _ => {}
+        }
+    }
+    assert!(current.is_none(), "a table's statement did not complete");
+    tables.insert("(schema)".to_owned(), schema);
     Dump(tables)
 }
 
@@ -281,17 +425,41 @@ fn refusing_marketplace() -> &'static str {
 
 // ---------------------------------------------------------------- the world
 
-/// The fixture world: an engine on a temp-file store, and a second connection that dumps it.
+/// The fixture world: an engine on a store of its own, and a second connection that dumps it.
 pub struct World {
-    dir: tempfile::TempDir,
     pub engine: Engine,
-    reader: Connection,
-    /// The last dump, and the reader's `PRAGMA data_version` when it was taken.
-    last: std::cell::RefCell<Option<(i64, Dump)>>,
+    reader: Reader,
+    place: Place,
+    /// The last dump, and the reader's version of the store when it was taken.
+    last: std::cell::RefCell<Option<(String, Dump)>>,
     /// Links saved while building: `spare` (sup's, unused), `sup2_fresh` (sup2's, unused).
     pub links: BTreeMap<&'static str, String>,
     /// The id of an API token made while building, by account: `dis`, `dis2`.
     pub token_ids: BTreeMap<&'static str, String>,
+}
+
+/// Where a world's store lives, and where a control copies it from.
+enum Place {
+    /// A temp-file SQLite store, copied as it is by `VACUUM INTO`.
+    Sqlite { dir: tempfile::TempDir },
+    /// A PostgreSQL database, `db`, copied from `built`, where the fixture was built and which
+    /// nothing holds open since. `CREATE DATABASE .. TEMPLATE` copies a database only while
+    /// nobody else is connected to it, and the world's engine and reader stay connected to
+    /// theirs; rebuilding the fixture in a fresh database for every control instead would send
+    /// its hundred commands again each time. So a control copies `built`, and first checks that
+    /// the world still holds what it held when it was built (`as_built`): what every suite
+    /// sends it is refused and checked to change nothing, so the copy is the world's.
+    Postgres {
+        built: pg::Database,
+        db: pg::Database,
+        as_built: Dump,
+    },
+}
+
+/// What the fixture saved while building, for the specs.
+struct Saved {
+    links: BTreeMap<&'static str, String>,
+    token_ids: BTreeMap<&'static str, String>,
 }
 
 fn options() -> EngineOptions {
@@ -307,40 +475,45 @@ fn options() -> EngineOptions {
     }
 }
 
+/// Sends a request that must succeed; its result.
+fn ok(engine: &Engine, actor: &str, cmd: &str, args: Value) -> Value {
+    let request = Request::new(actor, cmd, args);
+    let answer = engine.execute_line(&request.line());
+    assert_eq!(
+        answer["ok"],
+        true,
+        "fixture step {}: {answer}",
+        request.describe()
+    );
+    answer["result"].clone()
+}
+
 impl World {
     /// Sends one request; the answer.
     pub fn send(&self, request: &Request) -> Value {
         self.engine.execute_line(&request.line())
     }
 
-    /// Sends a request that must succeed; its result.
-    fn ok(&self, actor: &str, cmd: &str, args: Value) -> Value {
-        let request = Request::new(actor, cmd, args);
-        let answer = self.send(&request);
-        assert_eq!(
-            answer["ok"],
-            true,
-            "fixture step {}: {answer}",
-            request.describe()
-        );
-        answer["result"].clone()
+    /// Which backend the world's store is on, for failure reports.
+    pub fn backend(&self) -> &'static str {
+        match self.place {
+            Place::Sqlite { .. } => "SQLite",
+            Place::Postgres { .. } => "PostgreSQL",
+        }
     }
 
-    /// A dump of the whole store. SQLite changes `PRAGMA data_version` on this connection
-    /// whenever another connection (the engine's) commits a change, so while it stays the same
-    /// the last dump is still the store's; `MATRIX_DUMP_ALWAYS=1` dumps every time anyway.
+    /// A dump of the whole store. While the reader's version of the store stays the same (see
+    /// `Reader::version`) the last dump is still the store's; `MATRIX_DUMP_ALWAYS=1` dumps
+    /// every time anyway.
     pub fn dump(&self) -> Dump {
-        let version: i64 = self
-            .reader
-            .pragma_query_value(None, "data_version", |r| r.get(0))
-            .expect("data_version reads");
+        let version = self.reader.version();
         let mut last = self.last.borrow_mut();
         if let Some((seen, dump)) = last.as_ref() {
             if *seen == version && std::env::var_os("MATRIX_DUMP_ALWAYS").is_none() {
                 return dump.clone();
             }
         }
-        let fresh = dump(&self.reader);
+        let fresh = self.reader.dump();
         *last = Some((version, fresh.clone()));
         fresh
     }
@@ -348,36 +521,74 @@ impl World {
     /// Sends `request` to a fresh copy of the store (this world's store is untouched) and
     /// returns the answer: how a suite checks that a spec's owner may do what it asks.
     pub fn control(&self, request: &Request) -> Value {
-        let copy = self.dir.path().join(format!(
-            "control-{}.db",
-            CONTROLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        self.reader
-            .execute("VACUUM INTO ?1", [copy.to_string_lossy()])
-            .expect("the store copies");
-        let engine = Engine::open(&copy, options()).expect("the copy opens");
-        let answer = engine.execute_line(&request.line());
-        drop(engine);
-        let _ = std::fs::remove_file(&copy);
-        answer
+        match &self.place {
+            Place::Sqlite { dir } => {
+                let copy = dir.path().join(format!(
+                    "control-{}.db",
+                    CONTROLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                ));
+                let Reader::Sqlite(conn) = &self.reader else {
+                    unreachable!("a SQLite world has a SQLite reader")
+                };
+                conn.execute("VACUUM INTO ?1", [copy.to_string_lossy()])
+                    .expect("the store copies");
+                let answer = control_on(&copy, request);
+                let _ = std::fs::remove_file(&copy);
+                answer
+            }
+            Place::Postgres {
+                built, as_built, ..
+            } => {
+                let diff = as_built.diff(&self.dump());
+                assert!(
+                    diff.is_empty(),
+                    "a control copies the world as built, and the world changed since:\n{diff}"
+                );
+                control_on(&built.copy().path(), request)
+            }
+        }
     }
 
-    /// Builds the world (see the module doc of each suite for what it holds).
+    /// Builds the world on a temp-file SQLite store (see the module doc of each suite for what
+    /// it holds).
     pub fn build() -> World {
         let dir = tempfile::tempdir().expect("a temp dir");
         let path = dir.path().join("world.db");
         let engine = Engine::open(&path, options()).expect("the engine opens");
-        let reader = Connection::open(&path).expect("the store opens for reading");
-        let mut world = World {
-            dir,
+        let reader = Reader::Sqlite(Connection::open(&path).expect("the store opens for reading"));
+        let saved = populate(&engine);
+        World::new(engine, reader, Place::Sqlite { dir }, saved)
+    }
+
+    /// Builds the same world in a PostgreSQL database of its own; `None` (after the SKIPPED
+    /// banner naming `suite`) without a server to build it on (`pg::Database::create`).
+    pub fn on_postgres(suite: &str) -> Option<World> {
+        let built = pg::Database::create(suite)?;
+        let engine = Engine::open(&built.path(), options()).expect("the engine opens");
+        let saved = populate(&engine);
+        // Nothing may stay connected to `built`: controls copy it.
+        drop(engine);
+        let db = built.copy();
+        let engine = Engine::open(&db.path(), options()).expect("the engine opens");
+        let reader = Reader::Postgres(std::cell::RefCell::new(db.client()));
+        let as_built = reader.dump();
+        let place = Place::Postgres {
+            built,
+            db,
+            as_built,
+        };
+        Some(World::new(engine, reader, place, saved))
+    }
+
+    fn new(engine: Engine, reader: Reader, place: Place, saved: Saved) -> World {
+        World {
             engine,
             reader,
+            place,
             last: std::cell::RefCell::new(None),
-            links: BTreeMap::new(),
-            token_ids: BTreeMap::new(),
-        };
-        world.populate();
-        world
+            links: saved.links,
+            token_ids: saved.token_ids,
+        }
     }
 
     /// Another engine on this world's store, one that delivers after (and within) every write
@@ -388,317 +599,403 @@ impl World {
             auto_deliver: true,
             ..options()
         };
-        Engine::open(&self.dir.path().join("world.db"), options).expect("the engine opens")
-    }
-
-    fn drain(&self) {
-        self.engine.drain_deliveries().expect("deliveries drain");
-    }
-
-    fn populate(&mut self) {
-        let w = &*self;
-        // Accounts: two suppliers, three distributors, an account without inventory, and
-        // sub-users holding one permission set, or none.
-        for (account, plan, inventory) in [
-            ("sup", "V3", true),
-            ("sup2", "V3", true),
-            ("dis", "V1", true),
-            ("dis2", "V1", true),
-            ("dis3", "V1", true),
-            ("noinv", "V3", false),
-        ] {
-            w.ok(
-                "system",
-                "create_account",
-                json!({"account": account, "plan": plan, "inventory": inventory, "currency": "MYR"}),
-            );
-        }
-        for (account, user, sets) in [
-            ("sup", "dis_only", json!(["distributor"])),
-            ("sup", "sup_only", json!(["supplier"])),
-            ("sup", "none", json!([])),
-            ("dis", "sup_only", json!(["supplier"])),
-            ("dis", "dis_only", json!(["distributor"])),
-            ("dis", "none", json!([])),
-            ("dis2", "ops", json!(["distributor"])),
-        ] {
-            w.ok(
-                "system",
-                "create_user",
-                json!({"account": account, "user": user, "permissions": sets}),
-            );
-        }
-        w.ok(
-            "system",
-            "set_live_rate",
-            json!({"from": "MYR", "to": "SGD", "rate": "0.31"}),
-        );
-
-        // sup: two warehouses, products in every condition, fees and stock.
-        for (warehouse, region) in [("KL", "Selangor"), ("JB", "Johor")] {
-            w.ok(
-                "sup",
-                "create_warehouse",
-                json!({"warehouse": warehouse, "name": warehouse, "region": region}),
-            );
-        }
-        for (sku, price) in [
-            ("MUG", "12.50"),
-            ("CAP", "20.00"),
-            ("HAT", "5.00"),
-            ("GLOVE", "3.00"),
-        ] {
-            w.ok(
-                "sup",
-                "publish_product",
-                json!({"sku": sku, "name": sku, "price": price}),
-            );
-        }
-        w.ok(
-            "sup",
-            "publish_product",
-            json!({"sku": "COMBO", "name": "Combo", "price": "30.00", "combination": true}),
-        );
-        w.ok(
-            "sup",
-            "publish_product",
-            json!({"sku": "SECRET", "name": "Secret", "price": "9.00", "visible_to": ["dis2"]}),
-        );
-        w.ok(
-            "sup",
-            "set_fees",
-            json!({"handling": "1.50", "shipping": "4.00"}),
-        );
-        w.ok(
-            "sup",
-            "push_stock",
-            json!({"warehouse": "KL", "items": [{"sku": "MUG", "available": 100},
-                   {"sku": "CAP", "available": 100}, {"sku": "HAT", "available": 10},
-                   {"sku": "GLOVE", "available": 10}]}),
-        );
-        w.ok(
-            "sup",
-            "push_stock",
-            json!({"warehouse": "JB", "items": [{"sku": "MUG", "available": 5}]}),
-        );
-
-        // sup and dis partnered (KL first, JB assigned later and not yet added by dis); dis3
-        // pending; a spare link.
-        let link = w.ok("sup", "create_invitation", json!({"warehouses": ["KL"]}))["link"].clone();
-        w.ok(
-            "dis",
-            "bind_supplier",
-            json!({"link": link, "note": "NOTE-OF-DIS"}),
-        );
-        w.ok(
-            "sup",
-            "review_partnership",
-            json!({"distributor": "dis", "approve": true}),
-        );
-        w.ok(
-            "sup",
-            "assign_warehouses",
-            json!({"distributor": "dis", "warehouses": ["KL", "JB"]}),
-        );
-        let link3 = w.ok("sup", "create_invitation", json!({"warehouses": ["KL"]}))["link"].clone();
-        w.ok("dis3", "bind_supplier", json!({"link": link3}));
-        let spare = w.ok(
-            "sup",
-            "create_invitation",
-            json!({"warehouses": ["KL", "JB"]}),
-        )["link"]
-            .as_str()
-            .expect("a link")
-            .to_owned();
-        w.ok(
-            "sup",
-            "add_balance",
-            json!({"distributor": "dis", "amount": "1000.00"}),
-        );
-        w.ok(
-            "sup",
-            "set_credit",
-            json!({"distributor": "dis", "enabled": true, "limit": "100"}),
-        );
-
-        // sup2 and dis2 partnered; a fresh sup2 link nobody used.
-        w.ok(
-            "sup2",
-            "create_warehouse",
-            json!({"warehouse": "PG", "name": "Penang", "region": "Penang"}),
-        );
-        w.ok(
-            "sup2",
-            "publish_product",
-            json!({"sku": "PEN", "name": "Pen", "price": "2.00"}),
-        );
-        w.ok(
-            "sup2",
-            "push_stock",
-            json!({"warehouse": "PG", "items": [{"sku": "PEN", "available": 50}]}),
-        );
-        let link2 =
-            w.ok("sup2", "create_invitation", json!({"warehouses": ["PG"]}))["link"].clone();
-        w.ok(
-            "dis2",
-            "bind_supplier",
-            json!({"link": link2, "note": "NOTE-OF-DIS2"}),
-        );
-        w.ok(
-            "sup2",
-            "review_partnership",
-            json!({"distributor": "dis2", "approve": true}),
-        );
-        w.ok(
-            "sup2",
-            "add_balance",
-            json!({"distributor": "dis2", "amount": "500.00"}),
-        );
-        let sup2_fresh = w.ok("sup2", "create_invitation", json!({"warehouses": ["PG"]}))["link"]
-            .as_str()
-            .expect("a link")
-            .to_owned();
-
-        // dis: claims (GLOVE then expired by its supplier), an own SKU, mappings, a shop,
-        // settings, and orders in many states.
-        w.ok(
-            "dis",
-            "claim",
-            json!({"supplier": "sup", "skus": ["MUG", "CAP", "GLOVE"]}),
-        );
-        w.ok(
-            "sup",
-            "set_distribution",
-            json!({"sku": "GLOVE", "enabled": false}),
-        );
-        w.ok("sup", "set_price", json!({"sku": "MUG", "price": "12.90"}));
-        w.ok(
-            "dis",
-            "create_sku",
-            json!({"sku": "LOCAL", "name": "Own thing"}),
-        );
-        let shop = json!({"marketplace": "shopee", "shop": "dis-shop", "base_url": refusing_marketplace(),
-                          "credentials": {"partner_id": 1001, "partner_key": "dis-key", "shop_id": 42, "access_token": "dis-token"}});
-        w.ok("dis", "connect_shop", shop);
-        for (sku, store_sku) in [("MUG", "SP-MUG"), ("CAP", "SP-CAP")] {
-            w.ok(
-                "dis",
-                "map_store_sku",
-                json!({"sku": sku, "marketplace": "shopee", "shop": "dis-shop", "store_sku": store_sku,
-                       "listing": {"item_id": "11", "model_id": "12"}}),
-            );
-        }
-        w.ok("dis", "subscribe", json!({"web": true, "app": false}));
-        w.ok(
-            "dis",
-            "set_print_settings",
-            json!({"documents": ["invoice"]}),
-        );
-        w.ok(
-            "dis",
-            "set_fixed_rate",
-            json!({"from": "MYR", "to": "SGD", "rate": "0.30"}),
-        );
-        let order = |sn: &str, status: &str, lines: Value| {
-            json!({"marketplace": "shopee", "shop": "dis-shop", "order_sn": sn, "status": status,
-                   "currency": "MYR", "address": {"country": "MY", "state": "Selangor", "city": "KL", "postcode": "50000"},
-                   "lines": lines})
+        let path = match &self.place {
+            Place::Sqlite { dir } => dir.path().join("world.db"),
+            Place::Postgres { db, .. } => db.path(),
         };
-        let one = json!([{"store_sku": "SP-MUG", "qty": 1, "unit_price": "19.90"}]);
-        let two = json!([{"store_sku": "SP-MUG", "qty": 1, "unit_price": "19.90"},
-                         {"store_sku": "SP-CAP", "qty": 1, "unit_price": "29.90"}]);
-        let mut payload = vec![order("1001", "ready_to_ship", two.clone())];
-        for sn in 1002..=1008 {
-            payload.push(order(&sn.to_string(), "ready_to_ship", one.clone()));
-        }
-        payload.push(order("1009", "ready_to_ship", two));
-        w.ok(
-            "dis",
-            "import_orders",
-            json!({"marketplace": "shopee", "format": "canonical", "payload": payload}),
-        );
-        let name = |sn: u32| format!("shopee:{sn}");
-        for sn in 1002..=1007 {
-            w.ok("dis", "pack", json!({"order": name(sn)}));
-        }
-        for sn in 1004..=1007 {
-            w.ok("dis", "push", json!({"order": name(sn)}));
-        }
-        w.drain();
-        for sn in [1005, 1006] {
-            w.ok("sup", "ship_order", json!({"order": name(sn)}));
-        }
-        w.ok("sup", "confirm_pickup", json!({"order": name(1006)}));
-        w.ok("dis", "withdraw", json!({"order": name(1007)}));
-        w.ok(
-            "dis",
-            "import_orders",
-            json!({"marketplace": "shopee", "format": "canonical",
-                   "payload": [order("1008", "cancelled", one.clone())]}),
-        );
-        w.ok(
-            "dis",
-            "split_order",
-            json!({"order": name(1009), "groups": [["SP-MUG"], ["SP-CAP"]]}),
-        );
-        // dis2: its own claim, mapping, shop and a pushed order with sup2.
-        w.ok(
-            "dis2",
-            "claim",
-            json!({"supplier": "sup2", "skus": ["PEN"]}),
-        );
-        w.ok(
-            "dis2",
-            "connect_shop",
-            json!({"marketplace": "shopee", "shop": "dis2-shop", "base_url": refusing_marketplace(),
-                   "credentials": {"partner_id": 2002, "partner_key": "dis2-key", "shop_id": 43, "access_token": "dis2-token"}}),
-        );
-        w.ok(
-            "dis2",
-            "map_store_sku",
-            json!({"sku": "PEN", "marketplace": "shopee", "shop": "dis2-shop", "store_sku": "SP-PEN"}),
-        );
-        w.ok(
-            "dis2",
-            "import_orders",
-            json!({"marketplace": "shopee", "format": "canonical", "payload": [{"marketplace": "shopee",
-                   "shop": "dis2-shop", "order_sn": "2001", "status": "ready_to_ship",
-                   "lines": [{"store_sku": "SP-PEN", "qty": 1, "unit_price": "3.00"}]}]}),
-        );
-        w.ok("dis2", "pack", json!({"order": "shopee:2001"}));
-        w.ok("dis2", "push", json!({"order": "shopee:2001"}));
-        w.drain();
-        // The last: its delivery stays queued (nothing drains it), so it stays `pushing`.
-        w.ok("dis", "push", json!({"order": name(1003)}));
+        Engine::open(&path, options).expect("the engine opens")
+    }
+}
 
-        let expected = [
-            ("dis", "shopee:1001", "pending"),
-            ("dis", "shopee:1002", "packed"),
-            ("dis", "shopee:1003", "pushing"),
-            ("dis", "shopee:1004", "pushed"),
-            ("dis", "shopee:1005", "to_pickup"),
-            ("dis", "shopee:1006", "shipped"),
-            ("dis", "shopee:1007", "withdrawal_requested"),
-            ("dis", "shopee:1008", "cancelled"),
-            ("dis", "shopee:1009", "split"),
-            ("dis", "shopee:1009/1", "pending"),
-            ("dis2", "shopee:2001", "pushed"),
-        ];
-        for (actor, order, state) in expected {
-            let found = w.ok(actor, "order", json!({"order": order}));
-            assert_eq!(found["state"], state, "fixture order {order}: {found}");
-        }
-        self.links.insert("spare", spare);
-        self.links.insert("sup2_fresh", sup2_fresh);
-        for account in ["dis", "dis2"] {
-            let made = self.ok(
-                "system",
-                "create_token",
-                json!({"account": account, "label": "erp"}),
-            );
-            let id = made["token_id"].as_str().expect("a token id").to_owned();
-            self.token_ids.insert(account, id);
-        }
+/// Opens an engine on the copy at `path`, sends `request`, and closes it: the answer.
+fn control_on(path: &Path, request: &Request) -> Value {
+    let engine = Engine::open(path, options()).expect("the copy opens");
+    engine.execute_line(&request.line())
+}
+
+/// Builds the fixture world through `engine` (see the module doc of each suite for what it
+/// holds).
+fn populate(engine: &Engine) -> Saved {
+    let drain = || {
+        engine.drain_deliveries().expect("deliveries drain");
+    };
+    // Accounts: two suppliers, three distributors, an account without inventory, and
+    // sub-users holding one permission set, or none.
+    for (account, plan, inventory) in [
+        ("sup", "V3", true),
+        ("sup2", "V3", true),
+        ("dis", "V1", true),
+        ("dis2", "V1", true),
+        ("dis3", "V1", true),
+        ("noinv", "V3", false),
+    ] {
+        ok(
+            engine,
+            "system",
+            "create_account",
+            json!({"account": account, "plan": plan, "inventory": inventory, "currency": "MYR"}),
+        );
+    }
+    for (account, user, sets) in [
+        ("sup", "dis_only", json!(["distributor"])),
+        ("sup", "sup_only", json!(["supplier"])),
+        ("sup", "none", json!([])),
+        ("dis", "sup_only", json!(["supplier"])),
+        ("dis", "dis_only", json!(["distributor"])),
+        ("dis", "none", json!([])),
+        ("dis2", "ops", json!(["distributor"])),
+    ] {
+        ok(
+            engine,
+            "system",
+            "create_user",
+            json!({"account": account, "user": user, "permissions": sets}),
+        );
+    }
+    ok(
+        engine,
+        "system",
+        "set_live_rate",
+        json!({"from": "MYR", "to": "SGD", "rate": "0.31"}),
+    );
+
+    // sup: two warehouses, products in every condition, fees and stock.
+    for (warehouse, region) in [("KL", "Selangor"), ("JB", "Johor")] {
+        ok(
+            engine,
+            "sup",
+            "create_warehouse",
+            json!({"warehouse": warehouse, "name": warehouse, "region": region}),
+        );
+    }
+    for (sku, price) in [
+        ("MUG", "12.50"),
+        ("CAP", "20.00"),
+        ("HAT", "5.00"),
+        ("GLOVE", "3.00"),
+    ] {
+        ok(
+            engine,
+            "sup",
+            "publish_product",
+            json!({"sku": sku, "name": sku, "price": price}),
+        );
+    }
+    ok(
+        engine,
+        "sup",
+        "publish_product",
+        json!({"sku": "COMBO", "name": "Combo", "price": "30.00", "combination": true}),
+    );
+    ok(
+        engine,
+        "sup",
+        "publish_product",
+        json!({"sku": "SECRET", "name": "Secret", "price": "9.00", "visible_to": ["dis2"]}),
+    );
+    ok(
+        engine,
+        "sup",
+        "set_fees",
+        json!({"handling": "1.50", "shipping": "4.00"}),
+    );
+    ok(
+        engine,
+        "sup",
+        "push_stock",
+        json!({"warehouse": "KL", "items": [{"sku": "MUG", "available": 100},
+               {"sku": "CAP", "available": 100}, {"sku": "HAT", "available": 10},
+               {"sku": "GLOVE", "available": 10}]}),
+    );
+    ok(
+        engine,
+        "sup",
+        "push_stock",
+        json!({"warehouse": "JB", "items": [{"sku": "MUG", "available": 5}]}),
+    );
+
+    // sup and dis partnered (KL first, JB assigned later and not yet added by dis); dis3
+    // pending; a spare link.
+    let link = ok(
+        engine,
+        "sup",
+        "create_invitation",
+        json!({"warehouses": ["KL"]}),
+    )["link"]
+        .clone();
+    ok(
+        engine,
+        "dis",
+        "bind_supplier",
+        json!({"link": link, "note": "NOTE-OF-DIS"}),
+    );
+    ok(
+        engine,
+        "sup",
+        "review_partnership",
+        json!({"distributor": "dis", "approve": true}),
+    );
+    ok(
+        engine,
+        "sup",
+        "assign_warehouses",
+        json!({"distributor": "dis", "warehouses": ["KL", "JB"]}),
+    );
+    let link3 = ok(
+        engine,
+        "sup",
+        "create_invitation",
+        json!({"warehouses": ["KL"]}),
+    )["link"]
+        .clone();
+    ok(engine, "dis3", "bind_supplier", json!({"link": link3}));
+    let spare = ok(
+        engine,
+        "sup",
+        "create_invitation",
+        json!({"warehouses": ["KL", "JB"]}),
+    )["link"]
+        .as_str()
+        .expect("a link")
+        .to_owned();
+    ok(
+        engine,
+        "sup",
+        "add_balance",
+        json!({"distributor": "dis", "amount": "1000.00"}),
+    );
+    ok(
+        engine,
+        "sup",
+        "set_credit",
+        json!({"distributor": "dis", "enabled": true, "limit": "100"}),
+    );
+
+    // sup2 and dis2 partnered; a fresh sup2 link nobody used.
+    ok(
+        engine,
+        "sup2",
+        "create_warehouse",
+        json!({"warehouse": "PG", "name": "Penang", "region": "Penang"}),
+    );
+    ok(
+        engine,
+        "sup2",
+        "publish_product",
+        json!({"sku": "PEN", "name": "Pen", "price": "2.00"}),
+    );
+    ok(
+        engine,
+        "sup2",
+        "push_stock",
+        json!({"warehouse": "PG", "items": [{"sku": "PEN", "available": 50}]}),
+    );
+    let link2 = ok(
+        engine,
+        "sup2",
+        "create_invitation",
+        json!({"warehouses": ["PG"]}),
+    )["link"]
+        .clone();
+    ok(
+        engine,
+        "dis2",
+        "bind_supplier",
+        json!({"link": link2, "note": "NOTE-OF-DIS2"}),
+    );
+    ok(
+        engine,
+        "sup2",
+        "review_partnership",
+        json!({"distributor": "dis2", "approve": true}),
+    );
+    ok(
+        engine,
+        "sup2",
+        "add_balance",
+        json!({"distributor": "dis2", "amount": "500.00"}),
+    );
+    let sup2_fresh = ok(
+        engine,
+        "sup2",
+        "create_invitation",
+        json!({"warehouses": ["PG"]}),
+    )["link"]
+        .as_str()
+        .expect("a link")
+        .to_owned();
+
+    // dis: claims (GLOVE then expired by its supplier), an own SKU, mappings, a shop,
+    // settings, and orders in many states.
+    ok(
+        engine,
+        "dis",
+        "claim",
+        json!({"supplier": "sup", "skus": ["MUG", "CAP", "GLOVE"]}),
+    );
+    ok(
+        engine,
+        "sup",
+        "set_distribution",
+        json!({"sku": "GLOVE", "enabled": false}),
+    );
+    ok(
+        engine,
+        "sup",
+        "set_price",
+        json!({"sku": "MUG", "price": "12.90"}),
+    );
+    ok(
+        engine,
+        "dis",
+        "create_sku",
+        json!({"sku": "LOCAL", "name": "Own thing"}),
+    );
+    let shop = json!({"marketplace": "shopee", "shop": "dis-shop", "base_url": refusing_marketplace(),
+                      "credentials": {"partner_id": 1001, "partner_key": "dis-key", "shop_id": 42, "access_token": "dis-token"}});
+    ok(engine, "dis", "connect_shop", shop);
+    for (sku, store_sku) in [("MUG", "SP-MUG"), ("CAP", "SP-CAP")] {
+        ok(
+            engine,
+            "dis",
+            "map_store_sku",
+            json!({"sku": sku, "marketplace": "shopee", "shop": "dis-shop", "store_sku": store_sku,
+                   "listing": {"item_id": "11", "model_id": "12"}}),
+        );
+    }
+    ok(
+        engine,
+        "dis",
+        "subscribe",
+        json!({"web": true, "app": false}),
+    );
+    ok(
+        engine,
+        "dis",
+        "set_print_settings",
+        json!({"documents": ["invoice"]}),
+    );
+    ok(
+        engine,
+        "dis",
+        "set_fixed_rate",
+        json!({"from": "MYR", "to": "SGD", "rate": "0.30"}),
+    );
+    let order = |sn: &str, status: &str, lines: Value| {
+        json!({"marketplace": "shopee", "shop": "dis-shop", "order_sn": sn, "status": status,
+               "currency": "MYR", "address": {"country": "MY", "state": "Selangor", "city": "KL", "postcode": "50000"},
+               "lines": lines})
+    };
+    let one = json!([{"store_sku": "SP-MUG", "qty": 1, "unit_price": "19.90"}]);
+    let two = json!([{"store_sku": "SP-MUG", "qty": 1, "unit_price": "19.90"},
+                     {"store_sku": "SP-CAP", "qty": 1, "unit_price": "29.90"}]);
+    let mut payload = vec![order("1001", "ready_to_ship", two.clone())];
+    for sn in 1002..=1008 {
+        payload.push(order(&sn.to_string(), "ready_to_ship", one.clone()));
+    }
+    payload.push(order("1009", "ready_to_ship", two));
+    ok(
+        engine,
+        "dis",
+        "import_orders",
+        json!({"marketplace": "shopee", "format": "canonical", "payload": payload}),
+    );
+    let name = |sn: u32| format!("shopee:{sn}");
+    for sn in 1002..=1007 {
+        ok(engine, "dis", "pack", json!({"order": name(sn)}));
+    }
+    for sn in 1004..=1007 {
+        ok(engine, "dis", "push", json!({"order": name(sn)}));
+    }
+    drain();
+    for sn in [1005, 1006] {
+        ok(engine, "sup", "ship_order", json!({"order": name(sn)}));
+    }
+    ok(
+        engine,
+        "sup",
+        "confirm_pickup",
+        json!({"order": name(1006)}),
+    );
+    ok(engine, "dis", "withdraw", json!({"order": name(1007)}));
+    ok(
+        engine,
+        "dis",
+        "import_orders",
+        json!({"marketplace": "shopee", "format": "canonical",
+               "payload": [order("1008", "cancelled", one.clone())]}),
+    );
+    ok(
+        engine,
+        "dis",
+        "split_order",
+        json!({"order": name(1009), "groups": [["SP-MUG"], ["SP-CAP"]]}),
+    );
+    // dis2: its own claim, mapping, shop and a pushed order with sup2.
+    ok(
+        engine,
+        "dis2",
+        "claim",
+        json!({"supplier": "sup2", "skus": ["PEN"]}),
+    );
+    ok(
+        engine,
+        "dis2",
+        "connect_shop",
+        json!({"marketplace": "shopee", "shop": "dis2-shop", "base_url": refusing_marketplace(),
+               "credentials": {"partner_id": 2002, "partner_key": "dis2-key", "shop_id": 43, "access_token": "dis2-token"}}),
+    );
+    ok(
+        engine,
+        "dis2",
+        "map_store_sku",
+        json!({"sku": "PEN", "marketplace": "shopee", "shop": "dis2-shop", "store_sku": "SP-PEN"}),
+    );
+    ok(
+        engine,
+        "dis2",
+        "import_orders",
+        json!({"marketplace": "shopee", "format": "canonical", "payload": [{"marketplace": "shopee",
+               "shop": "dis2-shop", "order_sn": "2001", "status": "ready_to_ship",
+               "lines": [{"store_sku": "SP-PEN", "qty": 1, "unit_price": "3.00"}]}]}),
+    );
+    ok(engine, "dis2", "pack", json!({"order": "shopee:2001"}));
+    ok(engine, "dis2", "push", json!({"order": "shopee:2001"}));
+    drain();
+    // The last: its delivery stays queued (nothing drains it), so it stays `pushing`.
+    ok(engine, "dis", "push", json!({"order": name(1003)}));
+
+    let expected = [
+        ("dis", "shopee:1001", "pending"),
+        ("dis", "shopee:1002", "packed"),
+        ("dis", "shopee:1003", "pushing"),
+        ("dis", "shopee:1004", "pushed"),
+        ("dis", "shopee:1005", "to_pickup"),
+        ("dis", "shopee:1006", "shipped"),
+        ("dis", "shopee:1007", "withdrawal_requested"),
+        ("dis", "shopee:1008", "cancelled"),
+        ("dis", "shopee:1009", "split"),
+        ("dis", "shopee:1009/1", "pending"),
+        ("dis2", "shopee:2001", "pushed"),
+    ];
+    for (actor, order, state) in expected {
+        let found = ok(engine, actor, "order", json!({"order": order}));
+        assert_eq!(found["state"], state, "fixture order {order}: {found}");
+    }
+    let mut token_ids = BTreeMap::new();
+    for account in ["dis", "dis2"] {
+        let made = ok(
+            engine,
+            "system",
+            "create_token",
+            json!({"account": account, "label": "erp"}),
+        );
+        let id = made["token_id"].as_str().expect("a token id").to_owned();
+        token_ids.insert(account, id);
+    }
+    Saved {
+        links: BTreeMap::from([("spare", spare), ("sup2_fresh", sup2_fresh)]),
+        token_ids,
     }
 }
 
