@@ -12,6 +12,7 @@
 //! rounds each. RELIABILITY.md records a run at 4 × 500 on PostgreSQL.
 
 use std::{
+    collections::BTreeMap,
     io::{BufRead, BufReader, Write},
     path::Path,
     process::{Command, Stdio},
@@ -133,10 +134,11 @@ fn set_up(db: &Path) {
     ));
 }
 
-/// The requests of process `p` of `processes`: each round a top-up of 10.00, an order of `p + 1`
-/// mugs imported and packed (a lock on the one shared cell), its push, a rival push of the order
-/// process `p + 1` makes in the same round (so that two processes push one order at once), and
-/// a query.
+/// The requests of process `p` of `processes`: each round a top-up of 10.00; a top-up of 1.00
+/// under the round's idempotency key, which every process sends (one runs, the others replay its
+/// answer, whichever inserted the key first); an order of `p + 1` mugs imported and packed (a lock
+/// on the one shared cell), its push, a rival push of the order process `p + 1` makes in the same
+/// round (so that two processes push one order at once); and a query.
 fn rounds_of(p: usize, processes: usize, rounds: usize) -> Vec<Value> {
     let rival = (p + 1) % processes;
     let mut requests = Vec::new();
@@ -146,6 +148,13 @@ fn rounds_of(p: usize, processes: usize, rounds: usize) -> Vec<Value> {
             "add_balance",
             json!({"distributor": "dis", "amount": "10.00"}),
         ));
+        let mut shared = request(
+            "sup",
+            "add_balance",
+            json!({"distributor": "dis", "amount": "1.00"}),
+        );
+        shared["key"] = json!(format!("shared-{r}"));
+        requests.push(shared);
         requests.push(request(
             "dis",
             "import_orders",
@@ -188,9 +197,16 @@ fn contend(db: &Path) {
         })
         .collect();
     let mut pushed = 0;
+    let mut keyed: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for worker in workers {
         let (requests, answers) = worker.join().unwrap();
         for (request, answer) in requests.iter().zip(&answers) {
+            if let Some(key) = request["key"].as_str() {
+                keyed
+                    .entry(key.to_owned())
+                    .or_default()
+                    .push(answer.clone());
+            }
             if request["cmd"] != "push" {
                 assert_eq!(answer["ok"], json!(true), "{request} answered {answer}");
                 continue;
@@ -206,6 +222,15 @@ fn contend(db: &Path) {
                 );
             }
         }
+    }
+    // A key sent by every process at once ran once: each answer is the first one's.
+    assert_eq!(keyed.len(), rounds);
+    for (key, answers) in &keyed {
+        assert_eq!(answers.len(), processes);
+        assert!(
+            answers.iter().all(|a| a == &answers[0]),
+            "{key} answered differently: {answers:?}"
+        );
     }
     eprintln!(
         "contention: {processes} processes x {rounds} rounds on {} in {:.1} s",
@@ -246,8 +271,8 @@ fn check_store(db: &Path, processes: usize, rounds: usize, pushed: usize) {
     };
     assert_eq!(
         of_kind("add_balance").len(),
-        orders,
-        "every top-up is there"
+        orders + rounds,
+        "every top-up is there, a keyed one once"
     );
     let charges = of_kind("order_charge");
     let charged: std::collections::BTreeSet<&str> =
@@ -261,7 +286,7 @@ fn check_store(db: &Path, processes: usize, rounds: usize, pushed: usize) {
         .sum();
     assert_eq!(
         balance.parse::<Decimal>().unwrap(),
-        Decimal::from(10 * orders) + charged_total,
+        Decimal::from(10 * orders + rounds) + charged_total,
         "the balance is every top-up less every charge"
     );
     assert!(
