@@ -73,9 +73,9 @@ impl Scope for Store {
 /// (PostgreSQL's deadlocks and serialization failures, a key another process inserted first, a
 /// row that changed under an unlocked read: [`Store::conflicted`]). Writes lock the rows they
 /// change, so a command waits its turn on a hot row instead of failing; what is left is a push
-/// that lost its order to a rival's push, or a key another process inserted first (1,121 of the
-/// 14,000 commands of the contention suite at 4 processes × 500 rounds, every one settled by its
-/// first rerun: RELIABILITY.md), and never reaches the host.
+/// that lost its order to a rival's push, or a key another process inserted first (800 to 1,100
+/// of the 14,000 commands of the contention suite at 4 processes × 500 rounds, every one settled
+/// by its first rerun: RELIABILITY.md), and never reaches the host.
 pub(crate) const CONFLICT_RETRIES_MAX: u32 = 16;
 
 /// [`run`] in a write transaction of `store`, run again while it fails for a conflict with

@@ -145,7 +145,8 @@ pub enum Access {
 /// What a transaction may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Writes: the only writer of the store until it ends (`BEGIN IMMEDIATE`).
+    /// Writes: on SQLite the only writer of the store until it ends (`BEGIN IMMEDIATE`); on
+    /// PostgreSQL `READ COMMITTED`, locking the rows it will change ([`Txn::locks`]).
     Write,
     /// Reads a consistent snapshot.
     Read,
