@@ -68,7 +68,7 @@ fn lock_stock(ctx: &Ctx<'_, '_>, loaded: &mut Loaded) -> Result<(), Error> {
     // Several cells are locked first, in the order of their keys (PostgreSQL); one is locked by
     // the read that changes it.
     if loaded.lines.len() > 1 {
-        ctx.tx.lock_cells(&line_cells(
+        ctx.tx.lock_cells(line_cells(
             &loaded.order,
             &supplier,
             &warehouse,
@@ -105,7 +105,7 @@ fn unlock_stock(ctx: &Ctx<'_, '_>, loaded: &mut Loaded, release: bool) -> Result
     let now = ctx.now();
     let (supplier, warehouse) = placed(&loaded.order)?;
     // Locked before `locked` is read (PostgreSQL), in the order of their keys.
-    ctx.tx.lock_cells(&line_cells(
+    ctx.tx.lock_cells(line_cells(
         &loaded.order,
         &supplier,
         &warehouse,
@@ -280,22 +280,20 @@ fn placed(order: &Order) -> Result<(String, String), Error> {
     }
 }
 
-/// The cells of an order's lines in its warehouse.
+/// The cells of an order's lines in its warehouse (made only where they are locked: nothing is
+/// built on SQLite).
 fn line_cells<'a>(
     order: &'a Order,
     supplier: &'a str,
     warehouse: &'a str,
     lines: &'a [OrderLine],
-) -> Vec<CellKey<'a>> {
-    lines
-        .iter()
-        .map(|line| CellKey {
-            account: &order.distributor,
-            supplier,
-            warehouse,
-            sku: line.sku.as_deref().unwrap_or_default(),
-        })
-        .collect()
+) -> impl Iterator<Item = CellKey<'a>> + 'a {
+    lines.iter().map(move |line| CellKey {
+        account: &order.distributor,
+        supplier,
+        warehouse,
+        sku: line.sku.as_deref().unwrap_or_default(),
+    })
 }
 
 fn cell_of(

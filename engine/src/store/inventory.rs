@@ -56,7 +56,15 @@ impl Tx<'_> {
     /// Sets the available stock of one cell (creating it), logging a movement when it changes.
     pub fn set_available(&self, cell: &StockCell, kind: &str, at: &str) -> Result<(), Error> {
         let key = [&cell.account, &cell.supplier, &cell.warehouse, &cell.sku];
-        let read = if self.db.locks() {
+        let read = |sql| {
+            self.row(sql, key, |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        };
+        let found: Option<(i64, Option<i64>)> = if !self.db.locks() {
+            read(CELL_AVAILABLE)?
+        } else if let Some(found) = read(CELL_AVAILABLE_LOCKED)? {
+            Some(found)
+        } else {
             // A cell not there yet is made empty first, so that there is a row to lock: two
             // processes setting a new cell at once then take turns on it, and the second logs
             // its movement from the first's level, not from nothing.
@@ -65,14 +73,9 @@ impl Tx<'_> {
                  VALUES (?1, ?2, ?3, ?4, 0, 0) ON CONFLICT DO NOTHING",
                 key,
             )?;
-            CELL_AVAILABLE_LOCKED
-        } else {
-            CELL_AVAILABLE
+            read(CELL_AVAILABLE_LOCKED)?
         };
-        let (before, last): (i64, Option<i64>) = self
-            .row(read, key, |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?
-            .unwrap_or((0, None));
+        let (before, last) = found.unwrap_or((0, None));
         let last = if before == cell.available {
             last
         } else {
@@ -283,12 +286,15 @@ impl Tx<'_> {
     /// that two commands touching the same cells take them in one order and never deadlock; and
     /// what it reads of them after is what the commit will change. A cell that does not exist
     /// is skipped.
-    pub fn lock_cells(&self, cells: &[CellKey<'_>]) -> Result<(), Error> {
+    pub fn lock_cells<'c>(
+        &self,
+        cells: impl IntoIterator<Item = CellKey<'c>>,
+    ) -> Result<(), Error> {
         if !self.db.locks() {
             return Ok(());
         }
         let mut keys: Vec<[&str; 4]> = cells
-            .iter()
+            .into_iter()
             .map(|c| [c.account, c.supplier, c.warehouse, c.sku])
             .collect();
         keys.sort_unstable();
