@@ -356,7 +356,8 @@ pub(crate) fn move_claim(
         state: &claim.state,
     };
     let moved = ctx.transition(&entity, event, role, crate::flow::no_guards)?;
-    ctx.tx.set_claim_state(&claim.claim, &moved.to)?;
+    ctx.tx
+        .set_claim_state(&claim.claim, &claim.state, &moved.to)?;
     for effect in &moved.effects {
         match effect.as_str() {
             "clear_sku_stock" => {

@@ -65,6 +65,16 @@ pub(super) fn apply_effect(
 fn lock_stock(ctx: &Ctx<'_, '_>, loaded: &mut Loaded) -> Result<(), Error> {
     let now = ctx.now();
     let (supplier, warehouse) = placed(&loaded.order)?;
+    // Several cells are locked first, in the order of their keys (PostgreSQL); one is locked by
+    // the read that changes it.
+    if loaded.lines.len() > 1 {
+        ctx.tx.lock_cells(line_cells(
+            &loaded.order,
+            &supplier,
+            &warehouse,
+            &loaded.lines,
+        ))?;
+    }
     for line in &loaded.lines {
         let cell = CellKey {
             account: &loaded.order.distributor,
@@ -94,6 +104,13 @@ fn unlock_stock(ctx: &Ctx<'_, '_>, loaded: &mut Loaded, release: bool) -> Result
     }
     let now = ctx.now();
     let (supplier, warehouse) = placed(&loaded.order)?;
+    // Locked before `locked` is read (PostgreSQL), in the order of their keys.
+    ctx.tx.lock_cells(line_cells(
+        &loaded.order,
+        &supplier,
+        &warehouse,
+        &loaded.lines,
+    ))?;
     for line in &loaded.lines {
         let cell = cell_of(ctx, &loaded.order, &supplier, &warehouse, line)?;
         let (back, kind) = if release {
@@ -261,6 +278,22 @@ fn placed(order: &Order) -> Result<(String, String), Error> {
             format!("order {:?} has no warehouse: pack it first", order.order),
         )),
     }
+}
+
+/// The cells of an order's lines in its warehouse (made only where they are locked: nothing is
+/// built on SQLite).
+fn line_cells<'a>(
+    order: &'a Order,
+    supplier: &'a str,
+    warehouse: &'a str,
+    lines: &'a [OrderLine],
+) -> impl Iterator<Item = CellKey<'a>> + 'a {
+    lines.iter().map(move |line| CellKey {
+        account: &order.distributor,
+        supplier,
+        warehouse,
+        sku: line.sku.as_deref().unwrap_or_default(),
+    })
 }
 
 fn cell_of(

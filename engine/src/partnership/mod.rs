@@ -274,7 +274,7 @@ fn move_partnership(
     };
     let moved = ctx.transition(&entity, event, Role::Supplier, no_guards)?;
     ctx.tx
-        .update_partnership(&p.partnership, &moved.to, reason, &ctx.now())?;
+        .update_partnership(&p.partnership, &p.state, &moved.to, reason, &ctx.now())?;
     if moved.to == contract::PARTNERED {
         let currency = ctx.actor.currency();
         ctx.tx

@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 
 use super::db::{self, params, Optional, Row};
 use super::{queries::decimal, Table, Tx};
-use crate::error::Error;
+use crate::error::{Code, Error};
 use crate::model::{Claim, Product};
 
 /// How many prices of a SKU the history keeps (docs/protocol.md#distribution-products).
@@ -251,12 +251,29 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Moves a claim to a new state.
-    pub fn set_claim_state(&self, claim: &str, state: &str) -> Result<(), Error> {
-        self.exec(
-            "UPDATE claims SET state = ?2 WHERE claim = ?1",
-            [claim, state],
+    /// Moves a claim from state `from` (as the command read it) to `state`. On PostgreSQL, where
+    /// the row is read without a lock, the update changes it only if it is still in `from`;
+    /// otherwise another process moved it meanwhile and the command runs again
+    /// ([`db::Txn::lost_race`]).
+    pub fn set_claim_state(&self, claim: &str, from: &str, state: &str) -> Result<(), Error> {
+        if !self.db.locks() {
+            self.exec(
+                "UPDATE claims SET state = ?2 WHERE claim = ?1",
+                [claim, state],
+            )?;
+            return Ok(());
+        }
+        let changed = self.exec(
+            "UPDATE claims SET state = ?2 WHERE claim = ?1 AND state = ?3",
+            [claim, state, from],
         )?;
+        if changed != 1 {
+            self.db.lost_race();
+            return Err(Error::new(
+                Code::Internal,
+                format!("claim {claim:?} is no longer {from:?}: it moved under us"),
+            ));
+        }
         Ok(())
     }
 

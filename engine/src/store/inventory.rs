@@ -25,6 +25,22 @@ pub mod movement {
     pub const ORDER_SHIP: &str = "order_ship";
 }
 
+/// A cell's `available` and `last_movement`, by its key.
+const CELL_AVAILABLE: &str = "SELECT available, last_movement FROM stock
+     WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4";
+
+/// [`CELL_AVAILABLE`], locked until the commit: PostgreSQL's text in a write transaction.
+const CELL_AVAILABLE_LOCKED: &str = "SELECT available, last_movement FROM stock
+     WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4 FOR UPDATE";
+
+/// A cell's quantities and `last_movement`, by its key.
+const CELL_QUANTITIES: &str = "SELECT available, locked, last_movement FROM stock
+     WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4";
+
+/// [`CELL_QUANTITIES`], locked until the commit: PostgreSQL's text in a write transaction.
+const CELL_QUANTITIES_LOCKED: &str = "SELECT available, locked, last_movement FROM stock
+     WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4 FOR UPDATE";
+
 /// Which cells a clear touches.
 #[derive(Debug, Clone, Copy)]
 pub enum ClearScope<'a> {
@@ -40,15 +56,26 @@ impl Tx<'_> {
     /// Sets the available stock of one cell (creating it), logging a movement when it changes.
     pub fn set_available(&self, cell: &StockCell, kind: &str, at: &str) -> Result<(), Error> {
         let key = [&cell.account, &cell.supplier, &cell.warehouse, &cell.sku];
-        let (before, last): (i64, Option<i64>) = self
-            .row(
-                "SELECT available, last_movement FROM stock
-                 WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
+        let read = |sql| {
+            self.row(sql, key, |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        };
+        let found: Option<(i64, Option<i64>)> = if !self.db.locks() {
+            read(CELL_AVAILABLE)?
+        } else if let Some(found) = read(CELL_AVAILABLE_LOCKED)? {
+            Some(found)
+        } else {
+            // A cell not there yet is made empty first, so that there is a row to lock: two
+            // processes setting a new cell at once then take turns on it, and the second logs
+            // its movement from the first's level, not from nothing.
+            self.exec(
+                "INSERT INTO stock (account, supplier, warehouse, sku, available, locked)
+                 VALUES (?1, ?2, ?3, ?4, 0, 0) ON CONFLICT DO NOTHING",
                 key,
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?
-            .unwrap_or((0, None));
+            )?;
+            read(CELL_AVAILABLE_LOCKED)?
+        };
+        let (before, last) = found.unwrap_or((0, None));
         let last = if before == cell.available {
             last
         } else {
@@ -114,9 +141,15 @@ impl Tx<'_> {
              JOIN assigned_warehouses a ON a.distributor = c.account AND a.supplier = c.supplier AND a.warehouse = c.warehouse
              JOIN claims k ON k.distributor = c.account AND k.supplier = c.supplier AND k.sku = c.sku AND k.state = 'claimed'
              WHERE c.supplier = ?1 AND c.warehouse = ?2 AND c.sku = ?3 AND c.account <> ?1 AND c.available <> ?4";
-        // The join runs once; each mirrored cell is then written by its primary key.
+        // The join runs once; each mirrored cell is then written by its primary key. On
+        // PostgreSQL the cells are locked as read, in the order of their keys.
+        let lock = if self.db.locks() {
+            " ORDER BY c.account FOR UPDATE OF c"
+        } else {
+            ""
+        };
         let mirrors: Vec<(String, i64, Option<i64>)> = self.rows_built(
-            &format!("SELECT c.account, c.available, c.last_movement {MIRRORS}"),
+            &format!("SELECT c.account, c.available, c.last_movement {MIRRORS}{lock}"),
             params![supplier, warehouse, sku, available],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
@@ -153,11 +186,13 @@ impl Tx<'_> {
             ClearScope::Warehouse(w) => ("warehouse", w),
             ClearScope::Sku(s) => ("sku", s),
         };
+        // On PostgreSQL the cells are locked as read, in the order of their keys.
+        let lock = if self.db.locks() { " FOR UPDATE" } else { "" };
         let cells: Vec<(String, String, i64, Option<i64>)> = self.rows_built(
             &format!(
                 "SELECT warehouse, sku, available, last_movement FROM stock
                  WHERE account = ?1 AND supplier = ?2 AND (?3 = '' OR {column} = ?3)
-                 AND (available > 0 OR locked > 0) ORDER BY warehouse, sku"
+                 AND (available > 0 OR locked > 0) ORDER BY warehouse, sku{lock}"
             ),
             [distributor, supplier, value],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -245,6 +280,32 @@ impl Tx<'_> {
         )
     }
 
+    /// Locks the cells a command is about to change, in the order of their keys, until the
+    /// commit (PostgreSQL; nothing on SQLite, whose write transaction is the only writer). A
+    /// command that changes several cells (an order of several lines) locks them all first, so
+    /// that two commands touching the same cells take them in one order and never deadlock; and
+    /// what it reads of them after is what the commit will change. A cell that does not exist
+    /// is skipped.
+    pub fn lock_cells<'c>(
+        &self,
+        cells: impl IntoIterator<Item = CellKey<'c>>,
+    ) -> Result<(), Error> {
+        if !self.db.locks() {
+            return Ok(());
+        }
+        let mut keys: Vec<[&str; 4]> = cells
+            .into_iter()
+            .map(|c| [c.account, c.supplier, c.warehouse, c.sku])
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            self.row(CELL_QUANTITIES_LOCKED, key, |_| Ok(()))
+                .optional()?;
+        }
+        Ok(())
+    }
+
     /// Moves quantities within one cell: `available += d_available`, `locked += d_locked`,
     /// logging `kind` when `available` changes; refuses (returns `false`) when either would go
     /// below zero or there is no such cell.
@@ -257,16 +318,19 @@ impl Tx<'_> {
         at: &str,
     ) -> Result<bool, Error> {
         let key = [cell.account, cell.supplier, cell.warehouse, cell.sku];
-        // Read, then write: the transaction is the only writer (`BEGIN IMMEDIATE`). No
-        // `RETURNING`: SQLite runs it as a trigger, which gives the statement a journal of its
-        // own, and releasing that walks a batch's whole sub-journal (quadratic in a batch).
+        // Read, then write: on SQLite the transaction is the only writer (`BEGIN IMMEDIATE`); on
+        // PostgreSQL the read locks the cell until the commit. No `RETURNING`: SQLite runs it as
+        // a trigger, which gives the statement a journal of its own, and releasing that walks a
+        // batch's whole sub-journal (quadratic in a batch).
+        let read = if self.db.locks() {
+            CELL_QUANTITIES_LOCKED
+        } else {
+            CELL_QUANTITIES
+        };
         let Some((available, locked, last)) = self
-            .row(
-                "SELECT available, locked, last_movement FROM stock
-                 WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
-                key,
-                |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get(2)?)),
-            )
+            .row(read, key, |r| {
+                Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get(2)?))
+            })
             .optional()?
         else {
             return Ok(false);

@@ -5,11 +5,21 @@ use rust_decimal::Decimal;
 
 use super::db::{self, params, Dialect, Optional, Row};
 
-/// The advisory lock (PostgreSQL) under which a transaction's row number is taken.
-const TRANSACTIONS_LOCK: i64 = 0x0d15_7b1b_0000_0002;
 use super::{queries::decimal, Table, Tx};
 use crate::error::{Code, Error};
 use crate::model::{LedgerAccount, Transaction};
+
+/// The advisory lock (PostgreSQL) under which a transaction's row number is taken.
+const TRANSACTIONS_LOCK: i64 = 0x0d15_7b1b_0000_0002;
+
+/// A ledger account's row, by its pair.
+const LEDGER_ACCOUNT: &str = "SELECT supplier, distributor, currency, balance, credit_enabled,
+     credit_limit FROM ledger_accounts WHERE supplier = ?1 AND distributor = ?2";
+
+/// [`LEDGER_ACCOUNT`], locked until the commit: PostgreSQL's text in a write transaction.
+const LEDGER_ACCOUNT_LOCKED: &str = "SELECT supplier, distributor, currency, balance,
+     credit_enabled, credit_limit FROM ledger_accounts WHERE supplier = ?1 AND distributor = ?2
+     FOR UPDATE";
 
 impl Tx<'_> {
     /// Opens the ledger account of a pair if it does not exist yet.
@@ -27,23 +37,27 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// The ledger account of a pair.
+    /// The ledger account of a pair. In a PostgreSQL write transaction the row is locked
+    /// (`FOR UPDATE`) until the commit: a command reads the balance it may post to, and another
+    /// process's posting waits for it rather than both computing from one balance. The ledger
+    /// account is the first row a command locks (DESIGN section 10's order: ledger account, stock
+    /// cells by key, order).
     pub fn ledger_account(
         &self,
         supplier: &str,
         distributor: &str,
     ) -> Result<Option<LedgerAccount>, Error> {
+        let sql = if self.db.locks() {
+            LEDGER_ACCOUNT_LOCKED
+        } else {
+            LEDGER_ACCOUNT
+        };
         self.memo(
             Table::LedgerAccounts,
             &["ledger_account", supplier, distributor],
             || {
                 Ok(self
-                    .row(
-                        "SELECT supplier, distributor, currency, balance, credit_enabled,
-                         credit_limit FROM ledger_accounts WHERE supplier = ?1 AND distributor = ?2",
-                        [supplier, distributor],
-                        ledger_row,
-                    )
+                    .row(sql, [supplier, distributor], ledger_row)
                     .optional()?)
             },
         )
@@ -136,6 +150,9 @@ impl Tx<'_> {
             ],
         )?;
         if changed != 1 {
+            // On PostgreSQL, another process's posting committed since the balance was read
+            // (a read that did not lock): running the command again reads the new balance.
+            self.db.lost_race();
             return Err(Error::new(
                 Code::Internal,
                 format!(

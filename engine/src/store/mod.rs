@@ -158,8 +158,9 @@ impl Store {
     }
 
     /// Whether the last write failed for a conflict with another process's transaction (on
-    /// PostgreSQL: a serialization failure, a deadlock, a key inserted first by another), so
-    /// that running it again may succeed. Never on SQLite.
+    /// PostgreSQL: a serialization failure, a deadlock, a key inserted first by another, a row
+    /// another changed under a check, `db::Txn::lost_race`), so that running it again may
+    /// succeed. Never on SQLite.
     pub fn conflicted(&self) -> bool {
         self.conflicted
     }

@@ -295,6 +295,16 @@ fn update_sql(columns: &[&str]) -> String {
     )
 }
 
+/// [`update_sql`], changing the row only while each of the `compared` columns holds its old value
+/// (`:was_<column>`, their parameters after the others).
+fn update_checked_sql(columns: &[&str], compared: &[&str]) -> String {
+    let checks: Vec<String> = compared
+        .iter()
+        .map(|column| format!(" AND {column} IS NOT DISTINCT FROM :was_{column}"))
+        .collect();
+    format!("{}{}", update_sql(columns), checks.concat())
+}
+
 /// Stores an order: its columns, when it was created and updated, and its lines.
 const INSERT_ORDER: &str = concat!(
     "INSERT INTO orders (",
@@ -363,7 +373,56 @@ impl Tx<'_> {
         let columns: Vec<&'static str> = set.iter().map(|write| write.column).collect();
         set.push(assign!(distributor, o.distributor.value()));
         set.push(assign!(order_name, o.order.value()));
+        if self.db.locks() {
+            return self.update_order_checked(before, o, &columns, set);
+        }
         self.db.exec_keyed(columns, update_sql, Writes(&set))?;
+        Ok(())
+    }
+
+    /// [`Tx::update_order`] on PostgreSQL, where other processes write too: the `UPDATE` changes
+    /// the row only if it still holds what the command read (its state, its history's head, and
+    /// the old value of every column written), as the ledger's `WHERE balance = :before` does.
+    /// The order's row is read without a lock when a command loads it, and locked here, last
+    /// (DESIGN section 10's order: ledger account, stock cells, order); a command that finds it
+    /// changed by another process's commit meanwhile (two pushes of one order: the second must
+    /// not charge it again) is run again ([`db::Txn::lost_race`]), and then reads the new row.
+    fn update_order_checked<'v>(
+        &self,
+        before: &'v Order,
+        o: &Order,
+        columns: &[&'static str],
+        mut set: Vec<Write<'v>>,
+    ) -> Result<(), Error> {
+        // The old values, bound by position after the new ones (PostgreSQL numbers each
+        // parameter at its first appearance in the text, `pg::placeholders`).
+        let was = |column, value| Write {
+            column,
+            parameter: "",
+            value,
+        };
+        set.push(was("state", before.state.value()));
+        set.push(was("audit_head", before.audit_head.value()));
+        let mut compared = vec!["state", "audit_head"];
+        for old in changed_columns(o, before)? {
+            if !compared.contains(&old.column) {
+                compared.push(old.column);
+                set.push(was(old.column, old.value));
+            }
+        }
+        let changed = self
+            .db
+            .exec_built(&update_checked_sql(columns, &compared), Writes(&set))?;
+        if changed != 1 {
+            self.db.lost_race();
+            return Err(Error::new(
+                Code::Internal,
+                format!(
+                    "order {:?} of {:?} changed under us: it is no longer what the command read",
+                    o.order, o.distributor
+                ),
+            ));
+        }
         Ok(())
     }
 

@@ -34,7 +34,8 @@ pub struct Pg {
     /// rewritten).
     statements: RefCell<HashMap<String, Statement>>,
     /// Whether the last failure was a serialization failure or a deadlock (SQLSTATE 40001,
-    /// 40P01) or a unique key another transaction took first (23505): the transaction is worth
+    /// 40P01), a unique key another transaction took first (23505), or a row another
+    /// transaction changed under a check ([`Pg::mark_conflict`]): the transaction is worth
     /// running again.
     conflict: Cell<bool>,
 }
@@ -180,6 +181,12 @@ impl Pg {
     /// Whether the last failure was a conflict with another transaction, forgetting it.
     pub fn take_conflict(&self) -> bool {
         self.conflict.replace(false)
+    }
+
+    /// Records that the transaction conflicted with another one although no statement failed:
+    /// a check found a row changed by another process's commit (`Txn::lost_race`).
+    pub fn mark_conflict(&self) {
+        self.conflict.set(true);
     }
 
     fn failed(&self, error: postgres::Error) -> DbError {

@@ -317,19 +317,38 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Moves a partnership to a new state (and records the reason, if any).
+    /// Moves a partnership from state `from` (as the command read it) to `state` (and records
+    /// the reason, if any). On PostgreSQL, where the row is read without a lock, the update
+    /// changes it only if it is still in `from`; otherwise another process moved it meanwhile and
+    /// the command runs again ([`db::Txn::lost_race`]) rather than moving it twice.
     pub fn update_partnership(
         &self,
         partnership: &str,
+        from: &str,
         state: &str,
         reason: Option<&str>,
         at: &str,
     ) -> Result<(), Error> {
-        self.exec(
+        if !self.db.locks() {
+            self.exec(
+                "UPDATE partnerships SET state = ?2, reason = COALESCE(?3, reason), updated_at = ?4
+                 WHERE partnership = ?1",
+                params![partnership, state, reason, at],
+            )?;
+            return Ok(());
+        }
+        let changed = self.exec(
             "UPDATE partnerships SET state = ?2, reason = COALESCE(?3, reason), updated_at = ?4
-             WHERE partnership = ?1",
-            params![partnership, state, reason, at],
+             WHERE partnership = ?1 AND state = ?5",
+            params![partnership, state, reason, at, from],
         )?;
+        if changed != 1 {
+            self.db.lost_race();
+            return Err(Error::new(
+                Code::Internal,
+                format!("partnership {partnership:?} is no longer {from:?}: it moved under us"),
+            ));
+        }
         Ok(())
     }
 

@@ -145,7 +145,8 @@ pub enum Access {
 /// What a transaction may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Writes: the only writer of the store until it ends (`BEGIN IMMEDIATE`).
+    /// Writes: on SQLite the only writer of the store until it ends (`BEGIN IMMEDIATE`); on
+    /// PostgreSQL `READ COMMITTED`, locking the rows it will change ([`Txn::locks`]).
     Write,
     /// Reads a consistent snapshot.
     Read,
@@ -292,9 +293,12 @@ impl Conn {
     }
 
     /// Begins a transaction of `kind`; it rolls back when dropped uncommitted. On PostgreSQL a
-    /// write is `REPEATABLE READ`: a row another transaction changed since this one's snapshot
-    /// fails it with a serialization failure, which [`Conn::take_conflict`] reports so that the
-    /// engine runs the command again.
+    /// write is `READ COMMITTED`: each row a command will change is read with `FOR UPDATE`
+    /// ([`Txn::locks`]), so a command waits its turn on a hot row (a ledger account, a stock cell)
+    /// instead of failing as `REPEATABLE READ` made it fail; what can still fail (a deadlock, a
+    /// key another transaction inserted first, a row an unlocked read saw change,
+    /// [`Txn::lost_race`]) is reported by [`Conn::take_conflict`] so that the engine runs the
+    /// command again. A read is `REPEATABLE READ READ ONLY`: one snapshot, no lock.
     pub fn begin(&mut self, kind: Kind) -> Result<Transaction<'_>> {
         match self {
             Conn::Sqlite(conn) => {
@@ -309,11 +313,12 @@ impl Conn {
             Conn::Postgres(pg) => {
                 pg.take_conflict();
                 pg.batch(match kind {
-                    Kind::Write => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+                    Kind::Write => "BEGIN ISOLATION LEVEL READ COMMITTED",
                     Kind::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                 })?;
                 Ok(Transaction::Postgres(PgTransaction {
                     pg: &*pg,
+                    write: kind == Kind::Write,
                     open: std::cell::Cell::new(true),
                 }))
             }
@@ -321,7 +326,8 @@ impl Conn {
     }
 
     /// Whether the last transaction failed for a conflict with another one (PostgreSQL's
-    /// serialization failure or deadlock, or a key another transaction inserted first), so that
+    /// serialization failure or deadlock, a key another transaction inserted first, or a row
+    /// that changed under an unlocked read, [`Txn::lost_race`]), so that
     /// running it again may succeed; forgets it. Never on SQLite, whose writers take turns.
     pub fn take_conflict(&self) -> bool {
         match self {
@@ -359,6 +365,8 @@ impl Conn {
 /// An open PostgreSQL transaction: rolled back when dropped before its end.
 pub struct PgTransaction<'c> {
     pg: &'c Pg,
+    /// A write transaction (`READ COMMITTED`), whose reads of rows it will change lock them.
+    write: bool,
     open: std::cell::Cell<bool>,
 }
 
@@ -423,7 +431,21 @@ pub enum Txn<'a> {
     /// its text.
     Sqlite(SqliteTxn<'a>),
     /// On PostgreSQL, each prepared once per connection and found by its text.
-    Postgres(&'a Pg),
+    Postgres(PgTxn<'a>),
+}
+
+/// A PostgreSQL transaction's statements: the connection's, and whether the transaction writes.
+pub struct PgTxn<'a> {
+    pg: &'a Pg,
+    write: bool,
+}
+
+impl std::ops::Deref for PgTxn<'_> {
+    type Target = Pg;
+
+    fn deref(&self) -> &Pg {
+        self.pg
+    }
 }
 
 /// A SQLite transaction's statements.
@@ -474,7 +496,10 @@ impl<'a> Txn<'a> {
                 statements: RefCell::default(),
                 keyed: RefCell::default(),
             }),
-            Transaction::Postgres(tx) => Txn::Postgres(tx.pg),
+            Transaction::Postgres(tx) => Txn::Postgres(PgTxn {
+                pg: tx.pg,
+                write: tx.write,
+            }),
         }
     }
 
@@ -483,6 +508,28 @@ impl<'a> Txn<'a> {
         match self {
             Txn::Sqlite(_) => Dialect::Sqlite,
             Txn::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Whether a read of a row the transaction will change must lock it (`FOR UPDATE`): in a
+    /// PostgreSQL write transaction, which is `READ COMMITTED`, so that another process's
+    /// command waits for this one's commit instead of both changing the row from what they read.
+    /// Never on SQLite, whose write transaction (`BEGIN IMMEDIATE`) is the only writer.
+    pub fn locks(&self) -> bool {
+        match self {
+            Txn::Sqlite(_) => false,
+            Txn::Postgres(pg) => pg.write,
+        }
+    }
+
+    /// Reports that a row changed between an unlocked read and the write that checked it (the
+    /// ledger's `WHERE balance = :before`, an order's compare-and-set): on PostgreSQL another
+    /// process's commit came between them, and the transaction is worth running again
+    /// ([`Conn::take_conflict`]). On SQLite, whose writers take turns, it is a bug: not a
+    /// conflict.
+    pub fn lost_race(&self) {
+        if let Txn::Postgres(pg) = self {
+            pg.mark_conflict();
         }
     }
 
