@@ -232,6 +232,9 @@ pub fn run(
         figures["ceiling_server_cpu_us_per_order"] = json!(round(ceiling.server_cpu_s * 1e6 / n));
         figures["durability"] = json!(format!("synchronous_commit={}", after.synchronous_commit));
     }
+    if let Target::Postgres(database) = &target {
+        figures["database"] = json!(database.name);
+    }
     if as_json {
         println!("{figures}");
     } else {
