@@ -118,37 +118,9 @@ pub fn run(
     if !quiet {
         eprintln!("running the sale in {processes} engine processes ...");
     }
-    let mut workers = (0..processes)
-        .map(|worker| {
-            Worker::start(
-                shape,
-                target.location(),
-                plugins.as_deref(),
-                Share { worker, processes },
-            )
-        })
-        .collect::<Result<Vec<_>>>()?;
-    for worker in &mut workers {
-        worker.expect_ready()?;
-    }
-    let server_before = target.server()?;
-    let clients_before: Vec<Client> = workers.iter().map(Worker::client).collect();
-    let wall = Instant::now();
-    for worker in &mut workers {
-        worker.tell("go")?;
-    }
-    let reports = workers
-        .iter_mut()
-        .map(Worker::report)
-        .collect::<Result<Vec<_>>>()?;
-    let wall = wall.elapsed();
-    let server_after = target.server()?;
-    let clients_after: Vec<Client> = workers.iter().map(Worker::client).collect();
-    for worker in workers {
-        worker.finish()?;
-    }
-
-    let orders: u64 = reports
+    let race = Race::run(shape, &target, plugins.as_deref(), processes)?;
+    let orders: u64 = race
+        .reports
         .iter()
         .map(|r| r["orders"].as_u64().unwrap_or(0))
         .sum();
@@ -164,74 +136,9 @@ pub fn run(
     }
     let rows = target.count_rows()?;
     let ceiling = target.ceiling(rows)?;
-
-    let n = orders as f64;
-    let per_s = |x: f64, d: Duration| x / d.as_secs_f64().max(f64::MIN_POSITIVE);
-    let rows_per_order = rows as f64 / n;
-    let orders_per_s = per_s(n, wall);
-    let ceiling_orders_per_s = per_s(rows as f64, ceiling.wall) / rows_per_order;
-    let phase_us = |phase: &str, key: &str| {
-        let s: f64 = reports
-            .iter()
-            .map(|r| r[phase][key].as_f64().unwrap_or(0.0))
-            .sum();
-        round(s * 1e6 / n)
-    };
-    let merged = |key: &str| {
-        let mut all = Vec::new();
-        for report in &reports {
-            for pair in report[key].as_array().into_iter().flatten() {
-                let secs = pair[0].as_f64().unwrap_or(0.0);
-                let commands = pair[1].as_u64().unwrap_or(0) as usize;
-                all.push((Duration::from_secs_f64(secs), commands));
-            }
-        }
-        all
-    };
-    let (push, pack) = (merged("push_latencies"), merged("pack_latencies"));
-    let client_cpu_s: f64 = clients_after
-        .iter()
-        .zip(&clients_before)
-        .map(|(after, before)| after.cpu_s - before.cpu_s)
-        .sum();
-    let mut figures = json!({
-        "orders": orders,
-        "processes": processes,
-        "suppliers": shape.suppliers,
-        "distributors": shape.distributors,
-        "batch": shape.batch,
-        "orders_per_s": round(orders_per_s),
-        "wall_s": round(wall.as_secs_f64()),
-        "push_p50_ms": round(bench::percentile_ms(&push, 0.50)),
-        "push_p99_ms": round(bench::percentile_ms(&push, 0.99)),
-        "pack_p99_ms": round(bench::percentile_ms(&pack, 0.99)),
-        "engine_cpu_us_per_order": {
-            "import": phase_us("import", "cpu_s"),
-            "pack": phase_us("pack", "cpu_s"),
-            "push": phase_us("push", "cpu_s"),
-        },
-        "engine_wall_us_per_order": {
-            "import": phase_us("import", "wall_s"),
-            "pack": phase_us("pack", "wall_s"),
-            "push": phase_us("push", "wall_s"),
-        },
-        "client_cpu_us_per_order": round(client_cpu_s * 1e6 / n),
-        "rows_written": rows,
-        "rows_per_order": round(rows_per_order),
-        "ceiling_rows_per_s": round(per_s(rows as f64, ceiling.wall)),
-        "ceiling_orders_per_s": round(ceiling_orders_per_s),
-        "ratio": (orders_per_s / ceiling_orders_per_s * 1000.0).round() / 1000.0,
-        "setup_s": round(setup_s),
-        "store": target.kind(),
-    });
-    if let (Some(before), Some(after)) = (&server_before, &server_after) {
-        let delta = |f: fn(&Server) -> f64| f(after) - f(before);
-        figures["server_cpu_us_per_order"] = json!(round(delta(|s| s.cpu_s) * 1e6 / n));
-        figures["commits_per_order"] = json!((delta(|s| s.commits) / n * 1000.0).round() / 1000.0);
-        figures["rollbacks"] = json!(delta(|s| s.rollbacks));
-        figures["ceiling_server_cpu_us_per_order"] = json!(round(ceiling.server_cpu_s * 1e6 / n));
-        figures["durability"] = json!(format!("synchronous_commit={}", after.synchronous_commit));
-    }
+    let mut figures = race.figures(shape, rows, &ceiling);
+    figures["setup_s"] = json!(round(setup_s));
+    figures["store"] = json!(target.kind());
     if let Target::Postgres(database) = &target {
         figures["database"] = json!(database.name);
     }
@@ -245,10 +152,134 @@ pub fn run(
             shape.batch
         );
         for (key, value) in figures.as_object().into_iter().flatten() {
-            println!("  {key:<26} {value}");
+            println!("  {key:<32} {value}");
         }
     }
     target.remove()
+}
+
+/// The workers' run: what each reported, the wall-clock time from their common start to the last
+/// one's figures, and what the workers and the server spent meanwhile.
+struct Race {
+    reports: Vec<Value>,
+    wall: Duration,
+    client_cpu_s: f64,
+    server: Option<(Server, Server)>,
+}
+
+impl Race {
+    /// Starts the workers, waits until each is ready, tells them all to go, and collects their
+    /// figures; the workers are gone when it returns.
+    fn run(
+        shape: &Shape,
+        target: &Target,
+        plugins: Option<&Path>,
+        processes: usize,
+    ) -> Result<Race> {
+        let mut workers = (0..processes)
+            .map(|worker| {
+                let share = Share { worker, processes };
+                Worker::start(shape, target.location(), plugins, share)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for worker in &mut workers {
+            worker.expect_ready()?;
+        }
+        let server_before = target.server()?;
+        let clients_before: f64 = workers.iter().map(Worker::cpu_s).sum();
+        let started = Instant::now();
+        for worker in &mut workers {
+            worker.tell("go")?;
+        }
+        let reports = workers
+            .iter_mut()
+            .map(Worker::report)
+            .collect::<Result<Vec<_>>>()?;
+        let wall = started.elapsed();
+        let server_after = target.server()?;
+        let clients_after: f64 = workers.iter().map(Worker::cpu_s).sum();
+        for worker in workers {
+            worker.finish()?;
+        }
+        Ok(Race {
+            reports,
+            wall,
+            client_cpu_s: clients_after - clients_before,
+            server: server_before.zip(server_after),
+        })
+    }
+
+    /// The run's figures against the ceiling's, for `rows` rows written.
+    fn figures(&self, shape: &Shape, rows: u64, ceiling: &Ceiling) -> Value {
+        let n = shape.orders as f64;
+        let per_s = |x: f64, d: Duration| x / d.as_secs_f64().max(f64::MIN_POSITIVE);
+        let rows_per_order = rows as f64 / n;
+        let orders_per_s = per_s(n, self.wall);
+        let ceiling_orders_per_s = per_s(rows as f64, ceiling.wall) / rows_per_order;
+        let phase_us = |phase: &str, key: &str| {
+            let s: f64 = self
+                .reports
+                .iter()
+                .map(|r| r[phase][key].as_f64().unwrap_or(0.0))
+                .sum();
+            round(s * 1e6 / n)
+        };
+        let (push, pack) = (self.latencies("push"), self.latencies("pack"));
+        let mut figures = json!({
+            "orders": shape.orders,
+            "processes": self.reports.len(),
+            "suppliers": shape.suppliers,
+            "distributors": shape.distributors,
+            "batch": shape.batch,
+            "orders_per_s": round(orders_per_s),
+            "wall_s": round(self.wall.as_secs_f64()),
+            "push_p50_ms": round(bench::percentile_ms(&push, 0.50)),
+            "push_p99_ms": round(bench::percentile_ms(&push, 0.99)),
+            "pack_p99_ms": round(bench::percentile_ms(&pack, 0.99)),
+            "engine_cpu_us_per_order": {
+                "import": phase_us("import", "cpu_s"),
+                "pack": phase_us("pack", "cpu_s"),
+                "push": phase_us("push", "cpu_s"),
+            },
+            "engine_wall_us_per_order": {
+                "import": phase_us("import", "wall_s"),
+                "pack": phase_us("pack", "wall_s"),
+                "push": phase_us("push", "wall_s"),
+            },
+            "client_cpu_us_per_order": round(self.client_cpu_s * 1e6 / n),
+            "rows_written": rows,
+            "rows_per_order": round(rows_per_order),
+            "ceiling_rows_per_s": round(per_s(rows as f64, ceiling.wall)),
+            "ceiling_orders_per_s": round(ceiling_orders_per_s),
+            "ratio": (orders_per_s / ceiling_orders_per_s * 1000.0).round() / 1000.0,
+        });
+        if let Some((before, after)) = &self.server {
+            let delta = |f: fn(&Server) -> f64| f(after) - f(before);
+            figures["server_cpu_us_per_order"] = json!(round(delta(|s| s.cpu_s) * 1e6 / n));
+            figures["commits_per_order"] =
+                json!((delta(|s| s.commits) / n * 1000.0).round() / 1000.0);
+            figures["rollbacks"] = json!(delta(|s| s.rollbacks));
+            figures["ceiling_server_cpu_us_per_order"] =
+                json!(round(ceiling.server_cpu_s * 1e6 / n));
+            figures["durability"] =
+                json!(format!("synchronous_commit={}", after.synchronous_commit));
+        }
+        figures
+    }
+
+    /// Every worker's `phase` batches, `(latency, commands)` each.
+    fn latencies(&self, phase: &str) -> Vec<(Duration, usize)> {
+        let key = format!("{phase}_latencies");
+        let mut all = Vec::new();
+        for report in &self.reports {
+            for pair in report[&key].as_array().into_iter().flatten() {
+                let secs = pair[0].as_f64().unwrap_or(0.0);
+                let commands = pair[1].as_u64().unwrap_or(0) as usize;
+                all.push((Duration::from_secs_f64(secs), commands));
+            }
+        }
+        all
+    }
 }
 
 /// A worker process and its pipes.
@@ -319,8 +350,9 @@ impl Worker {
         self.line()
     }
 
-    fn client(&self) -> Client {
-        Client::of(self.child.id())
+    /// The worker's CPU time so far, all its threads (Linux `/proc`; zero elsewhere).
+    fn cpu_s(&self) -> f64 {
+        process_cpu_s(self.child.id())
     }
 
     /// Closes the worker's standard input (it disconnects and exits) and waits for it.
@@ -331,19 +363,6 @@ impl Worker {
             return Err(miette!("worker {} ended {status}", self.share.worker));
         }
         Ok(())
-    }
-}
-
-/// A worker process's CPU time so far, all its threads (Linux `/proc`; zero elsewhere).
-struct Client {
-    cpu_s: f64,
-}
-
-impl Client {
-    fn of(pid: u32) -> Client {
-        Client {
-            cpu_s: process_cpu_s(pid),
-        }
     }
 }
 
