@@ -37,16 +37,65 @@ pub struct Shape {
     pub interpreted: bool,
 }
 
+impl Shape {
+    /// The command-line options that give this shape (`bench megasale`'s), for a worker process.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args: Vec<String> = [
+            ("--orders", self.orders),
+            ("--suppliers", self.suppliers),
+            ("--distributors", self.distributors),
+            ("--skus", self.skus_per_supplier),
+            ("--batch", self.batch),
+            ("--import-chunk", self.import_chunk),
+        ]
+        .into_iter()
+        .flat_map(|(flag, n)| [flag.to_owned(), n.to_string()])
+        .collect();
+        if self.interpreted {
+            args.push("--interpreted".to_owned());
+        }
+        args
+    }
+}
+
 pub(crate) const MARKETPLACES: [&str; 4] = ["shopee", "lazada", "tiktok_shop", "temu"];
 pub(crate) const WAREHOUSES: [(&str, &str); 2] = [("N", "Selangor"), ("S", "Johor")];
 
-/// Runs the benchmark and prints its figures (one JSON object with `json`).
+/// Which distributors' orders one engine process runs: those whose number is `worker` modulo
+/// `processes` (every distributor in a run of one process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    pub worker: usize,
+    pub processes: usize,
+}
+
+impl Share {
+    /// The whole sale, in one process.
+    pub const ALL: Share = Share {
+        worker: 0,
+        processes: 1,
+    };
+
+    /// Whether distributor `d`'s orders are this share's.
+    pub fn holds(&self, d: usize) -> bool {
+        d % self.processes.max(1) == self.worker
+    }
+}
+
+/// Runs the benchmark and prints its figures (one JSON object with `json`): in this process on
+/// a SQLite file, or in `processes` engine processes sharing the store
+/// (`bench_processes.rs`) when there are several or the store is PostgreSQL.
 pub fn run(
     shape: Shape,
     db: Option<PathBuf>,
     plugins: Option<PathBuf>,
+    processes: usize,
     as_json: bool,
 ) -> Result<()> {
+    let postgres = db.as_deref().is_some_and(distributary::store::is_postgres);
+    if postgres || processes != 1 {
+        return crate::bench_processes::run(&shape, db, plugins, processes, as_json);
+    }
     let dir = tempdir_for(db.as_deref())?;
     let db = db.unwrap_or_else(|| dir.join("megasale.db"));
     if db.exists() {
@@ -55,22 +104,13 @@ pub fn run(
             db.display()
         ));
     }
-    let options = EngineOptions {
-        rules: rule_pack(shape.interpreted)?,
-        plugins_dir: plugins.or_else(PluginHost::default_dir),
-        store: StoreOptions::default(),
-        auto_deliver: true,
-    };
-    let engine = Engine::open(&db, options)?;
-    if engine.plugins().plugins().len() < MARKETPLACES.len() {
-        return Err(miette!("the benchmark needs the four adapters: build them with `cargo build --release --workspace`"));
-    }
+    let engine = open(&db, plugins, shape.interpreted)?;
     let quiet = as_json;
     let started = Instant::now();
     setup(&engine, &shape, quiet)?;
     let setup_s = started.elapsed().as_secs_f64();
 
-    let (names, import) = phase_import(&engine, &shape, quiet)?;
+    let (names, import) = phase_import(&engine, &shape, Share::ALL, quiet)?;
     let (pack, _) = phase_batched(&engine, &shape, &names, "pack", quiet)?;
     let (push, push_latencies) = phase_batched(&engine, &shape, &names, "push", quiet)?;
     let mut total = Spent::default();
@@ -146,6 +186,22 @@ pub fn run(
     Ok(())
 }
 
+/// Opens the engine on the store at `db` as the benchmark runs it (durable, deliveries in the
+/// batch that queued them), refusing to run without the four adapters.
+pub(crate) fn open(db: &Path, plugins: Option<PathBuf>, interpreted: bool) -> Result<Engine> {
+    let options = EngineOptions {
+        rules: rule_pack(interpreted)?,
+        plugins_dir: plugins.or_else(PluginHost::default_dir),
+        store: StoreOptions::default(),
+        auto_deliver: true,
+    };
+    let engine = Engine::open(db, options)?;
+    if engine.plugins().plugins().len() < MARKETPLACES.len() {
+        return Err(miette!("the benchmark needs the four adapters: build them with `cargo build --release --workspace`"));
+    }
+    Ok(engine)
+}
+
 /// What an edited pack's scripts end with in an `--interpreted` run.
 const EDITED_MARK: &str = "\n// bench megasale --interpreted: an edited copy, run in Rhai\n";
 
@@ -181,7 +237,7 @@ pub(crate) fn rule_pack(interpreted: bool) -> Result<RulePack> {
 pub(crate) struct Spent {
     pub(crate) wall: Duration,
     pub(crate) cpu: Duration,
-    written: u64,
+    pub(crate) written: u64,
 }
 
 impl std::ops::AddAssign for Spent {
@@ -238,7 +294,7 @@ fn thread_cpu() -> Duration {
 
 /// The `p` percentile, in ms, of commands whose latencies come as `(latency, commands)` per
 /// batch (every command of a batch waits for its commit).
-fn percentile_ms(batches: &[(Duration, usize)], p: f64) -> f64 {
+pub(crate) fn percentile_ms(batches: &[(Duration, usize)], p: f64) -> f64 {
     let mut sorted = batches.to_vec();
     sorted.sort_unstable();
     let total: usize = sorted.iter().map(|(_, n)| n).sum();
@@ -469,15 +525,23 @@ pub(crate) type Named = (u32, Box<str>);
 const IMPORT_THREADS: usize = 2;
 
 /// Imports every order as native payloads, a chunk per `import_orders`, from
-/// [`IMPORT_THREADS`] threads. Returns every order (in chunk order, whichever thread sent it) and
+/// [`IMPORT_THREADS`] threads; only the orders of `share`'s distributors. Returns every order (in chunk order, whichever thread sent it) and
 /// the phase's time: the wall-clock time during which some thread had a command in the engine
 /// (not the host's own time building payloads), the engine's CPU time summed over the threads.
-fn phase_import(engine: &Engine, shape: &Shape, quiet: bool) -> Result<(Vec<Named>, Spent)> {
+pub(crate) fn phase_import(
+    engine: &Engine,
+    shape: &Shape,
+    share: Share,
+    quiet: bool,
+) -> Result<(Vec<Named>, Spent)> {
     let bar = progress(shape.orders, "import", quiet);
     // Group order numbers by (distributor, marketplace) and cut into chunks.
     let mut groups: Vec<Vec<usize>> = vec![Vec::new(); shape.distributors * MARKETPLACES.len()];
     for n in 0..shape.orders {
         let (d, marketplace, _, _) = order_shape(shape, n);
+        if !share.holds(d) {
+            continue;
+        }
         let m = MARKETPLACES
             .iter()
             .position(|x| *x == marketplace)
@@ -622,7 +686,7 @@ pub(crate) fn phase_batched(
 }
 
 /// How many orders of the store are in `state`: the check that every order was delivered.
-fn orders_in(db: &Path, state: &str) -> Result<u64> {
+pub(crate) fn orders_in(db: &Path, state: &str) -> Result<u64> {
     let conn = rusqlite::Connection::open(db).into_diagnostic()?;
     conn.query_row(
         "SELECT count(*) FROM orders WHERE state = ?1",
@@ -633,7 +697,7 @@ fn orders_in(db: &Path, state: &str) -> Result<u64> {
 }
 
 /// Every row in the store's tables.
-fn count_rows(db: &Path) -> Result<u64> {
+pub(crate) fn count_rows(db: &Path) -> Result<u64> {
     let conn = rusqlite::Connection::open(db).into_diagnostic()?;
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
@@ -653,7 +717,7 @@ fn count_rows(db: &Path) -> Result<u64> {
 
 /// The time SQLite takes to write `rows` rows on this disk with the engine's pragmas, prepared
 /// statements and large transactions, no engine: the ceiling the engine is measured against.
-fn raw_ceiling(path: &Path, rows: u64) -> Result<Spent> {
+pub(crate) fn raw_ceiling(path: &Path, rows: u64) -> Result<Spent> {
     const ROWS_PER_TRANSACTION: u64 = 50_000;
     let mut conn = rusqlite::Connection::open(path).into_diagnostic()?;
     conn.pragma_update(None, "journal_mode", "WAL")
@@ -700,7 +764,7 @@ fn raw_ceiling(path: &Path, rows: u64) -> Result<Spent> {
 }
 
 /// The process's peak resident memory in MB (Linux), 0 elsewhere.
-fn peak_rss_mb() -> f64 {
+pub(crate) fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

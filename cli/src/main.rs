@@ -9,6 +9,7 @@ use std::{
 
 mod bench;
 mod bench_backtest;
+mod bench_processes;
 mod bench_serve;
 mod demo;
 mod log;
@@ -191,38 +192,42 @@ enum TokenCmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
-    /// A mega-sale through the whole engine, against the raw SQLite ceiling of the same disk.
+    /// A mega-sale through the whole engine, against the raw ceiling of the same store (SQLite's
+    /// on the same disk, or PostgreSQL's `COPY` into the same database) in the same run.
     Megasale {
-        /// Orders in the sale.
-        #[arg(long, default_value_t = 100_000)]
-        orders: usize,
-        /// Suppliers, each with two warehouses.
-        #[arg(long, default_value_t = 4)]
-        suppliers: usize,
-        /// Distributors, each partnered with every supplier.
-        #[arg(long, default_value_t = 8)]
-        distributors: usize,
-        /// SKUs each supplier distributes.
-        #[arg(long, default_value_t = 50)]
-        skus: usize,
-        /// Commands per transaction (`Engine::execute_batch`).
-        #[arg(long, default_value_t = 1_000)]
-        batch: usize,
-        /// Orders per `import_orders` payload.
-        #[arg(long, default_value_t = 1_000)]
-        import_chunk: usize,
-        /// The store to create (default: a fresh file in the temp directory, removed after).
+        #[command(flatten)]
+        shape: ShapeArgs,
+        /// The store: a SQLite file to create (default: a fresh file in the temp directory,
+        /// removed after), or a PostgreSQL server's URL (`postgres://user@host:port/db`), where
+        /// the bench creates a database of its own (`distributary_megasale_PID`, collation C) and
+        /// drops it after; the URL's database is only where it connects to create it.
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Engine processes sharing the store, each running the orders of every Nth distributor
+        /// (on PostgreSQL even one runs in a process of its own, started by this one).
+        #[arg(long, default_value_t = 1)]
+        processes: usize,
         /// Where the marketplace adapters are [default: beside this executable].
         #[arg(long)]
         plugins: Option<PathBuf>,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
-        /// Run the default rules through Rhai, as an edited pack runs (see `bench.rs`).
+    },
+    /// One of `megasale --processes N`'s engine processes (started by it, not by hand).
+    #[command(hide = true)]
+    MegasaleWorker {
+        #[command(flatten)]
+        shape: ShapeArgs,
         #[arg(long)]
-        interpreted: bool,
+        db: PathBuf,
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+        /// This worker's number, from 0.
+        #[arg(long)]
+        worker: usize,
+        #[arg(long)]
+        processes: usize,
     },
     /// The mega-sale's import, pack and push over loopback HTTP, one command per request, from
     /// concurrent clients against a server started on a fresh store; and the same commands in
@@ -258,6 +263,46 @@ enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The mega-sale's shape (`bench::Shape`).
+#[derive(clap::Args)]
+struct ShapeArgs {
+    /// Orders in the sale.
+    #[arg(long, default_value_t = 100_000)]
+    orders: usize,
+    /// Suppliers, each with two warehouses.
+    #[arg(long, default_value_t = 4)]
+    suppliers: usize,
+    /// Distributors, each partnered with every supplier.
+    #[arg(long, default_value_t = 8)]
+    distributors: usize,
+    /// SKUs each supplier distributes.
+    #[arg(long, default_value_t = 50)]
+    skus: usize,
+    /// Commands per transaction (`Engine::execute_batch`).
+    #[arg(long, default_value_t = 1_000)]
+    batch: usize,
+    /// Orders per `import_orders` payload.
+    #[arg(long, default_value_t = 1_000)]
+    import_chunk: usize,
+    /// Run the default rules through Rhai, as an edited pack runs (see `bench.rs`).
+    #[arg(long)]
+    interpreted: bool,
+}
+
+impl ShapeArgs {
+    fn shape(self) -> bench::Shape {
+        bench::Shape {
+            orders: self.orders,
+            suppliers: self.suppliers,
+            distributors: self.distributors,
+            skus_per_supplier: self.skus,
+            batch: self.batch,
+            import_chunk: self.import_chunk,
+            interpreted: self.interpreted,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -321,28 +366,29 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
         Cmd::Bench {
             which:
                 BenchCmd::Megasale {
-                    orders,
-                    suppliers,
-                    distributors,
-                    skus,
-                    batch,
-                    import_chunk,
+                    shape,
                     db,
+                    processes,
                     plugins,
                     json,
-                    interpreted,
+                },
+        } => bench::run(shape.shape(), db, plugins, processes, json).map(|()| ExitCode::SUCCESS),
+        Cmd::Bench {
+            which:
+                BenchCmd::MegasaleWorker {
+                    shape,
+                    db,
+                    plugins,
+                    worker,
+                    processes,
                 },
         } => {
-            let shape = bench::Shape {
-                orders,
-                suppliers,
-                distributors,
-                skus_per_supplier: skus,
-                batch,
-                import_chunk,
-                interpreted,
+            let args = bench_processes::WorkerArgs {
+                db,
+                plugins,
+                share: bench::Share { worker, processes },
             };
-            bench::run(shape, db, plugins, json).map(|()| ExitCode::SUCCESS)
+            bench_processes::worker(&shape.shape(), args).map(|()| ExitCode::SUCCESS)
         }
         Cmd::Bench {
             which:

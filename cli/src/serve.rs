@@ -63,13 +63,10 @@ pub fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The store's file, when `--db` names one (not `:memory:`, not a `postgres://` URL): the
-/// console's candidate pack check and backtest read it by path.
+/// Where the store is, when `--db` names a lasting one (a file or a `postgres://` URL, not
+/// `:memory:`): the console's candidate pack check and backtest open it read only by it.
 fn store_file(db: &Path) -> Option<PathBuf> {
-    let text = db.to_string_lossy();
-    let memory = text == ":memory:";
-    let url = text.starts_with("postgres://") || text.starts_with("postgresql://");
-    (!memory && !url).then(|| db.to_path_buf())
+    (db.as_os_str() != ":memory:").then(|| db.to_path_buf())
 }
 
 /// Makes a token as `system` (the machine's operator is the setup actor, as with `exec`) and
@@ -111,12 +108,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_file_is_a_store_path() {
+    fn a_file_or_a_database_is_a_store_path() {
         assert_eq!(
             store_file(Path::new("shop.db")),
             Some(PathBuf::from("shop.db"))
         );
         assert_eq!(store_file(Path::new(":memory:")), None);
-        assert_eq!(store_file(Path::new("postgres://db.example/shop")), None);
+        assert_eq!(
+            store_file(Path::new("postgres://db.example/shop")),
+            Some(PathBuf::from("postgres://db.example/shop"))
+        );
     }
 }

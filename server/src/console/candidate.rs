@@ -132,7 +132,7 @@ pub(crate) async fn try_pack(
         Err(Error::new(
             Code::NotFound,
             "this server's store is in memory: the compatibility check and the backtest need a \
-             store file (serve with --db FILE)",
+             store file or database (serve with --db FILE or --db postgres://...)",
         ))
     };
     let status = match &shown {
