@@ -2,7 +2,8 @@
 //! command per request from N concurrent clients (one distributor each), against a server this
 //! command starts on a fresh store (127.0.0.1, a port the OS picks), each client a task with a
 //! keep-alive connection of its own on one thread; then the same commands
-//! through `Engine::execute_batch` in process, on another fresh store, in the same run. The
+//! through `Engine::execute_batch` in process, on another fresh store, in the same run. Both
+//! runs prepare their commands before their clock starts (the request bodies, the envelopes). The
 //! difference is what a network host pays: HTTP, JSON, and commits shared only as far as group
 //! commit shares them.
 
@@ -157,9 +158,14 @@ fn over_http(db: &Path, shape: &Shape, options: &Options) -> Result<OverHttp> {
     let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
     let server = Running::start(Arc::new(engine), loopback, server_options).into_diagnostic()?;
     let base = format!("http://{}", server.addr());
+    // Every request's body is written before the clock starts, as the in-process run builds
+    // its envelopes before its own.
+    let requests = (0..options.clients)
+        .map(|c| bodies(shape, c))
+        .collect::<Vec<_>>();
     let started = Instant::now();
     let cpu_before = process_cpu();
-    let latencies = drive(shape, server.addr(), tokens)?;
+    let latencies = drive(server.addr(), tokens, requests)?;
     let wall = started.elapsed();
     let cpu = process_cpu().saturating_sub(cpu_before);
     let metrics = agent()
@@ -200,16 +206,19 @@ fn agent() -> ureq::Agent {
 /// of the benchmark's own (the server runs on its own runtime), so that 64 clients are 64 sockets
 /// and not 64 threads competing with the server for the 2 cores. Answers the latency of every
 /// request.
-fn drive(shape: &Shape, addr: SocketAddr, tokens: Vec<String>) -> Result<Vec<Duration>> {
+fn drive(
+    addr: SocketAddr,
+    tokens: Vec<String>,
+    requests: Vec<Vec<Request>>,
+) -> Result<Vec<Duration>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .into_diagnostic()?;
     runtime.block_on(async {
         let mut clients = tokio::task::JoinSet::new();
-        for (c, token) in tokens.into_iter().enumerate() {
-            let shape = shape.clone();
-            clients.spawn(client(shape, c, addr, token));
+        for (token, requests) in tokens.into_iter().zip(requests) {
+            clients.spawn(client(addr, token, requests));
         }
         let mut latencies = Vec::new();
         while let Some(done) = clients.join_next().await {
@@ -219,9 +228,24 @@ fn drive(shape: &Shape, addr: SocketAddr, tokens: Vec<String>) -> Result<Vec<Dur
     })
 }
 
-/// Client `c`: its distributor's orders, each imported, packed and pushed, one request each,
-/// on one keep-alive connection.
-async fn client(shape: Shape, c: usize, addr: SocketAddr, token: String) -> Result<Vec<Duration>> {
+/// One request of a client: the order's number, the command's name and the body.
+type Request = (usize, &'static str, Bytes);
+
+/// Client `c`'s requests, in order: its distributor's orders, each imported, packed and pushed.
+fn bodies(shape: &Shape, c: usize) -> Vec<Request> {
+    (c..shape.orders)
+        .step_by(shape.distributors)
+        .flat_map(|n| {
+            commands(shape, n).map(|(_, cmd, args)| {
+                let body = json!({"cmd": cmd, "args": args}).to_string();
+                (n, cmd, Bytes::from(body))
+            })
+        })
+        .collect()
+}
+
+/// A client: its requests, one at a time, on one keep-alive connection.
+async fn client(addr: SocketAddr, token: String, requests: Vec<Request>) -> Result<Vec<Duration>> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .into_diagnostic()?;
@@ -234,34 +258,31 @@ async fn client(shape: Shape, c: usize, addr: SocketAddr, token: String) -> Resu
     let bearer = format!("Bearer {token}");
     let host = addr.to_string();
     let mut latencies = Vec::new();
-    for n in (c..shape.orders).step_by(shape.distributors) {
-        for (_, cmd, args) in commands(&shape, n) {
-            let body = json!({"cmd": cmd, "args": args}).to_string();
-            let request = hyper::Request::post("/v1/commands")
-                .header(hyper::header::HOST, &host)
-                .header(hyper::header::AUTHORIZATION, &bearer)
-                .header(hyper::header::CONTENT_TYPE, "application/json")
-                .body(Full::new(Bytes::from(body)))
-                .into_diagnostic()?;
-            let sent = Instant::now();
-            let answered = tokio::time::timeout(REQUEST_TIMEOUT, async {
-                sender.ready().await?;
-                let response = sender.send_request(request).await?;
-                let status = response.status();
-                let text = response.into_body().collect().await?.to_bytes();
-                Ok::<_, hyper::Error>((status, text))
-            });
-            let (status, text) = answered
-                .await
-                .map_err(|_| miette!("{cmd} of order {n}: no answer in {REQUEST_TIMEOUT:?}"))?
-                .into_diagnostic()?;
-            latencies.push(sent.elapsed());
-            if status != hyper::StatusCode::OK {
-                return Err(miette!(
-                    "{cmd} of order {n}: {}",
-                    String::from_utf8_lossy(&text)
-                ));
-            }
+    for (n, cmd, body) in requests {
+        let request = hyper::Request::post("/v1/commands")
+            .header(hyper::header::HOST, &host)
+            .header(hyper::header::AUTHORIZATION, &bearer)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(body))
+            .into_diagnostic()?;
+        let sent = Instant::now();
+        let answered = tokio::time::timeout(REQUEST_TIMEOUT, async {
+            sender.ready().await?;
+            let response = sender.send_request(request).await?;
+            let status = response.status();
+            let text = response.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>((status, text))
+        });
+        let (status, text) = answered
+            .await
+            .map_err(|_| miette!("{cmd} of order {n}: no answer in {REQUEST_TIMEOUT:?}"))?
+            .into_diagnostic()?;
+        latencies.push(sent.elapsed());
+        if status != hyper::StatusCode::OK {
+            return Err(miette!(
+                "{cmd} of order {n}: {}",
+                String::from_utf8_lossy(&text)
+            ));
         }
     }
     drop(sender);

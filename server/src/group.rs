@@ -8,14 +8,19 @@
 //! committer idle waits, at most `wait`, for others to join it. (Waiting `wait` for every group,
 //! as this did first, left the engine idle that long per group under load: at 32 clients the
 //! groups were half the clients, each after a full wait.)
+//!
+//! The committer is a thread of its own, which runs each group itself. (A task that handed
+//! each group to `spawn_blocking` crossed two threads per group, and the next group waited for
+//! a worker busy with requests to run the task again: at 64 clients the engine's thread was idle
+//! between groups, and groups were smaller, BENCHMARKS.md, "The server".)
 
 use std::{sync::Arc, time::Duration};
 
 use distributary::{Engine, Envelope, Error};
 use serde_json::Value;
 use tokio::{
+    runtime::Handle,
     sync::{mpsc, oneshot},
-    task::JoinHandle,
     time::Instant,
 };
 
@@ -54,17 +59,33 @@ pub(crate) struct Job {
 /// Where requests are sent to be grouped.
 pub(crate) type Sender = mpsc::Sender<Job>;
 
-/// The task that gathers groups and runs them, one at a time.
+/// The thread that gathers groups and runs them, one at a time.
 pub(crate) struct Committer {
     sender: Sender,
-    task: JoinHandle<()>,
+    /// Told when the thread ends (its last group answered).
+    finished: oneshot::Receiver<()>,
 }
 
 impl Committer {
-    pub(crate) fn start(engine: Arc<Engine>, options: GroupOptions, metrics: Arc<Metrics>) -> Self {
+    /// Starts the committer's thread, which waits for requests through `runtime` (the server's)
+    /// and runs their groups on itself: a thread of its own rather than a task that hands each
+    /// group to `spawn_blocking`, so a group runs as soon as the one before it commits, with no
+    /// hop through the blocking pool and back through a worker that may be busy with requests.
+    pub(crate) fn start(
+        engine: Arc<Engine>,
+        options: GroupOptions,
+        metrics: Arc<Metrics>,
+        runtime: Handle,
+    ) -> std::io::Result<Self> {
         let (sender, receiver) = mpsc::channel(QUEUE_REQUESTS_MAX);
-        let task = tokio::spawn(run(engine, options, metrics, receiver));
-        Committer { sender, task }
+        let (done, finished) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("group-commit".to_owned())
+            .spawn(move || {
+                run(&engine, &options, &metrics, &runtime, receiver);
+                let _ = done.send(());
+            })?;
+        Ok(Committer { sender, finished })
     }
 
     pub(crate) fn sender(&self) -> Sender {
@@ -74,16 +95,18 @@ impl Committer {
     /// Lets the last group finish (the router's senders are gone once the server stopped).
     pub(crate) async fn finish(self, wait_max: Duration) {
         drop(self.sender);
-        if tokio::time::timeout(wait_max, self.task).await.is_err() {
+        if tokio::time::timeout(wait_max, self.finished).await.is_err() {
             tracing::warn!("the last group did not finish in time");
         }
     }
 }
 
-async fn run(
-    engine: Arc<Engine>,
-    options: GroupOptions,
-    metrics: Arc<Metrics>,
+/// The committer's loop, on its own thread, until every sender is gone.
+fn run(
+    engine: &Engine,
+    options: &GroupOptions,
+    metrics: &Metrics,
+    runtime: &Handle,
     mut receiver: mpsc::Receiver<Job>,
 ) {
     let mut carried: Option<Job> = None;
@@ -95,7 +118,7 @@ async fn run(
             None => match receiver.try_recv() {
                 Ok(job) => (job, false),
                 Err(mpsc::error::TryRecvError::Disconnected) => return,
-                Err(mpsc::error::TryRecvError::Empty) => match receiver.recv().await {
+                Err(mpsc::error::TryRecvError::Empty) => match receiver.blocking_recv() {
                     Some(job) => (job, true),
                     None => return,
                 },
@@ -110,12 +133,10 @@ async fn run(
                 Err(mpsc::error::TryRecvError::Disconnected) => None,
                 Err(mpsc::error::TryRecvError::Empty) if !idle => None,
                 // Past the deadline, or the channel closed: the group runs as it is.
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    tokio::time::timeout_at(deadline, receiver.recv())
-                        .await
-                        .ok()
-                        .flatten()
-                }
+                Err(mpsc::error::TryRecvError::Empty) => runtime
+                    .block_on(async { tokio::time::timeout_at(deadline, receiver.recv()).await })
+                    .ok()
+                    .flatten(),
             };
             let Some(job) = next else { break };
             if size + job.envelopes.len() > options.commands_max {
@@ -125,12 +146,12 @@ async fn run(
             size += job.envelopes.len();
             jobs.push(job);
         }
-        commit(&engine, &metrics, jobs).await;
+        commit(engine, metrics, jobs);
     }
 }
 
 /// Runs the group as one batch and hands each request its answers.
-async fn commit(engine: &Arc<Engine>, metrics: &Metrics, jobs: Vec<Job>) {
+fn commit(engine: &Engine, metrics: &Metrics, jobs: Vec<Job>) {
     let mut envelopes = Vec::new();
     let mut replies = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -138,21 +159,8 @@ async fn commit(engine: &Arc<Engine>, metrics: &Metrics, jobs: Vec<Job>) {
         envelopes.extend(job.envelopes);
     }
     metrics.group(envelopes.len());
-    let engine = engine.clone();
-    let results = tokio::task::spawn_blocking(move || {
-        let results = engine.execute_batch(&envelopes);
-        (envelopes.len(), results)
-    })
-    .await;
-    let mut results = match results {
-        Ok((_, results)) => results.into_iter(),
-        Err(error) => {
-            // The engine catches its panics; a blocking task that still failed leaves every
-            // request of the group unanswered (its sender dropped): the handler says `internal`.
-            tracing::error!(%error, "a group's task failed");
-            return;
-        }
-    };
+    // The engine catches its panics and answers them as `internal`.
+    let mut results = engine.execute_batch(&envelopes).into_iter();
     for (count, reply) in replies {
         let answers: Vec<_> = results.by_ref().take(count).collect();
         // A client that went away no longer waits; its commands committed all the same.

@@ -3,8 +3,8 @@
 //! committed together.
 //!
 //! The rules of this crate:
-//! - The engine stays synchronous. Every call into it runs on a blocking thread
-//!   (`spawn_blocking`), never on the runtime's workers, so a long transaction stalls no
+//! - The engine stays synchronous. Every call into it runs on a blocking thread (the group
+//!   committer's own, or `spawn_blocking`), never on the runtime's workers, so a long transaction stalls no
 //!   connection. The one exception is the token check, a read on a connection of its own that
 //!   never waits for a transaction (`Engine::authenticate_without_waiting`).
 //! - An answer is sent only after the commit of its command, as `exec` does: whatever a client
@@ -105,7 +105,11 @@ impl Server {
         let committer = options
             .group
             .clone()
-            .map(|group| group::Committer::start(engine.clone(), group, metrics.clone()));
+            .map(|group| {
+                let runtime = tokio::runtime::Handle::current();
+                group::Committer::start(engine.clone(), group, metrics.clone(), runtime)
+            })
+            .transpose()?;
         let state = Arc::new(http::State {
             engine,
             metrics,
