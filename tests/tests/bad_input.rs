@@ -509,3 +509,26 @@ fn overlong_lines(world: &World) {
         failures.join("\n")
     );
 }
+
+/// An argument out of bounds is `bad_request` before anything is looked up: an over-long note
+/// with a link that names no invitation is refused for the note, not for the link (which the
+/// same request with a short note shows is refused as `invalid_invitation`).
+#[test]
+fn arguments_are_checked_before_lookups() {
+    let world = World::build();
+    let link = "distributary://invite/00000000000000000000000000000000";
+    let short = Request::new("dis", "bind_supplier", json!({"link": link, "note": "hi"}));
+    assert_eq!(
+        refused(&world, &short, "invalid_invitation", None).map(|_| ()),
+        Ok(())
+    );
+    let long = Request::new(
+        "dis",
+        "bind_supplier",
+        json!({"link": link, "note": "x".repeat(TEXT_CHARS_MAX + 1)}),
+    );
+    assert_eq!(
+        refused(&world, &long, "bad_request", None).map(|_| ()),
+        Ok(())
+    );
+}

@@ -149,6 +149,11 @@ pub fn revoke_invitation(ctx: &Ctx<'_, '_>, args: &LinkArgs) -> Result<Invitatio
 /// `bind_supplier {link, note?}`: the distributor asks to partner; the supplier reviews.
 pub fn bind_supplier(ctx: &Ctx<'_, '_>, args: &BindSupplier) -> Result<Bound, Error> {
     let distributor = ctx.actor.account();
+    // The arguments are checked before anything is looked up: a bad note is `bad_request`
+    // whatever the link.
+    if let Some(note) = &args.note {
+        check_text("note", note)?;
+    }
     let token = token_of(&args.link)?;
     let invitation = match ctx.tx.invitation(token)? {
         Some(invitation) if !invitation.revoked => invitation,
@@ -185,7 +190,6 @@ pub fn bind_supplier(ctx: &Ctx<'_, '_>, args: &BindSupplier) -> Result<Bound, Er
         .with("supplier", supplier));
     }
     if let Some(note) = &args.note {
-        check_text("note", note)?;
         ctx.tx.set_supplier_note(distributor, supplier, note)?;
     }
     let number = latest.map_or(1, |p| sequence_of(&p.partnership) + 1);
