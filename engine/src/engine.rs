@@ -246,7 +246,7 @@ impl Engine {
     /// so a revocation holds from the next request on. The token's `last_used_at` is written
     /// when it is older than `LAST_USED_RESOLUTION_SECONDS`, not at every request.
     pub fn authenticate(&self, bearer: &str) -> Result<TokenOwner, Error> {
-        let check = |store: &mut Store| store.read(|tx| access::authenticate(tx, bearer));
+        let check = |store: &mut Store| store.read_one(|tx| access::authenticate(tx, bearer));
         let (owner, last_used) = match self.reader() {
             Some(reader) => check(&mut reader.lock().unwrap_or_else(PoisonError::into_inner))?,
             None => check(&mut *self.lock()?)?,
@@ -270,7 +270,7 @@ impl Engine {
         let checked = reader
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .read(|tx| access::authenticate(tx, bearer));
+            .read_one(|tx| access::authenticate(tx, bearer));
         Some(checked.map(|(owner, last_used)| (owner, stale(last_used.as_deref()))))
     }
 

@@ -70,3 +70,35 @@ fn two_engines_on_one_store_lose_no_update() {
         WRITERS * TOP_UPS
     );
 }
+
+/// The token check reads on a connection of its own, one statement outside any transaction: a
+/// revocation another engine (process) commits on the same file is seen by the very next check,
+/// never hidden by a snapshot an earlier check left open.
+#[test]
+fn a_token_revoked_by_another_engine_is_refused_at_the_next_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let server = Engine::open(&path, EngineOptions::default()).unwrap();
+    let other = Engine::open(&path, EngineOptions::default()).unwrap();
+    let made = ok(
+        &server,
+        json!({"as": "system", "cmd": "create_token", "args": {"account": "system", "label": "ops"}}),
+    );
+    let token = made["token"].as_str().unwrap();
+    for _ in 0..3 {
+        let (owner, _) = server
+            .authenticate_without_waiting(token)
+            .expect("a store file has a token reader")
+            .expect("a live token");
+        assert_eq!(owner.account, "system");
+    }
+    ok(
+        &other,
+        json!({"as": "system", "cmd": "revoke_token", "args": {"token_id": made["token_id"]}}),
+    );
+    let refused = server
+        .authenticate_without_waiting(token)
+        .expect("a store file has a token reader")
+        .expect_err("a revoked token");
+    assert_eq!(refused.code(), distributary::Code::Unauthenticated);
+}

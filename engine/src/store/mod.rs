@@ -185,6 +185,23 @@ impl Store {
         }
         value
     }
+
+    /// [`Store::read`] for a `work` of one statement that reads no memoised table (a token
+    /// check): on SQLite the statement runs alone, its own snapshot, without the transaction's
+    /// `BEGIN`, `ROLLBACK` and the memo's version check around it (three statements of four,
+    /// at every request a server authenticates). A `work` of several statements would read
+    /// several snapshots: use [`Store::read`].
+    pub fn read_one<T>(
+        &mut self,
+        work: impl FnOnce(&Tx<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        if let Some(db) = self.conn.autocommit() {
+            // Nothing of the memo is trusted without its version check.
+            self.memo.clear();
+            return work(&Tx::new(db, &self.memo));
+        }
+        self.read(work)
+    }
 }
 
 /// An open transaction; every query of the engine is a method of it (see `queries.rs`), run

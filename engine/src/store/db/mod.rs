@@ -325,6 +325,20 @@ impl Conn {
         }
     }
 
+    /// Statements run outside any transaction, each its own: on SQLite a lone `SELECT` reads one
+    /// snapshot of its own, so a read of one statement needs no `BEGIN` and `ROLLBACK` around
+    /// it. `None` on PostgreSQL, whose reads [`Conn::begin`] a transaction.
+    pub fn autocommit(&self) -> Option<Txn<'_>> {
+        match self {
+            Conn::Sqlite(conn) => Some(Txn::Sqlite(SqliteTxn {
+                conn,
+                statements: RefCell::default(),
+                keyed: RefCell::default(),
+            })),
+            Conn::Postgres(_) => None,
+        }
+    }
+
     /// Whether the last transaction failed for a conflict with another one (PostgreSQL's
     /// serialization failure or deadlock, a key another transaction inserted first, or a row
     /// that changed under an unlocked read, [`Txn::lost_race`]), so that
