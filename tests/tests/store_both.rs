@@ -175,6 +175,55 @@ fn scan_of_recorded_decisions(path: &Path) {
         Ok((visited, scanned.is_err()))
     });
     assert_eq!(visited.unwrap(), (1, true));
+
+    // A long scan (PostgreSQL fetches it a batch at a time) whose visit runs other statements,
+    // after a scan its visit stopped, in one transaction: every row, in order.
+    const MORE: i64 = 2_500;
+    store
+        .write(|tx| {
+            for i in 0..MORE {
+                let seq = tx.append_audit(&AuditEntry {
+                    account: "d1".into(),
+                    entity_kind: contract::order::WORKFLOW.into(),
+                    entity_id: format!("bulk{i}"),
+                    from_state: None,
+                    to_state: "next".into(),
+                    event: "pack".into(),
+                    actor: "d1".into(),
+                    user: None,
+                    rules_version: "v1".into(),
+                    guards: serde_json::json!([]),
+                    at: AT.into(),
+                    prev: None,
+                    reason: None,
+                })?;
+                tx.record_decision_inputs(seq, &serde_json::json!({ "i": i }))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let (stopped, seqs) = store
+        .read(|tx| {
+            let mut stopped = 0;
+            let _ = tx.scan_recorded_decisions(|_| {
+                stopped += 1;
+                Err(distributary::Error::new(
+                    distributary::Code::Internal,
+                    "stop",
+                ))
+            });
+            let mut seqs = Vec::new();
+            tx.scan_recorded_decisions(|row| {
+                assert_eq!(tx.audit_seq_max()?, 3 + MORE);
+                seqs.push(row.seq);
+                Ok(())
+            })?;
+            Ok((stopped, seqs))
+        })
+        .unwrap();
+    assert_eq!(stopped, 1);
+    assert_eq!(seqs.len(), 2 + MORE as usize);
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in audit order");
 }
 
 #[test]

@@ -38,7 +38,12 @@ pub struct Pg {
     /// transaction changed under a check ([`Pg::mark_conflict`]): the transaction is worth
     /// running again.
     conflict: Cell<bool>,
+    /// How many [`Pg::scan`]s are open, each with a cursor of its own (`scan_<depth>`).
+    scans: Cell<usize>,
 }
+
+/// Rows a [`Pg::scan`] holds at once.
+const SCAN_FETCH_ROWS: usize = 1_000;
 
 impl Pg {
     /// Connects to the database at `url` (`postgres://user@host:port/database`); with
@@ -51,6 +56,7 @@ impl Pg {
             client: RefCell::new(client),
             statements: RefCell::default(),
             conflict: Cell::new(false),
+            scans: Cell::new(0),
         };
         let collation = pg.query(
             "SELECT datcollate FROM pg_database WHERE datname = current_database()",
@@ -222,6 +228,42 @@ impl Pg {
         let result = self.client.borrow_mut().execute(&statement, &refs);
         let n = result.map_err(|e| self.failed(e))?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    /// Visits the rows of a query until `visit` answers `false`, through a cursor of the open
+    /// transaction fetched [`SCAN_FETCH_ROWS`] at a time: a long read (a backtest's scan of
+    /// the audit log) holds one batch, not every row, and `visit` may run other statements
+    /// between batches' rows (a cursor's rows are not on the wire while it does).
+    pub fn scan(
+        &self,
+        sql: &str,
+        params: &impl Params,
+        mut visit: impl FnMut(&postgres::Row) -> Result<bool>,
+    ) -> Result<()> {
+        let depth = self.scans.get();
+        let cursor = format!("scan_{depth}");
+        self.execute(
+            &format!("DECLARE {cursor} NO SCROLL CURSOR FOR {sql}"),
+            params,
+        )?;
+        self.scans.set(depth + 1);
+        let fetch = format!("FETCH {SCAN_FETCH_ROWS} FROM {cursor}");
+        let visited = (|| loop {
+            let rows = self.query(&fetch, &())?;
+            for row in &rows {
+                if !visit(row)? {
+                    return Ok(());
+                }
+            }
+            if rows.len() < SCAN_FETCH_ROWS {
+                return Ok(());
+            }
+        })();
+        self.scans.set(depth);
+        // Closed whatever `visit` answered, so that the name is free for the next scan of the
+        // transaction (after a failed statement the transaction is over, and so is the cursor).
+        let closed = self.batch(&format!("CLOSE {cursor}"));
+        visited.and(closed)
     }
 
     /// Every row of a query.

@@ -657,7 +657,8 @@ impl<'a> Txn<'a> {
     }
 
     /// Visits the rows of a statement in turn, each borrowed while `visit` sees it, none kept:
-    /// on SQLite a cursor over the statement; on PostgreSQL the rows the query answered.
+    /// on SQLite a cursor over the statement; on PostgreSQL a cursor of the transaction,
+    /// fetched a batch at a time (`Pg::scan`).
     /// Stops when `visit` answers `false`.
     pub fn scan(
         &self,
@@ -676,14 +677,7 @@ impl<'a> Txn<'a> {
                 }
                 Ok(())
             }),
-            Txn::Postgres(pg) => {
-                for row in &pg.query(sql, &params)? {
-                    if !visit(&Row::Postgres(row))? {
-                        break;
-                    }
-                }
-                Ok(())
-            }
+            Txn::Postgres(pg) => pg.scan(sql, &params, |row| visit(&Row::Postgres(row))),
         }
     }
 
