@@ -237,6 +237,15 @@ pub struct Entity<'e> {
     pub audit_head: Option<i64>,
 }
 
+/// A transition the workflow chose ([`Ctx::decide`]), not yet recorded ([`Ctx::record`]).
+#[derive(Debug)]
+pub struct Decided {
+    to: String,
+    effects: Vec<String>,
+    /// Every guard evaluated, as the audit row keeps them.
+    guards: Value,
+}
+
 /// The outcome of a transition: where the entity goes and which effects the caller applies.
 #[derive(Debug)]
 pub struct Moved {
@@ -273,8 +282,22 @@ impl Ctx<'_, '_> {
         event: &str,
         role: Role,
         reason: Option<&str>,
-        mut guard: impl FnMut(&Guard) -> Result<Vec<GuardFailure>, Error>,
+        guard: impl FnMut(&Guard) -> Result<Vec<GuardFailure>, Error>,
     ) -> Result<Moved, Error> {
+        let decided = self.decide(entity, event, role, guard)?;
+        self.record(entity, event, reason, decided, None)
+    }
+
+    /// The first half of [`Ctx::transition`]: which transition the workflow takes, its guards
+    /// evaluated, nothing written yet. [`Ctx::record`] writes it, with what the rules read to
+    /// decide (a caller works that out from its guards' evaluation in between).
+    pub fn decide(
+        &self,
+        entity: &Entity<'_>,
+        event: &str,
+        role: Role,
+        mut guard: impl FnMut(&Guard) -> Result<Vec<GuardFailure>, Error>,
+    ) -> Result<Decided, Error> {
         let workflow = self.workflows.get(entity.workflow).ok_or_else(|| {
             Error::new(
                 Code::Internal,
@@ -284,25 +307,44 @@ impl Ctx<'_, '_> {
         let fired = workflow
             .fire(entity.state, event, role, |g| guard(g))
             .map_err(|e| fire_error(entity, event, e))?;
-        let guards = serde_json::to_value(&fired.guards).unwrap_or(Value::Null);
-        let audit_seq = self.tx.append_audit(&AuditEntry {
-            account: entity.owner.to_owned(),
-            entity_kind: entity.workflow.to_owned(),
-            entity_id: entity.id.to_owned(),
-            from_state: Some(entity.state.to_owned()),
-            to_state: fired.to.to_owned(),
-            event: event.to_owned(),
-            actor: self.actor.account().to_owned(),
-            user: self.actor.user().map(str::to_owned),
-            rules_version: self.rules.version().to_owned(),
-            guards,
-            at: self.now(),
-            prev: entity.audit_head,
-            reason: reason.map(str::to_owned),
-        })?;
-        Ok(Moved {
+        Ok(Decided {
             to: fired.to.to_owned(),
             effects: fired.effects.to_vec(),
+            guards: serde_json::to_value(&fired.guards).unwrap_or(Value::Null),
+        })
+    }
+
+    /// The second half of [`Ctx::transition`]: the audit row of a decided transition, with
+    /// `reason` and the rules' `inputs` (for a backtest to replay), in one insert.
+    pub fn record(
+        &self,
+        entity: &Entity<'_>,
+        event: &str,
+        reason: Option<&str>,
+        decided: Decided,
+        inputs: Option<&Value>,
+    ) -> Result<Moved, Error> {
+        let audit_seq = self.tx.append_decision(
+            &AuditEntry {
+                account: entity.owner.to_owned(),
+                entity_kind: entity.workflow.to_owned(),
+                entity_id: entity.id.to_owned(),
+                from_state: Some(entity.state.to_owned()),
+                to_state: decided.to.clone(),
+                event: event.to_owned(),
+                actor: self.actor.account().to_owned(),
+                user: self.actor.user().map(str::to_owned),
+                rules_version: self.rules.version().to_owned(),
+                guards: decided.guards,
+                at: self.now(),
+                prev: entity.audit_head,
+                reason: reason.map(str::to_owned),
+            },
+            inputs,
+        )?;
+        Ok(Moved {
+            to: decided.to,
+            effects: decided.effects,
             audit_seq,
         })
     }

@@ -117,7 +117,9 @@ fn scan_of_recorded_decisions(path: &Path) {
                 ("o2", None, None),
                 ("o1", Some("new"), Some(r#"{"b":2}"#)),
             ] {
-                let seq = tx.append_audit(&AuditEntry {
+                let inputs: Option<serde_json::Value> =
+                    inputs.map(|inputs| serde_json::from_str(inputs).unwrap());
+                let entry = AuditEntry {
                     account: "d1".into(),
                     entity_kind: contract::order::WORKFLOW.into(),
                     entity_id: order.into(),
@@ -131,11 +133,8 @@ fn scan_of_recorded_decisions(path: &Path) {
                     at: AT.into(),
                     prev: None,
                     reason: None,
-                })?;
-                if let Some(inputs) = inputs {
-                    let inputs: serde_json::Value = serde_json::from_str(inputs).unwrap();
-                    tx.record_decision_inputs(seq, &inputs)?;
-                }
+                };
+                tx.append_decision(&entry, inputs.as_ref())?;
             }
             Ok(())
         })
@@ -182,7 +181,7 @@ fn scan_of_recorded_decisions(path: &Path) {
     store
         .write(|tx| {
             for i in 0..MORE {
-                let seq = tx.append_audit(&AuditEntry {
+                let entry = AuditEntry {
                     account: "d1".into(),
                     entity_kind: contract::order::WORKFLOW.into(),
                     entity_id: format!("bulk{i}"),
@@ -196,8 +195,8 @@ fn scan_of_recorded_decisions(path: &Path) {
                     at: AT.into(),
                     prev: None,
                     reason: None,
-                })?;
-                tx.record_decision_inputs(seq, &serde_json::json!({ "i": i }))?;
+                };
+                tx.append_decision(&entry, Some(&serde_json::json!({ "i": i })))?;
             }
             Ok(())
         })

@@ -64,15 +64,14 @@ struct DecisionInputs<'a> {
     fees: Option<FeesInput>,
 }
 
-fn record_inputs(
+fn decision_inputs(
     ctx: &Ctx<'_, '_>,
-    audit_seq: i64,
     pack_plan: Option<&plan::PackPlan>,
     checked: Option<&PushCheckInput>,
-) -> Result<(), Error> {
+) -> Result<Option<serde_json::Value>, Error> {
     let allocate_warehouse = pack_plan.and_then(|p| p.allocation.as_ref());
     if allocate_warehouse.is_none() && checked.is_none() {
-        return Ok(());
+        return Ok(None);
     }
     let fees = match checked {
         Some(input) => {
@@ -89,9 +88,9 @@ fn record_inputs(
         rule_guards: checked,
         fees,
     };
-    let json = serde_json::to_value(&inputs)
-        .map_err(|e| Error::internal(format!("decision inputs do not serialise: {e}")))?;
-    ctx.tx.record_decision_inputs(audit_seq, &json)
+    serde_json::to_value(&inputs)
+        .map(Some)
+        .map_err(|e| Error::internal(format!("decision inputs do not serialise: {e}")))
 }
 
 /// Fires `event` on the order: guards from the workflow (built-ins in `guards`, `rule:` scripts
@@ -117,12 +116,15 @@ pub(super) fn fire(
         state: &entity_state,
         audit_head: loaded.order.audit_head,
     };
-    let moved = {
+    let decided = {
         let Loaded { order, lines, .. } = &mut *loaded;
-        ctx.transition_because(&entity, event, role, args.reason, |guard| {
+        ctx.decide(&entity, event, role, |guard| {
             eval_guard(ctx, order, lines, guard, args, &mut pack_plan, &mut checked)
         })?
     };
+    // What the rules read goes into the transition's audit row, one insert.
+    let inputs = decision_inputs(ctx, pack_plan.as_ref(), checked.as_ref())?;
+    let moved = ctx.record(&entity, event, args.reason, decided, inputs.as_ref())?;
     if let Some(plan) = &pack_plan {
         if let Ok((supplier, warehouse)) = &plan.single_warehouse {
             if moved.to != entity_state && event == order::PACK {
@@ -131,7 +133,6 @@ pub(super) fn fire(
             }
         }
     }
-    record_inputs(ctx, moved.audit_seq, pack_plan.as_ref(), checked.as_ref())?;
     loaded.order.state = moved.to.clone();
     loaded.order.audit_head = Some(moved.audit_seq);
     for effect in &moved.effects {

@@ -152,20 +152,6 @@ impl Tx<'_> {
         Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
-    /// Records what the rules read to decide the transition of audit row `seq` (its decision's
-    /// inputs, a JSON object by rule).
-    pub fn record_decision_inputs(
-        &self,
-        seq: i64,
-        inputs: &serde_json::Value,
-    ) -> Result<(), Error> {
-        self.exec(
-            "UPDATE audit SET inputs = ?2 WHERE seq = ?1",
-            params![seq, inputs.to_string()],
-        )?;
-        Ok(())
-    }
-
     /// The order charges posted at or after `since` and before `until` (either open), in
     /// posting order.
     pub fn order_charges(

@@ -496,10 +496,21 @@ impl Tx<'_> {
 
     /// Appends an audit row; returns its `seq`.
     pub fn append_audit(&self, e: &AuditEntry) -> Result<i64, Error> {
+        self.append_decision(e, None)
+    }
+
+    /// Appends the audit row of a transition the rules decided, with what they read to decide
+    /// it (`inputs`, a JSON object by rule, for a backtest to replay) when they read anything;
+    /// returns its `seq`.
+    pub fn append_decision(
+        &self,
+        e: &AuditEntry,
+        inputs: Option<&serde_json::Value>,
+    ) -> Result<i64, Error> {
         Ok(self.db.insert_seq(
             "INSERT INTO audit (entity_kind, entity_id, from_state, to_state, event, actor, \"user\",
-             rules_version, guards, at, prev, reason, account)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             rules_version, guards, at, prev, reason, account, inputs)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 e.entity_kind,
                 e.entity_id,
@@ -513,7 +524,8 @@ impl Tx<'_> {
                 e.at,
                 e.prev,
                 e.reason,
-                e.account
+                e.account,
+                inputs.map(|inputs| inputs.to_string())
             ],
         )?)
     }
