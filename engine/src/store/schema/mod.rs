@@ -4,6 +4,27 @@
 /// Every migration, oldest first. The store's schema version is the number applied.
 pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
+/// V9's audit owner, added and filled the same way in both dialects (a literal, so that
+/// PostgreSQL's V9 can `concat!` its re-keying after it).
+macro_rules! v9_audit_account {
+    () => {
+        "
+ALTER TABLE audit ADD COLUMN account TEXT NOT NULL DEFAULT '';
+WITH RECURSIVE chain (seq, owner) AS (
+    SELECT audit_head, distributor FROM orders WHERE audit_head IS NOT NULL
+    UNION ALL
+    SELECT a.prev, c.owner FROM audit a JOIN chain c ON a.seq = c.seq WHERE a.prev IS NOT NULL)
+UPDATE audit SET account = chain.owner FROM chain
+WHERE audit.seq = chain.seq AND audit.entity_kind = 'distribution_order';
+UPDATE audit SET account = p.supplier FROM partnerships p
+WHERE audit.account = '' AND audit.entity_kind = 'partnership' AND p.partnership = audit.entity_id;
+UPDATE audit SET account = c.distributor FROM claims c
+WHERE audit.account = '' AND audit.entity_kind = 'distribution_product' AND c.claim = audit.entity_id;
+UPDATE audit SET account = actor WHERE account = '';
+"
+    };
+}
+
 mod postgres;
 pub use postgres::{POSTGRES_BASELINE, POSTGRES_BASELINE_VERSION, POSTGRES_MIGRATIONS};
 
@@ -554,17 +575,4 @@ CREATE INDEX push_notices_unprocessed ON push_notices (seq) WHERE processed_at I
 /// and finds it in one B-tree descent, and a single file has no shards to route to. PostgreSQL's
 /// text of this migration (`postgres.rs`) also re-keys every distributed table by its owner;
 /// `tests/tests/table_keys.rs` checks both.
-const V9: &str = "
-ALTER TABLE audit ADD COLUMN account TEXT NOT NULL DEFAULT '';
-WITH RECURSIVE chain (seq, owner) AS (
-    SELECT audit_head, distributor FROM orders WHERE audit_head IS NOT NULL
-    UNION ALL
-    SELECT a.prev, c.owner FROM audit a JOIN chain c ON a.seq = c.seq WHERE a.prev IS NOT NULL)
-UPDATE audit SET account = chain.owner FROM chain
-WHERE audit.seq = chain.seq AND audit.entity_kind = 'distribution_order';
-UPDATE audit SET account = p.supplier FROM partnerships p
-WHERE audit.account = '' AND audit.entity_kind = 'partnership' AND p.partnership = audit.entity_id;
-UPDATE audit SET account = c.distributor FROM claims c
-WHERE audit.account = '' AND audit.entity_kind = 'distribution_product' AND c.claim = audit.entity_id;
-UPDATE audit SET account = actor WHERE account = '';
-";
+const V9: &str = v9_audit_account!();

@@ -41,20 +41,9 @@ CREATE INDEX push_notices_unprocessed ON push_notices (seq) WHERE processed_at I
 /// order's history chain, a cell's movements, the ledger's next number, the delivery queue) keep
 /// a plain index on it. The reference tables (`accounts`, `rates`, `warehouses`, `invitations`,
 /// `partnerships`, `supplier_fees`, `tokens`, `rule_packs`, `rule_loads`) keep their keys.
-const POSTGRES_V9: &str = "
-ALTER TABLE audit ADD COLUMN account TEXT NOT NULL DEFAULT '';
-WITH RECURSIVE chain (seq, owner) AS (
-    SELECT audit_head, distributor FROM orders WHERE audit_head IS NOT NULL
-    UNION ALL
-    SELECT a.prev, c.owner FROM audit a JOIN chain c ON a.seq = c.seq WHERE a.prev IS NOT NULL)
-UPDATE audit SET account = chain.owner FROM chain
-WHERE audit.seq = chain.seq AND audit.entity_kind = 'distribution_order';
-UPDATE audit SET account = p.supplier FROM partnerships p
-WHERE audit.account = '' AND audit.entity_kind = 'partnership' AND p.partnership = audit.entity_id;
-UPDATE audit SET account = c.distributor FROM claims c
-WHERE audit.account = '' AND audit.entity_kind = 'distribution_product' AND c.claim = audit.entity_id;
-UPDATE audit SET account = actor WHERE account = '';
-ALTER TABLE audit ALTER COLUMN account DROP DEFAULT;
+const POSTGRES_V9: &str = concat!(
+    v9_audit_account!(),
+    "ALTER TABLE audit ALTER COLUMN account DROP DEFAULT;
 ALTER TABLE audit DROP CONSTRAINT audit_pkey, ADD PRIMARY KEY (account, seq);
 CREATE INDEX audit_by_seq ON audit (seq);
 
@@ -83,7 +72,8 @@ ALTER TABLE deliveries DROP CONSTRAINT deliveries_pkey, ADD PRIMARY KEY (distrib
 CREATE INDEX deliveries_by_seq ON deliveries (seq);
 
 ALTER TABLE push_notices DROP CONSTRAINT push_notices_pkey, ADD PRIMARY KEY (account, seq);
-";
+"
+);
 
 /// The schema at version [`POSTGRES_BASELINE_VERSION`] in PostgreSQL's dialect: every integer a
 /// `BIGINT` (what the engine binds and reads), a row sequence an identity column where SQLite
