@@ -66,7 +66,7 @@ impl Tx<'_> {
             return Ok(false);
         }
         for distributor in visible_to {
-            self.exec(
+            self.db.write(
                 "INSERT INTO product_visibility (supplier, sku, distributor) VALUES (?1, ?2, ?3)
                  ON CONFLICT DO NOTHING",
                 [&p.supplier, &p.sku, distributor],
@@ -145,7 +145,7 @@ impl Tx<'_> {
         price: Decimal,
         at: &str,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "UPDATE products SET price = ?3 WHERE supplier = ?1 AND sku = ?2",
             params![supplier, sku, price.to_string()],
         )?;
@@ -159,7 +159,7 @@ impl Tx<'_> {
         price: Decimal,
         at: &str,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO price_history (supplier, sku, price, at) VALUES (?1, ?2, ?3, ?4)",
             params![supplier, sku, price.to_string(), at],
         )?;
@@ -196,7 +196,7 @@ impl Tx<'_> {
         sku: &str,
         enabled: bool,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "UPDATE products SET enabled = ?3 WHERE supplier = ?1 AND sku = ?2",
             params![supplier, sku, enabled],
         )?;
@@ -233,7 +233,7 @@ impl Tx<'_> {
 
     /// Stores a new claim.
     pub fn insert_claim(&self, c: &Claim, at: &str) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO claims (claim, distributor, supplier, sku, local_sku, state, cost,
              cost_currency, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
@@ -257,7 +257,7 @@ impl Tx<'_> {
     /// ([`db::Txn::lost_race`]).
     pub fn set_claim_state(&self, claim: &str, from: &str, state: &str) -> Result<(), Error> {
         if !self.db.locks() {
-            self.exec(
+            self.db.write(
                 "UPDATE claims SET state = ?2 WHERE claim = ?1",
                 [claim, state],
             )?;
@@ -391,7 +391,7 @@ impl Tx<'_> {
         listing: &str,
     ) -> Result<Option<String>, Error> {
         let previous = self.store_sku_target(account, marketplace, shop, store_sku)?;
-        self.exec(
+        self.db.write(
             "INSERT INTO store_skus (account, marketplace, shop, store_sku, local_sku, listing)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (account, marketplace, shop, store_sku)
              DO UPDATE SET local_sku = excluded.local_sku, listing = excluded.listing",

@@ -68,7 +68,7 @@ impl Tx<'_> {
             // A cell not there yet is made empty first, so that there is a row to lock: two
             // processes setting a new cell at once then take turns on it, and the second logs
             // its movement from the first's level, not from nothing.
-            self.exec(
+            self.db.write(
                 "INSERT INTO stock (account, supplier, warehouse, sku, available, locked)
                  VALUES (?1, ?2, ?3, ?4, 0, 0) ON CONFLICT DO NOTHING",
                 key,
@@ -81,7 +81,7 @@ impl Tx<'_> {
         } else {
             Some(self.log_movement(cell.key(), kind, before, cell.available, at, last)?)
         };
-        self.exec(
+        self.db.write(
             "INSERT INTO stock (account, supplier, warehouse, sku, available, locked, last_movement)
              VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6) ON CONFLICT (account, supplier, warehouse, sku)
              DO UPDATE SET available = excluded.available, last_movement = excluded.last_movement",
@@ -162,7 +162,7 @@ impl Tx<'_> {
             };
             let logged =
                 self.log_movement(cell, movement::STOCK_PUSH, *before, available, at, *last)?;
-            self.exec(
+            self.db.write(
                 "UPDATE stock SET available = ?5, last_movement = ?6
                  WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
                 params![account, supplier, warehouse, sku, available, logged],
@@ -205,7 +205,7 @@ impl Tx<'_> {
                 sku,
             };
             let logged = self.log_movement(cell, kind, *before, 0, at, *last)?;
-            self.exec(
+            self.db.write(
                 "UPDATE stock SET available = 0, locked = 0, last_movement = ?5
                  WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
                 params![distributor, supplier, warehouse, sku, logged],
@@ -346,7 +346,7 @@ impl Tx<'_> {
         } else {
             Some(self.log_movement(cell, kind, available, after, at, last)?)
         };
-        self.exec(
+        self.db.write(
             "UPDATE stock SET available = ?5, locked = ?6, last_movement = ?7
              WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4",
             params![

@@ -29,7 +29,7 @@ impl Tx<'_> {
         distributor: &str,
         currency: &str,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO ledger_accounts (supplier, distributor, currency, balance)
              VALUES (?1, ?2, ?3, '0') ON CONFLICT DO NOTHING",
             [supplier, distributor, currency],
@@ -82,7 +82,7 @@ impl Tx<'_> {
         enabled: bool,
         limit: Decimal,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "UPDATE ledger_accounts SET credit_enabled = ?3, credit_limit = ?4
              WHERE supplier = ?1 AND distributor = ?2",
             params![supplier, distributor, enabled, limit.to_string()],
@@ -117,7 +117,7 @@ impl Tx<'_> {
                 ),
             ));
         }
-        self.exec(
+        self.db.write(
             "INSERT INTO transactions (txn_id, supplier, distributor, kind, order_name, amount,
              currency, balance_after, note, at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
@@ -139,7 +139,10 @@ impl Tx<'_> {
             "ledger.after_append",
             code
         )));
-        let changed = self.exec(
+        // On PostgreSQL, when it changes no row another process's posting committed since the
+        // balance was read (a read that did not lock): running the command again reads the new
+        // balance.
+        self.db.write_one(
             "UPDATE ledger_accounts SET balance = ?4
              WHERE supplier = ?1 AND distributor = ?2 AND balance = ?3",
             params![
@@ -148,20 +151,14 @@ impl Tx<'_> {
                 before.to_string(),
                 txn.balance_after.to_string()
             ],
-        )?;
-        if changed != 1 {
-            // On PostgreSQL, another process's posting committed since the balance was read
-            // (a read that did not lock): running the command again reads the new balance.
-            self.db.lost_race();
-            return Err(Error::new(
-                Code::Internal,
+            || {
                 format!(
-                    "the balance of {supplier:?} / {distributor:?} moved under us: it is no \
-                     longer {before}, which transaction {} was computed from",
+                    "the balance of {supplier:?} / {distributor:?} ({before} when transaction {} \
+                     was computed from it)",
                     txn.txn_id
-                ),
-            ));
-        }
+                )
+            },
+        )?;
         Ok(())
     }
 
@@ -307,7 +304,7 @@ mod tests {
             })
             .unwrap_err();
         assert_eq!(error.code(), Code::Internal, "{error:?}");
-        assert!(error.message().contains("moved under us"), "{error:?}");
+        assert!(error.message().contains("changed under us"), "{error:?}");
         // Rolled back: neither the row nor the balance written behind the memo's back is kept.
         let transactions = store
             .read(|tx| tx.transactions(SUPPLIER, DISTRIBUTOR))

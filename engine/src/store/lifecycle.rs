@@ -132,7 +132,7 @@ impl Tx<'_> {
         files: &serde_json::Value,
         at: &str,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO rule_packs (version, origin, files, stored_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (version) DO NOTHING",
             params![version, origin, files.to_string(), at],
@@ -258,7 +258,7 @@ impl Tx<'_> {
 
     /// Records an install.
     pub fn record_rules_load(&self, load: &RulesLoad) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO rule_loads (version, previous, at) VALUES (?1, ?2, ?3)",
             params![load.version, load.previous, load.at],
         )?;

@@ -11,6 +11,16 @@
 //! complete: a memoised table is a rowid table (the hook ignores `WITHOUT ROWID` tables; a test
 //! checks the schema), and no statement deletes from one without a `WHERE` (SQLite's truncate
 //! optimisation skips the hook).
+//!
+//! On PostgreSQL, other processes write the same rows: the connection layer tells the memo the
+//! table of each statement this process writes (`pg.rs`, as the hook does), and the version it
+//! checks as each transaction begins is `distributary_schema.memo_version`, which a trigger on
+//! every memoised table bumps in the writing transaction (migration V10), read with the `BEGIN`.
+//! Read first, it is never newer than the rows read after it: what the memo keeps is at least as
+//! new as the version it is kept under. Within a transaction (`READ COMMITTED`) a row is served
+//! as first read, as `REPEATABLE READ` would serve it; a row a command changes is read locked,
+//! and so is never memoised across transactions: the ledger's accounts (written by every charge,
+//! so no trigger tells of them) are forgotten as every transaction begins.
 
 use std::{
     any::Any,
@@ -103,6 +113,13 @@ impl Written {
         }
     }
 
+    /// What the connection layer calls for a statement whose table it cannot tell: every table
+    /// is taken as written.
+    pub fn everything_written(&self) {
+        self.rows.fetch_add(1, Ordering::Relaxed);
+        self.tables.fetch_or(u64::MAX, Ordering::Relaxed);
+    }
+
     /// How many rows were written so far.
     pub fn rows(&self) -> u64 {
         self.rows.load(Ordering::Relaxed)
@@ -119,9 +136,9 @@ type Entries = HashMap<Vec<u8>, Box<dyn Any + Send>>;
 /// Memoised reads, by table, then by query and arguments.
 #[derive(Default)]
 pub struct Memo {
-    /// Off: every read goes to the store. So on PostgreSQL, where other processes write the
-    /// same rows and no update hook tells.
-    off: bool,
+    /// The tables whose entries never outlive a transaction: on PostgreSQL the ledger's
+    /// accounts, which no version tells of.
+    untracked: u64,
     written: Written,
     /// `PRAGMA data_version` when the entries were read; `None` after a clear.
     data_version: std::cell::Cell<Option<i64>>,
@@ -129,10 +146,15 @@ pub struct Memo {
 }
 
 impl Memo {
-    /// The memo of a store at `location`: off for a PostgreSQL database.
+    /// The memo of a store at `location`.
     pub fn for_location(location: &std::path::Path) -> Memo {
+        let untracked = if super::db::is_postgres(location) {
+            Table::LedgerAccounts.bit()
+        } else {
+            0
+        };
         Memo {
-            off: super::db::is_postgres(location),
+            untracked,
             ..Memo::default()
         }
     }
@@ -161,6 +183,10 @@ impl Memo {
             || entries > MEMO_ENTRIES_MAX
         {
             self.clear();
+        } else if self.untracked != 0 {
+            self.written
+                .tables
+                .fetch_or(self.untracked, Ordering::Relaxed);
         }
         self.data_version.set(data_version);
     }
@@ -173,9 +199,6 @@ impl Memo {
         key_parts: &[&str],
         read: impl FnOnce() -> Result<V, Error>,
     ) -> Result<V, Error> {
-        if self.off {
-            return read();
-        }
         let written = self.written.take();
         // Each part prefixed by its length, so no two argument lists make the same key.
         let mut key: Vec<u8> = Vec::with_capacity(key_parts.iter().map(|p| p.len() + 8).sum());

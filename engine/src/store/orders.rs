@@ -346,7 +346,7 @@ impl Tx<'_> {
         let mut values = order_values(o)?;
         values.push(assign!(at, Value::Text(Cow::Borrowed(at))));
         values.push(assign!(lines, Value::Text(Cow::Owned(lines_text(lines)?))));
-        self.exec(INSERT_ORDER, Writes(&values))?;
+        self.db.write(INSERT_ORDER, Writes(&values))?;
         Ok(())
     }
 
@@ -410,19 +410,16 @@ impl Tx<'_> {
                 set.push(was(old.column, old.value));
             }
         }
-        let changed = self
-            .db
-            .exec_built(&update_checked_sql(columns, &compared), Writes(&set))?;
-        if changed != 1 {
-            self.db.lost_race();
-            return Err(Error::new(
-                Code::Internal,
+        self.db.write_one_built(
+            &update_checked_sql(columns, &compared),
+            Writes(&set),
+            || {
                 format!(
-                    "order {:?} of {:?} changed under us: it is no longer what the command read",
+                    "order {:?} of {:?} (as the command read it)",
                     o.order, o.distributor
-                ),
-            ));
-        }
+                )
+            },
+        )?;
         Ok(())
     }
 
@@ -563,7 +560,7 @@ impl Tx<'_> {
         handling: Decimal,
         shipping: Decimal,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO supplier_fees (supplier, handling, shipping) VALUES (?1, ?2, ?3)
              ON CONFLICT (supplier) DO UPDATE SET handling = excluded.handling, shipping = excluded.shipping",
             params![supplier, handling.to_string(), shipping.to_string()],
@@ -587,7 +584,7 @@ impl Tx<'_> {
 
     /// Sets the documents a distributor's pushed orders carry.
     pub fn set_print_settings(&self, account: &str, documents: &[String]) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO print_settings (account, documents) VALUES (?1, ?2)
              ON CONFLICT (account) DO UPDATE SET documents = excluded.documents",
             [account, &to_text(&documents)?],
@@ -621,7 +618,7 @@ impl Tx<'_> {
         supplier: &str,
         at: &str,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO deliveries (distributor, order_name, supplier, created_at) VALUES (?1, ?2, ?3, ?4)",
             [distributor, order, supplier, at],
         )?;

@@ -1,19 +1,39 @@
-//! The PostgreSQL side of the connection layer (`db/`): a blocking client, its prepared
-//! statements by the store's SQL text, placeholders rewritten to PostgreSQL's, values bound and
-//! columns read in the types the schema gives them (`BIGINT`, `TEXT`, `BYTEA`).
+//! The PostgreSQL side of the connection layer (`db/`): a client, its prepared statements by the
+//! store's SQL text, placeholders rewritten to PostgreSQL's, values bound and columns read in the
+//! types the schema gives them (`BIGINT`, `TEXT`, `BYTEA`).
+//!
+//! **Writes are pipelined.** A write whose answer the command does not wait for
+//! ([`Pg::defer`]: an audit row, a movement, an order's update checked to change one row) is
+//! queued, and sent with the next statement whose answer is awaited, in one round trip: on this
+//! machine a round trip costs more CPU than the statement (BENCHMARKS.md), and an order's
+//! commands write some sixteen rows. Every read, every statement run at once and every
+//! `COMMIT`, `SAVEPOINT` or `RELEASE` sends the queue first, in order, so a read sees every
+//! write before it; `ROLLBACK` (to a savepoint or of the transaction) discards what it undoes
+//! anyway. A queued write that fails is reported by the statement it went with, and the
+//! transaction cannot commit after it ([`Pg::end`]).
+//!
+//! The client is tokio-postgres on a runtime of this connection's own, with one thread: the
+//! thread that runs the engine drives it (`block_on`), as the blocking `postgres` crate does; what
+//! it adds is the pipeline, which that crate does not offer.
 
 use std::{
     cell::{Cell, RefCell},
     collections::HashMap,
+    future::Future,
+    pin::Pin,
+    task::Poll,
 };
 
-use postgres::{
+use tokio_postgres::{
     error::SqlState,
     types::{to_sql_checked, IsNull, ToSql, Type},
-    Client, NoTls, Statement,
+    Client, NoTls, SimpleQueryMessage, Statement,
 };
 
-use super::db::{DbError, Params, Result, Value};
+use super::{
+    db::{params, DbError, Params, Result, Value},
+    memo::Written,
+};
 use crate::error::{Code, Error};
 
 /// How many prepared statements a connection keeps before it starts again empty (more than the
@@ -29,10 +49,15 @@ pub const MIGRATION_LOCK: i64 = 0x0d15_7b1b_0000_0001;
 
 /// A connection to PostgreSQL.
 pub struct Pg {
-    client: RefCell<Client>,
+    runtime: tokio::runtime::Runtime,
+    client: Client,
     /// Prepared statements by the text the store wrote (before its placeholders were
-    /// rewritten).
-    statements: RefCell<HashMap<String, Statement>>,
+    /// rewritten), with the table each writes.
+    statements: RefCell<HashMap<String, Prepared>>,
+    /// Writes not sent yet ([`Pg::defer`]).
+    queued: RefCell<Vec<Queued>>,
+    /// Whether a queued write of the open transaction failed: it cannot commit.
+    broken: Cell<bool>,
     /// Whether the last failure was a serialization failure or a deadlock (SQLSTATE 40001,
     /// 40P01), a unique key another transaction took first (23505), or a row another
     /// transaction changed under a check ([`Pg::mark_conflict`]): the transaction is worth
@@ -40,7 +65,61 @@ pub struct Pg {
     conflict: Cell<bool>,
     /// How many [`Pg::scan`]s are open, each with a cursor of its own (`scan_<depth>`).
     scans: Cell<usize>,
+    /// Told the table of every write (the memo's, as SQLite's update hook tells it).
+    written: Option<Written>,
+    /// The numbers [`Pg::insert_seq`] reserved and has not used yet, by table.
+    seqs: RefCell<HashMap<String, std::vec::IntoIter<i64>>>,
+    /// [`Pg::insert_seq`]'s texts, by the text it was given.
+    seq_texts: RefCell<HashMap<String, String>>,
 }
+
+/// A prepared statement and what it writes.
+#[derive(Clone)]
+struct Prepared {
+    statement: Statement,
+    writes: Writes,
+}
+
+/// The table a statement writes, read off its text.
+#[derive(Clone, Debug, PartialEq)]
+enum Writes {
+    /// None: a query, a transaction's control.
+    Nothing,
+    /// One table, by name.
+    Table(String),
+    /// Any: a statement whose table the text does not say plainly.
+    Unknown,
+}
+
+/// A write sent with the next statement.
+struct Queued {
+    statement: Statement,
+    values: Vec<Value<'static>>,
+    /// Set: the write must change exactly one row, or the transaction lost a race (this says
+    /// which row).
+    one_row: Option<String>,
+}
+
+/// The parameters of an `INSERT`, then its `seq` ([`Pg::insert_seq`]).
+struct WithSeq<'p, P>(&'p P, i64);
+
+impl<P: Params> Params for WithSeq<'_, P> {
+    fn count(&self) -> usize {
+        self.0.count() + 1
+    }
+
+    fn value(&self, index: usize) -> Value<'_> {
+        if index < self.0.count() {
+            self.0.value(index)
+        } else {
+            Value::Int(self.1)
+        }
+    }
+}
+
+/// How many numbers of a sequence [`Pg::insert_seq`] takes at once: a mega-sale's order writes
+/// six rows numbered so (four audit rows, two movements).
+const SEQ_BLOCK: i64 = 256;
 
 /// Rows a [`Pg::scan`] holds at once.
 const SCAN_FETCH_ROWS: usize = 1_000;
@@ -49,14 +128,29 @@ impl Pg {
     /// Connects to the database at `url` (`postgres://user@host:port/database`); with
     /// `read_only`, no transaction of the connection can write. Refuses a database whose text
     /// does not compare bytewise, as SQLite's does: the engine's orders (by SKU, by name) would
-    /// differ between the backends.
-    pub fn connect(url: &str, read_only: bool) -> Result<Pg> {
-        let client = Client::connect(url, NoTls).map_err(DbError::Postgres)?;
+    /// differ between the backends. `written` is told the table of every write.
+    pub fn connect(url: &str, read_only: bool, written: Option<Written>) -> Result<Pg> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| DbError::column(0, format!("a runtime for the client: {e}")))?;
+        let (client, connection) = runtime
+            .block_on(tokio_postgres::connect(url, NoTls))
+            .map_err(DbError::Postgres)?;
+        // Driven whenever the connection's thread waits on the runtime, that is at every
+        // statement; a failure shows as the next statement's.
+        runtime.spawn(connection);
         let pg = Pg {
-            client: RefCell::new(client),
+            runtime,
+            client,
             statements: RefCell::default(),
+            queued: RefCell::default(),
+            broken: Cell::new(false),
             conflict: Cell::new(false),
             scans: Cell::new(0),
+            written,
+            seqs: RefCell::default(),
+            seq_texts: RefCell::default(),
         };
         let collation = pg.query(
             "SELECT datcollate FROM pg_database WHERE datname = current_database()",
@@ -178,10 +272,47 @@ impl Pg {
         Ok(())
     }
 
-    /// Runs statements that take no parameters (DDL, `BEGIN`, `COMMIT`).
+    /// Runs statements that take no parameters (DDL, `SAVEPOINT`, `COMMIT`), after the queued
+    /// writes; a `ROLLBACK` (of the transaction or to a savepoint) discards them instead, as it
+    /// would undo them.
     pub fn batch(&self, sql: &str) -> Result<()> {
-        let result = self.client.borrow_mut().batch_execute(sql);
-        result.map_err(|e| self.failed(e))
+        if sql.starts_with("ROLLBACK") {
+            self.queued.borrow_mut().clear();
+        } else {
+            self.send(async { Ok(()) })?;
+        }
+        self.wait(self.client.batch_execute(sql))
+    }
+
+    /// Begins a transaction with `begin` and answers the first column of the first row of
+    /// `query` (text, as the simple protocol answers), both in one round trip.
+    pub fn begin(&self, begin: &str, query: &str) -> Result<Option<String>> {
+        self.queued.borrow_mut().clear();
+        self.broken.set(false);
+        self.conflict.set(false);
+        let messages = self.wait(self.client.simple_query(&format!("{begin}; {query}")))?;
+        Ok(messages.iter().find_map(|message| match message {
+            SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        }))
+    }
+
+    /// Ends the open transaction with `sql` (`COMMIT` or `ROLLBACK`). A transaction a queued
+    /// write failed in is rolled back, and its `COMMIT` fails: PostgreSQL would answer it with
+    /// a silent `ROLLBACK`.
+    pub fn end(&self, sql: &str) -> Result<()> {
+        let committing = sql == "COMMIT";
+        let sent = if committing {
+            self.send(async { Ok(()) })
+        } else {
+            Ok(())
+        };
+        if committing && (sent.is_err() || self.broken.get()) {
+            let _ = self.batch("ROLLBACK");
+            sent?;
+            return Err(DbError::Broken);
+        }
+        self.batch(sql)
     }
 
     /// Whether the last failure was a conflict with another transaction, forgetting it.
@@ -195,7 +326,7 @@ impl Pg {
         self.conflict.set(true);
     }
 
-    fn failed(&self, error: postgres::Error) -> DbError {
+    fn failed(&self, error: tokio_postgres::Error) -> DbError {
         let code = error.code();
         if code == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
             || code == Some(&SqlState::T_R_DEADLOCK_DETECTED)
@@ -206,28 +337,185 @@ impl Pg {
         DbError::Postgres(error)
     }
 
-    fn statement(&self, sql: &str) -> Result<Statement> {
-        if let Some(statement) = self.statements.borrow().get(sql) {
-            return Ok(statement.clone());
+    /// Waits for `work`, a request of the client's.
+    fn wait<T>(
+        &self,
+        work: impl Future<Output = std::result::Result<T, tokio_postgres::Error>>,
+    ) -> Result<T> {
+        self.runtime.block_on(work).map_err(|e| self.failed(e))
+    }
+
+    fn statement(&self, sql: &str) -> Result<Prepared> {
+        if let Some(prepared) = self.statements.borrow().get(sql) {
+            return Ok(prepared.clone());
         }
-        let prepared = self.client.borrow_mut().prepare(&placeholders(sql));
-        let statement = prepared.map_err(|e| self.failed(e))?;
+        let statement = self.wait(self.client.prepare(&placeholders(sql)))?;
+        let prepared = Prepared {
+            statement,
+            writes: writes(sql),
+        };
         let mut statements = self.statements.borrow_mut();
         if statements.len() >= STATEMENTS_MAX {
             statements.clear();
         }
-        statements.insert(sql.to_owned(), statement.clone());
-        Ok(statement)
+        statements.insert(sql.to_owned(), prepared.clone());
+        Ok(prepared)
     }
 
-    /// Runs one statement; answers how many rows it changed.
+    /// Tells the memo what `prepared` writes.
+    fn tell(&self, prepared: &Prepared) {
+        if let Some(written) = &self.written {
+            match &prepared.writes {
+                Writes::Nothing => {}
+                Writes::Table(table) => written.row_written(table),
+                Writes::Unknown => written.everything_written(),
+            }
+        }
+    }
+
+    /// Sends the queued writes, then `work`, in one round trip, and waits for all their
+    /// answers: `work`'s, unless a write failed first.
+    fn send<T>(
+        &self,
+        work: impl Future<Output = std::result::Result<T, tokio_postgres::Error>>,
+    ) -> Result<T> {
+        let queued = std::mem::take(&mut *self.queued.borrow_mut());
+        if queued.is_empty() {
+            return self.wait(work);
+        }
+        let bound: Vec<Vec<&(dyn ToSql + Sync)>> = queued
+            .iter()
+            .map(|q| q.values.iter().map(|v| v as _).collect())
+            .collect();
+        let writes: Vec<_> = queued
+            .iter()
+            .zip(&bound)
+            .map(|(q, values)| self.client.execute(&q.statement, values))
+            .collect();
+        let (written, result) = self.runtime.block_on(in_order(writes, work));
+        for (q, n) in queued.iter().zip(written) {
+            let outcome = match n {
+                Ok(n) if q.one_row.is_some() && n != 1 => {
+                    self.conflict.set(true);
+                    Err(DbError::LostRace(q.one_row.clone().unwrap_or_default()))
+                }
+                Ok(_) => Ok(()),
+                Err(error) => Err(self.failed(error)),
+            };
+            if let Err(error) = outcome {
+                self.broken.set(true);
+                return Err(error);
+            }
+        }
+        result.map_err(|e| self.failed(e))
+    }
+
+    /// Runs one statement now; answers how many rows it changed.
     pub fn execute(&self, sql: &str, params: &impl Params) -> Result<usize> {
-        let statement = self.statement(sql)?;
+        if sql.starts_with("ROLLBACK") {
+            // What it would undo need not be sent.
+            self.queued.borrow_mut().clear();
+        }
+        let prepared = self.statement(sql)?;
+        self.tell(&prepared);
         let values = values(params);
         let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as _).collect();
-        let result = self.client.borrow_mut().execute(&statement, &refs);
-        let n = result.map_err(|e| self.failed(e))?;
+        let n = self.send(self.client.execute(&prepared.statement, &refs))?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    /// Queues a write, sent with the next statement whose answer is awaited. With `one_row`,
+    /// the write must change exactly one row; when it does not, the transaction lost a race
+    /// with another's commit and fails (`one_row` says which row).
+    pub fn defer(&self, sql: &str, params: &impl Params, one_row: Option<String>) -> Result<()> {
+        let prepared = self.statement(sql)?;
+        self.tell(&prepared);
+        let values = (0..params.count())
+            .map(|i| params.value(i).into_owned())
+            .collect();
+        self.queued.borrow_mut().push(Queued {
+            statement: prepared.statement,
+            values,
+            one_row,
+        });
+        Ok(())
+    }
+
+    /// Queues an `INSERT` of one row (`INSERT INTO t (a, b) VALUES (?1, ?2)`) into a table
+    /// whose `seq` is an identity column, with the next number of the column's sequence, and
+    /// answers that number. The numbers are taken [`SEQ_BLOCK`] at a time, in one statement, so
+    /// that the insert need not be waited for (`RETURNING seq` would be a round trip per row).
+    /// A number is unique as the identity's own is; as with the identity, numbers are not
+    /// dense, and two connections' rows interleave by block rather than by statement.
+    pub fn insert_seq(&self, sql: &str, params: &impl Params) -> Result<i64> {
+        let table = match writes(sql) {
+            Writes::Table(table) => table,
+            _ => {
+                return Err(DbError::column(
+                    0,
+                    format!("not an INSERT of one table: {sql}"),
+                ))
+            }
+        };
+        let seq = self.next_seq(&table)?;
+        let with_seq = self.with_seq(sql, params.count())?;
+        self.defer(&with_seq, &WithSeq(params, seq), None)?;
+        Ok(seq)
+    }
+
+    /// The next number reserved for `table`'s `seq`.
+    fn next_seq(&self, table: &str) -> Result<i64> {
+        if let Some(seq) = self
+            .seqs
+            .borrow_mut()
+            .get_mut(table)
+            .and_then(|block| block.next())
+        {
+            return Ok(seq);
+        }
+        let block = self.query(
+            "SELECT nextval(pg_get_serial_sequence(?1, 'seq')) FROM generate_series(1, ?2)",
+            &params![table, SEQ_BLOCK],
+        )?;
+        let mut numbers = block
+            .iter()
+            .map(|row| row.try_get::<_, i64>(0).map_err(DbError::Postgres))
+            .collect::<Result<Vec<i64>>>()?
+            .into_iter();
+        let seq = numbers.next().ok_or(DbError::NoRows)?;
+        self.seqs.borrow_mut().insert(table.to_owned(), numbers);
+        Ok(seq)
+    }
+
+    /// `sql`, an `INSERT ... VALUES (...)` of `count` parameters, with `seq` as one more column
+    /// and parameter; made once per text.
+    fn with_seq(&self, sql: &str, count: usize) -> Result<String> {
+        if let Some(text) = self.seq_texts.borrow().get(sql) {
+            return Ok(text.clone());
+        }
+        let shaped = || -> Option<String> {
+            let columns_end = sql.find(')')?;
+            let values_end = sql.rfind(')')?;
+            let tail = &sql[values_end + 1..];
+            (values_end > columns_end && tail.trim().is_empty()).then(|| {
+                format!(
+                    "{}, seq{}, ?{}){tail}",
+                    &sql[..columns_end],
+                    &sql[columns_end..values_end],
+                    count + 1
+                )
+            })
+        };
+        let text = shaped().ok_or_else(|| {
+            DbError::column(
+                0,
+                format!("not an INSERT ... VALUES (...) of one row: {sql}"),
+            )
+        })?;
+        self.seq_texts
+            .borrow_mut()
+            .insert(sql.to_owned(), text.clone());
+        Ok(text)
     }
 
     /// Visits the rows of a query until `visit` answers `false`, through a cursor of the open
@@ -238,7 +526,7 @@ impl Pg {
         &self,
         sql: &str,
         params: &impl Params,
-        mut visit: impl FnMut(&postgres::Row) -> Result<bool>,
+        mut visit: impl FnMut(&tokio_postgres::Row) -> Result<bool>,
     ) -> Result<()> {
         let depth = self.scans.get();
         let cursor = format!("scan_{depth}");
@@ -267,12 +555,71 @@ impl Pg {
     }
 
     /// Every row of a query.
-    pub fn query(&self, sql: &str, params: &impl Params) -> Result<Vec<postgres::Row>> {
-        let statement = self.statement(sql)?;
+    pub fn query(&self, sql: &str, params: &impl Params) -> Result<Vec<tokio_postgres::Row>> {
+        let prepared = self.statement(sql)?;
+        self.tell(&prepared);
         let values = values(params);
         let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as _).collect();
-        let result = self.client.borrow_mut().query(&statement, &refs);
-        result.map_err(|e| self.failed(e))
+        self.send(self.client.query(&prepared.statement, &refs))
+    }
+}
+
+/// Runs `first`, in order, then `last`, concurrently: each of the client's requests is sent when
+/// its future is first polled, so polling them in order sends them in order, as one pipeline.
+async fn in_order<F: Future, L: Future>(first: Vec<F>, last: L) -> (Vec<F::Output>, L::Output) {
+    let mut first: Vec<Pin<Box<F>>> = first.into_iter().map(Box::pin).collect();
+    let mut last = std::pin::pin!(last);
+    let mut done: Vec<Option<F::Output>> = first.iter().map(|_| None).collect();
+    let mut last_done = None;
+    std::future::poll_fn(|cx| {
+        for (future, out) in first.iter_mut().zip(done.iter_mut()) {
+            if out.is_none() {
+                if let Poll::Ready(value) = future.as_mut().poll(cx) {
+                    *out = Some(value);
+                }
+            }
+        }
+        if last_done.is_none() {
+            if let Poll::Ready(value) = last.as_mut().poll(cx) {
+                last_done = Some(value);
+            }
+        }
+        if last_done.is_some() && done.iter().all(Option::is_some) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    let done = done.into_iter().flatten().collect();
+    (done, last_done.expect("polled to the end"))
+}
+
+/// The table a statement writes, read off its first words: `INSERT INTO t`, `UPDATE t`,
+/// `DELETE FROM t`; nothing for a query or a transaction's control; [`Writes::Unknown`] for any
+/// other statement (a `WITH`, DDL), which the memo takes as a write to every table.
+fn writes(sql: &str) -> Writes {
+    let mut words = sql
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .filter(|w| !w.is_empty());
+    let keyword = words.next().unwrap_or_default().to_ascii_uppercase();
+    let table = match keyword.as_str() {
+        "SELECT" | "SAVEPOINT" | "RELEASE" | "ROLLBACK" | "BEGIN" | "COMMIT" | "DECLARE"
+        | "FETCH" | "CLOSE" | "SET" | "SHOW" => return Writes::Nothing,
+        "UPDATE" => words.next(),
+        "INSERT" | "DELETE" => {
+            let into = words.next().unwrap_or_default().to_ascii_uppercase();
+            if into == "INTO" || into == "FROM" {
+                words.next()
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    match table {
+        Some(table) => Writes::Table(table.trim_matches('"').to_ascii_lowercase()),
+        None => Writes::Unknown,
     }
 }
 
@@ -363,7 +710,7 @@ impl ToSql for Value<'_> {
                 }
             }
             Value::Text(text) => (&**text).to_sql(ty, out),
-            Value::Blob(bytes) => bytes.to_sql(ty, out),
+            Value::Blob(bytes) => (&**bytes).to_sql(ty, out),
         }
     }
 
@@ -375,7 +722,7 @@ impl ToSql for Value<'_> {
 }
 
 /// Column `index` as an integer: `BIGINT`, `INTEGER`, `SMALLINT` or `BOOLEAN`; `None` for NULL.
-pub fn int(row: &postgres::Row, index: usize) -> Result<Option<i64>> {
+pub fn int(row: &tokio_postgres::Row, index: usize) -> Result<Option<i64>> {
     let ty = row
         .columns()
         .get(index)

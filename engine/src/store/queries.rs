@@ -80,7 +80,7 @@ impl Tx<'_> {
         user: &str,
         permissions: &[String],
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO users (account, \"user\", permissions) VALUES (?1, ?2, ?3)
              ON CONFLICT (account, \"user\") DO UPDATE SET permissions = excluded.permissions",
             params![account, user, to_json(&permissions)?],
@@ -116,7 +116,7 @@ impl Tx<'_> {
         rate: Decimal,
         at: &str,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO rates (owner, from_cur, to_cur, rate, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (owner, from_cur, to_cur) DO UPDATE SET rate = excluded.rate,
              updated_at = excluded.updated_at",
@@ -173,12 +173,12 @@ impl Tx<'_> {
         distributor: &str,
         warehouses: &[String],
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "DELETE FROM assigned_warehouses WHERE supplier = ?1 AND distributor = ?2",
             [supplier, distributor],
         )?;
         for warehouse in warehouses {
-            self.exec(
+            self.db.write(
                 "INSERT INTO assigned_warehouses (supplier, distributor, warehouse)
                  VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                 [supplier, distributor, warehouse],
@@ -229,7 +229,7 @@ impl Tx<'_> {
         distributor: &str,
         supplier: &str,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "DELETE FROM supplier_warehouses WHERE distributor = ?1 AND supplier = ?2",
             [distributor, supplier],
         )?;
@@ -256,7 +256,7 @@ impl Tx<'_> {
 
     /// Stores a new invitation.
     pub fn insert_invitation(&self, invitation: &Invitation, at: &str) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO invitations (token, supplier, warehouses, expires_at, revoked, created_at)
              VALUES (?1, ?2, ?3, ?4, 0, ?5)",
             params![
@@ -292,7 +292,7 @@ impl Tx<'_> {
 
     /// Revokes an invitation.
     pub fn revoke_invitation(&self, token: &str) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "UPDATE invitations SET revoked = 1 WHERE token = ?1",
             [token],
         )?;
@@ -301,7 +301,7 @@ impl Tx<'_> {
 
     /// Stores a new partnership.
     pub fn insert_partnership(&self, p: &Partnership, at: &str) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO partnerships (partnership, supplier, distributor, state, token, reason,
              created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
             params![
@@ -330,7 +330,7 @@ impl Tx<'_> {
         at: &str,
     ) -> Result<(), Error> {
         if !self.db.locks() {
-            self.exec(
+            self.db.write(
                 "UPDATE partnerships SET state = ?2, reason = COALESCE(?3, reason), updated_at = ?4
                  WHERE partnership = ?1",
                 params![partnership, state, reason, at],
@@ -421,7 +421,7 @@ impl Tx<'_> {
         supplier: &str,
         note: &str,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO supplier_notes (distributor, supplier, note) VALUES (?1, ?2, ?3)
              ON CONFLICT (distributor, supplier) DO UPDATE SET note = excluded.note",
             [distributor, supplier, note],
@@ -448,7 +448,7 @@ impl Tx<'_> {
 
     /// Sets an account's notification channels.
     pub fn set_subscription(&self, account: &str, web: bool, app: bool) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO subscriptions (account, web, app) VALUES (?1, ?2, ?3)
              ON CONFLICT (account) DO UPDATE SET web = excluded.web, app = excluded.app",
             params![account, web, app],
@@ -469,7 +469,7 @@ impl Tx<'_> {
 
     /// Puts a notification in an account's inbox.
     pub fn insert_notification(&self, account: &str, n: &Notification) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO notifications (account, kind, channels, data, at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![account, n.kind, to_json(&n.channels)?, n.data.to_string(), n.at],
         )?;
@@ -584,7 +584,7 @@ impl Tx<'_> {
         key: &str,
         answer: &str,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "UPDATE idempotency SET answer = ?3 WHERE account = ?1 AND key = ?2",
             [account, key, answer],
         )?;
@@ -599,7 +599,7 @@ impl Tx<'_> {
         fingerprint: &str,
         answer: &str,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO idempotency (account, key, fingerprint, answer) VALUES (?1, ?2, ?3, ?4)",
             [account, key, fingerprint, answer],
         )?;

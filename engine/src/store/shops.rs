@@ -81,7 +81,7 @@ impl Tx<'_> {
     /// Connects (or reconnects) a shop; a reconnection keeps its `synced_to` and replaces the
     /// rest (a `push_url` not given again is dropped).
     pub fn upsert_shop(&self, account: &str, shop: &ShopConnection<'_>) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO shops (account, marketplace, shop, base_url, credentials, push_url)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (account, marketplace, shop) DO UPDATE SET base_url = excluded.base_url,
@@ -145,7 +145,7 @@ impl Tx<'_> {
         shop: &str,
         synced_to: &str,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "UPDATE shops SET synced_to = ?4 WHERE account = ?1 AND marketplace = ?2 AND shop = ?3
              AND (synced_to IS NULL OR synced_to < ?4)",
             [account, marketplace, shop, synced_to],
@@ -203,7 +203,7 @@ impl Tx<'_> {
         sent: i64,
         at: &str,
     ) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "INSERT INTO listing_stock (account, marketplace, shop, store_sku, sent, sent_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (account, marketplace, shop, store_sku)

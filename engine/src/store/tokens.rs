@@ -125,7 +125,7 @@ impl Tx<'_> {
 
     /// Records that a token authenticated a request at `at`.
     pub fn touch_token(&self, token_id: &str, at: &str) -> Result<(), Error> {
-        self.exec(
+        self.db.write(
             "UPDATE tokens SET last_used_at = ?2 WHERE token_id = ?1",
             [token_id, at],
         )?;

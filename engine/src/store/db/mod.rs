@@ -49,7 +49,13 @@ pub enum DbError {
     /// What SQLite answered.
     Sqlite(rusqlite::Error),
     /// What PostgreSQL answered.
-    Postgres(postgres::Error),
+    Postgres(tokio_postgres::Error),
+    /// A write that had to change one row changed none (or several): another transaction's
+    /// commit changed the row since it was read. Says which row.
+    LostRace(String),
+    /// The transaction cannot commit: a write sent with a later statement failed (PostgreSQL's
+    /// pipeline, `pg.rs`), and was reported there.
+    Broken,
 }
 
 impl std::fmt::Display for DbError {
@@ -64,6 +70,11 @@ impl std::fmt::Display for DbError {
                 Some(db) => write!(f, "{} ({})", db.message(), db.code().code()),
                 None => error.fmt(f),
             },
+            DbError::LostRace(row) => write!(
+                f,
+                "{row} changed under us: another transaction committed between the read and the write"
+            ),
+            DbError::Broken => write!(f, "a write of the transaction failed: it was rolled back"),
         }
     }
 }
@@ -185,6 +196,7 @@ impl Conn {
             return Ok(Conn::Postgres(Pg::connect(
                 url,
                 access == Access::ReadOnly,
+                written,
             )?));
         }
         let conn = if access == Access::Create && path.as_os_str() == ":memory:" {
@@ -311,14 +323,15 @@ impl Conn {
                 ))
             }
             Conn::Postgres(pg) => {
-                pg.take_conflict();
-                pg.batch(match kind {
+                let begin = match kind {
                     Kind::Write => "BEGIN ISOLATION LEVEL READ COMMITTED",
                     Kind::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                })?;
+                };
+                let version = pg.begin(begin, schema::POSTGRES_MEMO_VERSION)?;
                 Ok(Transaction::Postgres(PgTransaction {
                     pg: &*pg,
                     write: kind == Kind::Write,
+                    memo_version: version.and_then(|v| v.parse().ok()),
                     open: std::cell::Cell::new(true),
                 }))
             }
@@ -381,13 +394,15 @@ pub struct PgTransaction<'c> {
     pg: &'c Pg,
     /// A write transaction (`READ COMMITTED`), whose reads of rows it will change lock them.
     write: bool,
+    /// The memo's version row as the transaction began (`distributary_memo`).
+    memo_version: Option<i64>,
     open: std::cell::Cell<bool>,
 }
 
 impl PgTransaction<'_> {
     fn end(&self, sql: &str) -> Result<()> {
         self.open.set(false);
-        self.pg.batch(sql)
+        self.pg.end(sql)
     }
 }
 
@@ -409,16 +424,17 @@ pub enum Transaction<'c> {
 }
 
 impl Transaction<'_> {
-    /// The store's version as this connection sees it: it changes when another connection
-    /// commits (`PRAGMA data_version`); `None` where the backend cannot tell (PostgreSQL, whose
-    /// stores run without the memo).
+    /// The store's version as this connection sees it, for the memo: on SQLite it changes when
+    /// another connection commits (`PRAGMA data_version`); on PostgreSQL when any transaction
+    /// that wrote a memoised table commits (the version row its triggers bump, read with the
+    /// `BEGIN`). `None` where it cannot be told (a PostgreSQL store not yet at version 10).
     pub fn data_version(&self) -> Result<Option<i64>> {
         match self {
             Transaction::Sqlite(tx) => Ok(Some(
                 tx.prepare_cached("PRAGMA data_version")?
                     .query_row([], |r| r.get(0))?,
             )),
-            Transaction::Postgres(_) => Ok(None),
+            Transaction::Postgres(tx) => Ok(tx.memo_version),
         }
     }
 
@@ -555,6 +571,52 @@ impl<'a> Txn<'a> {
         }
     }
 
+    /// Runs a write whose answer (how many rows it changed) the command does not wait for: on
+    /// SQLite at once; on PostgreSQL sent with the next statement that is waited for, in the
+    /// same round trip (`pg.rs`), and a failure is that statement's. A read after it sees it.
+    pub fn write(&self, sql: &'static str, params: impl Params) -> Result<()> {
+        match self {
+            Txn::Sqlite(tx) => tx.with(sql, |statement| execute(statement, &params).map(drop)),
+            Txn::Postgres(pg) => pg.defer(sql, &params, None),
+        }
+    }
+
+    /// [`Txn::write`] of a write that must change exactly one row: a check that the row is still
+    /// what the command read (`WHERE balance = :before`, an order's compare-and-set). When it
+    /// changes none, the transaction lost a race with another's commit ([`Txn::lost_race`])
+    /// and fails with [`DbError::LostRace`], `row` saying which — on PostgreSQL at the next
+    /// statement waited for. (On SQLite, whose writers take turns, that is a bug.)
+    pub fn write_one(
+        &self,
+        sql: &'static str,
+        params: impl Params,
+        row: impl FnOnce() -> String,
+    ) -> Result<()> {
+        match self {
+            Txn::Sqlite(tx) => {
+                let changed = tx.with(sql, |statement| execute(statement, &params))?;
+                one_row(changed, row)
+            }
+            Txn::Postgres(pg) => pg.defer(sql, &params, Some(row())),
+        }
+    }
+
+    /// [`Txn::write_one`] of a statement whose text is built at run time.
+    pub fn write_one_built(
+        &self,
+        sql: &str,
+        params: impl Params,
+        row: impl FnOnce() -> String,
+    ) -> Result<()> {
+        match self {
+            Txn::Sqlite(tx) => {
+                let changed = execute(&mut *tx.conn.prepare_cached(sql)?, &params)?;
+                one_row(changed, row)
+            }
+            Txn::Postgres(pg) => pg.defer(sql, &params, Some(row())),
+        }
+    }
+
     /// Runs one statement whose text is built at run time.
     pub fn exec_built(&self, sql: &str, params: impl Params) -> Result<usize> {
         match self {
@@ -588,19 +650,16 @@ impl<'a> Txn<'a> {
 
     /// Runs an `INSERT` of one row into a table keyed by an integer `seq` the store assigns,
     /// and answers that `seq`: SQLite's last row id (not `RETURNING`: SQLite runs it as a
-    /// trigger, whose statement journal a batch's savepoints walk again at every release), or
-    /// PostgreSQL's `RETURNING seq`.
+    /// trigger, whose statement journal a batch's savepoints walk again at every release); on
+    /// PostgreSQL a number taken beforehand from the column's sequence, a block at a time, and
+    /// the `INSERT` sent with the next statement waited for (`Pg::insert_seq`).
     pub fn insert_seq(&self, sql: &'static str, params: impl Params) -> Result<i64> {
         match self {
             Txn::Sqlite(tx) => {
                 tx.with(sql, |statement| execute(statement, &params))?;
                 Ok(tx.conn.last_insert_rowid())
             }
-            Txn::Postgres(pg) => {
-                let rows = pg.query(&format!("{sql} RETURNING seq"), &params)?;
-                let row = rows.first().ok_or(DbError::NoRows)?;
-                Row::Postgres(row).get(0)
-            }
+            Txn::Postgres(pg) => pg.insert_seq(sql, &params),
         }
     }
 
@@ -694,6 +753,15 @@ impl<'a> Txn<'a> {
             }
             Txn::Postgres(pg) => pg_rows(pg, sql, &params, usize::MAX, map),
         }
+    }
+}
+
+/// What a write that had to change one row answers, having changed `changed`.
+fn one_row(changed: usize, row: impl FnOnce() -> String) -> Result<()> {
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(DbError::LostRace(row()))
     }
 }
 

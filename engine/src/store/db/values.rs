@@ -21,10 +21,21 @@ pub enum Value<'a> {
     /// Text.
     Text(Cow<'a, str>),
     /// Bytes (`BLOB`).
-    Blob(&'a [u8]),
+    Blob(Cow<'a, [u8]>),
 }
 
 impl Value<'_> {
+    /// The value, owning what it borrowed (a PostgreSQL write queued for the next round trip
+    /// outlives its parameters).
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Int(n) => Value::Int(n),
+            Value::Text(text) => Value::Text(Cow::Owned(text.into_owned())),
+            Value::Blob(bytes) => Value::Blob(Cow::Owned(bytes.into_owned())),
+        }
+    }
+
     pub(super) fn sqlite(&self) -> ToSqlOutput<'_> {
         ToSqlOutput::Borrowed(match self {
             Value::Null => ValueRef::Null,
@@ -45,6 +56,7 @@ impl Param for Value<'_> {
     fn value(&self) -> Value<'_> {
         match self {
             Value::Text(text) => Value::Text(Cow::Borrowed(text)),
+            Value::Blob(bytes) => Value::Blob(Cow::Borrowed(bytes)),
             other => other.clone(),
         }
     }
@@ -82,13 +94,13 @@ impl Param for bool {
 
 impl Param for [u8] {
     fn value(&self) -> Value<'_> {
-        Value::Blob(self)
+        Value::Blob(Cow::Borrowed(self))
     }
 }
 
 impl Param for Vec<u8> {
     fn value(&self) -> Value<'_> {
-        Value::Blob(self)
+        Value::Blob(Cow::Borrowed(self))
     }
 }
 
@@ -147,7 +159,7 @@ pub enum Row<'r> {
     /// A row of SQLite.
     Sqlite(&'r rusqlite::Row<'r>),
     /// A row of PostgreSQL.
-    Postgres(&'r postgres::Row),
+    Postgres(&'r tokio_postgres::Row),
 }
 
 impl Row<'_> {
@@ -182,7 +194,7 @@ pub trait Column: Sized {
     /// Reads column `index` of a SQLite row.
     fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self>;
     /// Reads column `index` of a PostgreSQL row.
-    fn postgres(row: &postgres::Row, index: usize) -> Result<Self>;
+    fn postgres(row: &tokio_postgres::Row, index: usize) -> Result<Self>;
 }
 
 /// Types PostgreSQL reads as they are (`TEXT`, `BYTEA`).
@@ -193,7 +205,7 @@ macro_rules! column_as_is {
                 row.get(index)
             }
 
-            fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
+            fn postgres(row: &tokio_postgres::Row, index: usize) -> Result<Self> {
                 row.try_get(index).map_err(DbError::Postgres)
             }
         })+
@@ -210,7 +222,7 @@ macro_rules! column_int {
                 row.get(index)
             }
 
-            fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
+            fn postgres(row: &tokio_postgres::Row, index: usize) -> Result<Self> {
                 let $v = crate::store::pg::int(row, index)?;
                 $from.ok_or_else(|| DbError::column(index, "NULL where a value is needed"))
             }

@@ -2,7 +2,7 @@
 //! have run. A migration is never edited once released: a change is a new migration.
 
 /// Every migration, oldest first. The store's schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /// V9's audit owner, added and filled the same way in both dialects (a literal, so that
 /// PostgreSQL's V9 can `concat!` its re-keying after it).
@@ -26,7 +26,9 @@ UPDATE audit SET account = actor WHERE account = '';
 }
 
 mod postgres;
-pub use postgres::{POSTGRES_BASELINE, POSTGRES_BASELINE_VERSION, POSTGRES_MIGRATIONS};
+pub use postgres::{
+    POSTGRES_BASELINE, POSTGRES_BASELINE_VERSION, POSTGRES_MEMO_VERSION, POSTGRES_MIGRATIONS,
+};
 
 const V1: &str = r#"
 CREATE TABLE accounts (
@@ -576,3 +578,9 @@ CREATE INDEX push_notices_unprocessed ON push_notices (seq) WHERE processed_at I
 /// text of this migration (`postgres.rs`) also re-keys every distributed table by its owner;
 /// `tests/tests/table_keys.rs` checks both.
 const V9: &str = v9_audit_account!();
+
+/// V10: the memo's version on PostgreSQL (`distributary_schema.memo_version`, bumped by a trigger
+/// on every memoised table: `postgres.rs`). SQLite's memo is told by the connection's update
+/// hook and `PRAGMA data_version`, so this version changes nothing here; it exists so that both
+/// dialects number their schema alike.
+const V10: &str = "-- V10 is PostgreSQL's memo version; nothing changes on SQLite.";

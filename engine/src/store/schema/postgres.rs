@@ -10,7 +10,50 @@
 pub const POSTGRES_BASELINE_VERSION: usize = 7;
 
 /// PostgreSQL's text of each migration after [`POSTGRES_BASELINE_VERSION`].
-pub const POSTGRES_MIGRATIONS: &[&str] = &[POSTGRES_V8, POSTGRES_V9];
+pub const POSTGRES_MIGRATIONS: &[&str] = &[POSTGRES_V8, POSTGRES_V9, POSTGRES_V10];
+
+/// The memo's version, read with every transaction's `BEGIN` (`db::Conn::begin`).
+pub const POSTGRES_MEMO_VERSION: &str = "SELECT memo_version FROM distributary_schema";
+
+/// V10 in PostgreSQL's dialect: the memo's version. Every statement that writes a table the memo
+/// keeps rows of (`store/memo.rs`, `Table::ALL` but the ledger's accounts, which are read
+/// `FOR UPDATE` and never kept past their transaction) bumps `memo_version` through a statement
+/// trigger, in its own transaction; another process's memo, which reads the version as each
+/// transaction begins, forgets what it kept when it moved. A trigger, not the engine's own
+/// statements, so that a write by any client (an operator's `psql`) is seen. Writes to these
+/// tables are the rare ones (setup, a partnership's or a claim's change): they take turns on
+/// the version's row until they commit.
+const POSTGRES_V10: &str = "
+ALTER TABLE distributary_schema ADD COLUMN memo_version BIGINT NOT NULL DEFAULT 0;
+CREATE FUNCTION distributary_memo_written() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE distributary_schema SET memo_version = memo_version + 1;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER memo_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION distributary_memo_written();
+CREATE TRIGGER memo_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION distributary_memo_written();
+CREATE TRIGGER memo_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON warehouses
+    FOR EACH STATEMENT EXECUTE FUNCTION distributary_memo_written();
+CREATE TRIGGER memo_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON partnerships
+    FOR EACH STATEMENT EXECUTE FUNCTION distributary_memo_written();
+CREATE TRIGGER memo_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON assigned_warehouses
+    FOR EACH STATEMENT EXECUTE FUNCTION distributary_memo_written();
+CREATE TRIGGER memo_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON supplier_warehouses
+    FOR EACH STATEMENT EXECUTE FUNCTION distributary_memo_written();
+CREATE TRIGGER memo_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON products
+    FOR EACH STATEMENT EXECUTE FUNCTION distributary_memo_written();
+CREATE TRIGGER memo_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON claims
+    FOR EACH STATEMENT EXECUTE FUNCTION distributary_memo_written();
+CREATE TRIGGER memo_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON store_skus
+    FOR EACH STATEMENT EXECUTE FUNCTION distributary_memo_written();
+CREATE TRIGGER memo_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON supplier_fees
+    FOR EACH STATEMENT EXECUTE FUNCTION distributary_memo_written();
+CREATE TRIGGER memo_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON print_settings
+    FOR EACH STATEMENT EXECUTE FUNCTION distributary_memo_written();
+";
 
 /// V8 in PostgreSQL's dialect: the notice's `seq` an identity column.
 const POSTGRES_V8: &str = "
