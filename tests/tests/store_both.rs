@@ -225,6 +225,101 @@ fn scan_of_recorded_decisions(path: &Path) {
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in audit order");
 }
 
+fn sets(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// A write is seen by the statements after it, and a write that fails fails its transaction,
+/// which keeps nothing: on PostgreSQL the writes a command does not wait on are sent with its
+/// next read (the store's pipeline), so the failure is reported there, or by the `COMMIT`.
+fn writes_then_reads(path: &Path) {
+    let mut store = Store::open(path, &StoreOptions::default()).unwrap();
+    store
+        .write(|tx| {
+            account(tx, "d1");
+            tx.upsert_user("d1", "ann", &sets(&["supplier"]))?;
+            assert_eq!(tx.user_permissions("d1", "ann")?, Some(sets(&["supplier"])));
+            tx.upsert_user("d1", "ann", &sets(&["distributor"]))?;
+            tx.upsert_user("d1", "bob", &sets(&["supplier"]))?;
+            assert_eq!(
+                tx.user_permissions("d1", "ann")?,
+                Some(sets(&["distributor"]))
+            );
+            Ok(())
+        })
+        .unwrap();
+    // A user of an account that does not exist breaks a foreign key: the read after it fails.
+    let failed = store.write(|tx| {
+        tx.upsert_user("d1", "cat", &sets(&["supplier"]))?;
+        tx.upsert_user("nobody", "dan", &sets(&["supplier"]))?;
+        tx.user_permissions("d1", "cat")
+    });
+    assert!(failed.is_err(), "{failed:?}");
+    // ... and when nothing is read after it, the commit fails.
+    let failed = store.write(|tx| {
+        tx.upsert_user("d1", "cat", &sets(&["supplier"]))?;
+        tx.upsert_user("nobody", "dan", &sets(&["supplier"]))
+    });
+    assert!(failed.is_err(), "{failed:?}");
+    let kept = store
+        .read(|tx| {
+            Ok((
+                tx.user_permissions("d1", "cat")?,
+                tx.user_permissions("d1", "ann")?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(kept, (None, Some(sets(&["distributor"]))));
+}
+
+/// The memo of one connection forgets a row another connection changed and committed: on
+/// SQLite by `PRAGMA data_version`, on PostgreSQL by the version a trigger on the memoised
+/// table bumps.
+fn memo_sees_another_connections_commit(path: &Path) {
+    let mut first = Store::open(path, &StoreOptions::default()).unwrap();
+    let mut second = Store::open(path, &StoreOptions::default()).unwrap();
+    let read = |store: &mut Store| store.read(|tx| tx.user_permissions("d1", "ann")).unwrap();
+    first
+        .write(|tx| {
+            account(tx, "d1");
+            tx.upsert_user("d1", "ann", &sets(&["supplier"]))
+        })
+        .unwrap();
+    assert_eq!(read(&mut first), Some(sets(&["supplier"])));
+    // Twice: the second read is the memo's.
+    assert_eq!(read(&mut first), Some(sets(&["supplier"])));
+    second
+        .write(|tx| tx.upsert_user("d1", "ann", &sets(&["distributor"])))
+        .unwrap();
+    assert_eq!(read(&mut first), Some(sets(&["distributor"])));
+}
+
+#[test]
+fn writes_then_reads_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    writes_then_reads(&dir.path().join("store.db"));
+}
+
+#[test]
+fn writes_then_reads_on_postgres() {
+    if let Some(db) = pg::Database::create("the pipelined writes") {
+        writes_then_reads(&db.path());
+    }
+}
+
+#[test]
+fn memo_sees_another_connections_commit_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    memo_sees_another_connections_commit(&dir.path().join("store.db"));
+}
+
+#[test]
+fn memo_sees_another_connections_commit_on_postgres() {
+    if let Some(db) = pg::Database::create("the memo across connections") {
+        memo_sees_another_connections_commit(&db.path());
+    }
+}
+
 #[test]
 fn notices_and_push_url_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();

@@ -134,6 +134,7 @@ impl Tx<'_> {
                 seq
             ],
         )?;
+        self.ledger_seq.set(Some(seq));
         // Between the row and the balance: a fault here must not leave one without the other.
         failpoint!("ledger.after_append", |code| Err(Error::failpoint(
             "ledger.after_append",
@@ -192,8 +193,13 @@ impl Tx<'_> {
 
     /// The next transaction's row number, which its id is made from. On PostgreSQL, where other
     /// processes post too, the number is taken under a lock held until the commit (the ledger's
-    /// numbering is one sequence without gaps, as SQLite's single writer gives it).
+    /// numbering is one sequence without gaps, as SQLite's single writer gives it). Read once per
+    /// transaction: the lock (or SQLite's) is held to the commit, so no other process numbers
+    /// a row meanwhile, and the next number is the last one this transaction appended, plus one.
     pub fn next_transaction_seq(&self) -> Result<i64, Error> {
+        if let Some(last) = self.ledger_seq.get() {
+            return Ok(last + 1);
+        }
         if self.db.dialect() == Dialect::Postgres {
             self.row(
                 "SELECT 1 FROM (SELECT pg_advisory_xact_lock(?1)) AS locked",

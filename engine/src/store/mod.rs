@@ -209,11 +209,17 @@ impl Store {
 pub struct Tx<'a> {
     db: Txn<'a>,
     memo: &'a Memo,
+    /// The ledger's last row number this transaction took (`Tx::next_transaction_seq`).
+    ledger_seq: std::cell::Cell<Option<i64>>,
 }
 
 impl<'a> Tx<'a> {
     fn new(db: Txn<'a>, memo: &'a Memo) -> Tx<'a> {
-        Tx { db, memo }
+        Tx {
+            db,
+            memo,
+            ledger_seq: std::cell::Cell::new(None),
+        }
     }
 
     /// Runs one statement (a constant of the store's own); answers how many rows it changed.
@@ -280,6 +286,7 @@ impl Tx<'_> {
         self.exec("ROLLBACK TO command", ())?;
         // Rows come back without the update hook hearing of it.
         self.memo.clear();
+        self.ledger_seq.set(None);
         Ok(())
     }
 

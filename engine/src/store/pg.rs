@@ -40,6 +40,15 @@ use crate::error::{Code, Error};
 /// engine has: a statement text built from an argument, like a page size, is the only growth).
 const STATEMENTS_MAX: usize = 4_096;
 
+/// How many times a prepared statement runs before it is prepared again. PostgreSQL plans a
+/// prepared statement for its parameters five times, then keeps a generic plan if it costs no
+/// more, for the statement's life, estimated on the tables as they were then. A plan made while
+/// a table was nearly empty (a new store, before autovacuum's first `ANALYZE`) can be the wrong
+/// index for the same table grown: in a fresh mega-sale an order's lookup by its key went by
+/// `orders_by_state` and read every order of the distributor, 211 µs a lookup at 10,000 orders
+/// (auto_explain, BENCHMARKS.md). Preparing again costs one round trip per thousand runs.
+const RUNS_PER_PLAN: u32 = 1_000;
+
 /// The collations that compare text bytewise (for UTF-8, in code point order).
 const BYTEWISE_COLLATIONS: &[&str] = &["C", "POSIX", "C.UTF-8", "C.utf8"];
 
@@ -52,8 +61,8 @@ pub struct Pg {
     runtime: tokio::runtime::Runtime,
     client: Client,
     /// Prepared statements by the text the store wrote (before its placeholders were
-    /// rewritten), with the table each writes.
-    statements: RefCell<HashMap<String, Prepared>>,
+    /// rewritten), with the table each writes and how many times each ran.
+    statements: RefCell<HashMap<String, (Prepared, u32)>>,
     /// Writes not sent yet ([`Pg::defer`]).
     queued: RefCell<Vec<Queued>>,
     /// Whether a queued write of the open transaction failed: it cannot commit.
@@ -345,9 +354,13 @@ impl Pg {
         self.runtime.block_on(work).map_err(|e| self.failed(e))
     }
 
+    /// The prepared statement of `sql`: prepared once, and again after [`RUNS_PER_PLAN`] runs.
     fn statement(&self, sql: &str) -> Result<Prepared> {
-        if let Some(prepared) = self.statements.borrow().get(sql) {
-            return Ok(prepared.clone());
+        if let Some((prepared, runs)) = self.statements.borrow_mut().get_mut(sql) {
+            *runs += 1;
+            if *runs <= RUNS_PER_PLAN {
+                return Ok(prepared.clone());
+            }
         }
         let statement = self.wait(self.client.prepare(&placeholders(sql)))?;
         let prepared = Prepared {
@@ -358,7 +371,7 @@ impl Pg {
         if statements.len() >= STATEMENTS_MAX {
             statements.clear();
         }
-        statements.insert(sql.to_owned(), prepared.clone());
+        statements.insert(sql.to_owned(), (prepared.clone(), 1));
         Ok(prepared)
     }
 
@@ -584,15 +597,15 @@ async fn in_order<F: Future, L: Future>(first: Vec<F>, last: L) -> (Vec<F::Outpu
                 last_done = Some(value);
             }
         }
-        if last_done.is_some() && done.iter().all(Option::is_some) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
+        if done.iter().all(Option::is_some) {
+            if let Some(last) = last_done.take() {
+                let outputs = done.iter_mut().filter_map(Option::take).collect();
+                return Poll::Ready((outputs, last));
+            }
         }
+        Poll::Pending
     })
-    .await;
-    let done = done.into_iter().flatten().collect();
-    (done, last_done.expect("polled to the end"))
+    .await
 }
 
 /// The table a statement writes, read off its first words: `INSERT INTO t`, `UPDATE t`,

@@ -138,8 +138,9 @@ impl<T> Optional<T> for Result<T> {
 pub enum Conn {
     /// A SQLite database file (or `:memory:`).
     Sqlite(Connection),
-    /// A PostgreSQL database.
-    Postgres(Pg),
+    /// A PostgreSQL database (boxed: its client and runtime are larger than a SQLite
+    /// connection).
+    Postgres(Box<Pg>),
 }
 
 /// How a connection is opened.
@@ -193,11 +194,11 @@ impl Conn {
     ) -> Result<Conn> {
         if is_postgres(path) {
             let url = path.to_str().unwrap_or_default();
-            return Ok(Conn::Postgres(Pg::connect(
+            return Ok(Conn::Postgres(Box::new(Pg::connect(
                 url,
                 access == Access::ReadOnly,
                 written,
-            )?));
+            )?)));
         }
         let conn = if access == Access::Create && path.as_os_str() == ":memory:" {
             Connection::open_in_memory()?
