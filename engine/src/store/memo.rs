@@ -304,6 +304,26 @@ mod tests {
         outcome.unwrap_or_else(|e| panic!("{e}"));
     }
 
+    /// On PostgreSQL another process's write reaches this process's memo only through
+    /// `memo_version`: every memoised table but the ledger's accounts (forgotten at each
+    /// `BEGIN`) must have the trigger that bumps it.
+    #[test]
+    fn postgres_bumps_the_memo_version_on_every_memoised_table() {
+        let mut triggered: Vec<&str> = crate::store::schema::POSTGRES_MIGRATIONS
+            .iter()
+            .flat_map(|migration| migration.split("CREATE TRIGGER memo_written").skip(1))
+            .filter_map(|trigger| trigger.split(" ON ").nth(1)?.split_whitespace().next())
+            .collect();
+        triggered.sort_unstable();
+        let mut memoised: Vec<&str> = Table::ALL
+            .iter()
+            .filter(|t| **t != Table::LedgerAccounts)
+            .map(|t| t.name())
+            .collect();
+        memoised.sort_unstable();
+        assert_eq!(triggered, memoised);
+    }
+
     #[test]
     fn different_arguments_never_share_an_entry() {
         let memo = super::Memo::default();
