@@ -94,8 +94,8 @@ struct Prepared {
 enum Writes {
     /// None: a query, a transaction's control.
     Nothing,
-    /// One table, by name.
-    Table(String),
+    /// One table, by name (shared: a statement's `Prepared` is cloned at every run).
+    Table(std::sync::Arc<str>),
     /// Any: a statement whose table the text does not say plainly.
     Unknown,
 }
@@ -506,20 +506,7 @@ impl Pg {
         if let Some(text) = self.seq_texts.borrow().get(sql) {
             return Ok(text.clone());
         }
-        let shaped = || -> Option<String> {
-            let columns_end = sql.find(')')?;
-            let values_end = sql.rfind(')')?;
-            let tail = &sql[values_end + 1..];
-            (values_end > columns_end && tail.trim().is_empty()).then(|| {
-                format!(
-                    "{}, seq{}, ?{}){tail}",
-                    &sql[..columns_end],
-                    &sql[columns_end..values_end],
-                    count + 1
-                )
-            })
-        };
-        let text = shaped().ok_or_else(|| {
+        let text = seq_text(sql, count).ok_or_else(|| {
             DbError::column(
                 0,
                 format!("not an INSERT ... VALUES (...) of one row: {sql}"),
@@ -608,6 +595,22 @@ async fn in_order<F: Future, L: Future>(first: Vec<F>, last: L) -> (Vec<F::Outpu
     .await
 }
 
+/// `sql`, an `INSERT INTO t (a, b) VALUES (?1, ?2)` of `count` parameters, with `seq` as one
+/// more column and parameter; `None` for any other shape.
+fn seq_text(sql: &str, count: usize) -> Option<String> {
+    let columns_end = sql.find(')')?;
+    let values_end = sql.rfind(')')?;
+    let tail = &sql[values_end + 1..];
+    (values_end > columns_end && tail.trim().is_empty()).then(|| {
+        format!(
+            "{}, seq{}, ?{}){tail}",
+            &sql[..columns_end],
+            &sql[columns_end..values_end],
+            count + 1
+        )
+    })
+}
+
 /// The table a statement writes, read off its first words: `INSERT INTO t`, `UPDATE t`,
 /// `DELETE FROM t`; nothing for a query or a transaction's control; [`Writes::Unknown`] for any
 /// other statement (a `WITH`, DDL), which the memo takes as a write to every table.
@@ -631,7 +634,7 @@ fn writes(sql: &str) -> Writes {
         _ => None,
     };
     match table {
-        Some(table) => Writes::Table(table.trim_matches('"').to_ascii_lowercase()),
+        Some(table) => Writes::Table(table.trim_matches('"').to_ascii_lowercase().into()),
         None => Writes::Unknown,
     }
 }
@@ -760,7 +763,46 @@ pub fn int(row: &tokio_postgres::Row, index: usize) -> Result<Option<i64>> {
 
 #[cfg(test)]
 mod tests {
-    use super::placeholders;
+    use super::{placeholders, seq_text, writes, Writes};
+
+    #[test]
+    fn the_table_a_statement_writes_is_read_off_its_text() {
+        let table = |name: &str| Writes::Table(name.into());
+        assert_eq!(writes("INSERT INTO audit (a) VALUES (?1)"), table("audit"));
+        assert_eq!(writes("\n  UPDATE stock SET a = 1"), table("stock"));
+        assert_eq!(
+            writes("DELETE FROM deliveries WHERE seq = ?1"),
+            table("deliveries")
+        );
+        assert_eq!(
+            writes("INSERT INTO users(account) VALUES (?1)"),
+            table("users")
+        );
+        assert_eq!(
+            writes("insert into \"Claims\" (a) values (?1)"),
+            table("claims")
+        );
+        assert_eq!(writes("SELECT a FROM stock FOR UPDATE"), Writes::Nothing);
+        assert_eq!(writes("SAVEPOINT command"), Writes::Nothing);
+        assert_eq!(
+            writes("WITH x AS (SELECT 1) UPDATE t SET a = 1"),
+            Writes::Unknown
+        );
+        assert_eq!(writes("TRUNCATE claims"), Writes::Unknown);
+    }
+
+    #[test]
+    fn an_insert_gains_its_seq_as_a_last_column() {
+        assert_eq!(
+            seq_text("INSERT INTO t (a, b)\n VALUES (?1, ?2)", 2).as_deref(),
+            Some("INSERT INTO t (a, b, seq)\n VALUES (?1, ?2, ?3)")
+        );
+        assert_eq!(
+            seq_text("INSERT INTO t (a) VALUES (?1) ON CONFLICT DO NOTHING", 1),
+            None
+        );
+        assert_eq!(seq_text("INSERT INTO t (a) SELECT 1", 1), None);
+    }
 
     #[test]
     fn placeholders_are_rewritten_outside_quotes() {
