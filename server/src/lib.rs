@@ -190,9 +190,7 @@ impl Running {
         addr: SocketAddr,
         options: ServerOptions,
     ) -> io::Result<Running> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
+        let runtime = runtime()?;
         let (bound, listening) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -250,6 +248,23 @@ impl Drop for Running {
     }
 }
 
+/// The server's runtime: a worker thread per core but one, and at least one. The group
+/// committer's thread is the serial stage (every write goes through it) and keeps a core busy
+/// under load; a worker per core beside it left more runnable threads than cores, so the
+/// committer waited its turn behind the workers that fed it (BENCHMARKS.md, "The server").
+fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers_for(cores))
+        .enable_all()
+        .build()
+}
+
+/// The runtime's worker threads on a machine of `cores` cores.
+fn workers_for(cores: usize) -> usize {
+    cores.saturating_sub(1).max(1)
+}
+
 /// How long a stopping server waits for the group committer to finish its last group (every
 /// request in flight was already answered; this is a group whose client went away).
 const SHUTDOWN_GROUP_WAIT: Duration = Duration::from_secs(30);
@@ -262,12 +277,24 @@ pub fn serve(
     options: ServerOptions,
     bound: impl FnOnce(SocketAddr),
 ) -> io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = runtime()?;
     runtime.block_on(async move {
         let server = Server::bind(Arc::new(engine), addr, options).await?;
         bound(server.local_addr()?);
         server.run(terminated()).await
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committer_keeps_a_core_of_its_own() {
+        assert_eq!(
+            [1, 2, 4, 16].map(workers_for),
+            [1, 1, 3, 15],
+            "a worker per core but one, at least one"
+        );
+    }
 }
