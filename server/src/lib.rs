@@ -105,10 +105,7 @@ impl Server {
         let committer = options
             .group
             .clone()
-            .map(|group| {
-                let runtime = tokio::runtime::Handle::current();
-                group::Committer::start(engine.clone(), group, metrics.clone(), runtime)
-            })
+            .map(|group| group::Committer::start(engine.clone(), group, metrics.clone()))
             .transpose()?;
         let state = Arc::new(http::State {
             engine,
