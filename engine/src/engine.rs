@@ -276,8 +276,18 @@ impl Engine {
 
     /// Writes that the token `token_id` was used now.
     pub fn touch_token(&self, token_id: &str) -> Result<(), Error> {
+        self.touch_tokens(&[token_id])
+    }
+
+    /// Writes that the tokens `token_ids` were used now, in one transaction: a server's burst
+    /// of tokens found due together costs one commit, not one each.
+    pub fn touch_tokens<S: AsRef<str>>(&self, token_ids: &[S]) -> Result<(), Error> {
         let now = Instant::now().to_string();
-        self.lock()?.write(|tx| tx.touch_token(token_id, &now))
+        self.lock()?.write(|tx| {
+            token_ids
+                .iter()
+                .try_for_each(|token_id| tx.touch_token(token_id.as_ref(), &now))
+        })
     }
 
     /// The read-only connection of the token checks, opened on first use; `None` for a store in

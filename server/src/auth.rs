@@ -13,29 +13,69 @@ use axum::http::{header::AUTHORIZATION, HeaderMap};
 use distributary::{access::TokenOwner, Code, Engine, Envelope, Error};
 use serde_json::Value;
 
-/// The tokens whose `last_used_at` write is on its way: a token checked without waiting for the
-/// store has it written on a blocking thread, once for a burst of requests that find it due.
+/// The most `last_used_at` writes committed together by one transaction of the writer.
+const TOUCHES_PER_TRANSACTION_MAX: usize = 1_000;
+
+/// The tokens whose `last_used_at` write is due or on its way: a token checked without waiting
+/// for the store has it written on a blocking thread, once for a burst of requests that find it
+/// due. One writer at a time writes every token found due meanwhile, in one transaction: a
+/// blocking thread and a commit per token had cost a server's first second up to one of each
+/// per client (64 at 64 clients), each commit an fsync queued for the store between the group
+/// committer's (BENCHMARKS.md, "The server").
 #[derive(Default)]
-pub(crate) struct Touches(Mutex<HashSet<String>>);
+pub(crate) struct Touches(Mutex<Due>);
+
+#[derive(Default)]
+struct Due {
+    /// Every token due or being written, so that a request finding one due again adds nothing.
+    tokens: HashSet<String>,
+    /// Those the writer has not taken yet.
+    queued: Vec<String>,
+    /// Whether a writer is running (it takes what queues until the queue is empty).
+    writing: bool,
+}
 
 impl Touches {
-    /// Writes that `token_id` was used now, unless that write is on its way already.
+    /// Writes that `token_id` was used now, unless that write is due or on its way already.
     pub(crate) fn touch(self: &Arc<Self>, engine: &Arc<Engine>, token_id: &str) {
-        let ids = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if !ids().insert(token_id.to_owned()) {
-            return;
-        }
-        let (touches, engine, token_id) = (self.clone(), engine.clone(), token_id.to_owned());
-        tokio::task::spawn_blocking(move || {
-            if let Err(error) = engine.touch_token(&token_id) {
-                tracing::warn!(%error, %token_id, "the token's last use was not written");
+        {
+            let mut due = self.due();
+            if !due.tokens.insert(token_id.to_owned()) {
+                return;
             }
-            touches
-                .0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&token_id);
-        });
+            due.queued.push(token_id.to_owned());
+            if std::mem::replace(&mut due.writing, true) {
+                return;
+            }
+        }
+        let (touches, engine) = (self.clone(), engine.clone());
+        tokio::task::spawn_blocking(move || touches.write(&engine));
+    }
+
+    /// The writer: what is queued, a transaction at a time, until nothing is.
+    fn write(&self, engine: &Engine) {
+        loop {
+            let batch: Vec<String> = {
+                let mut due = self.due();
+                if due.queued.is_empty() {
+                    due.writing = false;
+                    return;
+                }
+                let count = due.queued.len().min(TOUCHES_PER_TRANSACTION_MAX);
+                due.queued.drain(..count).collect()
+            };
+            if let Err(error) = engine.touch_tokens(&batch) {
+                tracing::warn!(%error, tokens = batch.len(), "the tokens' last use was not written");
+            }
+            let mut due = self.due();
+            for token_id in &batch {
+                due.tokens.remove(token_id);
+            }
+        }
+    }
+
+    fn due(&self) -> std::sync::MutexGuard<'_, Due> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -149,6 +189,52 @@ mod tests {
         }
         let (id, error) = envelope(json!({"id": 9, "cmd": "nope"}), &main).unwrap_err();
         assert_eq!((id, error.code()), (json!(9), Code::UnknownCommand));
+    }
+
+    #[test]
+    fn tokens_found_due_together_are_written_by_one_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Arc::new(
+            Engine::open(
+                &dir.path().join("t.db"),
+                distributary::EngineOptions::default(),
+            )
+            .unwrap(),
+        );
+        let line = |cmd: serde_json::Value| engine.execute_line(&cmd.to_string());
+        let ids: Vec<String> = (0..3)
+            .map(|n| {
+                let made = line(json!({"as": "system", "cmd": "create_token",
+                    "args": {"account": "system", "label": format!("t{n}")}}));
+                made["result"]["token_id"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let touches = Arc::new(Touches::default());
+        runtime.block_on(async {
+            for id in ids.iter().chain(&ids) {
+                touches.touch(&engine, id);
+            }
+        });
+        // Every token was queued once, and the writer runs until the queue is empty.
+        for _ in 0..1_000 {
+            if !touches.due().writing {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let due = touches.due();
+        assert!(!due.writing && due.queued.is_empty() && due.tokens.is_empty());
+        let listed = line(json!({"as": "system", "cmd": "tokens", "args": {}}));
+        let used = listed["result"]["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["last_used_at"].is_string())
+            .count();
+        assert_eq!(used, ids.len(), "{listed}");
     }
 
     #[test]

@@ -240,7 +240,7 @@ async fn execute(state: &Arc<State>, envelopes: Vec<Envelope>) -> Vec<Result<Val
     };
     if let Some(group) = state.group.as_ref().filter(|_| groupable(&envelopes)) {
         let (reply, answered) = oneshot::channel();
-        if group.send(group::Job { envelopes, reply }).await.is_err() {
+        if group.send(envelopes, reply).await.is_err() {
             return failed("the server is stopping");
         }
         return answered
