@@ -41,6 +41,14 @@ const CELL_QUANTITIES: &str = "SELECT available, locked, last_movement FROM stoc
 const CELL_QUANTITIES_LOCKED: &str = "SELECT available, locked, last_movement FROM stock
      WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku = ?4 FOR UPDATE";
 
+/// A cell's `available`, `locked` and `last_movement`.
+type Quantities = (i64, i64, Option<i64>);
+
+/// The cells [`Tx::lock_cells`] locked and read, by key: what the command reads of them next
+/// (`stock_cell`, `adjust_cell`) needs no statement. An entry goes when its cell is changed
+/// (`adjust_cell` takes it; the other writers of `stock` forget them all), or at a rollback.
+pub(super) type LockedCells = std::collections::HashMap<[String; 4], Quantities>;
+
 /// Which cells a clear touches.
 #[derive(Debug, Clone, Copy)]
 pub enum ClearScope<'a> {
@@ -55,6 +63,7 @@ pub enum ClearScope<'a> {
 impl Tx<'_> {
     /// Sets the available stock of one cell (creating it), logging a movement when it changes.
     pub fn set_available(&self, cell: &StockCell, kind: &str, at: &str) -> Result<(), Error> {
+        self.locked_cells.borrow_mut().clear();
         let key = [&cell.account, &cell.supplier, &cell.warehouse, &cell.sku];
         let read = |sql| {
             self.row(sql, key, |r| Ok((r.get(0)?, r.get(1)?)))
@@ -136,6 +145,7 @@ impl Tx<'_> {
         available: i64,
         at: &str,
     ) -> Result<usize, Error> {
+        self.locked_cells.borrow_mut().clear();
         const MIRRORS: &str = "FROM stock c
              JOIN supplier_warehouses m ON m.distributor = c.account AND m.supplier = c.supplier AND m.warehouse = c.warehouse
              JOIN assigned_warehouses a ON a.distributor = c.account AND a.supplier = c.supplier AND a.warehouse = c.warehouse
@@ -181,6 +191,7 @@ impl Tx<'_> {
         kind: &str,
         at: &str,
     ) -> Result<usize, Error> {
+        self.locked_cells.borrow_mut().clear();
         let (column, value) = match scope {
             ClearScope::Supplier => ("''", ""),
             ClearScope::Warehouse(w) => ("warehouse", w),
@@ -222,6 +233,27 @@ impl Tx<'_> {
         warehouse: &str,
         sku: &str,
     ) -> Result<Option<StockCell>, Error> {
+        // A cell `lock_cells` locked is as it read it until it changes.
+        let known = {
+            let locked = self.locked_cells.borrow();
+            if locked.is_empty() {
+                None
+            } else {
+                locked
+                    .get(&[account, supplier, warehouse, sku].map(str::to_owned))
+                    .copied()
+            }
+        };
+        if let Some((available, locked, _)) = known {
+            return Ok(Some(StockCell {
+                account: account.to_owned(),
+                supplier: supplier.to_owned(),
+                warehouse: warehouse.to_owned(),
+                sku: sku.to_owned(),
+                available,
+                locked,
+            }));
+        }
         Ok(self
             .row(
                 "SELECT account, supplier, warehouse, sku, available, locked FROM stock
@@ -300,8 +332,14 @@ impl Tx<'_> {
         keys.sort_unstable();
         keys.dedup();
         for key in keys {
-            self.row(CELL_QUANTITIES_LOCKED, key, |_| Ok(()))
+            let found = self
+                .row(CELL_QUANTITIES_LOCKED, key, quantities)
                 .optional()?;
+            if let Some(found) = found {
+                self.locked_cells
+                    .borrow_mut()
+                    .insert(key.map(str::to_owned), found);
+            }
         }
         Ok(())
     }
@@ -327,12 +365,19 @@ impl Tx<'_> {
         } else {
             CELL_QUANTITIES
         };
-        let Some((available, locked, last)) = self
-            .row(read, key, |r| {
-                Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get(2)?))
-            })
-            .optional()?
-        else {
+        // A cell `lock_cells` locked is as it read it: this is its first change since.
+        let taken = if self.locked_cells.borrow().is_empty() {
+            None
+        } else {
+            self.locked_cells
+                .borrow_mut()
+                .remove(&key.map(str::to_owned))
+        };
+        let found = match taken {
+            Some(found) => Some(found),
+            None => self.row(read, key, quantities).optional()?,
+        };
+        let Some((available, locked, last)) = found else {
             return Ok(false);
         };
         let (Some(after), Some(now_locked)) = (
@@ -420,6 +465,11 @@ fn movement_row(r: &Row<'_>) -> db::Result<Movement> {
         after: r.get(6)?,
         at: r.get(7)?,
     })
+}
+
+/// A row of [`CELL_QUANTITIES`].
+fn quantities(r: &Row<'_>) -> db::Result<Quantities> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
 }
 
 fn cell_row(r: &Row<'_>) -> db::Result<StockCell> {

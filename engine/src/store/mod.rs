@@ -211,6 +211,8 @@ pub struct Tx<'a> {
     memo: &'a Memo,
     /// The ledger's last row number this transaction took (`Tx::next_transaction_seq`).
     ledger_seq: std::cell::Cell<Option<i64>>,
+    /// The cells `Tx::lock_cells` locked, as read then, each until it is changed (PostgreSQL).
+    locked_cells: std::cell::RefCell<inventory::LockedCells>,
 }
 
 impl<'a> Tx<'a> {
@@ -219,6 +221,7 @@ impl<'a> Tx<'a> {
             db,
             memo,
             ledger_seq: std::cell::Cell::new(None),
+            locked_cells: std::cell::RefCell::default(),
         }
     }
 
@@ -287,6 +290,7 @@ impl Tx<'_> {
         // Rows come back without the update hook hearing of it.
         self.memo.clear();
         self.ledger_seq.set(None);
+        self.locked_cells.borrow_mut().clear();
         Ok(())
     }
 
