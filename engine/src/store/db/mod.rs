@@ -50,8 +50,8 @@ pub enum DbError {
     Sqlite(rusqlite::Error),
     /// What PostgreSQL answered.
     Postgres(tokio_postgres::Error),
-    /// A write that had to change one row changed none (or several): another transaction's
-    /// commit changed the row since it was read. Says which row.
+    /// A write that had to change one row changed none (or several): the row is no longer what
+    /// the command read (on PostgreSQL, another transaction's commit came between). Says which.
     LostRace(String),
     /// The transaction cannot commit: a write sent with a later statement failed (PostgreSQL's
     /// pipeline, `pg.rs`), and was reported there.
@@ -70,10 +70,12 @@ impl std::fmt::Display for DbError {
                 Some(db) => write!(f, "{} ({})", db.message(), db.code().code()),
                 None => error.fmt(f),
             },
-            DbError::LostRace(row) => write!(
-                f,
-                "{row} changed under us: another transaction committed between the read and the write"
-            ),
+            DbError::LostRace(row) => {
+                write!(
+                    f,
+                    "{row} changed under us: it is no longer what the command read"
+                )
+            }
             DbError::Broken => write!(f, "a write of the transaction failed: it was rolled back"),
         }
     }
