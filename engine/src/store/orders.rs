@@ -395,7 +395,7 @@ impl Tx<'_> {
         mut set: Vec<Write<'v>>,
     ) -> Result<(), Error> {
         // The old values, bound by position after the new ones (PostgreSQL numbers each
-        // parameter at its first appearance in the text, `pg::placeholders`).
+        // parameter at its first appearance in the text, `pg::sql::placeholders`).
         let was = |column, value| Write {
             column,
             parameter: "",
