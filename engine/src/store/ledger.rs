@@ -9,9 +9,6 @@ use super::{queries::decimal, Table, Tx};
 use crate::error::{Code, Error};
 use crate::model::{LedgerAccount, Transaction};
 
-/// The advisory lock (PostgreSQL) under which a transaction's row number is taken.
-const TRANSACTIONS_LOCK: i64 = 0x0d15_7b1b_0000_0002;
-
 /// A ledger account's row, by its pair.
 const LEDGER_ACCOUNT: &str = "SELECT supplier, distributor, currency, balance, credit_enabled,
      credit_limit FROM ledger_accounts WHERE supplier = ?1 AND distributor = ?2";
@@ -191,21 +188,25 @@ impl Tx<'_> {
         )?)
     }
 
-    /// The next transaction's row number, which its id is made from. On PostgreSQL, where other
-    /// processes post too, the number is taken under a lock held until the commit (the ledger's
-    /// numbering is one sequence without gaps, as SQLite's single writer gives it). Read once per
-    /// transaction: the lock (or SQLite's) is held to the commit, so no other process numbers
-    /// a row meanwhile, and the next number is the last one this transaction appended, plus one.
+    /// The next transaction's row number, which its id is made from.
+    ///
+    /// On SQLite the single writer numbers the ledger without gaps: `MAX(seq) + 1`, read once
+    /// per transaction (no other writer can number a row before this one commits), then the
+    /// last number this transaction appended, plus one.
+    ///
+    /// On PostgreSQL, where other processes post too, the number is drawn from
+    /// `transactions_seq` (V11). A database-wide lock held to the commit would serialise every
+    /// posting of every process (a batch of pushes waited for the other process's whole batch,
+    /// BENCHMARKS.md). A number is unique and, since it is drawn after the pair's account is
+    /// locked ([`Tx::ledger_account`] reads it `FOR UPDATE` in a write), a pair's numbers follow
+    /// the order its postings commit in, so its rows by number chain their balances; a
+    /// transaction that rolls back leaves its numbers unused.
     pub fn next_transaction_seq(&self) -> Result<i64, Error> {
+        if self.db.dialect() == Dialect::Postgres {
+            return Ok(self.row("SELECT nextval('transactions_seq')", (), |r| r.get(0))?);
+        }
         if let Some(last) = self.ledger_seq.get() {
             return Ok(last + 1);
-        }
-        if self.db.dialect() == Dialect::Postgres {
-            self.row(
-                "SELECT 1 FROM (SELECT pg_advisory_xact_lock(?1)) AS locked",
-                [TRANSACTIONS_LOCK],
-                |_| Ok(()),
-            )?;
         }
         Ok(self.row(
             "SELECT COALESCE(MAX(seq), 0) + 1 FROM transactions",

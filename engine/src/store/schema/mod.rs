@@ -2,7 +2,7 @@
 //! have run. A migration is never edited once released: a change is a new migration.
 
 /// Every migration, oldest first. The store's schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 /// V9's audit owner, added and filled the same way in both dialects (a literal, so that
 /// PostgreSQL's V9 can `concat!` its re-keying after it).
@@ -584,3 +584,8 @@ const V9: &str = v9_audit_account!();
 /// hook and `PRAGMA data_version`, so this version changes nothing here; it exists so that both
 /// dialects number their schema alike.
 const V10: &str = "-- V10 is PostgreSQL's memo version; nothing changes on SQLite.";
+
+/// V11: the ledger's numbers on PostgreSQL come from a sequence (`transactions_seq`:
+/// `postgres.rs`, `Tx::next_transaction_seq`). SQLite's single writer keeps numbering the ledger
+/// by `MAX(seq) + 1`; this version changes nothing here.
+const V11: &str = "-- V11 is PostgreSQL's ledger sequence; nothing changes on SQLite.";

@@ -10,7 +10,7 @@
 pub const POSTGRES_BASELINE_VERSION: usize = 7;
 
 /// PostgreSQL's text of each migration after [`POSTGRES_BASELINE_VERSION`].
-pub const POSTGRES_MIGRATIONS: &[&str] = &[POSTGRES_V8, POSTGRES_V9, POSTGRES_V10];
+pub const POSTGRES_MIGRATIONS: &[&str] = &[POSTGRES_V8, POSTGRES_V9, POSTGRES_V10, POSTGRES_V11];
 
 /// The memo's version, read with every transaction's `BEGIN` (`db::Conn::begin`).
 pub const POSTGRES_MEMO_VERSION: &str = "SELECT memo_version FROM distributary_schema";
@@ -53,6 +53,15 @@ CREATE TRIGGER memo_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON supp
     FOR EACH STATEMENT EXECUTE FUNCTION distributary_memo_written();
 CREATE TRIGGER memo_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON print_settings
     FOR EACH STATEMENT EXECUTE FUNCTION distributary_memo_written();
+";
+
+/// V11 in PostgreSQL's dialect: the ledger's numbers from a sequence, drawn by each posting after
+/// its pair's account is locked (`Tx::next_transaction_seq`), instead of `MAX(seq) + 1` under a
+/// lock for the whole database held to the commit, which made every process's postings wait for
+/// each other. It starts after the rows already there.
+const POSTGRES_V11: &str = "
+CREATE SEQUENCE transactions_seq AS BIGINT;
+SELECT setval('transactions_seq', COALESCE((SELECT MAX(seq) FROM transactions), 0) + 1, false);
 ";
 
 /// V8 in PostgreSQL's dialect: the notice's `seq` an identity column.
