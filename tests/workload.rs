@@ -159,7 +159,9 @@ pub fn orders(seed: u64, commands: usize, native: bool) -> Vec<Value> {
 
 /// Checks one ledger account as the crash and fault suites see it after every interruption:
 /// the balance equals the sum of its transactions, and no order is charged more often than it
-/// is refunded plus once. `transactions` are the rows of the `transactions` query.
+/// is refunded plus once; and the rows in the order of their ids chain their balances (each
+/// `balance_after` is the one before plus its amount), so the ids follow the order the postings
+/// committed in. `transactions` are the rows of the `transactions` query.
 pub fn assert_reconciled(balance: &str, transactions: &[Value]) {
     let amount = |text: &str| {
         text.parse::<rust_decimal::Decimal>()
@@ -170,6 +172,18 @@ pub fn assert_reconciled(balance: &str, transactions: &[Value]) {
         .map(|t| amount(t["amount"].as_str().unwrap_or_default()))
         .sum();
     assert_eq!(amount(balance), sum, "balance != sum of transactions");
+    let mut by_id: Vec<&Value> = transactions.iter().collect();
+    by_id.sort_by_key(|t| t["txn_id"].as_str().unwrap_or_default().to_owned());
+    let mut running = rust_decimal::Decimal::ZERO;
+    for t in by_id {
+        running += amount(t["amount"].as_str().unwrap_or_default());
+        assert_eq!(
+            amount(t["balance_after"].as_str().unwrap_or_default()),
+            running,
+            "transaction {} does not follow the one numbered before it",
+            t["txn_id"]
+        );
+    }
     let mut net: std::collections::BTreeMap<&str, i32> = Default::default();
     for t in transactions {
         if let Some(order) = t["order"].as_str() {
