@@ -12,6 +12,12 @@
 //! anyway. A queued write that fails is reported by the statement it went with, and the
 //! transaction cannot commit after it ([`Pg::end`]).
 //!
+//! **Appended rows are held.** The rows a transaction only appends and no command reads back
+//! ([`HELD_TABLES`]: audit rows, stock movements, four and two an order in a mega-sale) are held
+//! until a statement names their table, until a transaction's control (`SAVEPOINT`, `COMMIT`),
+//! or until [`HELD_ROWS_MAX`]: then one `INSERT` per table sends them all, as arrays of
+//! columns. A statement costs PostgreSQL more than the row it adds.
+//!
 //! The client is tokio-postgres on a runtime of this connection's own, with one thread: the
 //! thread that runs the engine drives it (`block_on`), as the blocking `postgres` crate does; what
 //! it adds is the pipeline, which that crate does not offer.
@@ -37,7 +43,7 @@ use super::{
 use crate::error::{Code, Error};
 
 mod sql;
-use sql::{placeholders, seq_text, writes, Writes};
+use sql::{names, placeholders, rows_only, seq_text, unnest_text, writes, Writes};
 
 /// How many prepared statements a connection keeps before it starts again empty (more than the
 /// engine has: a statement text built from an argument, like a page size, is the only growth).
@@ -51,6 +57,14 @@ const STATEMENTS_MAX: usize = 4_096;
 /// `orders_by_state` and read every order of the distributor, 211 µs a lookup at 10,000 orders
 /// (auto_explain, BENCHMARKS.md). Preparing again costs one round trip per thousand runs.
 const RUNS_PER_PLAN: u32 = 1_000;
+
+/// The tables whose rows a transaction appends and no command reads back: [`Pg::insert_seq`]
+/// holds them (they have no foreign key either way, so when they are sent does not matter
+/// to any other statement).
+const HELD_TABLES: &[&str] = &["audit", "movements"];
+
+/// The most rows held before they are queued to be sent.
+const HELD_ROWS_MAX: usize = 8_192;
 
 /// The collations that compare text bytewise (for UTF-8, in code point order).
 const BYTEWISE_COLLATIONS: &[&str] = &["C", "POSIX", "C.UTF-8", "C.utf8"];
@@ -68,6 +82,8 @@ pub struct Pg {
     statements: RefCell<HashMap<String, (Prepared, u32)>>,
     /// Writes not sent yet ([`Pg::defer`]).
     queued: RefCell<Vec<Queued>>,
+    /// Rows of [`HELD_TABLES`] not queued yet, by the text of their one-row `INSERT`.
+    held: RefCell<Vec<Held>>,
     /// Whether a queued write of the open transaction failed: it cannot commit.
     broken: Cell<bool>,
     /// Whether the last failure was a serialization failure or a deadlock (SQLSTATE 40001,
@@ -90,15 +106,32 @@ pub struct Pg {
 struct Prepared {
     statement: Statement,
     writes: Writes,
+    /// Whether the held rows must be sent before it: it names a held table, or it is not a
+    /// read or write of rows (a `SAVEPOINT`, which a `ROLLBACK TO` must not undo them past).
+    sends_held: bool,
 }
 
 /// A write sent with the next statement.
 struct Queued {
     statement: Statement,
-    values: Vec<Value<'static>>,
+    values: Vec<Bound>,
     /// Set: the write must change exactly one row, or the transaction lost a race (this says
     /// which row).
     one_row: Option<String>,
+}
+
+/// A parameter: a value, or an array of a column's values (the held rows' `INSERT`).
+#[derive(Debug)]
+enum Bound {
+    One(Value<'static>),
+    Column(Vec<Value<'static>>),
+}
+
+/// Held rows of one `INSERT`'s text.
+struct Held {
+    sql: String,
+    statement: Statement,
+    rows: Vec<Vec<Value<'static>>>,
 }
 
 /// The parameters of an `INSERT`, then its `seq` ([`Pg::insert_seq`]).
@@ -146,6 +179,7 @@ impl Pg {
             client,
             statements: RefCell::default(),
             queued: RefCell::default(),
+            held: RefCell::default(),
             broken: Cell::new(false),
             conflict: Cell::new(false),
             scans: Cell::new(0),
@@ -277,6 +311,7 @@ impl Pg {
     /// writes in the same round trip; a `ROLLBACK` discards them instead.
     pub fn batch(&self, sql: &str) -> Result<()> {
         self.drop_undone(sql);
+        self.queue_held()?;
         self.send(self.client.batch_execute(sql))
     }
 
@@ -285,6 +320,7 @@ impl Pg {
     fn drop_undone(&self, sql: &str) {
         if sql.starts_with("ROLLBACK") {
             self.queued.borrow_mut().clear();
+            self.held.borrow_mut().clear();
         }
     }
 
@@ -292,6 +328,7 @@ impl Pg {
     /// `query` (text, as the simple protocol answers), both in one round trip.
     pub fn begin(&self, begin: &str, query: &str) -> Result<Option<String>> {
         self.queued.borrow_mut().clear();
+        self.held.borrow_mut().clear();
         self.broken.set(false);
         self.conflict.set(false);
         let messages = self.wait(self.client.simple_query(&format!("{begin}; {query}")))?;
@@ -307,7 +344,7 @@ impl Pg {
     pub fn end(&self, sql: &str) -> Result<()> {
         let committing = sql == "COMMIT";
         let sent = if committing {
-            self.send(async { Ok(()) })
+            self.queue_held().and_then(|()| self.send(async { Ok(()) }))
         } else {
             Ok(())
         };
@@ -361,6 +398,7 @@ impl Pg {
         let prepared = Prepared {
             statement,
             writes: writes(sql),
+            sends_held: !rows_only(sql) || HELD_TABLES.iter().any(|table| names(sql, table)),
         };
         let mut statements = self.statements.borrow_mut();
         if statements.len() >= STATEMENTS_MAX {
@@ -368,6 +406,16 @@ impl Pg {
         }
         statements.insert(sql.to_owned(), (prepared.clone(), 1));
         Ok(prepared)
+    }
+
+    /// Makes ready to send `prepared`: queues the held rows if it must follow them, and tells
+    /// the memo what it writes.
+    fn ready(&self, prepared: &Prepared) -> Result<()> {
+        if prepared.sends_held {
+            self.queue_held()?;
+        }
+        self.tell(prepared);
+        Ok(())
     }
 
     /// Tells the memo what `prepared` writes.
@@ -422,7 +470,7 @@ impl Pg {
     pub fn execute(&self, sql: &str, params: &impl Params) -> Result<usize> {
         self.drop_undone(sql);
         let prepared = self.statement(sql)?;
-        self.tell(&prepared);
+        self.ready(&prepared)?;
         let values = values(params);
         let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as _).collect();
         let n = self.send(self.client.execute(&prepared.statement, &refs))?;
@@ -434,9 +482,9 @@ impl Pg {
     /// with another's commit and fails (`one_row` says which row).
     pub fn defer(&self, sql: &str, params: &impl Params, one_row: Option<String>) -> Result<()> {
         let prepared = self.statement(sql)?;
-        self.tell(&prepared);
+        self.ready(&prepared)?;
         let values = (0..params.count())
-            .map(|i| params.value(i).into_owned())
+            .map(|i| Bound::One(params.value(i).into_owned()))
             .collect();
         self.queued.borrow_mut().push(Queued {
             statement: prepared.statement,
@@ -464,8 +512,72 @@ impl Pg {
         };
         let seq = self.next_seq(&table)?;
         let with_seq = self.with_seq(sql, params.count())?;
-        self.defer(&with_seq, &WithSeq(params, seq), None)?;
+        if HELD_TABLES.contains(&&*table) {
+            self.hold(&with_seq, &WithSeq(params, seq))?;
+        } else {
+            self.defer(&with_seq, &WithSeq(params, seq), None)?;
+        }
         Ok(seq)
+    }
+
+    /// Holds a row of a held table's one-row `INSERT` (`sql`), queued when a statement must
+    /// follow it ([`Pg::queue_held`]).
+    fn hold(&self, sql: &str, params: &impl Params) -> Result<()> {
+        let prepared = self.statement(sql)?;
+        self.tell(&prepared);
+        let row = (0..params.count())
+            .map(|i| params.value(i).into_owned())
+            .collect();
+        let mut held = self.held.borrow_mut();
+        match held.iter_mut().find(|h| h.sql == sql) {
+            Some(h) => h.rows.push(row),
+            None => held.push(Held {
+                sql: sql.to_owned(),
+                statement: prepared.statement,
+                rows: vec![row],
+            }),
+        }
+        let rows: usize = held.iter().map(|h| h.rows.len()).sum();
+        drop(held);
+        if rows >= HELD_ROWS_MAX {
+            self.queue_held()?;
+        }
+        Ok(())
+    }
+
+    /// Queues the held rows, one `INSERT` of many rows per text (`unnest` of an array per
+    /// column, [`unnest_text`]), or a row at a time for a text that has no such form.
+    fn queue_held(&self) -> Result<()> {
+        let held = std::mem::take(&mut *self.held.borrow_mut());
+        for h in held {
+            let types: Vec<&str> = h.statement.params().iter().map(Type::name).collect();
+            let Some(text) = unnest_text(&h.sql, &types).filter(|_| h.rows.len() > 1) else {
+                for row in h.rows {
+                    self.queued.borrow_mut().push(Queued {
+                        statement: h.statement.clone(),
+                        values: row.into_iter().map(Bound::One).collect(),
+                        one_row: None,
+                    });
+                }
+                continue;
+            };
+            let mut columns: Vec<Vec<Value<'static>>> = types
+                .iter()
+                .map(|_| Vec::with_capacity(h.rows.len()))
+                .collect();
+            for row in h.rows {
+                for (column, value) in columns.iter_mut().zip(row) {
+                    column.push(value);
+                }
+            }
+            let statement = self.statement(&text)?.statement;
+            self.queued.borrow_mut().push(Queued {
+                statement,
+                values: columns.into_iter().map(Bound::Column).collect(),
+                one_row: None,
+            });
+        }
+        Ok(())
     }
 
     /// The next number reserved for `table`'s `seq`.
@@ -549,7 +661,7 @@ impl Pg {
     /// Every row of a query.
     pub fn query(&self, sql: &str, params: &impl Params) -> Result<Vec<tokio_postgres::Row>> {
         let prepared = self.statement(sql)?;
-        self.tell(&prepared);
+        self.ready(&prepared)?;
         let values = values(params);
         let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as _).collect();
         self.send(self.client.query(&prepared.statement, &refs))
@@ -614,6 +726,25 @@ impl ToSql for Value<'_> {
             }
             Value::Text(text) => (&**text).to_sql(ty, out),
             Value::Blob(bytes) => (&**bytes).to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+impl ToSql for Bound {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Bound::One(value) => value.to_sql(ty, out),
+            Bound::Column(values) => values.to_sql(ty, out),
         }
     }
 

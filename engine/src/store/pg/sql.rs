@@ -1,6 +1,7 @@
 //! What the store's SQL text says, for PostgreSQL: its placeholders in PostgreSQL's form, the
-//! table a statement writes (the memo is told it), and an `INSERT`'s text with the `seq` column
-//! [`super::Pg::insert_seq`] numbers itself. Text in, text out: no connection here.
+//! table a statement writes (the memo is told it), the tables it names, an `INSERT`'s text with
+//! the `seq` column [`super::Pg::insert_seq`] numbers itself, and the same `INSERT` of many rows
+//! at once. Text in, text out: no connection here.
 
 /// The table a statement writes, read off its text.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,9 +119,62 @@ pub(super) fn seq_text(sql: &str, count: usize) -> Option<String> {
     })
 }
 
+/// Whether `sql` names `table`: as a whole word, outside quoted text (`audit`, not
+/// `audit_head`).
+pub(super) fn names(sql: &str, table: &str) -> bool {
+    let mut quoted = false;
+    sql.split(|c: char| {
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        quoted || !(c.is_ascii_alphanumeric() || c == '_' || c == '"')
+    })
+    .any(|word| word.trim_matches('"').eq_ignore_ascii_case(table))
+}
+
+/// Whether `sql` reads or writes rows only (`SELECT`, `INSERT`, `UPDATE`, `DELETE`, a cursor's
+/// `FETCH`), as opposed to a transaction's control (`SAVEPOINT`, `COMMIT`), a cursor's
+/// declaration, or DDL.
+pub(super) fn rows_only(sql: &str) -> bool {
+    let keyword = sql.split_whitespace().next().unwrap_or_default();
+    ["SELECT", "INSERT", "UPDATE", "DELETE", "FETCH"]
+        .iter()
+        .any(|k| keyword.eq_ignore_ascii_case(k))
+}
+
+/// `sql`, an `INSERT INTO t (a, b) VALUES (?1, ?2)` whose values are its parameters in order,
+/// as the `INSERT` of many rows at once: `INSERT INTO t (a, b) SELECT * FROM unnest(?1::text[],
+/// ?2::int8[])`, each parameter an array of one column's values in `types` (PostgreSQL's names of
+/// the single row's parameter types). `None` for any other shape.
+pub(super) fn unnest_text(sql: &str, types: &[&str]) -> Option<String> {
+    let columns_end = sql.find(')')?;
+    let values = sql[columns_end + 1..].trim_start();
+    let values = values
+        .get(..6)
+        .filter(|v| v.eq_ignore_ascii_case("VALUES"))
+        .map(|_| values[6..].trim())?;
+    let values = values.strip_prefix('(')?.strip_suffix(')')?;
+    let in_order = values
+        .split(',')
+        .map(str::trim)
+        .eq((1..=types.len()).map(|i| format!("?{i}")));
+    let arrays: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| format!("?{}::{ty}[]", i + 1))
+        .collect();
+    in_order.then(|| {
+        format!(
+            "{} SELECT * FROM unnest({})",
+            &sql[..=columns_end],
+            arrays.join(", ")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{placeholders, seq_text, writes, Writes};
+    use super::{names, placeholders, rows_only, seq_text, unnest_text, writes, Writes};
 
     #[test]
     fn the_table_a_statement_writes_is_read_off_its_text() {
@@ -175,5 +229,43 @@ mod tests {
             placeholders("SELECT \":x\", ':y', 'it''s :z'"),
             "SELECT \":x\", ':y', 'it''s :z'"
         );
+    }
+
+    #[test]
+    fn a_table_is_named_as_a_whole_word_outside_quotes() {
+        assert!(names("INSERT INTO audit (a) VALUES (?1)", "audit"));
+        assert!(names("SELECT * FROM \"audit\" a WHERE a.seq = 1", "audit"));
+        assert!(names("WITH RECURSIVE c AS (SELECT 1 FROM audit)", "AUDIT"));
+        assert!(!names("UPDATE orders SET audit_head = ?1", "audit"));
+        assert!(!names("SELECT 'audit' FROM orders", "audit"));
+        assert!(rows_only("select 1"));
+        assert!(rows_only("\n  UPDATE t SET a = 1"));
+        assert!(!rows_only("SAVEPOINT command"));
+        assert!(!rows_only("DECLARE scan_0 NO SCROLL CURSOR FOR SELECT 1"));
+    }
+
+    #[test]
+    fn an_insert_of_one_row_becomes_one_of_many() {
+        assert_eq!(
+            unnest_text("INSERT INTO t (a, b, seq)\n VALUES (?1, ?2, ?3)", &["text", "int8", "int8"])
+                .as_deref(),
+            Some("INSERT INTO t (a, b, seq) SELECT * FROM unnest(?1::text[], ?2::int8[], ?3::int8[])")
+        );
+        assert_eq!(
+            unnest_text("INSERT INTO t (a, b) VALUES (?2, ?1)", &["text", "text"]),
+            None
+        );
+        assert_eq!(
+            unnest_text(
+                "INSERT INTO t (a) VALUES (?1) ON CONFLICT DO NOTHING",
+                &["text"]
+            ),
+            None
+        );
+        assert_eq!(
+            unnest_text("INSERT INTO t (a) VALUES (lower(?1))", &["text"]),
+            None
+        );
+        assert_eq!(unnest_text("INSERT INTO t (a) SELECT ?1", &["text"]), None);
     }
 }
