@@ -27,6 +27,7 @@ use std::{
     collections::HashMap,
     future::Future,
     pin::Pin,
+    sync::Arc,
     task::Poll,
 };
 
@@ -43,7 +44,7 @@ use super::{
 use crate::error::{Code, Error};
 
 mod sql;
-use sql::{names, placeholders, rows_only, seq_text, unnest_text, writes, Writes};
+use sql::{literal, names, placeholders, rows_only, seq_text, unnest_text, writes, Writes};
 
 /// How many prepared statements a connection keeps before it starts again empty (more than the
 /// engine has: a statement text built from an argument, like a page size, is the only growth).
@@ -84,6 +85,11 @@ pub struct Pg {
     queued: RefCell<Vec<Queued>>,
     /// Rows of [`HELD_TABLES`] not queued yet, by the text of their one-row `INSERT`.
     held: RefCell<Vec<Held>>,
+    /// The queue's statements prepared by SQL's `PREPARE`, by their text ([`Pg::script`]).
+    executables: RefCell<HashMap<Arc<str>, Executable>>,
+    /// The number in the name of the last [`Executable`] (`w1`, `w2`, …): a name is never
+    /// reused, so that one whose `PREPARE` may or may not have run is never run again.
+    executable_names: Cell<u64>,
     /// Whether a queued write of the open transaction failed: it cannot commit.
     broken: Cell<bool>,
     /// Whether the last failure was a serialization failure or a deadlock (SQLSTATE 40001,
@@ -105,6 +111,8 @@ pub struct Pg {
 #[derive(Clone)]
 struct Prepared {
     statement: Statement,
+    /// Its text, with PostgreSQL's placeholders.
+    text: Arc<str>,
     writes: Writes,
     /// Whether the held rows must be sent before it: it names a held table, or it is not a
     /// read or write of rows (a `SAVEPOINT`, which a `ROLLBACK TO` must not undo them past).
@@ -112,25 +120,40 @@ struct Prepared {
 }
 
 /// A write sent with the next statement.
-struct Queued {
-    statement: Statement,
-    values: Vec<Bound>,
-    /// Set: the write must change exactly one row, or the transaction lost a race (this says
-    /// which row).
-    one_row: Option<String>,
+enum Queued {
+    /// A statement's run: an `EXECUTE` in the queue's one simple query ([`Pg::script`]).
+    Run {
+        prepared: Prepared,
+        values: Vec<Value<'static>>,
+        /// Set: the write must change exactly one row, or the transaction lost a race (this
+        /// says which row).
+        one_row: Option<String>,
+    },
+    /// Held rows, inserted by one statement of the extended protocol whose parameters are
+    /// arrays of their columns ([`Pg::queue_held`]).
+    Rows {
+        statement: Statement,
+        columns: Vec<Vec<Value<'static>>>,
+    },
 }
 
-/// A parameter: a value, or an array of a column's values (the held rows' `INSERT`).
-#[derive(Debug)]
-enum Bound {
-    One(Value<'static>),
-    Column(Vec<Value<'static>>),
+/// A statement prepared by SQL's `PREPARE`, for the queue's `EXECUTE`s.
+struct Executable {
+    name: String,
+    runs: u32,
+}
+
+/// What a statement of the queue's simple query is, in order: a `PREPARE` (or `DEALLOCATE`),
+/// or the run of the queue's write at this index.
+enum Step {
+    Prepare,
+    Run(usize),
 }
 
 /// Held rows of one `INSERT`'s text.
 struct Held {
     sql: String,
-    statement: Statement,
+    prepared: Prepared,
     rows: Vec<Vec<Value<'static>>>,
 }
 
@@ -180,6 +203,8 @@ impl Pg {
             statements: RefCell::default(),
             queued: RefCell::default(),
             held: RefCell::default(),
+            executables: RefCell::default(),
+            executable_names: Cell::new(0),
             broken: Cell::new(false),
             conflict: Cell::new(false),
             scans: Cell::new(0),
@@ -204,6 +229,8 @@ impl Pg {
                 ),
             });
         }
+        // The queue's values are written as literals ([`Pg::script`]): a backslash is itself.
+        pg.batch("SET standard_conforming_strings = on")?;
         if read_only {
             pg.batch("SET default_transaction_read_only = on")?;
         }
@@ -394,9 +421,11 @@ impl Pg {
                 return Ok(prepared.clone());
             }
         }
-        let statement = self.wait(self.client.prepare(&placeholders(sql)))?;
+        let text: Arc<str> = placeholders(sql).into();
+        let statement = self.wait(self.client.prepare(&text))?;
         let prepared = Prepared {
             statement,
+            text,
             writes: writes(sql),
             sends_held: !rows_only(sql) || HELD_TABLES.iter().any(|table| names(sql, table)),
         };
@@ -430,7 +459,10 @@ impl Pg {
     }
 
     /// Sends the queued writes, then `work`, in one round trip, and waits for all their
-    /// answers: `work`'s, unless a write failed first.
+    /// answers: `work`'s, unless a write failed first. The one-row writes go as one simple
+    /// query of `EXECUTE`s ([`Pg::script`]), not as a `Bind`, `Execute` and `Sync` each: the
+    /// server sends what it has at every `Sync`, and on this machine a send (which wakes the
+    /// client) costs more than the write.
     fn send<T>(
         &self,
         work: impl Future<Output = std::result::Result<T, tokio_postgres::Error>>,
@@ -439,31 +471,130 @@ impl Pg {
         if queued.is_empty() {
             return self.wait(work);
         }
-        let bound: Vec<Vec<&(dyn ToSql + Sync)>> = queued
+        let arrays: Vec<(&Statement, Vec<&(dyn ToSql + Sync)>)> = queued
             .iter()
-            .map(|q| q.values.iter().map(|v| v as _).collect())
-            .collect();
-        let writes: Vec<_> = queued
-            .iter()
-            .zip(&bound)
-            .map(|(q, values)| self.client.execute(&q.statement, values))
-            .collect();
-        let (written, result) = self.runtime.block_on(in_order(writes, work));
-        for (q, n) in queued.iter().zip(written) {
-            let outcome = match n {
-                Ok(n) if q.one_row.is_some() && n != 1 => {
-                    self.conflict.set(true);
-                    Err(DbError::LostRace(q.one_row.clone().unwrap_or_default()))
+            .filter_map(|q| match q {
+                Queued::Rows { statement, columns } => {
+                    Some((statement, columns.iter().map(|c| c as _).collect()))
                 }
-                Ok(_) => Ok(()),
-                Err(error) => Err(self.failed(error)),
-            };
-            if let Err(error) = outcome {
-                self.broken.set(true);
-                return Err(error);
+                Queued::Run { .. } => None,
+            })
+            .collect();
+        let inserts: Vec<_> = arrays
+            .iter()
+            .map(|(statement, columns)| self.client.execute(*statement, columns))
+            .collect();
+        let (script, steps) = self.script(&queued);
+        let runs = async {
+            if steps.is_empty() {
+                Ok(Vec::new())
+            } else {
+                self.client.simple_query(&script).await
             }
+        };
+        let (inserted, (ran, result)) = self
+            .runtime
+            .block_on(in_order(inserts, in_order(vec![runs], work)));
+        let ran = ran.into_iter().next().unwrap_or_else(|| Ok(Vec::new()));
+        if let Err(error) = self.check_runs(&queued, &steps, inserted, ran) {
+            self.broken.set(true);
+            return Err(error);
         }
         result.map_err(|e| self.failed(e))
+    }
+
+    /// The simple query that runs the queue's one-row writes, in order, as `EXECUTE`s of
+    /// statements prepared by SQL (a `PREPARE` ahead of a text's first run, and again after
+    /// [`RUNS_PER_PLAN`] runs, as [`Pg::statement`] does), each value a literal of its
+    /// parameter's type; and what each of its statements is.
+    fn script(&self, queued: &[Queued]) -> (String, Vec<Step>) {
+        let mut script = String::new();
+        let mut steps = Vec::new();
+        let mut executables = self.executables.borrow_mut();
+        for (index, q) in queued.iter().enumerate() {
+            let Queued::Run {
+                prepared, values, ..
+            } = q
+            else {
+                continue;
+            };
+            let types: Vec<&str> = prepared.statement.params().iter().map(Type::name).collect();
+            let executable = executables
+                .entry(prepared.text.clone())
+                .or_insert(Executable {
+                    name: String::new(),
+                    runs: RUNS_PER_PLAN,
+                });
+            executable.runs += 1;
+            if executable.runs > RUNS_PER_PLAN {
+                if !executable.name.is_empty() {
+                    script.push_str(&format!("DEALLOCATE {};\n", executable.name));
+                    steps.push(Step::Prepare);
+                }
+                let number = self.executable_names.get() + 1;
+                self.executable_names.set(number);
+                executable.name = format!("w{number}");
+                executable.runs = 1;
+                script.push_str(&format!(
+                    "PREPARE {} ({}) AS {};\n",
+                    executable.name,
+                    types.join(", "),
+                    prepared.text
+                ));
+                steps.push(Step::Prepare);
+            }
+            script.push_str("EXECUTE ");
+            script.push_str(&executable.name);
+            if !values.is_empty() {
+                script.push('(');
+                for (i, (value, ty)) in values.iter().zip(&types).enumerate() {
+                    if i > 0 {
+                        script.push_str(", ");
+                    }
+                    literal(&mut script, value, ty);
+                }
+                script.push(')');
+            }
+            script.push_str(";\n");
+            steps.push(Step::Run(index));
+        }
+        (script, steps)
+    }
+
+    /// Checks the answers of the queue's writes: every array insert and every `EXECUTE` ran,
+    /// and each write that must change one row did.
+    fn check_runs(
+        &self,
+        queued: &[Queued],
+        steps: &[Step],
+        inserted: Vec<std::result::Result<u64, tokio_postgres::Error>>,
+        ran: std::result::Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>,
+    ) -> Result<()> {
+        for n in inserted {
+            n.map_err(|e| self.failed(e))?;
+        }
+        let messages = ran.map_err(|e| {
+            // Which of the script's `PREPARE`s ran is not known: each text is prepared afresh.
+            self.executables.borrow_mut().clear();
+            self.failed(e)
+        })?;
+        let counts = messages.iter().filter_map(|m| match m {
+            SimpleQueryMessage::CommandComplete(n) => Some(*n),
+            _ => None,
+        });
+        for (step, n) in steps.iter().zip(counts) {
+            let Step::Run(index) = step else { continue };
+            if let Some(Queued::Run {
+                one_row: Some(row), ..
+            }) = queued.get(*index)
+            {
+                if n != 1 {
+                    self.conflict.set(true);
+                    return Err(DbError::LostRace(row.clone()));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Runs one statement now; answers how many rows it changed.
@@ -484,10 +615,10 @@ impl Pg {
         let prepared = self.statement(sql)?;
         self.ready(&prepared)?;
         let values = (0..params.count())
-            .map(|i| Bound::One(params.value(i).into_owned()))
+            .map(|i| params.value(i).into_owned())
             .collect();
-        self.queued.borrow_mut().push(Queued {
-            statement: prepared.statement,
+        self.queued.borrow_mut().push(Queued::Run {
+            prepared,
             values,
             one_row,
         });
@@ -533,7 +664,7 @@ impl Pg {
             Some(h) => h.rows.push(row),
             None => held.push(Held {
                 sql: sql.to_owned(),
-                statement: prepared.statement,
+                prepared,
                 rows: vec![row],
             }),
         }
@@ -550,12 +681,18 @@ impl Pg {
     fn queue_held(&self) -> Result<()> {
         let held = std::mem::take(&mut *self.held.borrow_mut());
         for h in held {
-            let types: Vec<&str> = h.statement.params().iter().map(Type::name).collect();
+            let types: Vec<&str> = h
+                .prepared
+                .statement
+                .params()
+                .iter()
+                .map(Type::name)
+                .collect();
             let Some(text) = unnest_text(&h.sql, &types).filter(|_| h.rows.len() > 1) else {
-                for row in h.rows {
-                    self.queued.borrow_mut().push(Queued {
-                        statement: h.statement.clone(),
-                        values: row.into_iter().map(Bound::One).collect(),
+                for values in h.rows {
+                    self.queued.borrow_mut().push(Queued::Run {
+                        prepared: h.prepared.clone(),
+                        values,
                         one_row: None,
                     });
                 }
@@ -571,11 +708,9 @@ impl Pg {
                 }
             }
             let statement = self.statement(&text)?.statement;
-            self.queued.borrow_mut().push(Queued {
-                statement,
-                values: columns.into_iter().map(Bound::Column).collect(),
-                one_row: None,
-            });
+            self.queued
+                .borrow_mut()
+                .push(Queued::Rows { statement, columns });
         }
         Ok(())
     }
@@ -726,25 +861,6 @@ impl ToSql for Value<'_> {
             }
             Value::Text(text) => (&**text).to_sql(ty, out),
             Value::Blob(bytes) => (&**bytes).to_sql(ty, out),
-        }
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    to_sql_checked!();
-}
-
-impl ToSql for Bound {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut bytes::BytesMut,
-    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self {
-            Bound::One(value) => value.to_sql(ty, out),
-            Bound::Column(values) => values.to_sql(ty, out),
         }
     }
 

@@ -1,7 +1,9 @@
 //! What the store's SQL text says, for PostgreSQL: its placeholders in PostgreSQL's form, the
 //! table a statement writes (the memo is told it), the tables it names, an `INSERT`'s text with
-//! the `seq` column [`super::Pg::insert_seq`] numbers itself, and the same `INSERT` of many rows
-//! at once. Text in, text out: no connection here.
+//! the `seq` column [`super::Pg::insert_seq`] numbers itself, the same `INSERT` of many rows
+//! at once, and a value as a literal. Text in, text out: no connection here.
+
+use crate::store::db::Value;
 
 /// The table a statement writes, read off its text.
 #[derive(Clone, Debug, PartialEq)]
@@ -172,9 +174,42 @@ pub(super) fn unnest_text(sql: &str, types: &[&str]) -> Option<String> {
     })
 }
 
+/// Appends `value` to `out` as a literal of the type PostgreSQL names `ty` (a statement's
+/// parameter: `EXECUTE w1('text', '42', NULL)`): quoted, so that the parameter's type reads it
+/// (with `standard_conforming_strings`, a backslash in quotes is itself); an integer bound to a
+/// `bool` as `true` or `false`, as the extended protocol binds it; bytes in `bytea`'s hex form.
+pub(super) fn literal(out: &mut String, value: &Value<'_>, ty: &str) {
+    use std::fmt::Write;
+    match value {
+        Value::Null => out.push_str("NULL"),
+        Value::Int(n) if ty == "bool" => out.push_str(if *n != 0 { "true" } else { "false" }),
+        Value::Int(n) => {
+            let _ = write!(out, "'{n}'");
+        }
+        Value::Text(text) => {
+            out.push('\'');
+            for c in text.chars() {
+                if c == '\'' {
+                    out.push('\'');
+                }
+                out.push(c);
+            }
+            out.push('\'');
+        }
+        Value::Blob(bytes) => {
+            out.push_str("'\\x");
+            for b in bytes.iter() {
+                let _ = write!(out, "{b:02x}");
+            }
+            out.push('\'');
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{names, placeholders, rows_only, seq_text, unnest_text, writes, Writes};
+    use super::{literal, names, placeholders, rows_only, seq_text, unnest_text, writes, Writes};
+    use crate::store::db::Value;
 
     #[test]
     fn the_table_a_statement_writes_is_read_off_its_text() {
@@ -267,5 +302,26 @@ mod tests {
             None
         );
         assert_eq!(unnest_text("INSERT INTO t (a) SELECT ?1", &["text"]), None);
+    }
+
+    #[test]
+    fn values_are_written_as_literals_of_their_parameters_types() {
+        let written = |value: Value<'_>, ty: &str| {
+            let mut out = String::new();
+            literal(&mut out, &value, ty);
+            out
+        };
+        assert_eq!(written(Value::Null, "text"), "NULL");
+        assert_eq!(written(Value::Int(-42), "int8"), "'-42'");
+        assert_eq!(written(Value::Int(2), "bool"), "true");
+        assert_eq!(written(Value::Int(0), "bool"), "false");
+        assert_eq!(
+            written(Value::Text("it's a \\ 'quote'".into()), "text"),
+            "'it''s a \\ ''quote'''"
+        );
+        assert_eq!(
+            written(Value::Blob(vec![0, 171].into()), "bytea"),
+            "'\\x00ab'"
+        );
     }
 }
