@@ -31,10 +31,10 @@ impl Loaded {
     /// the order, its lines only when one changed, in one statement.
     pub(super) fn save(&mut self, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
         let (order, lines) = &mut self.stored;
-        let changed = (*lines != self.lines).then_some(self.lines.as_slice());
+        let changed = *lines != self.lines;
         ctx.tx
-            .update_order(order, &self.order, changed, &ctx.now())?;
-        if changed.is_some() {
+            .update_order(order, &self.order, &self.lines, changed, &ctx.now())?;
+        if changed {
             lines.clone_from(&self.lines);
         }
         order.clone_from(&self.order);

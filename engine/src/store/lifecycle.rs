@@ -356,11 +356,15 @@ impl Tx<'_> {
                 ..entry.clone()
             })?;
             match workflow {
-                contract::order::WORKFLOW => self.exec(
-                    "UPDATE orders SET state = ?3, audit_head = ?4, updated_at = ?5
-                     WHERE distributor = ?1 AND order_name = ?2",
-                    params![entity.distributor, entity.id, to, seq, entry.at],
-                )?,
+                contract::order::WORKFLOW => {
+                    // Written behind `update_order`'s back: not as this transaction wrote it.
+                    self.written_orders.borrow_mut().clear();
+                    self.exec(
+                        "UPDATE orders SET state = ?3, audit_head = ?4, updated_at = ?5
+                         WHERE distributor = ?1 AND order_name = ?2",
+                        params![entity.distributor, entity.id, to, seq, entry.at],
+                    )?
+                }
                 contract::partnership::WORKFLOW => self.exec(
                     "UPDATE partnerships SET state = ?2, updated_at = ?3 WHERE partnership = ?1",
                     params![entity.id, to, entry.at],

@@ -1,7 +1,7 @@
 //! Statements for distribution orders, their lines, fee and print settings, and the delivery
 //! queue.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, collections::HashMap};
 
 use rust_decimal::Decimal;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -10,6 +10,15 @@ use super::db::{self, params, Column, DbError, Dialect, Optional, Param, Params,
 use super::{queries::decimal, Table, Tx};
 use crate::error::{Code, Error};
 use crate::model::{Order, OrderLine};
+
+/// The orders a transaction wrote, as it wrote them, with their lines, by (distributor, name):
+/// its later reads of them are answered from here. An order written is the transaction's until
+/// it ends: on SQLite it is the only writer, on PostgreSQL its `UPDATE` holds the row's lock and
+/// its `INSERT` is seen by no one else. A rollback to a savepoint forgets them all.
+pub(super) type WrittenOrders = HashMap<(String, String), (Order, Vec<OrderLine>)>;
+
+/// The most orders [`WrittenOrders`] keeps; past it, it starts again empty.
+const WRITTEN_ORDERS_MAX: usize = 10_000;
 
 /// How an `Order` field is kept in its column of `orders`.
 trait Codec<T> {
@@ -347,11 +356,40 @@ impl Tx<'_> {
         values.push(assign!(at, Value::Text(Cow::Borrowed(at))));
         values.push(assign!(lines, Value::Text(Cow::Owned(lines_text(lines)?))));
         self.db.write(INSERT_ORDER, Writes(&values))?;
+        self.remember_order(o, lines);
         Ok(())
     }
 
+    /// Keeps `o` and its lines as this transaction wrote them ([`WrittenOrders`]).
+    fn remember_order(&self, o: &Order, lines: &[OrderLine]) {
+        let mut written = self.written_orders.borrow_mut();
+        if written.len() >= WRITTEN_ORDERS_MAX {
+            written.clear();
+        }
+        written.insert(
+            (o.distributor.clone(), o.order.clone()),
+            (o.clone(), lines.to_vec()),
+        );
+    }
+
+    /// An order this transaction wrote, as it wrote it ([`WrittenOrders`]).
+    fn written_order<T>(
+        &self,
+        distributor: &str,
+        order: &str,
+        answer: impl FnOnce(&Order, &[OrderLine]) -> T,
+    ) -> Option<T> {
+        let written = self.written_orders.borrow();
+        if written.is_empty() {
+            return None;
+        }
+        written
+            .get(&(distributor.to_owned(), order.to_owned()))
+            .map(|(o, lines)| answer(o, lines))
+    }
+
     /// Writes back the fields of an order that differ from `before` (the order as read), and its
-    /// `lines` when given (they changed); nothing when nothing did. Only the changed columns are
+    /// `lines` when `lines_changed`; nothing when nothing did. Only the changed columns are
     /// written, so an index whose columns did not change (the supplier's, the state's) is not
     /// rewritten. An order's identity (the columns marked `[fixed]` in `orders_table!`: its
     /// names, marketplace, currency, address) never changes once stored.
@@ -359,16 +397,18 @@ impl Tx<'_> {
         &self,
         before: &Order,
         o: &Order,
-        lines: Option<&[OrderLine]>,
+        lines: &[OrderLine],
+        lines_changed: bool,
         at: &str,
     ) -> Result<(), Error> {
         let mut set = changed_columns(before, o)?;
-        if let Some(lines) = lines {
+        if lines_changed {
             set.push(assign!(lines, Value::Text(Cow::Owned(lines_text(lines)?))));
         }
         if set.is_empty() {
             return Ok(());
         }
+        self.remember_order(o, lines);
         set.push(assign!(updated_at, Value::Text(Cow::Borrowed(at))));
         let columns: Vec<&'static str> = set.iter().map(|write| write.column).collect();
         set.push(assign!(distributor, o.distributor.value()));
@@ -425,6 +465,9 @@ impl Tx<'_> {
 
     /// A distributor's order's state.
     pub fn order_state(&self, distributor: &str, order: &str) -> Result<Option<String>, Error> {
+        if let Some(state) = self.written_order(distributor, order, |o, _| o.state.clone()) {
+            return Ok(Some(state));
+        }
         Ok(self
             .row(
                 "SELECT state FROM orders WHERE distributor = ?1 AND order_name = ?2",
@@ -436,6 +479,9 @@ impl Tx<'_> {
 
     /// A distributor's order.
     pub fn order(&self, distributor: &str, order: &str) -> Result<Option<Order>, Error> {
+        if let Some(o) = self.written_order(distributor, order, |o, _| o.clone()) {
+            return Ok(Some(o));
+        }
         Ok(self
             .row(
                 concat!(
@@ -524,6 +570,9 @@ impl Tx<'_> {
 
     /// An order's lines, in order (none when there is no such order).
     pub fn order_lines(&self, distributor: &str, order: &str) -> Result<Vec<OrderLine>, Error> {
+        if let Some(lines) = self.written_order(distributor, order, |_, lines| lines.to_vec()) {
+            return Ok(lines);
+        }
         Ok(self
             .row(
                 "SELECT lines FROM orders WHERE distributor = ?1 AND order_name = ?2",
@@ -540,6 +589,11 @@ impl Tx<'_> {
         distributor: &str,
         order: &str,
     ) -> Result<Option<(Order, Vec<OrderLine>)>, Error> {
+        if let Some(found) =
+            self.written_order(distributor, order, |o, lines| (o.clone(), lines.to_vec()))
+        {
+            return Ok(Some(found));
+        }
         Ok(self
             .row(
                 concat!(
