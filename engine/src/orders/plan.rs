@@ -298,19 +298,29 @@ fn candidates(
                 Some((l.local_sku.as_deref()?, claim.sku.as_str()))
             })
             .collect();
-        for (s, warehouse) in ctx.tx.supplier_warehouses(&order.distributor)? {
-            if s != supplier || !assigned.contains(&warehouse) {
-                continue;
-            }
+        let warehouses: Vec<String> = ctx
+            .tx
+            .supplier_warehouses(&order.distributor)?
+            .into_iter()
+            .filter(|(s, warehouse)| s == supplier && assigned.contains(warehouse))
+            .map(|(_, warehouse)| warehouse)
+            .collect();
+        let cells = ctx.tx.stock_cells_in(
+            &order.distributor,
+            supplier,
+            &warehouses.iter().map(String::as_str).collect::<Vec<_>>(),
+            &skus.values().copied().collect::<Vec<_>>(),
+        )?;
+        for warehouse in warehouses {
             let region = ctx
                 .tx
                 .warehouse_region(supplier, &warehouse)?
                 .unwrap_or_default();
             let mut stock = BTreeMap::new();
             for (local, sku) in &skus {
-                if let Some(cell) =
-                    ctx.tx
-                        .stock_cell(&order.distributor, supplier, &warehouse, sku)?
+                if let Some(cell) = cells
+                    .iter()
+                    .find(|c| c.warehouse == warehouse && c.sku == *sku)
                 {
                     stock.insert((*local).to_owned(), cell.available);
                 }

@@ -291,6 +291,38 @@ impl Tx<'_> {
         )?)
     }
 
+    /// The cells a distributor holds of a supplier's `skus` in any of `warehouses`, in one read
+    /// (a pack's candidate warehouses: each line's SKU in each, and no statement per cell).
+    pub fn stock_cells_in(
+        &self,
+        account: &str,
+        supplier: &str,
+        warehouses: &[&str],
+        skus: &[&str],
+    ) -> Result<Vec<StockCell>, Error> {
+        if warehouses.is_empty() || skus.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = |from: usize, n: usize| {
+            (from..from + n)
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let sql = format!(
+            "SELECT account, supplier, warehouse, sku, available, locked FROM stock
+             WHERE account = ?1 AND supplier = ?2 AND warehouse IN ({}) AND sku IN ({})",
+            list(3, warehouses.len()),
+            list(3 + warehouses.len(), skus.len())
+        );
+        let params: Vec<&str> = [account, supplier]
+            .into_iter()
+            .chain(warehouses.iter().copied())
+            .chain(skus.iter().copied())
+            .collect();
+        Ok(self.rows_built(&sql, params, cell_row)?)
+    }
+
     /// The region of a supplier's warehouse.
     pub fn warehouse_region(
         &self,
@@ -331,14 +363,36 @@ impl Tx<'_> {
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        for key in keys {
-            let found = self
-                .row(CELL_QUANTITIES_LOCKED, key, quantities)
-                .optional()?;
-            if let Some(found) = found {
-                self.locked_cells
-                    .borrow_mut()
-                    .insert(key.map(str::to_owned), found);
+        // The cells of one warehouse in one statement, which locks them as it reads them in the
+        // order of their SKUs: all of them in the order of their keys.
+        for warehouse in keys.chunk_by(|a, b| a[..3] == b[..3]) {
+            let [account, supplier, name, _] = warehouse[0];
+            let skus: Vec<String> = (4..4 + warehouse.len()).map(|i| format!("?{i}")).collect();
+            let params: Vec<&str> = [account, supplier, name]
+                .into_iter()
+                .chain(warehouse.iter().map(|key| key[3]))
+                .collect();
+            let found: Vec<(String, Quantities)> = self.rows_built(
+                &format!(
+                    "SELECT sku, available, locked, last_movement FROM stock
+                     WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku IN ({})
+                     ORDER BY sku FOR UPDATE",
+                    skus.join(", ")
+                ),
+                params,
+                |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))),
+            )?;
+            let mut locked = self.locked_cells.borrow_mut();
+            for (sku, quantities) in found {
+                locked.insert(
+                    [
+                        account.to_owned(),
+                        supplier.to_owned(),
+                        name.to_owned(),
+                        sku,
+                    ],
+                    quantities,
+                );
             }
         }
         Ok(())

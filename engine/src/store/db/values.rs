@@ -144,6 +144,16 @@ impl<T: Param, const N: usize> Params for [T; N] {
     }
 }
 
+impl<T: Param> Params for Vec<T> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn value(&self, index: usize) -> Value<'_> {
+        self[index].value()
+    }
+}
+
 /// The parameters of a statement, each as `&dyn Param`, in an array ([`Params`]).
 macro_rules! params {
     ($($param:expr),* $(,)?) => {
