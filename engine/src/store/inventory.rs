@@ -363,36 +363,14 @@ impl Tx<'_> {
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        // The cells of one warehouse in one statement, which locks them as it reads them in the
-        // order of their SKUs: all of them in the order of their keys.
-        for warehouse in keys.chunk_by(|a, b| a[..3] == b[..3]) {
-            let [account, supplier, name, _] = warehouse[0];
-            let skus: Vec<String> = (4..4 + warehouse.len()).map(|i| format!("?{i}")).collect();
-            let params: Vec<&str> = [account, supplier, name]
-                .into_iter()
-                .chain(warehouse.iter().map(|key| key[3]))
-                .collect();
-            let found: Vec<(String, Quantities)> = self.rows_built(
-                &format!(
-                    "SELECT sku, available, locked, last_movement FROM stock
-                     WHERE account = ?1 AND supplier = ?2 AND warehouse = ?3 AND sku IN ({})
-                     ORDER BY sku FOR UPDATE",
-                    skus.join(", ")
-                ),
-                params,
-                |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))),
-            )?;
-            let mut locked = self.locked_cells.borrow_mut();
-            for (sku, quantities) in found {
-                locked.insert(
-                    [
-                        account.to_owned(),
-                        supplier.to_owned(),
-                        name.to_owned(),
-                        sku,
-                    ],
-                    quantities,
-                );
+        for key in keys {
+            let found = self
+                .row(CELL_QUANTITIES_LOCKED, key, quantities)
+                .optional()?;
+            if let Some(found) = found {
+                self.locked_cells
+                    .borrow_mut()
+                    .insert(key.map(str::to_owned), found);
             }
         }
         Ok(())
