@@ -363,14 +363,14 @@ impl Tx<'_> {
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        for key in keys {
-            let found = self
-                .row(CELL_QUANTITIES_LOCKED, key, quantities)
-                .optional()?;
+        // In one round trip on PostgreSQL, which runs them in turn: locked in the order of keys.
+        let found = self
+            .db
+            .row_each(CELL_QUANTITIES_LOCKED, &keys, quantities)?;
+        let mut locked = self.locked_cells.borrow_mut();
+        for (key, found) in keys.iter().zip(found) {
             if let Some(found) = found {
-                self.locked_cells
-                    .borrow_mut()
-                    .insert(key.map(str::to_owned), found);
+                locked.insert(key.map(str::to_owned), found);
             }
         }
         Ok(())

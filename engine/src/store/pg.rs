@@ -793,6 +793,30 @@ impl Pg {
         visited.and(closed)
     }
 
+    /// Every row of a query for each of `each` (its parameters), the runs sent together, in
+    /// order, in one round trip (with the queued writes before them).
+    pub fn query_each<P: Params>(
+        &self,
+        sql: &str,
+        each: &[P],
+    ) -> Result<Vec<Vec<tokio_postgres::Row>>> {
+        let prepared = self.statement(sql)?;
+        self.ready(&prepared)?;
+        let values: Vec<Vec<Value<'_>>> = each.iter().map(values).collect();
+        let refs: Vec<Vec<&(dyn ToSql + Sync)>> = values
+            .iter()
+            .map(|v| v.iter().map(|v| v as _).collect())
+            .collect();
+        let runs: Vec<_> = refs
+            .iter()
+            .map(|r| self.client.query(&prepared.statement, r))
+            .collect();
+        self.send(async {
+            let (rows, ()) = in_order(runs, std::future::ready(())).await;
+            rows.into_iter().collect()
+        })
+    }
+
     /// Every row of a query.
     pub fn query(&self, sql: &str, params: &impl Params) -> Result<Vec<tokio_postgres::Row>> {
         let prepared = self.statement(sql)?;

@@ -244,6 +244,32 @@ impl<'a> Txn<'a> {
         }
     }
 
+    /// Reads the row (if any) of a statement for each of `each` (its parameters), in order: on
+    /// PostgreSQL in one round trip, the server running them in turn (so `FOR UPDATE` reads
+    /// lock their rows in the order given).
+    pub fn row_each<P: Params, T>(
+        &self,
+        sql: &'static str,
+        each: &[P],
+        mut map: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<Option<T>>> {
+        match self {
+            Txn::Sqlite(tx) => tx.with(sql, |statement| {
+                each.iter()
+                    .map(|params| {
+                        let mut rows = query_rows(statement, params, 1, &mut map)?;
+                        Ok(rows.pop())
+                    })
+                    .collect()
+            }),
+            Txn::Postgres(pg) => pg
+                .query_each(sql, each)?
+                .iter()
+                .map(|rows| rows.first().map(|row| map(&Row::Postgres(row))).transpose())
+                .collect(),
+        }
+    }
+
     /// Reads every row of a statement.
     pub fn rows<T>(
         &self,
