@@ -95,7 +95,21 @@ impl<'e, P> Batch for Commands<'e, P> {
     type Closed = bool;
     const RUN_FAILED_AGAIN: bool = true;
 
-    fn begin(&self, _tx: &Tx<'_>) -> Result<((), Vec<Self::Item>), Error> {
+    /// Numbers the commands, and reads ahead the orders the packs and pushes among them name
+    /// (`Tx::read_orders_ahead`).
+    fn begin(&self, tx: &Tx<'_>) -> Result<((), Vec<Self::Item>), Error> {
+        let named: Vec<(&str, &str)> = self
+            .envelopes
+            .iter()
+            .filter_map(|envelope| match &envelope.command {
+                Command::Pack(args) => Some((envelope.actor.as_str(), args.order.as_str())),
+                Command::Push(args) => Some((envelope.actor.as_str(), args.order.as_str())),
+                _ => None,
+            })
+            .collect();
+        if named.len() > 1 {
+            tx.read_orders_ahead(&named)?;
+        }
         let items = self
             .envelopes
             .iter()
