@@ -358,7 +358,7 @@ impl Tx<'_> {
             match workflow {
                 contract::order::WORKFLOW => {
                     // Written behind `update_order`'s back: not as this transaction wrote it.
-                    self.written_orders.borrow_mut().clear();
+                    self.known_orders.borrow_mut().clear();
                     self.exec(
                         "UPDATE orders SET state = ?3, audit_head = ?4, updated_at = ?5
                          WHERE distributor = ?1 AND order_name = ?2",

@@ -213,8 +213,8 @@ pub struct Tx<'a> {
     ledger_seq: std::cell::Cell<Option<i64>>,
     /// The cells `Tx::lock_cells` locked, as read then, each until it is changed (PostgreSQL).
     locked_cells: std::cell::RefCell<inventory::LockedCells>,
-    /// The orders this transaction wrote, as it wrote them.
-    written_orders: std::cell::RefCell<orders::WrittenOrders>,
+    /// The orders this transaction wrote or read ahead (`orders::KnownOrders`).
+    known_orders: std::cell::RefCell<orders::KnownOrders>,
 }
 
 impl<'a> Tx<'a> {
@@ -224,7 +224,7 @@ impl<'a> Tx<'a> {
             memo,
             ledger_seq: std::cell::Cell::new(None),
             locked_cells: std::cell::RefCell::default(),
-            written_orders: std::cell::RefCell::default(),
+            known_orders: std::cell::RefCell::default(),
         }
     }
 
@@ -294,7 +294,7 @@ impl Tx<'_> {
         self.memo.clear();
         self.ledger_seq.set(None);
         self.locked_cells.borrow_mut().clear();
-        self.written_orders.borrow_mut().clear();
+        self.known_orders.borrow_mut().clear();
         Ok(())
     }
 

@@ -15,16 +15,17 @@ use crate::model::{Order, OrderLine};
 /// them are answered from here. An order it wrote, as it wrote it: the order is the
 /// transaction's until it ends (on SQLite it is the only writer, on PostgreSQL its `UPDATE`
 /// holds the row's lock and its `INSERT` is seen by no one else). An order read ahead
-/// ([`Tx::read_orders_ahead`]), as read then: as good as a read when the command asks, since a
-/// command reads its order without a lock on PostgreSQL anyway and writes it only if it is still
-/// as read (`update_order_checked`). A rollback to a savepoint forgets them all.
-pub(super) type WrittenOrders = HashMap<(String, String), (Order, Vec<OrderLine>)>;
+/// ([`Tx::read_orders_ahead`]), as read then, or known absent (`None`): as good as a read when
+/// the command asks, since a command reads its order without a lock on PostgreSQL anyway and
+/// writes it only if it is still as read (`update_order_checked`), or inserts it only if no
+/// one did (the key). A rollback to a savepoint forgets them all.
+pub(super) type KnownOrders = HashMap<(String, String), Option<(Order, Vec<OrderLine>)>>;
 
 /// The most orders [`Tx::read_orders_ahead`] reads in one statement.
 const ORDERS_AHEAD_PER_READ: usize = 100;
 
-/// The most orders [`WrittenOrders`] keeps; past it, it starts again empty.
-const WRITTEN_ORDERS_MAX: usize = 10_000;
+/// The most orders [`KnownOrders`] keeps; past it, it starts again empty.
+const KNOWN_ORDERS_MAX: usize = 10_000;
 
 /// How an `Order` field is kept in its column of `orders`.
 trait Codec<T> {
@@ -367,7 +368,8 @@ impl Tx<'_> {
     }
 
     /// Reads the orders `keys` name (distributor, name), [`ORDERS_AHEAD_PER_READ`] a statement,
-    /// for the transaction's next reads of them ([`WrittenOrders`]): a batch of commands on
+    /// for the transaction's next reads of them ([`KnownOrders`]), those not found as absent: a
+    /// batch of commands on
     /// PostgreSQL reads the orders it names in a round trip a hundred instead of one each. On
     /// SQLite, where a read is no round trip, nothing is read ahead.
     pub fn read_orders_ahead(&self, keys: &[(&str, &str)]) -> Result<(), Error> {
@@ -391,39 +393,47 @@ impl Tx<'_> {
                 params,
                 |r| Ok((order_row(r)?, lines_column(r, ORDER_COLUMNS)?)),
             )?;
+            let mut known = self.known_orders.borrow_mut();
+            if known.len() + chunk.len() > KNOWN_ORDERS_MAX {
+                known.clear();
+            }
+            for (distributor, order) in chunk {
+                known.insert(((*distributor).to_owned(), (*order).to_owned()), None);
+            }
             for (o, lines) in found {
-                self.remember_order(&o, &lines);
+                known.insert((o.distributor.clone(), o.order.clone()), Some((o, lines)));
             }
         }
         Ok(())
     }
 
-    /// Keeps `o` and its lines as this transaction wrote them ([`WrittenOrders`]).
+    /// Keeps `o` and its lines as this transaction wrote them ([`KnownOrders`]).
     fn remember_order(&self, o: &Order, lines: &[OrderLine]) {
-        let mut written = self.written_orders.borrow_mut();
-        if written.len() >= WRITTEN_ORDERS_MAX {
-            written.clear();
+        let mut known = self.known_orders.borrow_mut();
+        if known.len() >= KNOWN_ORDERS_MAX {
+            known.clear();
         }
-        written.insert(
+        known.insert(
             (o.distributor.clone(), o.order.clone()),
-            (o.clone(), lines.to_vec()),
+            Some((o.clone(), lines.to_vec())),
         );
     }
 
-    /// An order this transaction wrote, as it wrote it ([`WrittenOrders`]).
-    fn written_order<T>(
+    /// What the transaction knows of an order ([`KnownOrders`]): `None` when it must read it,
+    /// `Some(None)` when it knows there is none.
+    fn known_order<T>(
         &self,
         distributor: &str,
         order: &str,
         answer: impl FnOnce(&Order, &[OrderLine]) -> T,
-    ) -> Option<T> {
-        let written = self.written_orders.borrow();
-        if written.is_empty() {
+    ) -> Option<Option<T>> {
+        let known = self.known_orders.borrow();
+        if known.is_empty() {
             return None;
         }
-        written
+        known
             .get(&(distributor.to_owned(), order.to_owned()))
-            .map(|(o, lines)| answer(o, lines))
+            .map(|found| found.as_ref().map(|(o, lines)| answer(o, lines)))
     }
 
     /// Writes back the fields of an order that differ from `before` (the order as read), and its
@@ -503,8 +513,8 @@ impl Tx<'_> {
 
     /// A distributor's order's state.
     pub fn order_state(&self, distributor: &str, order: &str) -> Result<Option<String>, Error> {
-        if let Some(state) = self.written_order(distributor, order, |o, _| o.state.clone()) {
-            return Ok(Some(state));
+        if let Some(known) = self.known_order(distributor, order, |o, _| o.state.clone()) {
+            return Ok(known);
         }
         Ok(self
             .row(
@@ -517,8 +527,8 @@ impl Tx<'_> {
 
     /// A distributor's order.
     pub fn order(&self, distributor: &str, order: &str) -> Result<Option<Order>, Error> {
-        if let Some(o) = self.written_order(distributor, order, |o, _| o.clone()) {
-            return Ok(Some(o));
+        if let Some(known) = self.known_order(distributor, order, |o, _| o.clone()) {
+            return Ok(known);
         }
         Ok(self
             .row(
@@ -608,8 +618,8 @@ impl Tx<'_> {
 
     /// An order's lines, in order (none when there is no such order).
     pub fn order_lines(&self, distributor: &str, order: &str) -> Result<Vec<OrderLine>, Error> {
-        if let Some(lines) = self.written_order(distributor, order, |_, lines| lines.to_vec()) {
-            return Ok(lines);
+        if let Some(known) = self.known_order(distributor, order, |_, lines| lines.to_vec()) {
+            return Ok(known.unwrap_or_default());
         }
         Ok(self
             .row(
@@ -627,10 +637,10 @@ impl Tx<'_> {
         distributor: &str,
         order: &str,
     ) -> Result<Option<(Order, Vec<OrderLine>)>, Error> {
-        if let Some(found) =
-            self.written_order(distributor, order, |o, lines| (o.clone(), lines.to_vec()))
+        if let Some(known) =
+            self.known_order(distributor, order, |o, lines| (o.clone(), lines.to_vec()))
         {
-            return Ok(Some(found));
+            return Ok(known);
         }
         Ok(self
             .row(
