@@ -6,6 +6,7 @@
 
 mod catalog;
 pub(crate) mod db;
+mod deliveries;
 mod inventory;
 mod ledger;
 mod lifecycle;
