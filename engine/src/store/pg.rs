@@ -82,8 +82,7 @@ pub struct Pg {
     held: RefCell<Vec<Held>>,
     /// The queue's statements prepared by SQL's `PREPARE`, by their text ([`Pg::script`]).
     executables: RefCell<HashMap<Arc<str>, Executable>>,
-    /// The number in the name of the last [`Executable`] (`w1`, `w2`, …): a name is never
-    /// reused, so that one whose `PREPARE` may or may not have run is never run again.
+    /// The number in the name of the last [`Executable`] (`w1`, `w2`, …).
     executable_names: Cell<u64>,
     /// Whether a queued write of the open transaction failed: it cannot commit.
     broken: Cell<bool>,

@@ -26,9 +26,11 @@ const HELD_ROWS_MAX: usize = 8_192;
 
 /// A write sent with the next statement.
 pub(super) enum Queued {
-    /// A statement's run: an `EXECUTE` in the queue's one simple query ([`Pg::script`]).
+    /// A statement's run: an `EXECUTE` of `executable` in the queue's one simple query
+    /// ([`Pg::script`]).
     Run {
         prepared: Prepared,
+        executable: String,
         values: Vec<Value<'static>>,
         /// Set: the write must change exactly one row, or the transaction lost a race (this
         /// says which row).
@@ -46,13 +48,6 @@ pub(super) enum Queued {
 pub(super) struct Executable {
     name: String,
     runs: u32,
-}
-
-/// What a statement of the queue's simple query is, in order: a `PREPARE` (or `DEALLOCATE`),
-/// or the run of the queue's write at this index.
-pub(super) enum Step {
-    Prepare,
-    Run(usize),
 }
 
 /// Held rows of one `INSERT`'s text.
@@ -110,9 +105,9 @@ impl Pg {
             .iter()
             .map(|(statement, columns)| self.client.execute(*statement, columns))
             .collect();
-        let (script, steps) = self.script(&queued);
+        let script = Pg::script(&queued);
         let runs = async {
-            if steps.is_empty() {
+            if script.is_empty() {
                 Ok(Vec::new())
             } else {
                 self.client.simple_query(&script).await
@@ -122,69 +117,79 @@ impl Pg {
             .runtime
             .block_on(in_order(inserts, in_order(vec![runs], work)));
         let ran = ran.into_iter().next().unwrap_or_else(|| Ok(Vec::new()));
-        if let Err(error) = self.check_runs(&queued, &steps, inserted, ran) {
+        if let Err(error) = self.check_runs(&queued, inserted, ran) {
             self.broken.set(true);
             return Err(error);
         }
         result.map_err(|e| self.failed(e))
     }
 
-    /// The simple query that runs the queue's one-row writes, in order, as `EXECUTE`s of
-    /// statements prepared by SQL (a `PREPARE` ahead of a text's first run, and again after
-    /// [`RUNS_PER_PLAN`] runs, as [`Pg::statement`] does), each value a literal of its
-    /// parameter's type; and what each of its statements is.
-    fn script(&self, queued: &[Queued]) -> (String, Vec<Step>) {
+    /// The simple query that runs the queue's one-row writes, in order, as `EXECUTE`s, each
+    /// value a literal of its parameter's type.
+    fn script(queued: &[Queued]) -> String {
         let mut script = String::new();
-        let mut steps = Vec::new();
-        let mut executables = self.executables.borrow_mut();
-        for (index, q) in queued.iter().enumerate() {
+        for q in queued {
             let Queued::Run {
-                prepared, values, ..
+                prepared,
+                executable,
+                values,
+                ..
             } = q
             else {
                 continue;
             };
-            let types: Vec<&str> = prepared.statement.params().iter().map(Type::name).collect();
-            let executable = executables
-                .entry(prepared.text.clone())
-                .or_insert(Executable {
-                    name: String::new(),
-                    runs: RUNS_PER_PLAN,
-                });
-            executable.runs += 1;
-            if executable.runs > RUNS_PER_PLAN {
-                if !executable.name.is_empty() {
-                    script.push_str(&format!("DEALLOCATE {};\n", executable.name));
-                    steps.push(Step::Prepare);
-                }
-                let number = self.executable_names.get() + 1;
-                self.executable_names.set(number);
-                executable.name = format!("w{number}");
-                executable.runs = 1;
-                script.push_str(&format!(
-                    "PREPARE {} ({}) AS {};\n",
-                    executable.name,
-                    types.join(", "),
-                    prepared.text
-                ));
-                steps.push(Step::Prepare);
-            }
             script.push_str("EXECUTE ");
-            script.push_str(&executable.name);
+            script.push_str(executable);
             if !values.is_empty() {
                 script.push('(');
-                for (i, (value, ty)) in values.iter().zip(&types).enumerate() {
+                for (i, (value, ty)) in values.iter().zip(prepared.statement.params()).enumerate() {
                     if i > 0 {
                         script.push_str(", ");
                     }
-                    literal(&mut script, value, ty);
+                    literal(&mut script, value, ty.name());
                 }
                 script.push(')');
             }
             script.push_str(";\n");
-            steps.push(Step::Run(index));
         }
-        (script, steps)
+        script
+    }
+
+    /// The name of `prepared`'s statement as prepared by SQL's `PREPARE`, for the queue's
+    /// `EXECUTE`s: prepared at its text's first run and again after [`RUNS_PER_PLAN`] runs (as
+    /// [`Pg::statement`] does), at once and by itself, so that whether it exists is never in
+    /// doubt (a `PREPARE` outlives the transaction, whatever becomes of the writes after it).
+    fn executable(&self, prepared: &Prepared) -> Result<String> {
+        if let Some(executable) = self.executables.borrow_mut().get_mut(&prepared.text) {
+            executable.runs += 1;
+            if executable.runs <= RUNS_PER_PLAN {
+                return Ok(executable.name.clone());
+            }
+        }
+        let number = self.executable_names.get() + 1;
+        self.executable_names.set(number);
+        let name = format!("w{number}");
+        let types: Vec<&str> = prepared.statement.params().iter().map(Type::name).collect();
+        self.wait(self.client.batch_execute(&format!(
+            "PREPARE {name} ({}) AS {}",
+            types.join(", "),
+            prepared.text
+        )))?;
+        let replaced = self.executables.borrow_mut().insert(
+            prepared.text.clone(),
+            Executable {
+                name: name.clone(),
+                runs: 1,
+            },
+        );
+        if let Some(old) = replaced {
+            // Fails only in a transaction already failed, which fails the command anyway.
+            let _ = self.wait(
+                self.client
+                    .batch_execute(&format!("DEALLOCATE {}", old.name)),
+            );
+        }
+        Ok(name)
     }
 
     /// Checks the answers of the queue's writes: every array insert and every `EXECUTE` ran,
@@ -192,28 +197,23 @@ impl Pg {
     fn check_runs(
         &self,
         queued: &[Queued],
-        steps: &[Step],
         inserted: Vec<std::result::Result<u64, tokio_postgres::Error>>,
         ran: std::result::Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>,
     ) -> Result<()> {
         for n in inserted {
             n.map_err(|e| self.failed(e))?;
         }
-        let messages = ran.map_err(|e| {
-            // Which of the script's `PREPARE`s ran is not known: each text is prepared afresh.
-            self.executables.borrow_mut().clear();
-            self.failed(e)
-        })?;
+        let messages = ran.map_err(|e| self.failed(e))?;
         let counts = messages.iter().filter_map(|m| match m {
             SimpleQueryMessage::CommandComplete(n) => Some(*n),
             _ => None,
         });
-        for (step, n) in steps.iter().zip(counts) {
-            let Step::Run(index) = step else { continue };
-            if let Some(Queued::Run {
-                one_row: Some(row), ..
-            }) = queued.get(*index)
-            {
+        let runs = queued.iter().filter_map(|q| match q {
+            Queued::Run { one_row, .. } => Some(one_row),
+            Queued::Rows { .. } => None,
+        });
+        for (one_row, n) in runs.zip(counts) {
+            if let Some(row) = one_row {
                 if n != 1 {
                     self.conflict.set(true);
                     return Err(DbError::LostRace(row.clone()));
@@ -232,8 +232,10 @@ impl Pg {
         let values = (0..params.count())
             .map(|i| params.value(i).into_owned())
             .collect();
+        let executable = self.executable(&prepared)?;
         self.queued.borrow_mut().push(Queued::Run {
             prepared,
+            executable,
             values,
             one_row,
         });
@@ -305,8 +307,10 @@ impl Pg {
                 .collect();
             let Some(text) = unnest_text(&h.sql, &types).filter(|_| h.rows.len() > 1) else {
                 for values in h.rows {
+                    let executable = self.executable(&h.prepared)?;
                     self.queued.borrow_mut().push(Queued::Run {
                         prepared: h.prepared.clone(),
+                        executable,
                         values,
                         one_row: None,
                     });
