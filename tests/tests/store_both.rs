@@ -272,6 +272,49 @@ fn writes_then_reads(path: &Path) {
     assert_eq!(kept, (None, Some(sets(&["distributor"]))));
 }
 
+/// A write run more times than a statement keeps its plan (1,000, then prepared again), all of
+/// the runs queued in one transaction with nothing read between them, then read back; and the
+/// transaction after it (which lets the old statement go) writes and reads as well.
+fn writes_past_a_new_plan(path: &Path) {
+    let mut store = Store::open(path, &StoreOptions::default()).unwrap();
+    store
+        .write(|tx| {
+            account(tx, "d1");
+            for i in 0..2_500 {
+                let roles = if i % 2 == 0 {
+                    "supplier"
+                } else {
+                    "distributor"
+                };
+                tx.upsert_user("d1", &format!("u{i}"), &sets(&[roles]))?;
+            }
+            assert_eq!(
+                tx.user_permissions("d1", "u2499")?,
+                Some(sets(&["distributor"]))
+            );
+            Ok(())
+        })
+        .unwrap();
+    store
+        .write(|tx| tx.upsert_user("d1", "u0", &sets(&["distributor"])))
+        .unwrap();
+    let read = store.read(|tx| tx.user_permissions("d1", "u0")).unwrap();
+    assert_eq!(read, Some(sets(&["distributor"])));
+}
+
+#[test]
+fn writes_past_a_new_plan_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    writes_past_a_new_plan(&dir.path().join("store.db"));
+}
+
+#[test]
+fn writes_past_a_new_plan_on_postgres() {
+    if let Some(db) = pg::Database::create("writes past a new plan") {
+        writes_past_a_new_plan(&db.path());
+    }
+}
+
 /// The memo of one connection forgets a row another connection changed and committed: on
 /// SQLite by `PRAGMA data_version`, on PostgreSQL by the version a trigger on the memoised
 /// table bumps.

@@ -82,6 +82,9 @@ pub struct Pg {
     held: RefCell<Vec<Held>>,
     /// The queue's statements prepared by SQL's `PREPARE`, by their text ([`Pg::script`]).
     executables: RefCell<HashMap<Arc<str>, Executable>>,
+    /// Executables prepared again under a new name, deallocated as the next transaction
+    /// begins (a write queued under the old name may still be waiting to be sent).
+    retired: RefCell<Vec<String>>,
     /// The number in the name of the last [`Executable`] (`w1`, `w2`, …).
     executable_names: Cell<u64>,
     /// Whether a queued write of the open transaction failed: it cannot commit.
@@ -139,6 +142,7 @@ impl Pg {
             queued: RefCell::default(),
             held: RefCell::default(),
             executables: RefCell::default(),
+            retired: RefCell::default(),
             executable_names: Cell::new(0),
             broken: Cell::new(false),
             conflict: Cell::new(false),
@@ -293,7 +297,14 @@ impl Pg {
         self.held.borrow_mut().clear();
         self.broken.set(false);
         self.conflict.set(false);
-        let messages = self.wait(self.client.simple_query(&format!("{begin}; {query}")))?;
+        let retired: String = std::mem::take(&mut *self.retired.borrow_mut())
+            .iter()
+            .map(|name| format!("DEALLOCATE {name}; "))
+            .collect();
+        let messages = self.wait(
+            self.client
+                .simple_query(&format!("{retired}{begin}; {query}")),
+        )?;
         Ok(messages.iter().find_map(|message| match message {
             SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
             _ => None,

@@ -183,11 +183,9 @@ impl Pg {
             },
         );
         if let Some(old) = replaced {
-            // Fails only in a transaction already failed, which fails the command anyway.
-            let _ = self.wait(
-                self.client
-                    .batch_execute(&format!("DEALLOCATE {}", old.name)),
-            );
+            // Writes queued under the old name may be waiting: it goes when the next
+            // transaction begins (`Pg::begin`).
+            self.retired.borrow_mut().push(old.name);
         }
         Ok(name)
     }
