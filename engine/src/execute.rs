@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::{
     batch::{self, Batch},
-    command::{Command, CommandName, Envelope, PayloadFormat, Side},
+    command::{Command, CommandName, Envelope, Side},
     error::{Code, Error},
     model::time::Instant,
     store::{Store, Tx},
@@ -95,27 +95,18 @@ impl<'e, P> Batch for Commands<'e, P> {
     type Closed = bool;
     const RUN_FAILED_AGAIN: bool = true;
 
-    /// Numbers the commands, and reads ahead the orders the packs, pushes and canonical imports
-    /// among them name (`Tx::read_orders_ahead`).
+    /// Numbers the commands, and reads ahead the orders the packs and pushes among them name
+    /// (`Tx::read_orders_ahead`; an import reads its own orders ahead, once it has parsed them).
     fn begin(&self, tx: &Tx<'_>) -> Result<((), Vec<Self::Item>), Error> {
-        let mut imported = Vec::new();
-        let mut named: Vec<(&str, &str)> = Vec::new();
-        for envelope in self.envelopes {
-            let actor = envelope.actor.as_str();
-            match &envelope.command {
-                Command::Pack(args) => named.push((actor, &args.order)),
-                Command::Push(args) => named.push((actor, &args.order)),
-                Command::ImportOrders(args) if args.format == PayloadFormat::Canonical => {
-                    let order_sns = args.payload.as_array().into_iter().flatten();
-                    imported.extend(order_sns.filter_map(|o| {
-                        let order_sn = o.get("order_sn")?.as_str()?;
-                        Some((actor, format!("{}:{order_sn}", args.marketplace)))
-                    }));
-                }
-                _ => {}
-            }
-        }
-        named.extend(imported.iter().map(|(actor, name)| (*actor, name.as_str())));
+        let named: Vec<(&str, &str)> = self
+            .envelopes
+            .iter()
+            .filter_map(|envelope| match &envelope.command {
+                Command::Pack(args) => Some((envelope.actor.as_str(), args.order.as_str())),
+                Command::Push(args) => Some((envelope.actor.as_str(), args.order.as_str())),
+                _ => None,
+            })
+            .collect();
         if named.len() > 1 {
             tx.read_orders_ahead(&named)?;
         }

@@ -109,6 +109,16 @@ pub(crate) fn import_canonical(
             "at most {IMPORT_ORDERS_MAX} orders per import"
         )));
     }
+    // Whether each order is known: read ahead together (PostgreSQL), not one round trip each.
+    let me = ctx.actor.account();
+    let names: Vec<String> = orders
+        .iter()
+        .map(|c| format!("{marketplace}:{}", c.order_sn))
+        .collect();
+    if names.len() > 1 {
+        let keys: Vec<(&str, &str)> = names.iter().map(|name| (me, name.as_str())).collect();
+        ctx.tx.read_orders_ahead(&keys)?;
+    }
     let (mut answers, mut created, mut updated) = (Vec::new(), 0, 0);
     for canonical in orders {
         let (answer, is_new) = import_one(ctx, marketplace, shop, canonical)?;
