@@ -369,7 +369,7 @@ impl Tx<'_> {
 
     /// Reads the orders `keys` name (distributor, name), [`ORDERS_AHEAD_PER_READ`] a statement,
     /// for the transaction's next reads of them ([`KnownOrders`]), those not found as absent: a
-    /// batch of commands on
+    /// batch of commands (or an import of many orders) on
     /// PostgreSQL reads the orders it names in a round trip a hundred instead of one each. On
     /// SQLite, where a read is no round trip, nothing is read ahead.
     pub fn read_orders_ahead(&self, keys: &[(&str, &str)]) -> Result<(), Error> {
