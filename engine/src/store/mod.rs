@@ -8,6 +8,7 @@ mod catalog;
 pub(crate) mod db;
 mod deliveries;
 mod inventory;
+mod known_orders;
 mod ledger;
 mod lifecycle;
 mod memo;
@@ -214,8 +215,8 @@ pub struct Tx<'a> {
     ledger_seq: std::cell::Cell<Option<i64>>,
     /// The cells `Tx::lock_cells` locked, as read then, each until it is changed (PostgreSQL).
     locked_cells: std::cell::RefCell<inventory::LockedCells>,
-    /// The orders this transaction wrote or read ahead (`orders::KnownOrders`).
-    known_orders: std::cell::RefCell<orders::KnownOrders>,
+    /// The orders this transaction wrote or read ahead (`known_orders::KnownOrders`).
+    known_orders: std::cell::RefCell<known_orders::KnownOrders>,
 }
 
 impl<'a> Tx<'a> {

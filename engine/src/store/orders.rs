@@ -1,7 +1,7 @@
 //! Statements for distribution orders, their lines, and fee and print settings (the delivery
 //! queue's are `deliveries.rs`'s).
 
-use std::{borrow::Cow, collections::HashMap};
+use std::borrow::Cow;
 
 use rust_decimal::Decimal;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -11,21 +11,8 @@ use super::{queries::decimal, Table, Tx};
 use crate::error::{Code, Error};
 use crate::model::{Order, OrderLine};
 
-/// The orders a transaction knows, with their lines, by (distributor, name): its later reads of
-/// them are answered from here. An order it wrote, as it wrote it: the order is the
-/// transaction's until it ends (on SQLite it is the only writer, on PostgreSQL its `UPDATE`
-/// holds the row's lock and its `INSERT` is seen by no one else). An order read ahead
-/// ([`Tx::read_orders_ahead`]), as read then, or known absent (`None`): as good as a read when
-/// the command asks, since a command reads its order without a lock on PostgreSQL anyway and
-/// writes it only if it is still as read (`update_order_checked`), or inserts it only if no
-/// one did (the key). A rollback to a savepoint forgets them all.
-pub(super) type KnownOrders = HashMap<(String, String), Option<(Order, Vec<OrderLine>)>>;
-
 /// The most orders [`Tx::read_orders_ahead`] reads in one statement.
 const ORDERS_AHEAD_PER_READ: usize = 100;
-
-/// The most orders [`KnownOrders`] keeps; past it, it starts again empty.
-const KNOWN_ORDERS_MAX: usize = 10_000;
 
 /// How an `Order` field is kept in its column of `orders`.
 trait Codec<T> {
@@ -368,7 +355,7 @@ impl Tx<'_> {
     }
 
     /// Reads the orders `keys` name (distributor, name), [`ORDERS_AHEAD_PER_READ`] a statement,
-    /// for the transaction's next reads of them ([`KnownOrders`]), those not found as absent: a
+    /// for the transaction's next reads of them (`KnownOrders`), those not found as absent: a
     /// batch of commands (or an import of many orders) on
     /// PostgreSQL reads the orders it names in a round trip a hundred instead of one each. On
     /// SQLite, where a read is no round trip, nothing is read ahead.
@@ -393,47 +380,14 @@ impl Tx<'_> {
                 params,
                 |r| Ok((order_row(r)?, lines_column(r, ORDER_COLUMNS)?)),
             )?;
-            let mut known = self.known_orders.borrow_mut();
-            if known.len() + chunk.len() > KNOWN_ORDERS_MAX {
-                known.clear();
-            }
             for (distributor, order) in chunk {
-                known.insert(((*distributor).to_owned(), (*order).to_owned()), None);
+                self.remember(distributor, order, None);
             }
             for (o, lines) in found {
-                known.insert((o.distributor.clone(), o.order.clone()), Some((o, lines)));
+                self.remember(&o.distributor.clone(), &o.order.clone(), Some((o, lines)));
             }
         }
         Ok(())
-    }
-
-    /// Keeps `o` and its lines as this transaction wrote them ([`KnownOrders`]).
-    fn remember_order(&self, o: &Order, lines: &[OrderLine]) {
-        let mut known = self.known_orders.borrow_mut();
-        if known.len() >= KNOWN_ORDERS_MAX {
-            known.clear();
-        }
-        known.insert(
-            (o.distributor.clone(), o.order.clone()),
-            Some((o.clone(), lines.to_vec())),
-        );
-    }
-
-    /// What the transaction knows of an order ([`KnownOrders`]): `None` when it must read it,
-    /// `Some(None)` when it knows there is none.
-    fn known_order<T>(
-        &self,
-        distributor: &str,
-        order: &str,
-        answer: impl FnOnce(&Order, &[OrderLine]) -> T,
-    ) -> Option<Option<T>> {
-        let known = self.known_orders.borrow();
-        if known.is_empty() {
-            return None;
-        }
-        known
-            .get(&(distributor.to_owned(), order.to_owned()))
-            .map(|found| found.as_ref().map(|(o, lines)| answer(o, lines)))
     }
 
     /// Writes back the fields of an order that differ from `before` (the order as read), and its
